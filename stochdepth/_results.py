@@ -1,0 +1,84 @@
+"""Small shared result types: an estimate with its uncertainty, and readable printing of results.
+
+Every result object of the library is a frozen dataclass inheriting :class:`Result`, so that it prints
+as a compact table (arrays summarised by shape, estimates as ``value ± stderr``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = ["Estimate", "Result"]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size <= 6:
+            return np.array2string(value, precision=5, separator=", ")
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict) and len(value) > 6:
+        return f"dict({len(value)} keys: {', '.join(map(str, list(value)[:6]))}, ...)"
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+class Result:
+    """Mixin for frozen result dataclasses: a readable multi-line ``repr``."""
+
+    def __repr__(self) -> str:
+        assert dataclasses.is_dataclass(self)
+        rows = [f"  {f.name} = {_fmt(getattr(self, f.name))}" for f in dataclasses.fields(self) if f.repr]
+        return f"{type(self).__name__}(\n" + "\n".join(rows) + "\n)"
+
+
+@dataclass(frozen=True)
+class Estimate(Result):
+    """A Monte Carlo (or otherwise uncertain) estimate.
+
+    Attributes
+    ----------
+    value : float
+        Point estimate.
+    stderr : float
+        Standard error (0 for an exact value).
+    n : int
+        Number of independent samples behind the estimate (0 when not a sample mean).
+    """
+
+    value: float
+    stderr: float
+    n: int = 0
+
+    def __repr__(self) -> str:
+        return f"Estimate({self.value:.6g} ± {self.stderr:.2g}, n={self.n})"
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal-approximation confidence interval at ``level``."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        z = float(_st.norm.ppf(0.5 + level / 2))
+        return (self.value - z * self.stderr, self.value + z * self.stderr)
+
+    def z_score(self, reference: float) -> float:
+        """``(value - reference) / stderr`` (``inf`` or ``0`` when ``stderr == 0``)."""
+        diff = self.value - reference
+        if self.stderr == 0:
+            return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        return diff / self.stderr
+
+    @classmethod
+    def from_samples(cls, samples: Any) -> Estimate:
+        """Sample mean and its standard error."""
+        x = np.asarray(samples, dtype=float).ravel()
+        if x.size == 0:
+            raise ValueError("samples must not be empty")
+        se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.inf
+        return cls(float(x.mean()), se, int(x.size))

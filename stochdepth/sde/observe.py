@@ -1,0 +1,550 @@
+r"""Observables and streaming reductions shared by every simulator of the library.
+
+A simulator (an SDE integrator, a random-network sampler) runs paths in fixed-size chunks
+(:mod:`stochdepth.random`). For each chunk it returns the *states at the recorded times* only, an array of
+shape ``(m, n_times, *state_shape)``; observables turn those into values ``(m, n_times, *out_shape)`` and
+reducers fold the values into a summary. The chunk's states are then dropped, so memory is bounded by one
+chunk per thread plus the reducers' summaries, whatever the number of paths.
+
+Reducers (:class:`Samples`, :class:`Moments`, :class:`Histogram`, :class:`Quantiles`) produce per-chunk
+partial summaries that are merged *in chunk order*, so results are bitwise identical for any number of
+threads. Moments are merged with the pairwise update formulas of Chan, Golub & LeVeque (1979) and
+Pébay (2008, Sandia report SAND2008-6212) up to the fourth central moment.
+
+Observables are plain numpy functions; :func:`run_observed` is the driver simulators call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_finite_result, check_int, check_real
+from .._results import Result
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, chunk_generators, default_threads
+
+__all__ = [
+    "Histogram",
+    "HistogramResult",
+    "Moments",
+    "MomentsResult",
+    "Observable",
+    "Observed",
+    "Quantiles",
+    "QuantilesResult",
+    "Reducer",
+    "Samples",
+    "as_observables",
+    "as_reducers",
+    "run_observed",
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Observables
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named function of the state, applied at every recorded time.
+
+    Parameters
+    ----------
+    name : str
+        Key of the observable in results.
+    fn : callable
+        ``fn(states)`` with ``states`` of shape ``(..., *state_shape)`` returning values of shape
+        ``(..., *out_shape)`` (vectorised numpy; the leading axes are paths and times).
+    """
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+
+    def __call__(self, states: np.ndarray) -> np.ndarray:
+        return np.asarray(self.fn(states), dtype=float)
+
+
+def as_observables(
+    observe: Observable | Sequence[Observable] | Mapping[str, Callable[[np.ndarray], np.ndarray]] | None,
+    default: Sequence[Observable],
+) -> tuple[Observable, ...]:
+    """Normalise an ``observe`` argument: one observable, a sequence, or a ``{name: fn}`` mapping."""
+    if observe is None:
+        obs: tuple[Observable, ...] = tuple(default)
+    elif isinstance(observe, Observable):
+        obs = (observe,)
+    elif isinstance(observe, Mapping):
+        for k, f in observe.items():
+            if not isinstance(k, str) or not callable(f):
+                raise TypeError("observe as a mapping must map str names to callables")
+        obs = tuple(Observable(k, f) for k, f in observe.items())
+    elif isinstance(observe, Iterable) and not isinstance(observe, (str, bytes)):
+        obs = tuple(observe)
+        if not all(isinstance(o, Observable) for o in obs):
+            raise TypeError("observe must hold Observable objects")
+    else:
+        raise TypeError(
+            f"observe must be an Observable, a sequence of them or a mapping name -> function, "
+            f"got {type(observe).__name__}"
+        )
+    if len(obs) == 0:
+        raise ValueError("observe must name at least one observable")
+    names = [o.name for o in obs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"observe has duplicate names: {names}")
+    return obs
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reducers
+# ----------------------------------------------------------------------------------------------------
+
+
+class Reducer:
+    """Base class: a mergeable summary of observed values of shape ``(m, *shape)``.
+
+    Subclasses implement :meth:`start` (an empty partial summary), :meth:`update` (fold one chunk,
+    returning the new partial), :meth:`merge` (combine two partials, left before right) and
+    :meth:`finish` (the user-facing result). :meth:`calibrate` may look at the first chunk's values to
+    fix settings (e.g. a histogram range) before any partial is started.
+    """
+
+    key: str = "reducer"
+
+    def calibrate(self, values: np.ndarray) -> Reducer:
+        return self
+
+    def start(self, shape: tuple[int, ...]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def update(self, partial: Any, values: np.ndarray) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def merge(self, left: Any, right: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finish(self, partial: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Samples(Reducer):
+    """Keep every value (memory ``n_paths * n_times * out_size * 8`` bytes)."""
+
+    key: str = field(default="samples", init=False, repr=False)
+
+    def start(self, shape: tuple[int, ...]) -> list[np.ndarray]:
+        return []
+
+    def update(self, partial: list[np.ndarray], values: np.ndarray) -> list[np.ndarray]:
+        return [*partial, values]
+
+    def merge(self, left: list[np.ndarray], right: list[np.ndarray]) -> list[np.ndarray]:
+        return left + right
+
+    def finish(self, partial: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(partial, axis=0)
+
+
+@dataclass(frozen=True)
+class MomentsResult(Result):
+    """Streaming moments of an observable over paths, per recorded time and component.
+
+    ``mean``, ``var`` (unbiased), ``stderr`` (of the mean), ``skewness`` and ``kurtosis`` (plain, not
+    excess: 3 for a Gaussian) are arrays of shape ``(n_times, *out_shape)``; ``n`` is the path count.
+    """
+
+    n: int
+    mean: np.ndarray
+    var: np.ndarray
+    stderr: np.ndarray
+    skewness: np.ndarray
+    kurtosis: np.ndarray
+    central: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.var)
+
+
+@dataclass(frozen=True)
+class Moments(Reducer):
+    """Mean, variance, skewness and kurtosis merged exactly across chunks (bounded memory)."""
+
+    key: str = field(default="moments", init=False, repr=False)
+
+    def start(self, shape: tuple[int, ...]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        z = np.zeros(shape)
+        return (0, z, z.copy(), z.copy(), z.copy())
+
+    def update(self, partial: Any, values: np.ndarray) -> Any:
+        m = values.shape[0]
+        if m == 0:
+            return partial
+        mean = values.mean(axis=0)
+        d = values - mean
+        d2 = d * d
+        chunk = (m, mean, d2.sum(axis=0), (d2 * d).sum(axis=0), (d2 * d2).sum(axis=0))
+        return self.merge(partial, chunk)
+
+    def merge(self, left: Any, right: Any) -> Any:
+        na, ma, m2a, m3a, m4a = left
+        nb, mb, m2b, m3b, m4b = right
+        if na == 0:
+            return right
+        if nb == 0:
+            return left
+        n = na + nb
+        delta = mb - ma
+        mean = ma + delta * (nb / n)
+        m2 = m2a + m2b + delta**2 * (na * nb / n)
+        m3 = (
+            m3a
+            + m3b
+            + delta**3 * (na * nb * (na - nb) / n**2)
+            + 3.0 * delta * (na * m2b - nb * m2a) / n
+        )
+        m4 = (
+            m4a
+            + m4b
+            + delta**4 * (na * nb * (na * na - na * nb + nb * nb) / n**3)
+            + 6.0 * delta**2 * (na * na * m2b + nb * nb * m2a) / n**2
+            + 4.0 * delta * (na * m3b - nb * m3a) / n
+        )
+        return (n, mean, m2, m3, m4)
+
+    def finish(self, partial: Any) -> MomentsResult:
+        n, mean, m2, m3, m4 = partial
+        if n < 2:
+            raise ValueError("moments need at least 2 paths")
+        var = m2 / (n - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pop_var = m2 / n
+            skew = np.where(pop_var > 0, (m3 / n) / pop_var**1.5, np.nan)
+            kurt = np.where(pop_var > 0, (m4 / n) / pop_var**2, np.nan)
+        return MomentsResult(
+            n=int(n),
+            mean=mean,
+            var=var,
+            stderr=np.sqrt(var / n),
+            skewness=skew,
+            kurtosis=kurt,
+            central=(m2 / n, m3 / n, m4 / n),
+        )
+
+
+@dataclass(frozen=True)
+class HistogramResult(Result):
+    """Counts per bin (shape ``(n_times, *out_shape, bins)``) with under- and overflow counts."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    underflow: np.ndarray
+    overflow: np.ndarray
+    n: int
+
+    def density(self) -> np.ndarray:
+        """Counts normalised by ``n`` and bin width (a density estimate over the whole line)."""
+        return self.counts / (self.n * np.diff(self.edges))
+
+
+def _auto_range(values: np.ndarray, margin: float) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (-1.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return (lo - margin * span, hi + margin * span)
+
+
+@dataclass(frozen=True)
+class Histogram(Reducer):
+    """Fixed-bin histogram per recorded time and component (bounded memory).
+
+    Parameters
+    ----------
+    bins : int
+        Number of equal-width bins.
+    range : (float, float) or None
+        Bin range; ``None`` fixes it from the first chunk's values widened by ``margin`` of their span
+        on each side (values outside still counted in ``underflow``/``overflow``).
+    """
+
+    bins: int = 100
+    range: tuple[float, float] | None = None
+    margin: float = 0.25
+    key: str = field(default="histogram", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_int("bins", self.bins, min=1)
+        check_real("margin", self.margin, lo=0.0)
+        if self.range is not None:
+            lo, hi = (check_real("range[0]", self.range[0]), check_real("range[1]", self.range[1]))
+            if not hi > lo:
+                raise ValueError(f"range must satisfy range[0] < range[1], got {self.range}")
+
+    def calibrate(self, values: np.ndarray) -> Histogram:
+        if self.range is not None:
+            return self
+        return Histogram(bins=self.bins, range=_auto_range(values, self.margin), margin=self.margin)
+
+    @property
+    def edges(self) -> np.ndarray:
+        assert self.range is not None
+        return np.linspace(self.range[0], self.range[1], self.bins + 1)
+
+    def start(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        return (np.zeros((*shape, self.bins), np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int64), 0)
+
+    def update(self, partial: Any, values: np.ndarray) -> Any:
+        assert self.range is not None, "Histogram must be calibrated before use"
+        lo, hi = self.range
+        counts, under, over, n = partial
+        m = values.shape[0]
+        flat = values.reshape(m, -1)
+        idx = np.floor((flat - lo) / (hi - lo) * self.bins).astype(np.int64)
+        below = flat < lo
+        above = flat >= hi
+        idx = np.clip(idx, 0, self.bins - 1)
+        k = flat.shape[1]
+        add = np.zeros((k, self.bins), np.int64)
+        inside = ~(below | above)
+        cols = np.broadcast_to(np.arange(k), flat.shape)
+        np.add.at(add, (cols[inside], idx[inside]), 1)
+        shape = values.shape[1:]
+        return (
+            counts + add.reshape(*shape, self.bins),
+            under + below.sum(axis=0).reshape(shape),
+            over + above.sum(axis=0).reshape(shape),
+            n + m,
+        )
+
+    def merge(self, left: Any, right: Any) -> Any:
+        return (left[0] + right[0], left[1] + right[1], left[2] + right[2], left[3] + right[3])
+
+    def finish(self, partial: Any) -> HistogramResult:
+        counts, under, over, n = partial
+        return HistogramResult(edges=self.edges, counts=counts, underflow=under, overflow=over, n=int(n))
+
+
+@dataclass(frozen=True)
+class QuantilesResult(Result):
+    """Quantile estimates (shape ``(len(probs), n_times, *out_shape)``) with a bound on their error.
+
+    ``max_error`` is the bin width of the underlying histogram: each estimate lies within it of an
+    empirical quantile of the simulated values. Estimates falling in the under/overflow are NaN.
+    """
+
+    probs: np.ndarray
+    values: np.ndarray
+    max_error: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Quantiles(Reducer):
+    """Quantiles from a fine streaming histogram (bounded memory, error at most one bin width).
+
+    Parameters
+    ----------
+    probs : sequence of float
+        Probabilities in (0, 1).
+    bins : int
+        Histogram resolution; the error bound is ``(range[1] - range[0]) / bins``.
+    range : (float, float) or None
+        As in :class:`Histogram` (``None``: from the first chunk).
+    """
+
+    probs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+    bins: int = 8192
+    range: tuple[float, float] | None = None
+    margin: float = 0.5
+    key: str = field(default="quantiles", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        probs = tuple(float(p) for p in self.probs)
+        if not probs or not all(0.0 < p < 1.0 for p in probs):
+            raise ValueError(f"probs must be probabilities in (0, 1), got {self.probs}")
+        object.__setattr__(self, "probs", probs)
+
+    def _hist(self) -> Histogram:
+        return Histogram(bins=self.bins, range=self.range, margin=self.margin)
+
+    def calibrate(self, values: np.ndarray) -> Quantiles:
+        if self.range is not None:
+            return self
+        rng = self._hist().calibrate(values).range
+        return Quantiles(probs=self.probs, bins=self.bins, range=rng, margin=self.margin)
+
+    def start(self, shape: tuple[int, ...]) -> Any:
+        return self._hist().start(shape)
+
+    def update(self, partial: Any, values: np.ndarray) -> Any:
+        return self._hist().update(partial, values)
+
+    def merge(self, left: Any, right: Any) -> Any:
+        return self._hist().merge(left, right)
+
+    def finish(self, partial: Any) -> QuantilesResult:
+        hist = self._hist().finish(partial)
+        edges = hist.edges
+        cum = np.cumsum(hist.counts, axis=-1) + hist.underflow[..., None]
+        n = hist.n
+        out = np.full((len(self.probs), *hist.counts.shape[:-1]), np.nan)
+        for j, p in enumerate(self.probs):
+            target = p * n
+            # first bin whose cumulative count reaches the target, linear inside the bin
+            idx = np.argmax(cum >= target, axis=-1)
+            reached = cum[..., -1] >= target
+            below_ok = hist.underflow < target
+            prev = np.take_along_axis(cum, np.maximum(idx - 1, 0)[..., None], axis=-1)[..., 0]
+            prev = np.where(idx == 0, hist.underflow, prev)
+            cnt = np.take_along_axis(hist.counts, idx[..., None], axis=-1)[..., 0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frac = np.where(cnt > 0, (target - prev) / cnt, 0.5)
+            width = edges[1] - edges[0]
+            est = edges[idx] + np.clip(frac, 0.0, 1.0) * width
+            out[j] = np.where(reached & below_ok, est, np.nan)
+        return QuantilesResult(
+            probs=np.asarray(self.probs), values=out, max_error=float(edges[1] - edges[0]), n=int(n)
+        )
+
+
+def as_reducers(reduce: Reducer | Sequence[Reducer] | None) -> tuple[Reducer, ...]:
+    """Normalise a ``reduce`` argument (default: keep samples)."""
+    if reduce is None:
+        return (Samples(),)
+    red = (reduce,) if isinstance(reduce, Reducer) else tuple(reduce)
+    if not red or not all(isinstance(r, Reducer) for r in red):
+        raise TypeError("reduce must be a Reducer or a non-empty sequence of Reducers")
+    keys = [r.key for r in red]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"reduce holds two reducers of the same kind: {keys}")
+    return red
+
+
+# ----------------------------------------------------------------------------------------------------
+# Results and the driver
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observed(Result):
+    """What was recorded of one observable: the reducers' results, by kind.
+
+    Attributes
+    ----------
+    name : str
+    times : ndarray
+        Recorded times (depth-time ``t`` for SDEs and networks; the layer index is ``t * L``).
+    samples : ndarray or None
+        ``(n_paths, n_times, *out_shape)`` when :class:`Samples` was requested.
+    moments, histogram, quantiles : results or None
+    """
+
+    name: str
+    times: np.ndarray
+    samples: np.ndarray | None = None
+    moments: MomentsResult | None = None
+    histogram: HistogramResult | None = None
+    quantiles: QuantilesResult | None = None
+
+
+def run_observed(
+    kernel: Callable[[int, int, np.random.Generator], np.ndarray],
+    rng: RNGLike,
+    n_paths: int,
+    times: np.ndarray,
+    observables: Sequence[Observable],
+    reducers: Sequence[Reducer],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    n_threads: int | None = None,
+    what: str = "simulation",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Observed]:
+    """Run ``kernel`` over path chunks, apply observables, reduce, and merge in chunk order.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(start, stop, generator)`` returns the states at the recorded times of paths
+        ``start..stop-1``, shape ``(stop - start, len(times), *state_shape)``.
+    rng, n_paths, chunk_size, n_threads
+        As in :func:`stochdepth.random.map_chunks`.
+    times : ndarray
+        The recorded times (stored in the results).
+    observables, reducers
+        Already normalised (:func:`as_observables`, :func:`as_reducers`).
+    what : str
+        Used in the error raised when states are not finite.
+    progress : callable or None
+        Called with the number of paths of each finished chunk (e.g. a tqdm ``update``).
+
+    Raises
+    ------
+    NumericalError
+        If a state or an observable value is NaN or infinite.
+    """
+    jobs = chunk_generators(rng, n_paths, chunk_size)
+    threads = default_threads() if n_threads is None else check_int("n_threads", n_threads, min=1)
+
+    def observe(states: np.ndarray) -> dict[str, np.ndarray]:
+        check_finite_result(f"{what} states", states)
+        out = {}
+        for o in observables:
+            vals = o(states)
+            if vals.shape[:2] != states.shape[:2]:
+                raise ValueError(
+                    f"observable {o.name!r} must keep the leading (path, time) axes "
+                    f"{states.shape[:2]}, returned shape {vals.shape}"
+                )
+            check_finite_result(f"observable {o.name!r}", vals)
+            out[o.name] = vals
+        return out
+
+    # The first chunk calibrates reducers that need a look at the data (auto ranges).
+    a0, b0, g0 = jobs[0]
+    first = observe(kernel(a0, b0, g0))
+    if progress is not None:
+        progress(b0 - a0)
+    calibrated = {
+        o.name: [r.calibrate(first[o.name]) for r in reducers] for o in observables
+    }
+
+    def fold(values: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+        return {
+            name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs]
+            for name, rs in calibrated.items()
+        }
+
+    def job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
+        part = fold(observe(kernel(a, b, g)))
+        if progress is not None:
+            progress(b - a)
+        return part
+
+    partials = [fold(first)]
+    rest = jobs[1:]
+    if threads == 1 or len(rest) <= 1:
+        partials += [job(a, b, g) for a, b, g in rest]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(rest))) as pool:
+            futures = [pool.submit(job, a, b, g) for a, b, g in rest]
+            partials += [f.result() for f in futures]
+
+    results = {}
+    for o in observables:
+        rs = calibrated[o.name]
+        acc = partials[0][o.name]
+        for p in partials[1:]:
+            acc = [r.merge(x, y) for r, x, y in zip(rs, acc, p[o.name])]
+        fields = {r.key: r.finish(x) for r, x in zip(rs, acc)}
+        results[o.name] = Observed(name=o.name, times=np.asarray(times, dtype=float), **fields)
+    return results
