@@ -96,10 +96,11 @@ def check_array(
         if arr.ndim not in allowed:
             want = " or ".join(str(a) for a in allowed)
             raise ValueError(f"{name} must have {want} dimension(s), got shape {arr.shape}")
-    if shape is not None:
-        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
-            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if shape is not None and (
+        arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape))
+    ):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if arr.size < min_size:
         raise ValueError(f"{name} must hold at least {min_size} value(s), got {arr.size}")
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):

@@ -30,14 +30,14 @@ import numpy as np
 from ._checks import check_real
 
 __all__ = [
-    "Activation",
-    "get_activation",
-    "leaky_relu",
-    "available_activations",
     "GELU",
     "LINEAR",
     "RELU",
     "TANH",
+    "Activation",
+    "available_activations",
+    "get_activation",
+    "leaky_relu",
 ]
 
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(120)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar, Union
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,7 +39,7 @@ __all__ = [
     "spawn",
 ]
 
-RNGLike = Union[None, int, np.integer, Sequence[int], np.random.SeedSequence, np.random.Generator]
+RNGLike = None | int | np.integer | Sequence[int] | np.random.SeedSequence | np.random.Generator
 
 #: Paths per chunk of parallel Monte Carlo work. Part of the definition of a result: changing it changes
 #: the random numbers each path receives (but not the law).

@@ -202,12 +202,7 @@ class Moments(Reducer):
         delta = mb - ma
         mean = ma + delta * (nb / n)
         m2 = m2a + m2b + delta**2 * (na * nb / n)
-        m3 = (
-            m3a
-            + m3b
-            + delta**3 * (na * nb * (na - nb) / n**2)
-            + 3.0 * delta * (na * m2b - nb * m2a) / n
-        )
+        m3 = m3a + m3b + delta**3 * (na * nb * (na - nb) / n**2) + 3.0 * delta * (na * m2b - nb * m2a) / n
         m4 = (
             m4a
             + m4b
@@ -298,7 +293,12 @@ class Histogram(Reducer):
         return np.linspace(self.range[0], self.range[1], self.bins + 1)
 
     def start(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        return (np.zeros((*shape, self.bins), np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int64), 0)
+        return (
+            np.zeros((*shape, self.bins), np.int64),
+            np.zeros(shape, np.int64),
+            np.zeros(shape, np.int64),
+            0,
+        )
 
     def update(self, partial: Any, values: np.ndarray) -> Any:
         assert self.range is not None, "Histogram must be calibrated before use"
@@ -512,9 +512,7 @@ def run_observed(
     first = observe(kernel(a0, b0, g0))
     if progress is not None:
         progress(b0 - a0)
-    calibrated = {
-        o.name: [r.calibrate(first[o.name]) for r in reducers] for o in observables
-    }
+    calibrated = {o.name: [r.calibrate(first[o.name]) for r in reducers] for o in observables}
 
     def fold(values: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         return {
