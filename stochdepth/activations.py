@@ -10,7 +10,7 @@ Lipschitz constant, and the Gaussian expectations of the sequential (width-first
     \begin{pmatrix}q_{aa}&q_{ab}\\ q_{ab}&q_{bb}\end{pmatrix}\Big),
 
 in closed form where one exists (linear, ReLU, leaky ReLU; SCIENCE.md A6, the arc-cosine kernel of
-Cho & Saul, NeurIPS 2009) and by Gauss--Hermite quadrature otherwise.
+Cho & Saul, NeurIPS 2009) and by composite Gauss--Legendre quadrature otherwise.
 
 Built-ins: ``linear``, ``relu``, ``leaky_relu`` (slope 0.01, or :func:`leaky_relu` for another), ``tanh``,
 ``gelu``. :func:`get_activation` accepts a name or an :class:`Activation`; :meth:`Activation.custom`
@@ -40,8 +40,27 @@ __all__ = [
     "leaky_relu",
 ]
 
-_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(120)
-_GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2.0 * math.pi)  # expectation weights under N(0, 1)
+
+def _gaussian_rule(half_width: float, panel: float, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss--Legendre rule for expectations under N(0, 1), truncated to [-half, half].
+
+    Panels of width ``panel`` put a breakpoint at 0 (where ReLU-like activations have their kink), so the
+    rule converges fast for functions analytic on each side of 0 even when the poles of their analytic
+    continuation are close to the real axis (tanh at large variance), unlike Gauss--Hermite.
+    """
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.arange(-half_width, half_width + 0.5 * panel, panel)
+    a, b = edges[:-1, None], edges[1:, None]
+    nodes = ((b - a) / 2 * x + (a + b) / 2).ravel()
+    weights = ((b - a) / 2 * w).ravel() * np.exp(-(nodes**2) / 2) / math.sqrt(2.0 * math.pi)
+    return nodes, weights
+
+
+# 1-D: 1040 nodes, relative error ~1e-15 for tanh, GELU, softplus, ReLU at variances 0.3..25.
+_Q1_NODES, _Q1_WEIGHTS = _gaussian_rule(13.0, 0.5, 20)
+# 2-D tensor rule (kernel): 400^2 nodes; ~1e-13 for smooth activations, ~1e-5 when the second factor has
+# a kink (its kink line is not aligned with the grid).
+_Q2_NODES, _Q2_WEIGHTS = _gaussian_rule(10.0, 0.5, 10)
 
 
 def _arccos_kernel_f(c: np.ndarray) -> np.ndarray:
@@ -71,7 +90,7 @@ class Activation:
     sympy_fn : callable or None
         ``sympy_fn(x)`` returning a sympy expression of the symbol ``x``.
     second_moment_fn, kernel_fn : callable or None
-        Closed forms of :math:`M_2` and :math:`K` (``None``: Gauss--Hermite quadrature).
+        Closed forms of :math:`M_2` and :math:`K` (``None``: quadrature).
     square_c1_lipschitz : bool
         Whether :math:`\phi^2` is :math:`C^1` with Lipschitz derivative but not :math:`C^2` (ReLU): Itô's
         formula for :math:`\sum_i\phi(x_i)^2` then holds without a local-time term (SCIENCE.md A5).
@@ -98,7 +117,7 @@ class Activation:
 
     @property
     def has_closed_form_kernel(self) -> bool:
-        """Whether :math:`M_2` and :math:`K` are known in closed form (no quadrature)."""
+        """Whether :math:`M_2` and :math:`K` are known in closed form (no quadrature needed)."""
         return self.second_moment_fn is not None and self.kernel_fn is not None
 
     def second_moment(self, q: Any) -> np.ndarray:
@@ -108,8 +127,8 @@ class Activation:
             raise ValueError("q must be finite and >= 0")
         if self.second_moment_fn is not None:
             return np.asarray(self.second_moment_fn(q), dtype=float)
-        x = np.sqrt(q)[..., None] * _GH_NODES
-        return np.asarray(self.fn(x) ** 2 @ _GH_WEIGHTS, dtype=float)
+        x = np.sqrt(q)[..., None] * _Q1_NODES
+        return np.asarray(self.fn(x) ** 2 @ _Q1_WEIGHTS, dtype=float)
 
     def kernel(self, q_aa: Any, q_bb: Any, q_ab: Any) -> np.ndarray:
         r""":math:`K(q_{aa},q_{bb},q_{ab})=\mathbb E\,\phi(U)\phi(V)` for a centred Gaussian pair.
@@ -130,9 +149,9 @@ class Activation:
             c = np.where(sa * sb > 0, qab / (sa * sb), 0.0)
         c = np.clip(c, -1.0, 1.0)
         s = np.sqrt(1.0 - c * c)
-        z1 = _GH_NODES[:, None]
-        z2 = _GH_NODES[None, :]
-        w = _GH_WEIGHTS[:, None] * _GH_WEIGHTS[None, :]
+        z1 = _Q2_NODES[:, None]
+        z2 = _Q2_NODES[None, :]
+        w = _Q2_WEIGHTS[:, None] * _Q2_WEIGHTS[None, :]
         u = sa[..., None, None] * z1
         v = sb[..., None, None] * (c[..., None, None] * z1 + s[..., None, None] * z2)
         return np.asarray(np.sum(self.fn(u) * self.fn(v) * w, axis=(-2, -1)), dtype=float)
