@@ -1,0 +1,76 @@
+"""The validation runner: checkpoints, resume after interruption, atomic files, report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from validation.runner import Context, Task, TaskOutput, run_tasks, write_json_atomic
+
+
+def _task(tid, calls, fail=False, interrupt=False):
+    def fn(ctx: Context) -> TaskOutput:
+        calls.append(tid)
+        if interrupt:
+            raise KeyboardInterrupt
+        if fail:
+            raise RuntimeError("boom")
+        out = TaskOutput(metrics={"x": 1.5, "seed": ctx.rng("a")})
+        out.check("x is 1.5", out.metrics["x"] == 1.5, "x = 1.5")
+        return out
+
+    return Task(tid, f"title {tid}", "toy", fn)
+
+
+def test_run_writes_results_and_report(tmp_path):
+    calls = []
+    summary = run_tasks([_task("a", calls), _task("b", calls, fail=True)], tmp_path, progress=False)
+    assert summary["n_checks"] == 2 and summary["n_failed"] == 1
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["tasks"]["a"]["metrics"]["x"] == 1.5
+    assert data["tasks"]["b"]["status"] == "error"
+    report = (tmp_path / "report.md").read_text()
+    assert "**PASS** x is 1.5" in report and "RuntimeError: boom" in report
+
+
+def test_resume_skips_finished_tasks_and_reruns_on_new_seed(tmp_path):
+    calls = []
+    tasks = [_task("a", calls), _task("b", calls)]
+    run_tasks(tasks, tmp_path, progress=False)
+    run_tasks(tasks, tmp_path, progress=False)
+    assert calls == ["a", "b"]
+    run_tasks(tasks, tmp_path, seed=1, progress=False)
+    assert calls == ["a", "b", "a", "b"]
+    run_tasks(tasks, tmp_path, seed=1, fresh=True, progress=False)
+    assert len(calls) == 6
+
+
+def test_interrupted_run_keeps_finished_tasks(tmp_path):
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks([_task("a", calls), _task("b", calls, interrupt=True)], tmp_path, progress=False)
+    assert (tmp_path / "tasks" / "a.json").exists()
+    assert json.loads((tmp_path / "results.json").read_text())["n_done"] == 1
+    calls.clear()
+    run_tasks([_task("a", calls), _task("b", calls)], tmp_path, progress=False)
+    assert calls == ["b"]
+
+
+def test_context_cache_and_seeds(tmp_path):
+    ctx = Context(profile="quick", seed=3, out=tmp_path, task_id="t")
+    n = []
+    assert ctx.cached("k", lambda: n.append(1) or {"v": 2}) == {"v": 2}
+    assert ctx.cached("k", lambda: n.append(1) or {"v": 3}) == {"v": 2}
+    assert n == [1]
+    assert ctx.rng("a") != ctx.rng("b")
+    assert ctx.pick(1, 2) == 1
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    path = tmp_path / "x.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]

@@ -1,0 +1,160 @@
+"""The theorem book: claims as executable objects.
+
+A :class:`Claim` carries an id (``"A4.norm-lognormal"``: SCIENCE.md section, then a slug), its provenance
+tag (``seed``, ``derived`` or ``classical``, possibly several), the statement in LaTeX, its hypotheses,
+how it is checked, and a ``check(level, **variant)`` function returning a :class:`Verdict` with evidence.
+
+Every check can fail. Each claim lists ``wrong_variants``: keyword arguments that replace the claimed
+formula or hypothesis by a deliberately wrong one (a wrong exponent, a violated hypothesis); the test
+suite runs every claim with each of its wrong variants and requires the verdict to be a failure.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TAGS = ("seed", "derived", "classical")
+LEVELS = ("quick", "full")
+
+__all__ = ["BOOK", "LEVELS", "TAGS", "Claim", "Verdict", "claim", "get_claim", "run_book"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of a claim's check.
+
+    Attributes
+    ----------
+    passed : bool
+    method : str
+        What was done (``"symbolic"``, ``"monte carlo (2e5 paths)"``, ``"independent solver"``...).
+    evidence : dict
+        Numbers behind the verdict: values compared, intervals, p-values, tolerances.
+    seconds : float
+        Wall time of the check.
+    """
+
+    passed: bool
+    method: str
+    evidence: Mapping[str, Any]
+    seconds: float = 0.0
+
+    def summary(self, width: int = 90) -> str:
+        parts = []
+        for k, v in self.evidence.items():
+            if isinstance(v, float):
+                parts.append(f"{k}={v:.4g}")
+            elif isinstance(v, (list, tuple)) and v and all(isinstance(u, float) for u in v):
+                parts.append(f"{k}=[{', '.join(f'{u:.3g}' for u in v)}]")
+            else:
+                parts.append(f"{k}={v}")
+        text = "; ".join(parts)
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of SCIENCE.md as an executable object (see the module docstring)."""
+
+    id: str
+    tags: tuple[str, ...]
+    title: str
+    statement: str
+    hypotheses: tuple[str, ...]
+    method: str
+    check_fn: Callable[..., Verdict] = field(repr=False)
+    wrong_variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        bad = [t for t in self.tags if t not in TAGS]
+        if bad or not self.tags:
+            raise ValueError(f"claim {self.id}: tags must be among {TAGS}, got {self.tags}")
+
+    @property
+    def section(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def tag(self) -> str:
+        return "+".join(self.tags)
+
+    def check(self, level: str = "quick", **variant: Any) -> Verdict:
+        """Run the check at ``level`` (``quick`` or ``full``); ``variant`` replaces claimed formulas."""
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        t0 = time.perf_counter()
+        verdict = self.check_fn(level, **variant)
+        return Verdict(verdict.passed, verdict.method, verdict.evidence, time.perf_counter() - t0)
+
+
+BOOK: dict[str, Claim] = {}
+
+
+def claim(
+    id: str,
+    *,
+    tags: tuple[str, ...] | str,
+    title: str,
+    statement: str,
+    hypotheses: tuple[str, ...] = (),
+    method: str,
+    wrong: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[Callable[..., Verdict]], Claim]:
+    """Decorator registering ``check(level, **variant) -> Verdict`` as the claim ``id`` in :data:`BOOK`."""
+
+    def register(fn: Callable[..., Verdict]) -> Claim:
+        if id in BOOK:
+            raise ValueError(f"duplicate claim id {id!r}")
+        c = Claim(
+            id=id,
+            tags=(tags,) if isinstance(tags, str) else tuple(tags),
+            title=title,
+            statement=statement,
+            hypotheses=tuple(hypotheses),
+            method=method,
+            check_fn=fn,
+            wrong_variants=dict(wrong or {}),
+        )
+        BOOK[id] = c
+        return c
+
+    return register
+
+
+def get_claim(id: str) -> Claim:
+    if id not in BOOK:
+        raise KeyError(f"no claim {id!r}; known: {sorted(BOOK)}")
+    return BOOK[id]
+
+
+def run_book(
+    level: str = "quick", only: list[str] | None = None, progress: Callable[[str], None] | None = None
+) -> list[tuple[Claim, Verdict]]:
+    """Check every claim (or those whose id starts with one of ``only``); errors become failed verdicts."""
+    out = []
+    for cid, c in sorted(BOOK.items(), key=lambda kv: _sort_key(kv[0])):
+        if only and not any(cid.startswith(o) for o in only):
+            continue
+        if progress is not None:
+            progress(cid)
+        try:
+            v = c.check(level)
+        except Exception as exc:  # a crashing check is a failed check, with the reason as evidence
+            v = Verdict(False, c.method, {"error": f"{type(exc).__name__}: {exc}"})
+        out.append((c, v))
+    return out
+
+
+def _sort_key(cid: str) -> tuple[str, int, str]:
+    sec, _, rest = cid.partition(".")
+    digits = "".join(ch for ch in sec[1:] if ch.isdigit())
+    return (sec[:1], int(digits) if digits else 0, rest)
+
+
+def within(value: float, reference: float, stderr: float, z: float = 5.0) -> bool:
+    """``|value - reference| <= z * stderr`` (the book's standard Monte Carlo agreement)."""
+    return math.isfinite(value) and abs(value - reference) <= z * stderr

@@ -1,0 +1,74 @@
+"""``python -m validation``: run the validation campaigns and write results, figures and a report.
+
+Usage::
+
+    python -m validation                       # quick profile (minutes on 2 cores)
+    python -m validation --profile full        # the full campaigns (larger samples and grids)
+    python -m validation --out DIR             # output folder (default: validation-output)
+    python -m validation --only random         # campaigns or task ids starting with a prefix
+    python -m validation --fresh               # ignore finished tasks from an earlier run
+    python -m validation --list                # list the tasks
+
+Finished tasks are checkpointed: rerunning after an interruption continues where it stopped.
+Exit status 0 when every check passes, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from . import all_tasks
+from .runner import PROFILES, run_tasks
+
+
+def _default_device() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m validation", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=PROFILES, default="quick")
+    parser.add_argument("--out", type=Path, default=Path("validation-output"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", metavar="PREFIX")
+    parser.add_argument("--fresh", action="store_true", help="recompute finished tasks")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    tasks = all_tasks(args.profile, args.only)
+    if args.list:
+        for t in tasks:
+            print(f"{t.id:40s} {t.campaign:18s} {t.title}")
+        return 0
+    out = args.out / args.profile
+    summary = run_tasks(
+        tasks,
+        out,
+        profile=args.profile,
+        seed=args.seed,
+        fresh=args.fresh,
+        device=args.device or _default_device(),
+        progress=not args.no_progress,
+    )
+    print(
+        f"{summary['n_checks'] - summary['n_failed']}/{summary['n_checks']} checks pass; "
+        f"report: {out / 'report.md'}; results: {out / 'results.json'}"
+    )
+    failed = [(tid, c) for tid, r in summary["tasks"].items() for c in r.get("checks", []) if not c["passed"]]
+    for tid, c in failed:
+        print(f"  FAIL {tid}: {c['name']}: {c['detail']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""The validation runner: tasks, checkpoints, figures and the report.
+
+A campaign is a list of :class:`Task` objects. Each task computes metrics (JSON-serialisable numbers),
+*checks* (named pass/fail comparisons of a prediction with a measurement, with the numbers behind them)
+and figures. The runner:
+
+* writes each finished task atomically to ``<out>/tasks/<task id>.json`` and skips it on the next run
+  (same profile and seed), so an interrupted run loses nothing it had finished; long tasks can
+  checkpoint their own sub-results with :meth:`Context.cached`;
+* shows a progress bar (tqdm) over tasks;
+* writes ``<out>/results.json`` (every task's metrics and checks), the figures under ``<out>/figures``
+  and a Markdown report ``<out>/report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROFILES = ("quick", "full")
+
+__all__ = ["PROFILES", "Check", "Context", "Task", "TaskOutput", "run_tasks", "write_json_atomic"]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return f if math.isfinite(f) else str(f)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    return obj
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temporary file and an atomic rename (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(_jsonable(data), fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class Check:
+    """A prediction compared with a measurement: ``passed`` plus the numbers, in words."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class TaskOutput:
+    """What a task returns: metrics (JSON-able), checks, figure file names, Markdown tables, notes."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def check(self, name: str, passed: bool, detail: str) -> bool:
+        self.checks.append(Check(name, bool(passed), detail))
+        return bool(passed)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of validation work: ``fn(ctx) -> TaskOutput``."""
+
+    id: str
+    title: str
+    campaign: str
+    fn: Callable[[Context], TaskOutput]
+    description: str = ""
+
+
+@dataclass
+class Context:
+    """Per-task environment: profile, seeds, output folders and a sub-result cache."""
+
+    profile: str
+    seed: int
+    out: Path
+    task_id: str = ""
+    device: str = "cpu"
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+    def pick(self, quick: Any, full: Any) -> Any:
+        """The value for the current profile."""
+        return quick if self.quick else full
+
+    def rng(self, name: str) -> int:
+        """A seed for the sub-computation ``name`` of this task (stable, distinct per name)."""
+        return (self.seed * 1_000_003 + zlib.crc32(f"{self.task_id}/{name}".encode())) % 2**63
+
+    @property
+    def figures(self) -> Path:
+        p = self.out / "figures"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def savefig(self, fig: Any, name: str) -> str:
+        """Save a matplotlib figure as PNG under ``figures/`` and return its relative path."""
+        import matplotlib.pyplot as plt
+
+        rel = f"figures/{name}.png"
+        fig.savefig(self.out / rel, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        return rel
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Return the JSON-able result of ``compute()``, stored under this task's folder by ``key``.
+
+        Use it for the expensive pieces of a long task (one grid point, one training run): a rerun after
+        an interruption reuses every finished piece.
+        """
+        path = self.out / "tasks" / self.task_id / f"{key}.json"
+        stamp = {"profile": self.profile, "seed": self.seed}
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+                if data.get("stamp") == stamp:
+                    return data["value"]
+            except (json.JSONDecodeError, KeyError):
+                pass
+        value = _jsonable(compute())
+        write_json_atomic(path, {"stamp": stamp, "value": value})
+        return value
+
+
+def _environment() -> dict[str, Any]:
+    import numba
+    import scipy
+
+    import stochdepth
+
+    env = {
+        "stochdepth": stochdepth.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        import torch
+
+        env["torch"] = torch.__version__
+        env["cuda"] = torch.cuda.is_available()
+    except ImportError:
+        env["torch"] = None
+    return env
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    out: Path,
+    *,
+    profile: str = "quick",
+    seed: int = 0,
+    fresh: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run ``tasks`` (skipping those already finished in ``out`` unless ``fresh``) and write the report.
+
+    Returns the aggregated results (also written to ``out/results.json``).
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    out = Path(out)
+    (out / "tasks").mkdir(parents=True, exist_ok=True)
+    stamp = {"profile": profile, "seed": seed}
+    records: dict[str, Any] = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="validation", unit="task", dynamic_ncols=True)
+    try:
+        for task in tasks:
+            path = out / "tasks" / f"{task.id}.json"
+            if not fresh and path.exists():
+                try:
+                    rec = json.loads(path.read_text())
+                    if rec.get("stamp") == stamp and rec.get("status") == "done":
+                        records[task.id] = rec
+                        if bar is not None:
+                            bar.update(1)
+                        continue
+                except json.JSONDecodeError:
+                    pass
+            if bar is not None:
+                bar.set_postfix_str(task.id)
+            ctx = Context(profile=profile, seed=seed, out=out, task_id=task.id, device=device)
+            t0 = time.perf_counter()
+            try:
+                res = task.fn(ctx)
+                rec = {
+                    "status": "done",
+                    "metrics": res.metrics,
+                    "checks": [asdict(c) for c in res.checks],
+                    "figures": res.figures,
+                    "tables": res.tables,
+                    "notes": res.notes,
+                }
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                rec = {
+                    "status": "error",
+                    "error": reason,
+                    "traceback": traceback.format_exc(),
+                    "checks": [{"name": "task ran", "passed": False, "detail": reason}],
+                }
+            rec.update(
+                stamp=stamp,
+                id=task.id,
+                title=task.title,
+                campaign=task.campaign,
+                description=task.description,
+                seconds=time.perf_counter() - t0,
+            )
+            write_json_atomic(path, rec)
+            records[task.id] = rec
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        summary = _summarise(records, tasks, profile, seed)
+        write_json_atomic(out / "results.json", summary)
+        (out / "report.md").write_text(_report(summary), encoding="utf-8")
+    return summary
+
+
+def _summarise(records: dict[str, Any], tasks: Iterable[Task], profile: str, seed: int) -> dict[str, Any]:
+    checks = [c for r in records.values() for c in r.get("checks", [])]
+    return {
+        "profile": profile,
+        "seed": seed,
+        "environment": _environment(),
+        "n_tasks": len(list(tasks)),
+        "n_done": sum(r["status"] == "done" for r in records.values()),
+        "n_checks": len(checks),
+        "n_failed": sum(not c["passed"] for c in checks),
+        "tasks": records,
+    }
+
+
+def _report(summary: dict[str, Any]) -> str:
+    env = summary["environment"]
+    lines = [
+        "# stochdepth validation report",
+        "",
+        f"Profile `{summary['profile']}`, seed {summary['seed']}; stochdepth {env['stochdepth']}, "
+        f"Python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, numba {env['numba']}, "
+        f"torch {env.get('torch')}, {env['cpus']} CPUs ({env['machine']}).",
+        "",
+        f"**{summary['n_checks'] - summary['n_failed']} of {summary['n_checks']} checks pass** "
+        f"over {summary['n_done']} of {summary['n_tasks']} tasks.",
+        "",
+        "| task | campaign | checks | time |",
+        "|---|---|---|---|",
+    ]
+    for tid, r in summary["tasks"].items():
+        cs = r.get("checks", [])
+        ok = sum(c["passed"] for c in cs)
+        flag = "" if ok == len(cs) else " **(failures)**"
+        lines.append(f"| [{tid}](#{tid}) | {r['campaign']} | {ok}/{len(cs)}{flag} | {r['seconds']:.1f} s |")
+    lines.append("")
+    for tid, r in summary["tasks"].items():
+        lines += [f'<a id="{tid}"></a>', f"## {r['title']} (`{tid}`)", ""]
+        if r.get("description"):
+            lines += [r["description"], ""]
+        if r["status"] != "done":
+            lines += ["```", r.get("traceback", r.get("error", "")), "```", ""]
+        for c in r.get("checks", []):
+            mark = "PASS" if c["passed"] else "FAIL"
+            lines.append(f"- **{mark}** {c['name']}: {c['detail']}")
+        lines.append("")
+        for t in r.get("tables", []):
+            lines += [t, ""]
+        for f in r.get("figures", []):
+            lines += [f"![{Path(f).stem}]({f})", ""]
+        for n in r.get("notes", []):
+            lines += [f"> {n}", ""]
+    return "\n".join(lines)
