@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", choices=LEVELS, default="quick")
     parser.add_argument("--markdown", metavar="FILE", help="write the book as Markdown to FILE")
     parser.add_argument("--only", nargs="+", metavar="PREFIX", help="check claims whose id starts so")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo checks")
     parser.add_argument("--list", action="store_true", help="list claims without checking")
     args = parser.parse_args(argv)
     load_all()
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     def announce(cid: str) -> None:
         print(f"checking {cid} ...", file=sys.stderr)
 
-    results = run_book(args.level, args.only, progress=announce)
+    results = run_book(args.level, args.only, progress=announce, seed=args.seed)
     rows = [
         [c.id, c.tag, v.method, "pass" if v.passed else "FAIL", f"{v.seconds:.1f}s", v.summary(70)]
         for c, v in results

@@ -2,7 +2,8 @@
 
 A :class:`Claim` carries an id (``"A4.norm-lognormal"``: SCIENCE.md section, then a slug), its provenance
 tag (``seed``, ``derived`` or ``classical``, possibly several), the statement in LaTeX, its hypotheses,
-how it is checked, and a ``check(level, **variant)`` function returning a :class:`Verdict` with evidence.
+how it is checked, and a ``check(level, seed, **variant)`` function returning a :class:`Verdict` with
+evidence.
 
 Every check can fail. Each claim lists ``wrong_variants``: keyword arguments that replace the claimed
 formula or hypothesis by a deliberately wrong one (a wrong exponent, a violated hypothesis); the test
@@ -82,12 +83,13 @@ class Claim:
     def tag(self) -> str:
         return "+".join(self.tags)
 
-    def check(self, level: str = "quick", **variant: Any) -> Verdict:
-        """Run the check at ``level`` (``quick`` or ``full``); ``variant`` replaces claimed formulas."""
+    def check(self, level: str = "quick", *, seed: int = 0, **variant: Any) -> Verdict:
+        """Run the check at ``level`` (``quick`` or ``full``) with random numbers from ``seed``;
+        ``variant`` replaces claimed formulas or hypotheses by others (used to show the check can fail)."""
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         t0 = time.perf_counter()
-        verdict = self.check_fn(level, **variant)
+        verdict = self.check_fn(level, seed, **variant)
         return Verdict(verdict.passed, verdict.method, verdict.evidence, time.perf_counter() - t0)
 
 
@@ -104,7 +106,7 @@ def claim(
     method: str,
     wrong: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Verdict]], Claim]:
-    """Decorator registering ``check(level, **variant) -> Verdict`` as the claim ``id`` in :data:`BOOK`."""
+    """Register ``check(level, seed, **variant) -> Verdict`` as the claim ``id`` in :data:`BOOK`."""
 
     def register(fn: Callable[..., Verdict]) -> Claim:
         if id in BOOK:
@@ -132,7 +134,10 @@ def get_claim(id: str) -> Claim:
 
 
 def run_book(
-    level: str = "quick", only: list[str] | None = None, progress: Callable[[str], None] | None = None
+    level: str = "quick",
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    seed: int = 0,
 ) -> list[tuple[Claim, Verdict]]:
     """Check every claim (or those whose id starts with one of ``only``); errors become failed verdicts."""
     out = []
@@ -142,7 +147,7 @@ def run_book(
         if progress is not None:
             progress(cid)
         try:
-            v = c.check(level)
+            v = c.check(level, seed=seed)
         except Exception as exc:  # a crashing check is a failed check, with the reason as evidence
             v = Verdict(False, c.method, {"error": f"{type(exc).__name__}: {exc}"})
         out.append((c, v))
