@@ -1,0 +1,127 @@
+"""Slow references and statistical helpers for the tests of stochdepth.networks.
+
+The references replay the documented draw order of the numba kernels with plain numpy/python code, so the
+kernels can be compared to them path by path (not only in law).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from stochdepth.activations import Activation
+
+
+def holm_min_adjusted(pvalues: dict[str, float]) -> tuple[float, str]:
+    """Smallest Holm-adjusted p-value of a family, and the name of its test.
+
+    Holm (1979) adjusts the sorted p-values p_(1) <= ... <= p_(m) to
+    max_{j<=i} min(1, (m - j + 1) p_(j)); the smallest adjusted value is min(1, m p_(1)). The family is
+    rejected at level alpha iff it is < alpha (valid under any dependence between the tests).
+    """
+    name = min(pvalues, key=pvalues.get)
+    return min(1.0, len(pvalues) * pvalues[name]), name
+
+
+def reference_factor(G: np.ndarray, rtol: float) -> tuple[np.ndarray, int]:
+    """Pivoted semidefinite Cholesky, written independently in vectorised numpy (slow reference)."""
+    G = np.array(G, dtype=float)
+    k = G.shape[0]
+    S = G.copy()
+    C = np.zeros((k, k))
+    active = np.diag(G) > 0
+    rank = 0
+    while rank < k and active.any():
+        diag = np.where(active, np.diag(S), -np.inf)
+        p = int(np.argmax(diag))
+        if not diag[p] > 0:
+            break
+        active[p] = False
+        d = math.sqrt(S[p, p])
+        C[p, rank] = d
+        idx = np.flatnonzero(active)
+        C[idx, rank] = (S[idx, p] / S[p, p]) * d
+        S[np.ix_(idx, idx)] -= np.outer(C[idx, rank], C[idx, rank])
+        active[idx[np.diag(S)[idx] <= rtol * np.diag(G)[idx]]] = False
+        rank += 1
+    return C, rank
+
+
+def reference_exact(
+    X: np.ndarray,
+    width: int,
+    depth: int,
+    act: Activation,
+    t1: float,
+    layers: np.ndarray,
+    m: int,
+    gen: np.random.Generator,
+    rtol: float,
+) -> np.ndarray:
+    """Slow reference of the ExactLaw kernel: same draw order, plain numpy, no rescaling."""
+    d, k = X.shape
+    C0, r0 = reference_factor(X.T @ X / d, rtol)
+    scale = math.sqrt(t1 / (width * depth))
+    out = np.empty((m, len(layers), width, k))
+    for net in range(m):
+        Y = gen.standard_normal((width, r0)) @ C0[:, :r0].T
+        if layers[0] == 0:
+            out[net, 0] = Y
+        for l in range(1, int(layers[-1]) + 1):
+            Phi = act.fn(Y)
+            C, r = reference_factor(Phi.T @ Phi, rtol)
+            if k == 1:  # the k = 1 kernel draws n normals whenever phi(Y) != 0
+                r = 1 if np.any(Phi != 0) else 0
+                C = np.array([[math.sqrt(float(np.sum(Phi**2)))]])
+            Y = Y + scale * (gen.standard_normal((width, r)) @ C[:, :r].T)
+            if l in layers:
+                out[net, list(layers).index(l)] = Y
+    return out
+
+
+def reference_log_norm_walk(width: int, depth: int, t1: float, layers: np.ndarray, m: int, gen) -> np.ndarray:
+    """Slow reference of the log-norm walk: xi = (1 + c g)^2 + c^2 chi2_{n-1}, one path at a time."""
+    c = math.sqrt(t1 / (depth * width))
+    out = np.empty((m, len(layers)))
+    for p in range(m):
+        acc = 0.0
+        if layers[0] == 0:
+            out[p, 0] = 0.0
+        for l in range(1, int(layers[-1]) + 1):
+            g = gen.standard_normal()
+            chi2 = 2.0 * gen.standard_gamma(0.5 * (width - 1)) if width > 1 else 0.0
+            acc += 0.5 * math.log((1.0 + c * g) ** 2 + c * c * chi2)
+            if l in layers:
+                out[p, list(layers).index(l)] = acc
+    return out
+
+
+def ks_pvalue(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov p-value (continuous laws)."""
+    return float(stats.ks_2samp(np.ravel(a), np.ravel(b)).pvalue)
+
+
+def counts_pvalue(a: np.ndarray, b: np.ndarray) -> float:
+    """Chi-square test of homogeneity of two samples of a discrete variable (integer values).
+
+    Values are pooled from the top and the bottom until every cell has an expected count >= 10
+    (Cochran's rule is >= 5), so the chi-square approximation holds at the 1e-6 level we use.
+    """
+    a = np.rint(np.ravel(a)).astype(int)
+    b = np.rint(np.ravel(b)).astype(int)
+    values = np.union1d(a, b)
+    table = np.array([[np.sum(a == v) for v in values], [np.sum(b == v) for v in values]], dtype=float)
+    # merge adjacent columns until every expected count is >= 10
+    while table.shape[1] > 1:
+        expected = table.sum(axis=0)[None, :] * table.sum(axis=1)[:, None] / table.sum()
+        j = int(np.argmin(expected.min(axis=0)))
+        if expected[:, j].min() >= 10:
+            break
+        other = j - 1 if j == table.shape[1] - 1 else j + 1
+        table[:, min(j, other)] += table[:, max(j, other)]
+        table = np.delete(table, max(j, other), axis=1)
+    if table.shape[1] < 2:
+        return 1.0
+    return float(stats.chi2_contingency(table, correction=False).pvalue)
