@@ -24,8 +24,9 @@ def _fmt(value: Any) -> str:
         return f"array(shape={value.shape}, dtype={value.dtype})"
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, dict) and len(value) > 6:
-        return f"dict({len(value)} keys: {', '.join(map(str, list(value)[:6]))}, ...)"
+    if isinstance(value, dict) and (len(value) > 6 or len(repr(value)) > 100):
+        keys = ", ".join(map(repr, list(value)[:6]))
+        return "{" + keys + (", ...}" if len(value) > 6 else "}") + f" ({len(value)} entries)"
     text = repr(value)
     return text if len(text) <= 100 else text[:97] + "..."
 
