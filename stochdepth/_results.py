@@ -25,7 +25,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, dict) and (len(value) > 6 or len(repr(value)) > 100):
-        keys = ", ".join(map(repr, list(value)[:6]))
+        keys = ", ".join(f"{k!r}: ..." for k in list(value)[:6])
         return "{" + keys + (", ...}" if len(value) > 6 else "}") + f" ({len(value)} entries)"
     text = repr(value)
     return text if len(text) <= 100 else text[:97] + "..."
