@@ -1,0 +1,406 @@
+r"""The infinite-depth limit diffusion of a finite-width random ResNet, for any activation (SCIENCE.md A3).
+
+As :math:`L\to\infty` at fixed width :math:`n`, the network of SCIENCE.md A1 converges in law to
+
+.. math::
+    dX_t=\frac{\|\phi(X_t)\|}{\sqrt n}\,dB_t,\qquad X_0=W_{\rm in}x,
+
+(isotropic noise: one scalar diffusion coefficient for an :math:`n`-dimensional Brownian motion), and
+for :math:`k` inputs to :math:`d\mathbf X_t=\frac1{\sqrt n}dB_t\,G_t^{1/2}`, :math:`G` the Gram matrix of
+the post-activations. The finite network of depth :math:`L` *is* the Euler--Maruyama scheme of this
+equation with step :math:`t_1/L` (SCIENCE.md A2), so the depth error of a random ResNet is the weak error
+of Euler--Maruyama, measured by :func:`weak_error_study`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+
+from .._checks import check_array, check_int, check_real
+from .._results import Estimate, Result
+from ..activations import Activation, get_activation
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, spawn
+from ..sde.observe import Observable, Reducer, as_observables
+from ._common import check_width
+
+__all__ = ["WeakErrorStudy", "limit_sde", "simulate_limit", "weak_error_study"]
+
+_SDE_CACHE: dict[tuple[Activation, int], Any] = {}
+
+
+def _make_diffusion(phi: Any, n: int) -> Any:
+    inv_n = 1.0 / n
+
+    @numba.njit(nogil=True)
+    def diffusion(t: float, x: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - numba
+        s = 0.0
+        for i in range(x.shape[0]):
+            v = phi(x[i])
+            s += v * v
+        out[0] = math.sqrt(s * inv_n)
+
+    return diffusion
+
+
+def limit_sde(activation: str | Activation, width: int) -> Any:
+    r"""The limit diffusion of width-:math:`n` random ResNets with activation :math:`\phi`, as an SDE.
+
+    .. math::
+        dX_t=s(X_t)\,dB_t,\qquad s(x)=\frac{\|\phi(x)\|}{\sqrt n},\qquad X_t\in\mathbb R^n,
+
+    zero drift and isotropic noise (:class:`stochdepth.sde.SDE` with ``noise="isotropic"``). Its generator
+    is :math:`\frac{\|\phi(x)\|^2}{2n}\Delta`. The object is cached per ``(activation, width)`` so that
+    its compiled integrators are reused.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        :math:`\phi` (well posed when Lipschitz).
+    width : int
+        :math:`n\ge1`.
+
+    Returns
+    -------
+    stochdepth.sde.SDE
+
+    References
+    ----------
+    Hayou, TMLR 2023 [seed]; exact statement derived, SCIENCE.md A3.
+
+    Examples
+    --------
+    >>> sde = limit_sde("relu", 4)
+    >>> sde.dim, sde.noise
+    (4, 'isotropic')
+    """
+    from ..sde import SDE
+
+    act = get_activation(activation)
+    n = check_width(width)
+    key = (act, n)
+    if key not in _SDE_CACHE:
+        _SDE_CACHE[key] = SDE(
+            None, _make_diffusion(act.numba_fn, n), n, noise="isotropic", name=f"{act.name} limit (n={n})"
+        )
+    return _SDE_CACHE[key]
+
+
+def _check_x(x: Any) -> np.ndarray:
+    arr = check_array("x", x, ndim=(1, 2), min_size=1)
+    if arr.ndim == 2 and arr.shape[1] < 1:
+        raise ValueError(f"x must have at least one column, got shape {arr.shape}")
+    if not np.any(arr != 0):
+        raise ValueError("x must not be zero (a zero input stays at zero through the network)")
+    return arr
+
+
+def _input_sampler(x: np.ndarray, n: int) -> Any:
+    from ..networks import sample_input_layer
+
+    def x0(gen: np.random.Generator, m: int) -> np.ndarray:
+        return sample_input_layer(x, n, m, gen)[:, :, 0]
+
+    return x0
+
+
+def simulate_limit(
+    x: Any,
+    width: int,
+    activation: str | Activation,
+    t1: float = 1.0,
+    *,
+    n_steps: int,
+    n_paths: int,
+    solver: Any = None,
+    record: Any = None,
+    observe: Any = None,
+    reduce: Reducer | Sequence[Reducer] | None = None,
+    rng: RNGLike = None,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+) -> Any:
+    r"""Simulate the depth limit of width-:math:`n` random ResNets from the random input layer.
+
+    .. math::
+        dX_t=\frac{\|\phi(X_t)\|}{\sqrt n}\,dB_t,\qquad X_0=W_{\rm in}x\sim\mathcal N\Big(0,
+        \frac{\|x\|^2}d I_n\Big).
+
+    One input (``x`` of shape ``(d,)``): :func:`stochdepth.sde.simulate` of :func:`limit_sde` with the
+    chosen ``solver``; states have shape ``(width,)``. Several inputs (``x`` of shape ``(d, k)``): the
+    matrix SDE :math:`d\mathbf X=\frac1{\sqrt n}dB\,G^{1/2}` is simulated by its Euler scheme, which is
+    exactly the :math:`k`-input network sampler of depth ``n_steps`` and horizon ``t1``
+    (:func:`stochdepth.networks.sample_network`); states have shape ``(width, k)`` and ``solver`` must
+    be ``None`` or :class:`~stochdepth.sde.EulerMaruyama`.
+
+    Parameters
+    ----------
+    x : array_like, shape (d,) or (d, k)
+        Input(s), finite and not all zero.
+    width : int
+        :math:`n\ge1`.
+    activation : str or Activation
+        :math:`\phi`.
+    t1 : float
+        Horizon :math:`t_1>0`.
+    n_steps : int, keyword-only
+        Time steps (the depth of the equivalent network).
+    n_paths : int, keyword-only
+        Independent paths.
+    solver : Solver or None, keyword-only
+        Default :class:`~stochdepth.sde.EulerMaruyama` (Milstein does not apply: isotropic noise in
+        dimension :math:`>1` is not commutative).
+    record, observe, reduce, rng, chunk_size, n_threads
+        As in :func:`stochdepth.sde.simulate` (record: step indices; default ``[0, n_steps]``).
+
+    Returns
+    -------
+    SimulationResult (one input) or NetworkSample (several inputs)
+        Both expose ``.times`` and ``res[name]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochdepth.sde import Moments, squared_norm
+    >>> res = simulate_limit(np.ones(3), 4, "linear", n_steps=64, n_paths=4000,
+    ...                      observe=squared_norm(), reduce=Moments(), rng=0)
+    >>> m = res["squared_norm"].moments      # E||X_1||^2 = n e^1 for sigma0 = 1 (here (1+1/64)^64 n)
+    >>> bool(abs(m.mean[-1] - 4 * (1 + 1 / 64) ** 64) < 5 * m.stderr[-1])
+    True
+    """
+    from ..sde import EulerMaruyama, simulate
+
+    X = _check_x(x)
+    n = check_width(width)
+    act = get_activation(activation)
+    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
+    n_steps = check_int("n_steps", n_steps, min=1)
+    n_paths = check_int("n_paths", n_paths, min=1)
+    if solver is None:
+        solver = EulerMaruyama()
+    if X.ndim == 1:
+        return simulate(
+            limit_sde(act, n),
+            solver,
+            t1,
+            n_steps,
+            _input_sampler(X, n),
+            n_paths=n_paths,
+            record=record,
+            observe=observe,
+            reduce=reduce,
+            rng=rng,
+            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+            n_threads=n_threads,
+        )
+    if not isinstance(solver, EulerMaruyama):
+        raise ValueError(
+            f"solver must be EulerMaruyama() for k > 1 inputs (the exact network sampler is its Euler "
+            f"scheme), got {solver!r}"
+        )
+    from ..networks import sample_network
+
+    return sample_network(
+        X,
+        n,
+        n_steps,
+        act,
+        n_networks=n_paths,
+        t1=t1,
+        record=record,
+        observe=observe,
+        reduce=reduce,
+        rng=rng,
+        chunk_size=chunk_size,
+        n_threads=n_threads,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Weak error against depth
+# ----------------------------------------------------------------------------------------------------
+
+
+def _sq_norm(s: np.ndarray) -> np.ndarray:
+    return np.einsum("...i,...i->...", s, s)
+
+
+def default_weak_observables(activation: Activation) -> tuple[Observable, ...]:
+    r""":math:`\|X\|^2` and :math:`\log(1+\|\phi(X)\|^2)` (the defaults of :func:`weak_error_study`)."""
+
+    def post(s: np.ndarray) -> np.ndarray:
+        return np.log1p(_sq_norm(activation.fn(s)))
+
+    return (Observable("squared_norm", _sq_norm), Observable("log1p_post_squared_norm", post))
+
+
+@dataclass(frozen=True)
+class WeakErrorStudy(Result):
+    r"""Weak error of the depth-:math:`L` network against its depth limit, per observable.
+
+    Attributes
+    ----------
+    steps : ndarray of int
+        Depths :math:`L_0<L_1<\dots` (geometric).
+    means : dict of str -> list of Estimate
+        :math:`\mathbb E f(Y_{L_k})` per level (from the coupled runs; the finest level twice is not
+        repeated: level :math:`k` is taken from pair :math:`k`, the last from the last pair).
+    differences : dict of str -> list of Estimate
+        :math:`\mathbb E[f(Y_{L_{k+1}})-f(Y_{L_k})]` from coupled levels (same Brownian path), each pair
+        on fresh independent paths.
+    fits : dict of str -> WeakErrorFit
+        Power-law fits :math:`|D_k|\approx C'L_k^{-p}` (:func:`stochdepth.stats.weak_error_fit_differences`);
+        ``fits[name].rate`` is :math:`p` (1 expected for Euler--Maruyama) and ``slope = -p``.
+    slopes : dict of str -> float
+        The fitted log-log slopes :math:`-p`.
+    exact : dict of str -> ndarray or None
+        Exact finite-depth values when known (linear network: :math:`\mathbb E\|Y_L\|^2=
+        \mathbb E\|Y_0\|^2(1+t_1/L)^L`), else ``None``.
+    width, n_paths : int
+    t1 : float
+    activation : str
+    """
+
+    steps: np.ndarray
+    means: dict[str, list[Estimate]] = field(repr=False)
+    differences: dict[str, list[Estimate]] = field(repr=False)
+    fits: dict[str, Any] = field(repr=False)
+    slopes: dict[str, float]
+    exact: dict[str, np.ndarray | None] = field(repr=False)
+    width: int
+    n_paths: int
+    t1: float
+    activation: str
+
+
+def weak_error_study(
+    x: Any,
+    width: int,
+    activation: str | Activation,
+    t1: float = 1.0,
+    *,
+    steps: Sequence[int] = (4, 8, 16, 32, 64),
+    n_paths: int = 100_000,
+    observe: Any = None,
+    rng: RNGLike = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    n_threads: int | None = None,
+) -> WeakErrorStudy:
+    r"""Measure the depth error :math:`\mathbb E f(Y_L)-\mathbb E f(X_{t_1})` against :math:`L`.
+
+    For each pair of consecutive depths :math:`(L_k,L_{k+1})` the network (the Euler scheme of
+    :func:`limit_sde`) is simulated on both grids with the same Brownian path
+    (:func:`stochdepth.sde.simulate_levels`, coupled levels), on fresh paths for every pair so that the
+    differences are independent. For an error expansion :math:`C/L+O(L^{-2})`,
+
+    .. math::
+        D_k=\mathbb E f(Y_{L_{k+1}})-\mathbb E f(Y_{L_k})\approx C\Big(\frac1{L_{k+1}}-\frac1{L_k}\Big)
+        \propto L_k^{-1},
+
+    so the fitted slope of :math:`\log|D_k|` against :math:`\log L_k` estimates the weak order (classical
+    value 1 for smooth observables; Talay & Tubaro 1990).
+
+    Parameters
+    ----------
+    x : array_like, shape (d,)
+        One input, finite and not zero.
+    width : int
+        :math:`n\ge1`.
+    activation : str or Activation
+        :math:`\phi`.
+    t1 : float
+        Horizon :math:`t_1>0`.
+    steps : sequence of int, keyword-only
+        At least 3 depths, geometric (e.g. doubling), each dividing the next.
+    n_paths : int, keyword-only
+        Paths per pair of levels, :math:`\ge2`.
+    observe : Observable, sequence, mapping or None, keyword-only
+        Functions of the state ``(..., width)``; default :math:`\|X\|^2` and
+        :math:`\log(1+\|\phi(X)\|^2)`.
+    rng, chunk_size, n_threads
+        Seed (pair :math:`k` gets the :math:`k`-th spawned stream), paths per chunk, threads.
+
+    Returns
+    -------
+    WeakErrorStudy
+
+    References
+    ----------
+    SCIENCE.md A2--A3 (the depth error is the weak error of Euler--Maruyama); Giles, Oper. Res. 2008
+    (coupled levels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> study = weak_error_study(np.ones(3), 4, "linear", steps=(4, 8, 16), n_paths=20_000, rng=0)
+    >>> sorted(study.slopes)
+    ['log1p_post_squared_norm', 'squared_norm']
+    >>> exact = study.exact["squared_norm"]          # 4 (1 + 1/L)^L
+    >>> bool(abs(study.means["squared_norm"][0].value - exact[0]) < 5 * study.means["squared_norm"][0].stderr)
+    True
+    """
+    from ..sde import EulerMaruyama, simulate_levels
+    from ..stats import weak_error_fit_differences
+
+    X = check_array("x", x, ndim=1, min_size=1)
+    if not np.any(X != 0):
+        raise ValueError("x must not be zero (a zero input stays at zero through the network)")
+    n = check_width(width)
+    act = get_activation(activation)
+    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
+    if isinstance(steps, (int, np.integer)) or not isinstance(steps, (Sequence, np.ndarray)):
+        raise TypeError(f"steps must be a sequence of depths such as (4, 8, 16), got {steps!r}")
+    levels = [check_int(f"steps[{i}]", s, min=1) for i, s in enumerate(steps)]
+    if len(levels) < 3:
+        raise ValueError(f"steps must hold at least 3 depths, got {levels}")
+    n_paths = check_int("n_paths", n_paths, min=2)
+    obs = as_observables(observe, default_weak_observables(act))
+    sde = limit_sde(act, n)
+    x0 = _input_sampler(X, n)
+    seeds = spawn(rng, len(levels) - 1)
+    means: dict[str, list[Estimate]] = {o.name: [] for o in obs}
+    diffs: dict[str, list[Estimate]] = {o.name: [] for o in obs}
+    for k in range(len(levels) - 1):
+        pair = (levels[k], levels[k + 1])
+        res = simulate_levels(
+            sde,
+            EulerMaruyama(),
+            t1,
+            pair,
+            x0,
+            n_paths=n_paths,
+            observe=list(obs),
+            rng=seeds[k],
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+        )
+        for o in obs:
+            lev = res[o.name]
+            mom, dif = lev.moments, lev.differences
+            means[o.name].append(Estimate(float(mom.mean[-1, 0]), float(mom.stderr[-1, 0]), n_paths))
+            if k == len(levels) - 2:
+                means[o.name].append(Estimate(float(mom.mean[-1, 1]), float(mom.stderr[-1, 1]), n_paths))
+            diffs[o.name].append(Estimate(float(dif.mean[-1, 0]), float(dif.stderr[-1, 0]), n_paths))
+    steps_arr = np.asarray(levels, dtype=np.int64)
+    fits = {name: weak_error_fit_differences(steps_arr, d) for name, d in diffs.items()}
+    exact: dict[str, np.ndarray | None] = {o.name: None for o in obs}
+    if act.name == "linear" and "squared_norm" in exact and observe is None:
+        sigma2 = float(X @ X) / X.size
+        exact["squared_norm"] = n * sigma2 * np.exp(steps_arr * np.log1p(t1 / steps_arr))
+    return WeakErrorStudy(
+        steps=steps_arr,
+        means=means,
+        differences=diffs,
+        fits=fits,
+        slopes={name: -float(f.rate) for name, f in fits.items()},
+        exact=exact,
+        width=n,
+        n_paths=n_paths,
+        t1=t1,
+        activation=act.name,
+    )
