@@ -32,7 +32,17 @@ def _fmt(value: Any) -> str:
 
 
 class Result:
-    """Mixin for frozen result dataclasses: a readable multi-line ``repr``."""
+    """Mixin for frozen result dataclasses: a readable multi-line ``repr``.
+
+    ``@dataclass`` would replace an inherited ``__repr__`` by its generated one; subclasses therefore get
+    this one placed in their own namespace at creation (unless they define their own), which the
+    decorator leaves alone.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = Result.__repr__  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         assert dataclasses.is_dataclass(self)

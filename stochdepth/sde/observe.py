@@ -16,7 +16,9 @@ Observables are plain numpy functions; :func:`run_observed` is the driver simula
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,7 +152,7 @@ class Samples(Reducer):
         return np.concatenate(partial, axis=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MomentsResult(Result):
     """Streaming moments of an observable over paths, per recorded time and component.
 
@@ -232,7 +234,7 @@ class Moments(Reducer):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class HistogramResult(Result):
     """Counts per bin (shape ``(n_times, *out_shape, bins)``) with under- and overflow counts."""
 
@@ -306,15 +308,16 @@ class Histogram(Reducer):
         counts, under, over, n = partial
         m = values.shape[0]
         flat = values.reshape(m, -1)
-        idx = np.floor((flat - lo) / (hi - lo) * self.bins).astype(np.int64)
         below = flat < lo
         above = flat >= hi
-        idx = np.clip(idx, 0, self.bins - 1)
+        inside = ~(below | above | np.isnan(flat))
         k = flat.shape[1]
-        add = np.zeros((k, self.bins), np.int64)
-        inside = ~(below | above)
-        cols = np.broadcast_to(np.arange(k), flat.shape)
-        np.add.at(add, (cols[inside], idx[inside]), 1)
+        # bin index of each value, offset by its column: one bincount fills all columns at once
+        safe = np.where(inside, flat, lo)
+        idx = np.clip(np.floor((safe - lo) / (hi - lo) * self.bins), 0, self.bins - 1).astype(np.int64)
+        idx += np.arange(k, dtype=np.int64) * self.bins
+        add = np.bincount(idx[inside], minlength=k * self.bins).astype(np.int64, copy=False)
+        add = add.reshape(k, self.bins)
         shape = values.shape[1:]
         return (
             counts + add.reshape(*shape, self.bins),
@@ -331,7 +334,7 @@ class Histogram(Reducer):
         return HistogramResult(edges=self.edges, counts=counts, underflow=under, overflow=over, n=int(n))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class QuantilesResult(Result):
     """Quantile estimates (shape ``(len(probs), n_times, *out_shape)``) with a bound on their error.
 
@@ -432,7 +435,7 @@ def as_reducers(reduce: Reducer | Sequence[Reducer] | None) -> tuple[Reducer, ..
 # ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Observed(Result):
     """What was recorded of one observable: the reducers' results, by kind.
 
@@ -490,6 +493,7 @@ def run_observed(
     NumericalError
         If a state or an observable value is NaN or infinite.
     """
+    n_paths = check_int("n_paths", n_paths, min=1)
     jobs = chunk_generators(rng, n_paths, chunk_size)
     threads = default_threads() if n_threads is None else check_int("n_threads", n_threads, min=1)
 
@@ -507,42 +511,76 @@ def run_observed(
             out[o.name] = vals
         return out
 
-    # The first chunk calibrates reducers that need a look at the data (auto ranges).
-    a0, b0, g0 = jobs[0]
-    first = observe(kernel(a0, b0, g0))
-    if progress is not None:
-        progress(b0 - a0)
-    calibrated = {o.name: [r.calibrate(first[o.name]) for r in reducers] for o in observables}
+    # The first chunk calibrates reducers that need a look at the data (auto ranges). Other chunks
+    # simulate concurrently and wait for the calibration only to fold their values.
+    calibration: Future[dict[str, list[Reducer]]] = Future()
 
-    def fold(values: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        return {
-            name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs]
-            for name, rs in calibrated.items()
-        }
-
-    def job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
-        part = fold(observe(kernel(a, b, g)))
+    def compute(a: int, b: int, g: np.random.Generator) -> dict[str, np.ndarray]:
+        values = observe(kernel(a, b, g))
         if progress is not None:
             progress(b - a)
-        return part
+        return values
 
-    partials = [fold(first)]
-    rest = jobs[1:]
-    if threads == 1 or len(rest) <= 1:
-        partials += [job(a, b, g) for a, b, g in rest]
+    def fold(values: dict[str, np.ndarray], cal: dict[str, list[Reducer]]) -> dict[str, list[Any]]:
+        return {
+            name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs]
+            for name, rs in cal.items()
+        }
+
+    def first_job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
+        try:
+            values = compute(a, b, g)
+            cal = {o.name: [r.calibrate(values[o.name]) for r in reducers] for o in observables}
+        except BaseException as exc:
+            calibration.set_exception(exc)
+            raise
+        calibration.set_result(cal)
+        return fold(values, cal)
+
+    def job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
+        values = compute(a, b, g)
+        return fold(values, calibration.result())
+
+    # Partials are merged into one accumulator in chunk order as soon as they arrive, with at most
+    # ``2 * threads`` chunks in flight: memory stays bounded by a few chunks whatever n_paths, and the
+    # sequence of merges (hence every bit of the result) is the same for any number of threads.
+    acc: dict[str, list[Any]] = {}
+
+    def absorb(part: dict[str, list[Any]]) -> None:
+        if not acc:
+            acc.update(part)
+            return
+        for name, rs in calibration.result().items():
+            acc[name] = [r.merge(x, y) for r, x, y in zip(rs, acc[name], part[name])]
+
+    tasks = [(first_job if i == 0 else job, a, b, g) for i, (a, b, g) in enumerate(jobs)]
+    if threads == 1 or len(tasks) <= 1:
+        for fn, a, b, g in tasks:
+            absorb(fn(a, b, g))
     else:
-        from concurrent.futures import ThreadPoolExecutor
+        window = 2 * threads
+        with ThreadPoolExecutor(max_workers=min(threads, len(tasks))) as pool:
+            todo = iter(tasks)
+            pending: deque[Future[dict[str, list[Any]]]] = deque()
+            for task in todo:
+                pending.append(pool.submit(*task))  # FIFO: the first chunk starts first
+                if len(pending) >= window:
+                    break
+            try:
+                while pending:
+                    part = pending.popleft().result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(*nxt))
+                    absorb(part)
+            finally:
+                for f in pending:
+                    f.cancel()
 
-        with ThreadPoolExecutor(max_workers=min(threads, len(rest))) as pool:
-            futures = [pool.submit(job, a, b, g) for a, b, g in rest]
-            partials += [f.result() for f in futures]
-
+    calibrated = calibration.result()
     results = {}
     for o in observables:
         rs = calibrated[o.name]
-        acc = partials[0][o.name]
-        for p in partials[1:]:
-            acc = [r.merge(x, y) for r, x, y in zip(rs, acc, p[o.name])]
-        fields = {r.key: r.finish(x) for r, x in zip(rs, acc)}
+        fields = {r.key: r.finish(x) for r, x in zip(rs, acc[o.name])}
         results[o.name] = Observed(name=o.name, times=np.asarray(times, dtype=float), **fields)
     return results

@@ -1,0 +1,23 @@
+"""Every docstring example of stochdepth.sde runs."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "stochdepth.sde.problem",
+    "stochdepth.sde.solvers",
+    "stochdepth.sde.simulate",
+    "stochdepth.sde.observables",
+    "stochdepth.sde.observe",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
