@@ -34,7 +34,7 @@ from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
 from . import _kernels as K
-from .sampling import _check_chunk, _check_record, _check_threads
+from .sampling import _check_chunk, _check_threads, check_record_layers
 
 __all__ = ["LogNormWalk", "sample_linear_log_norm"]
 
@@ -138,7 +138,7 @@ def sample_linear_log_norm(
     depth = check_int("depth", depth, min=1)
     n_paths = check_int("n_paths", n_paths, min=1)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    layers = _check_record(record, depth)
+    layers = check_record_layers(record, depth)
     chunk = _check_chunk(chunk_size, DEFAULT_CHUNK_SIZE)
     threads = _check_threads(n_threads)
     c = math.sqrt(t1 / (depth * width))

@@ -57,7 +57,7 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------------
 
 
-def _check_inputs(x: Any) -> np.ndarray:
+def check_network_inputs(x: Any) -> np.ndarray:
     """``x`` as a finite ``(d, k)`` array with ``d, k >= 1``."""
     X = check_array("x", x, ndim=(1, 2), min_size=1)
     if X.ndim == 1:
@@ -67,7 +67,7 @@ def _check_inputs(x: Any) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def _check_record(record: Any, depth: int) -> np.ndarray:
+def check_record_layers(record: Any, depth: int) -> np.ndarray:
     """Recorded layers: strictly increasing ints in ``[0, depth]`` (default ``[0, depth]``)."""
     if record is None:
         return np.array([0, depth], dtype=np.int64)
@@ -169,11 +169,18 @@ def _input_factor(X: np.ndarray, rtol: float) -> tuple[np.ndarray, int]:
 
 
 class NetworkSampler:
-    """Base class of the random-network samplers (how to draw networks, not which network)."""
+    """Base class of the random-network samplers (how to draw networks, not which network).
+
+    A sampler implements :meth:`make_kernel`; :func:`sample_network` validates the arguments (with
+    :func:`check_network_inputs` and :func:`check_record_layers`, which subclasses in other packages may
+    reuse), builds the kernel once and drives it chunk by chunk through
+    :func:`stochdepth.sde.observe.run_observed`. Subclasses: :class:`ExactLaw`, :class:`ExplicitWeights`,
+    and :class:`stochdepth.nn.TorchExplicitWeights`.
+    """
 
     name: str = "sampler"
 
-    def _kernel(
+    def make_kernel(
         self,
         X: np.ndarray,
         width: int,
@@ -182,6 +189,9 @@ class NetworkSampler:
         t1: float,
         layers: np.ndarray,
     ) -> Any:  # pragma: no cover - abstract
+        """Return ``kernel(start, stop, generator) -> states`` of shape ``(stop - start, len(layers),
+        width, k)``: the pre-activations of networks ``start..stop-1`` at the recorded ``layers``, for
+        inputs ``X`` of shape ``(d, k)`` (validated), branch scale ``sqrt(t1 / depth)``."""
         raise NotImplementedError
 
 
@@ -217,7 +227,7 @@ class ExactLaw(NetworkSampler):
         if self.rtol is not None:
             object.__setattr__(self, "rtol", check_real("rtol", self.rtol, lo=0.0, hi=1.0, hi_open=True))
 
-    def _kernel(
+    def make_kernel(
         self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
     ) -> Any:
         k = X.shape[1]
@@ -266,7 +276,7 @@ class ExplicitWeights(NetworkSampler):
         if self.batch_size is not None:
             object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, min=1))
 
-    def _kernel(
+    def make_kernel(
         self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
     ) -> Any:
         d, k = X.shape
@@ -325,7 +335,7 @@ class NetworkSample(Result):
     n_networks : int
         Number of independent networks (Monte Carlo sample size).
     sampler : str
-        ``"exact_law"`` or ``"explicit_weights"``.
+        ``"exact_law"``, ``"explicit_weights"`` or ``"torch_explicit_weights(<device>, <dtype>)"``.
     chunk_size : int
         Networks per chunk (with the seed, it determines the random numbers).
     """
@@ -464,7 +474,7 @@ def sample_network(
     >>> res.times
     array([0. , 0.5, 1. ])
     """
-    X = _check_inputs(x)
+    X = check_network_inputs(x)
     width = check_int("width", width, min=1)
     depth = check_int("depth", depth, min=1)
     act = get_activation(activation)
@@ -477,14 +487,14 @@ def sample_network(
             f"got {sampler!r}"
         )
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    layers = _check_record(record, depth)
+    layers = check_record_layers(record, depth)
     obs = as_observables(observe, default=(preactivations(),))
     red = as_reducers(reduce)
     chunk = _check_chunk(chunk_size, default_chunk_size(width, X.shape[1], layers.size))
     threads = _check_threads(n_threads)
     times = t1 * layers / depth
 
-    kernel = sampler._kernel(X, width, depth, act, t1, layers)
+    kernel = sampler.make_kernel(X, width, depth, act, t1, layers)
     observed = run_observed(
         kernel,
         rng,
@@ -543,7 +553,7 @@ def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.nda
     >>> y0.shape
     (1000, 8, 1)
     """
-    X = _check_inputs(x)
+    X = check_network_inputs(x)
     width = check_int("width", width, min=1)
     m = check_int("m", m, min=1)
     gen = as_generator(generator)

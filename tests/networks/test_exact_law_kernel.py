@@ -32,7 +32,7 @@ from stochdepth.random import chunk_generators
 
 def _kernel_states(X, width, depth, act, t1, layers, m, seed):
     """States of the first chunk of sample_network's ExactLaw kernel, and the chunk's generator seed."""
-    kernel = ExactLaw()._kernel(X, width, depth, get_activation(act), t1, np.asarray(layers, np.int64))
+    kernel = ExactLaw().make_kernel(X, width, depth, get_activation(act), t1, np.asarray(layers, np.int64))
     (_, _, gen), *_ = chunk_generators(seed, m, m)
     return kernel(0, m, gen)
 

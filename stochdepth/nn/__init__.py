@@ -1,0 +1,32 @@
+r"""The torch layer of stochdepth: random residual networks with explicit weights, on any device.
+
+Importing this subpackage imports torch (``import stochdepth`` never does: the root package loads
+``stochdepth.nn`` on first attribute access). Install torch with ``pip install stochdepth[torch]``.
+
+* :class:`RandomResNet` -- the network of SCIENCE.md A1,
+
+  .. math:: Y_0=W_{\rm in}x,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),
+
+  as a :class:`torch.nn.Module` with explicit Gaussian weights;
+* :func:`sample_torch_network` and the sampler :class:`TorchExplicitWeights` -- many independent
+  networks at once (batched weights, one layer at a time), returning the
+  :class:`~stochdepth.networks.NetworkSample` of :func:`stochdepth.networks.sample_network`, so that
+  torch networks, the exact-in-law sampler and the limit diffusion can be compared directly
+  (SCIENCE.md Part C);
+* :func:`default_device` -- ``cuda`` when available, else ``cpu``.
+"""
+
+from __future__ import annotations
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "stochdepth.nn needs PyTorch, which could not be imported "
+        f"({_exc}); install it with: pip install stochdepth[torch]"
+    ) from _exc
+
+from ._device import default_device
+from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
+
+__all__ = ["RandomResNet", "TorchExplicitWeights", "default_device", "sample_torch_network"]
