@@ -1,0 +1,94 @@
+r"""Continuous-depth optimal stopping: obstacle problems, free boundaries, smooth fit (SCIENCE.md B5-B6).
+
+For a diffusion :math:`dX=b\,dt+\sigma\,dW`, gain :math:`g`, running cost :math:`c` and discount :math:`r`,
+the value :math:`V(t,x)=\sup_\tau\mathbb E[e^{-r(\tau-t)}g(X_\tau)-\int_t^\tau e^{-r(s-t)}c\,ds]` solves the
+obstacle problem :math:`\min\{-\partial_tV-\mathcal AV+rV+c,\ V-g\}=0`. This subpackage solves it by finite
+differences:
+
+* problems: :class:`ObstacleProblem` (finite horizon, 1-D), :class:`StationaryObstacleProblem`
+  (infinite horizon, 1-D), :class:`ObstacleProblem2D` (sparse, either); edges :class:`Dirichlet`,
+  :class:`Neumann`, :class:`Natural`;
+* grids: :class:`UniformGrid`, :class:`StretchedGrid` (sinh, around a kink or a boundary), :class:`Grid`;
+* schemes: :class:`CrankNicolson` (Rannacher start-up, graded steps), :class:`Implicit`,
+  :class:`ThetaScheme`, :class:`SteadyState`; automatic upwinding where the diffusion is weak (the
+  noiseless case is a first-order obstacle problem);
+* LCP solvers: :class:`PSOR`, :class:`BrennanSchwartz`, :class:`PrimalDualActiveSet`, also directly
+  through :func:`solve_lcp`; each reports its complementarity residual;
+* :func:`solve_obstacle` returns the value, regions, :class:`FreeBoundary` objects (location, error,
+  smooth-fit gap), slopes, expected stopping times and the stopping-time law (stationary problems);
+* reference problems: the American put (:func:`american_put_problem`), its perpetual closed form
+  (:func:`perpetual_american_put`), the noiseless problem of B5 (:func:`noiseless_contraction`,
+  :func:`contraction_stopping_depth`) and the bridge of B6 (:func:`linear_resnet_optimal_depth`,
+  :func:`linear_resnet_depth_problem`, :func:`simulate_stopping_depth`).
+
+Stationary problems with constant coefficients are solved exactly by smooth fit in
+:mod:`stochdepth.symbolic.smooth_fit`.
+"""
+
+from __future__ import annotations
+
+from .bridge import (
+    LinearResNetDepth,
+    linear_resnet_depth_problem,
+    linear_resnet_optimal_depth,
+    simulate_stopping_depth,
+)
+from .examples import (
+    NoiselessContraction,
+    PerpetualPut,
+    american_put_problem,
+    contraction_stopping_depth,
+    noiseless_contraction,
+    perpetual_american_put,
+)
+from .grids import Grid, StretchedGrid, UniformGrid
+from .lcp import PSOR, BrennanSchwartz, LCPSolution, PrimalDualActiveSet, solve_lcp
+from .problems import (
+    BoundaryCondition,
+    Dirichlet,
+    Natural,
+    Neumann,
+    ObstacleProblem,
+    ObstacleProblem2D,
+    StationaryObstacleProblem,
+)
+from .results import FreeBoundary, ObstacleSolution, ObstacleSolution2D, StationarySolution
+from .schemes import CrankNicolson, Implicit, SteadyState, ThetaScheme
+from .solve import solve_obstacle
+
+__all__ = [
+    "PSOR",
+    "BoundaryCondition",
+    "BrennanSchwartz",
+    "CrankNicolson",
+    "Dirichlet",
+    "FreeBoundary",
+    "Grid",
+    "Implicit",
+    "LCPSolution",
+    "LinearResNetDepth",
+    "Natural",
+    "Neumann",
+    "NoiselessContraction",
+    "ObstacleProblem",
+    "ObstacleProblem2D",
+    "ObstacleSolution",
+    "ObstacleSolution2D",
+    "PerpetualPut",
+    "PrimalDualActiveSet",
+    "StationaryObstacleProblem",
+    "StationarySolution",
+    "SteadyState",
+    "StretchedGrid",
+    "ThetaScheme",
+    "UniformGrid",
+    "american_put_problem",
+    "contraction_stopping_depth",
+    "linear_resnet_depth_problem",
+    "linear_resnet_optimal_depth",
+    "noiseless_contraction",
+    "perpetual_american_put",
+    "simulate_stopping_depth",
+    "solve_lcp",
+    "solve_obstacle",
+]
