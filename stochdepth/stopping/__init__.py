@@ -1,0 +1,94 @@
+r"""Optimal stopping for discrete depth (SCIENCE.md Part B).
+
+A network's depth seen as a stopping problem: after layer :math:`l` stop and pay :math:`Z_l=G_l-\sum_{k<l}c_k`
+or continue. One problem description, several solvers behind :func:`solve_stopping`:
+
+* exact Snell envelopes of finite Markov chains (:class:`MarkovStoppingProblem` with
+  :class:`BackwardInduction`, :class:`ValueIteration`, :class:`PolicyIteration`; certified error bounds
+  in infinite horizon; the law of :math:`\tau^\star`);
+* regression Monte Carlo on recorded or simulated paths (:class:`PathStoppingProblem`,
+  :class:`SimulatedStoppingProblem`, :class:`LongstaffSchwartz` with :class:`Polynomial`, :class:`Laguerre`
+  or :class:`RandomFeatures` bases), with an out-of-sample lower bound and a dual upper bound
+  (:class:`AndersenBroadie`, :class:`RegressionMartingale`, :class:`PerfectForesight`);
+* policies as objects (:class:`SnellPolicy`, :class:`OneStepLookAhead`, :class:`GainThreshold`,
+  :class:`Patience`) evaluated on new paths;
+* the finite-depth bounds of SCIENCE.md B2 (:mod:`stochdepth.stopping.bounds`) and the discrete side of
+  the B6 bridge (:mod:`stochdepth.stopping.bridge`);
+* Bermudan-option benchmarks and grid references (:mod:`stochdepth.stopping.finance`).
+"""
+
+from __future__ import annotations
+
+from .basis import Basis, FittedBasis, Laguerre, Polynomial, RandomFeatures
+from .bounds import (
+    DepthBound,
+    bounded_gains_bound,
+    geometric_depth_bound,
+    is_monotone,
+    residual_path_problem,
+    summable_residuals_bound,
+)
+from .bridge import (
+    BridgeResult,
+    linear_resnet_stopping_problem,
+    log_norm_bridge,
+    random_walk_stopping_problem,
+)
+from .markov import BackwardInduction, MarkovSolution, PolicyIteration, ValueIteration
+from .policies import GainThreshold, OneStepLookAhead, Patience, Policy, SnellPolicy
+from .problems import MarkovStoppingProblem, PathStoppingProblem, SimulatedStoppingProblem, Simulator
+from .regression import (
+    AndersenBroadie,
+    LongstaffSchwartz,
+    PathwiseMaximum,
+    PathwiseSolution,
+    PerfectForesight,
+    RegressionMartingale,
+    RegressionSolution,
+)
+from .results import DepthLaw, PolicyEvaluation
+from .solve import solve_stopping
+from .transitions import BandedTransitions, random_walk_transitions
+
+__all__ = [
+    "AndersenBroadie",
+    "BackwardInduction",
+    "BandedTransitions",
+    "Basis",
+    "BridgeResult",
+    "DepthBound",
+    "DepthLaw",
+    "FittedBasis",
+    "GainThreshold",
+    "Laguerre",
+    "LongstaffSchwartz",
+    "MarkovSolution",
+    "MarkovStoppingProblem",
+    "OneStepLookAhead",
+    "PathStoppingProblem",
+    "PathwiseMaximum",
+    "PathwiseSolution",
+    "Patience",
+    "PerfectForesight",
+    "Policy",
+    "PolicyEvaluation",
+    "PolicyIteration",
+    "Polynomial",
+    "RandomFeatures",
+    "RegressionMartingale",
+    "RegressionSolution",
+    "SimulatedStoppingProblem",
+    "Simulator",
+    "SnellPolicy",
+    "ValueIteration",
+    "bounded_gains_bound",
+    "geometric_depth_bound",
+    "is_monotone",
+    "linear_resnet_stopping_problem",
+    "log_norm_bridge",
+    "random_walk_stopping_problem",
+    "random_walk_transitions",
+    "residual_path_problem",
+    "solve_stopping",
+    "summable_residuals_bound",
+]

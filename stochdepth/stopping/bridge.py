@@ -1,0 +1,366 @@
+r"""The B6 bridge on the discrete side: optimal depth of a finite-depth linear random ResNet.
+
+For the linear network of SCIENCE.md A4, the log-norm :math:`y_l=\log\|Y_l\|` is an exact random walk,
+:math:`y_{l+1}=y_l+\tfrac12\log\xi_l` with i.i.d. :math:`\xi_l` (law:
+:func:`stochdepth.limits.linear.linear_log_factor_law`, step :math:`h=t_1/L`). With the gain
+:math:`g(y)=-(y-a)^2` and the cost :math:`c` per unit depth (:math:`ch` per layer), stopping the walk is an
+infinite-horizon Markov problem, solved exactly on a fine grid (:func:`random_walk_transitions`,
+:class:`~stochdepth.stopping.PolicyIteration`). As :math:`L\to\infty` it must converge to the
+continuous-depth answer of SCIENCE.md B6 (derived there by smooth fit): for :math:`n\ge3`,
+:math:`m=\tfrac12-\tfrac1n`, :math:`s=1/\sqrt n`,
+
+.. math::
+    y^\star=a-\frac{c}{2m},\qquad V(y)=g(y^\star)-\frac cm(y^\star-y)\quad(y<y^\star),\qquad
+    \tau^\star\sim\mathrm{IG}\Big(\frac{y^\star-y_0}{m},\ \frac{(y^\star-y_0)^2}{s^2}\Big)
+
+in depth-time, and for :math:`n\le2` stopping at once below the target. :func:`log_norm_bridge` reports
+the discrete threshold, value, :math:`\mathbb E\tau^\star` and the Kolmogorov distance of the depth law to
+the inverse Gaussian, so that convergence rates in :math:`L` can be fitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats as st
+
+from .._checks import check_int, check_real
+from .._results import Result
+from .markov import MarkovSolution, PolicyIteration, ValueIteration
+from .problems import MarkovStoppingProblem
+from .results import DepthLaw
+from .transitions import random_walk_transitions
+
+__all__ = [
+    "BridgeResult",
+    "linear_resnet_stopping_problem",
+    "log_norm_bridge",
+    "random_walk_stopping_problem",
+]
+
+
+def random_walk_stopping_problem(
+    increment_cdf: Callable[[np.ndarray], np.ndarray],
+    gain: Callable[[np.ndarray], np.ndarray],
+    cost: float,
+    grid: Any,
+    *,
+    horizon: int | None = None,
+    discount: float = 1.0,
+    initial: Any = None,
+    absorbing_edges: bool = True,
+) -> MarkovStoppingProblem:
+    r"""Stopping a random walk :math:`y_{l+1}=y_l+D_l` on a uniform grid (any increment law with a cdf).
+
+    Parameters
+    ----------
+    increment_cdf : callable
+        Vectorised cdf of the increment :math:`D`.
+    gain : callable
+        :math:`g(y)`, vectorised over the grid.
+    cost : float
+        Cost per layer :math:`\ge0`.
+    grid : array_like
+        Uniform, increasing grid of :math:`y` values (at least 2 points).
+    horizon : int, optional
+        Finite horizon; default infinite.
+    discount : float, optional
+        :math:`\beta\in(0,1]`.
+    initial : int or array_like, optional
+        Initial state index or law on the grid.
+    absorbing_edges : bool, optional
+        The walk is stopped when it leaves the grid (default True: a reflecting edge would push a recurrent
+        walk back and distort the value far inside the grid).
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> grid = np.linspace(-2, 2, 81)
+    >>> prob = random_walk_stopping_problem(stats.norm(0.05, 0.1).cdf, lambda y: -(y - 1) ** 2, 0.01, grid)
+    >>> prob.n_states, prob.horizon is None
+    (81, True)
+    """
+    y = np.asarray(grid, dtype=float)
+    if y.ndim != 1 or y.size < 2 or not np.all(np.isfinite(y)):
+        raise ValueError("grid must be a finite 1-D array of at least 2 points")
+    h = float(y[1] - y[0])
+    if h <= 0 or not np.allclose(np.diff(y), h, rtol=1e-9, atol=1e-12 * max(1.0, float(np.max(np.abs(y))))):
+        raise ValueError("grid must be uniform and increasing")
+    P = random_walk_transitions(increment_cdf, h, y.size, absorbing_edges=absorbing_edges)
+    g = np.asarray(gain(y), dtype=float)
+    return MarkovStoppingProblem(P, g, cost, horizon, discount=discount, initial=initial)
+
+
+def _increment_cdf(width: int, depth: int, t1: float, increment: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if increment is not None:
+        if not hasattr(increment, "cdf"):
+            raise TypeError("increment must have a vectorised cdf (e.g. a frozen scipy.stats distribution)")
+        return increment.cdf
+    from ..limits.linear import linear_log_factor_law
+
+    law = linear_log_factor_law(width, depth, t1)
+    return lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))  # y increment = (1/2) log xi
+
+
+def _threshold(
+    prob: MarkovStoppingProblem, sol: MarkovSolution, grid: np.ndarray, y0: float, ch: float
+) -> float:
+    """First sign change of ``g - continuation`` above ``y0``, linearly interpolated (``nan`` if none)."""
+    d = prob.gains_at(0) - (-ch + prob.chain.expect(0, sol.values))
+    i0 = int(np.searchsorted(grid, y0))
+    idx = np.nonzero((d[:-1] < 0) & (d[1:] >= 0))[0]
+    idx = idx[idx >= i0 - 1]
+    if not idx.size:
+        return math.nan
+    k = int(idx[0])
+    return float(grid[k] + (grid[k + 1] - grid[k]) * (-d[k]) / (d[k + 1] - d[k]))
+
+
+def linear_resnet_stopping_problem(
+    width: int,
+    depth: int,
+    target: float,
+    cost: float,
+    *,
+    y0: float = 0.0,
+    t1: float = 1.0,
+    points_per_sd: int = 16,
+    margin_sd: float = 4.0,
+    increment: Any = None,
+    edge_at: float | None = None,
+) -> tuple[MarkovStoppingProblem, np.ndarray]:
+    r"""The log-norm walk of a width-:math:`n`, depth-:math:`L` linear ResNet as a stopping problem.
+
+    Grid step :math:`\delta=s\sqrt h/`\ ``points_per_sd`` (:math:`s=1/\sqrt n`, :math:`h=t_1/L`); grid
+    point :math:`y_j` stands for the cell :math:`[y_j-\delta/2,y_j+\delta/2)`. By default :math:`y_0` is a
+    grid point; with ``edge_at`` the grid is shifted so that a cell edge sits at ``edge_at`` (a stopping
+    threshold: the chain then stops exactly beyond it) and the initial law splits :math:`y_0` linearly
+    between its two neighbours (its mean is exact). The grid spans the start, the target and the
+    closed-form threshold with margins set by ``margin_sd``. Gain
+    :math:`-(y-a)^2`, cost :math:`ch` per layer, infinite horizon.
+
+    Parameters
+    ----------
+    width : int
+        :math:`n\ge1`.
+    depth : int
+        :math:`L\ge1` (sets the step :math:`h=t_1/L`).
+    target : float
+        :math:`a`.
+    cost : float
+        :math:`c>0` per unit depth-time.
+    y0 : float, optional
+        Starting log-norm (relative to :math:`\log\|Y_0\|`). Default 0.
+    t1 : float, optional
+        Depth-time of the :math:`L` layers (the branch scale is :math:`\sqrt{t_1/L}`). Default 1.
+    points_per_sd : int, optional
+        Grid points per standard deviation of one layer's increment. Default 16.
+    margin_sd : float, optional
+        Grid margins: below the start, the walk (drift :math:`m>0`) reaches the lower edge with probability
+        :math:`e^{-\text{margin}^2}`; above, ``margin_sd`` one-layer standard deviations past the largest
+        of the start, the target and the threshold. Default 4.
+    increment : frozen distribution, optional
+        Law of the increment :math:`y_{l+1}-y_l` (with a vectorised ``cdf``); default the exact law
+        :math:`\tfrac12\log\xi` of SCIENCE.md A4.
+    edge_at : float, optional
+        Put a cell edge here (see above).
+
+    Returns
+    -------
+    (MarkovStoppingProblem, numpy.ndarray)
+        The problem (initial law at :math:`y_0`) and its grid.
+    """
+    n = check_int("width", width, min=1)
+    L = check_int("depth", depth, min=1)
+    a = check_real("target", target)
+    c = check_real("cost", cost, lo=0.0, lo_open=True)
+    y0 = check_real("y0", y0)
+    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
+    pps = check_int("points_per_sd", points_per_sd, min=2)
+    msd = check_real("margin_sd", margin_sd, lo=1.0)
+    h = t1 / L
+    m = 0.5 - 1.0 / n
+    s = 1.0 / math.sqrt(n)
+    sd = s * math.sqrt(h)
+    delta = sd / pps
+    if m > 0:
+        ystar = a - c / (2 * m)
+        T0 = max(ystar - y0, 0.0) / m
+    else:
+        ystar = a
+        T0 = 1.0
+    spread = s * math.sqrt(T0 + 1.0)
+    # below the start a walk with drift m > 0 ever goes x lower with probability exp(-2 m x / s^2):
+    # margin_sd^2 / 2 * s^2 / m puts that below exp(-margin_sd^2)
+    lo = min(y0, ystar, a) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
+    hi = max(y0, ystar, a) + msd * s * math.sqrt(h) + 0.1 * spread
+    anchor = y0 if edge_at is None else check_real("edge_at", edge_at) + 0.5 * delta
+    n_lo = math.ceil((anchor - lo) / delta)
+    n_hi = math.ceil((hi - anchor) / delta)
+    grid = anchor + delta * np.arange(-n_lo, n_hi + 1)
+    if not grid[0] <= y0 <= grid[-1]:
+        raise ValueError(f"edge_at={edge_at} puts y0={y0} outside the grid")
+    initial = np.zeros(grid.size)
+    j = min(int(np.floor((y0 - grid[0]) / delta)), grid.size - 2)
+    w = (y0 - grid[j]) / delta
+    if w < 1e-12:
+        initial[j] = 1.0
+    else:
+        initial[j], initial[j + 1] = 1.0 - w, w
+    cdf = _increment_cdf(n, L, t1, increment)
+    prob = random_walk_stopping_problem(cdf, lambda y: -((y - a) ** 2), c * h, grid, initial=initial)
+    return prob, grid
+
+
+@dataclass(frozen=True, repr=False)
+class BridgeResult(Result):
+    r"""Discrete optimal depth of the linear ResNet against the continuous closed forms (SCIENCE.md B6).
+
+    Attributes
+    ----------
+    width, depth : int
+        :math:`n`, :math:`L`.
+    threshold, threshold_limit : float
+        Discrete stopping threshold :math:`y^\star_L` (linear interpolation of the first sign change of
+        :math:`g-\text{continuation}` above :math:`y_0` on the grid; ``nan`` when there is none or
+        :math:`n\le2`) and :math:`y^\star=a-c/(2m)` (``nan`` for :math:`n\le2`).
+    value, value_limit : float
+        :math:`V_L(y_0)` and :math:`V(y_0)` of the closed form.
+    expected_depth, expected_depth_limit : float
+        :math:`h\,\mathbb E\tau^\star` (depth-time) and :math:`(y^\star-y_0)/m`.
+    ks_distance : float
+        :math:`\max_l|\mathbb P(\tau^\star\le l)-F_{\rm IG}(lh)|` (``nan`` for :math:`n\le2`).
+    depth_law : DepthLaw
+        Law of :math:`\tau^\star` in layers.
+    stops_at_once : bool
+        Whether :math:`y_0` is in the stopping region.
+    error_bound : float
+        Certified error of the discrete value function.
+    n_states : int
+        Grid size.
+    """
+
+    width: int
+    depth: int
+    threshold: float
+    threshold_limit: float
+    value: float
+    value_limit: float
+    expected_depth: float
+    expected_depth_limit: float
+    ks_distance: float
+    depth_law: DepthLaw
+    stops_at_once: bool
+    error_bound: float
+    n_states: int
+    solution: MarkovSolution | None = field(default=None, repr=False, compare=False)
+
+
+def log_norm_bridge(
+    width: int,
+    depth: int,
+    target: float,
+    cost: float,
+    *,
+    y0: float = 0.0,
+    t1: float = 1.0,
+    points_per_sd: int = 16,
+    increment: Any = None,
+    solver: Any = None,
+    law: bool = True,
+) -> BridgeResult:
+    r"""Solve the finite-:math:`L` log-norm stopping problem and compare it with the B6 closed forms.
+
+    Parameters
+    ----------
+    width, depth : int
+        :math:`n\ge1`, :math:`L\ge1`.
+    target, cost : float
+        :math:`a` and :math:`c>0` (per unit depth-time).
+    y0, t1, points_per_sd, increment
+        See :func:`linear_resnet_stopping_problem`.
+    solver : PolicyIteration or ValueIteration, optional
+        Default ``PolicyIteration()``.
+    law : bool, optional
+        Compute the law of :math:`\tau^\star` and its distance to the inverse Gaussian (costs one
+        propagation per layer). Default True.
+
+    Returns
+    -------
+    BridgeResult
+
+    References
+    ----------
+    Derived, SCIENCE.md B6; first-passage law of a drifted Brownian motion: Karatzas & Shreve,
+    *Brownian Motion and Stochastic Calculus* (1991), §3.5.C.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> L, n = 50, 4
+    >>> inc = stats.norm(0.25 / L, 0.5 / np.sqrt(L))       # the Gaussian walk with the limit's m and s
+    >>> r = log_norm_bridge(n, L, target=1.0, cost=0.1, increment=inc, points_per_sd=8, law=False)
+    >>> round(r.threshold_limit, 3), bool(abs(r.threshold - r.threshold_limit) < 0.1)
+    (0.8, True)
+    """
+    solver = PolicyIteration() if solver is None else solver
+    if not isinstance(solver, (PolicyIteration, ValueIteration)):
+        raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
+    kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
+    prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
+    sol = solver._solve(prob)
+    n, L = int(width), int(depth)
+    h = t1 / L
+    a, c = float(target), float(cost)
+    m = 0.5 - 1.0 / n
+    s = 1.0 / math.sqrt(n)
+    ystar = a - c / (2 * m) if m > 0 else math.nan
+    thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
+    if math.isfinite(thr) and thr > y0:
+        # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
+        prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
+        sol = solver._solve(prob)
+        thr2 = _threshold(prob, sol, grid, y0, c * h)
+        thr = thr2 if math.isfinite(thr2) else thr
+    mu0 = prob.initial_law()
+    value = float(mu0 @ sol.values)
+    if m > 0 and ystar > y0:
+        vlim = -((ystar - a) ** 2) - (c / m) * (ystar - y0)
+        elim = (ystar - y0) / m
+    else:
+        vlim = -((y0 - a) ** 2)
+        elim = 0.0
+    dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8) if law else None
+    if dl is None:
+        from .markov import expected_exit_time
+
+        (m1,) = expected_exit_time(prob.chain, sol.stop)
+        mean_layers = float(mu0 @ m1)
+        dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=mean_layers, second=math.nan)
+    ks = math.nan
+    if law and m > 0 and ystar > y0:
+        mu = elim
+        lam = (ystar - y0) ** 2 / (s * s)
+        F = np.cumsum(dl.pmf)
+        tgrid = np.arange(F.size) * h
+        ks = float(np.max(np.abs(F - st.invgauss(mu / lam, scale=lam).cdf(tgrid))))
+    return BridgeResult(
+        width=n,
+        depth=L,
+        threshold=thr,
+        threshold_limit=ystar,
+        value=value,
+        value_limit=float(vlim),
+        expected_depth=float(dl.mean.value * h),
+        expected_depth_limit=float(elim),
+        ks_distance=ks,
+        depth_law=dl,
+        stops_at_once=bool(np.all(sol.stop[mu0 > 0])),
+        error_bound=float(sol.error_bound),
+        n_states=int(grid.size),
+        solution=sol,
+    )

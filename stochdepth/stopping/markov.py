@@ -1,0 +1,709 @@
+r"""Exact Snell envelopes of finite Markov chains: backward induction, value and policy iteration.
+
+Finite horizon (:class:`BackwardInduction`):
+
+.. math::
+    V_L=g_L,\qquad V_l=\max\{g_l,\;-c_l+\beta P_lV_{l+1}\},\qquad
+    \tau^\star=\min\{l:\ g_l(s_l)\ge -c_l+\beta(P_lV_{l+1})(s_l)\}
+
+(ties stop: the *smallest* optimal stopping time, SCIENCE.md B1). Infinite horizon, homogeneous data:
+:math:`V=TV` with :math:`Tv=\max\{g,-c+\beta Pv\}`. :class:`ValueIteration` iterates :math:`T` from
+:math:`v_0=g`, so that its iterates are exactly the finite-horizon values :math:`v_k=V^{(k)}_0`, which
+increase to :math:`V` (Chow, Robbins & Siegmund 1971, Thm. 4.5); :class:`PolicyIteration` is Howard's
+algorithm (Howard 1960; for stopping problems, Puterman 1994, §6.4 and §7.2).
+
+Certified error bounds (derived, see SCIENCE.md B1). :math:`V` is the smallest *supersolution*
+:math:`W\ge g,\ W\ge -c+\beta PW`: by induction :math:`W\ge T^kg` for all :math:`k`, hence :math:`W\ge V`.
+Given a lower bound :math:`v\le V` with :math:`v\ge g` (a finite-horizon value or the value of a policy),
+let :math:`q=v-(-c+\beta Pv)`, :math:`D=\{q>0\}`, :math:`C` its complement, and :math:`m` the expected
+discounted time to reach :math:`D` (:math:`m=0` on :math:`D`, :math:`m=1+\beta Pm` on :math:`C`). Then
+
+.. math::
+    W=v+\varepsilon m,\qquad \varepsilon=\max\Big(0,\max_C(-q)\Big),
+
+is a supersolution as soon as :math:`q\ge\varepsilon\beta Pm` on :math:`D` (states failing this are moved
+to :math:`C` and :math:`m` recomputed). So :math:`v\le V\le W` with the certified gap
+:math:`\|W-v\|_\infty`. For :math:`\beta<1`, :math:`v+\|(Tv-v)^+\|_\infty/(1-\beta)` is another
+supersolution and the smaller of the two is used. Every :math:`W` is verified numerically before it is
+reported, up to floating-point rounding (the worst-case bound :math:`(k+4)u` relative to the sum of
+absolute terms, :math:`k` the non-zeros per row, :math:`u` the unit round-off, is added to the slack).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._checks import check_finite_result, check_int, check_real
+from .._results import Result
+from . import _kernels as K
+from .problems import MarkovStoppingProblem
+from .results import DepthLaw
+from .transitions import Chain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .policies import SnellPolicy
+
+__all__ = [
+    "BackwardInduction",
+    "MarkovSolution",
+    "PolicyIteration",
+    "ValueIteration",
+    "certify_value",
+    "expected_exit_time",
+    "stopping_law",
+    "stopping_value",
+]
+
+_EPS = float(np.finfo(float).eps)
+
+
+def _rounding_factor(chain: Chain) -> float:
+    """Worst-case relative rounding of one Bellman step: (terms per row + 4) machine epsilons."""
+    P = chain.csr(0)
+    per_row = int(np.max(np.diff(P.indptr))) if P.nnz else 1
+    return (per_row + 4) * _EPS
+
+
+# ----------------------------------------------------------------------------------------------------
+# Solution object
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class MarkovSolution(Result):
+    r"""Snell envelope of a :class:`~stochdepth.stopping.MarkovStoppingProblem`.
+
+    Attributes
+    ----------
+    solver : str
+        Name of the solver.
+    horizon : int or None
+        :math:`L`, or ``None`` for an infinite horizon.
+    values : numpy.ndarray
+        Value function: ``(L + 1, S)`` with ``values[l] = V_l`` (finite horizon, exact up to rounding), or
+        ``(S,)`` in infinite horizon, where it is the certified *lower* bound (the value of the returned
+        policy for :class:`PolicyIteration`, the finite-horizon value :math:`V^{(k)}` for
+        :class:`ValueIteration`).
+    stop : numpy.ndarray
+        Stopping regions, boolean, same shape as ``values``.
+    upper : numpy.ndarray
+        Certified upper bound on the value function (``values`` itself in finite horizon).
+    error_bound : float
+        :math:`\|\text{upper}-\text{values}\|_\infty` (``inf`` if no certificate could be built).
+    iterations : int
+        Sweeps (value iteration), policy evaluations (policy iteration) or layers (backward induction).
+    status : str
+        ``"optimal"`` (finite horizon), ``"certified"`` or an explanation of what failed.
+    details : dict
+        Solver-specific numbers (last value-iteration increment, certificate's epsilon, ...).
+    """
+
+    solver: str
+    horizon: int | None
+    values: np.ndarray
+    stop: np.ndarray
+    upper: np.ndarray
+    error_bound: float
+    iterations: int
+    status: str
+    details: dict[str, Any] = field(default_factory=dict)
+    problem: MarkovStoppingProblem | None = field(default=None, repr=False, compare=False)
+
+    # -- values ----------------------------------------------------------------------------------------
+    @property
+    def value_function(self) -> np.ndarray:
+        """Value at layer 0 (``(S,)``)."""
+        return self.values if self.horizon is None else self.values[0]
+
+    def value(self, initial: Any = None) -> float:
+        r""":math:`V^\star=\sum_s\mu(s)V_0(s)` for the initial law :math:`\mu` (default: the problem's)."""
+        mu = self._problem.initial_law(initial)
+        return float(mu @ self.value_function)
+
+    def value_interval(self, initial: Any = None) -> tuple[float, float]:
+        """Certified interval for :meth:`value` (a point, up to rounding, in finite horizon)."""
+        mu = self._problem.initial_law(initial)
+        up = self.upper if self.horizon is None else self.upper[0]
+        return float(mu @ self.value_function), float(mu @ up)
+
+    def stopping_region(self, layer: int = 0) -> np.ndarray:
+        """Boolean mask of the states where :math:`\\tau^\\star` stops at ``layer``."""
+        if self.horizon is None:
+            return self.stop
+        layer = check_int("layer", layer, min=0, max=self.horizon)
+        return self.stop[layer]
+
+    @property
+    def policy(self) -> SnellPolicy:
+        """The Snell (Bellman) policy as a :class:`~stochdepth.stopping.SnellPolicy`."""
+        from .policies import SnellPolicy
+
+        return SnellPolicy.from_markov(self)
+
+    @property
+    def _problem(self) -> MarkovStoppingProblem:
+        if self.problem is None:  # pragma: no cover - always set by the solvers
+            raise ValueError("this solution has no problem attached")
+        return self.problem
+
+    # -- law of tau* -----------------------------------------------------------------------------------
+    def depth_law(
+        self, initial: Any = None, *, max_depth: int = 100_000, tail_tol: float = 1e-12
+    ) -> DepthLaw:
+        r"""Exact law of the smallest optimal stopping time :math:`\tau^\star` from ``initial``.
+
+        Finite horizon: forward propagation of the sub-probability of the paths still running,
+        :math:`\mu_{l+1}=(\mu_l\mathbf 1_{C_l})P_l`, :math:`\mathbb P(\tau^\star=l)=\mu_l(D_l)`. Infinite
+        horizon: the same propagation until the tail is below ``tail_tol`` (or ``max_depth`` layers), and
+        the exact mean and variance from the linear systems of :func:`expected_exit_time`.
+
+        Parameters
+        ----------
+        initial : int or array_like, optional
+            Initial state or distribution (default: the problem's).
+        max_depth : int, optional
+            Truncation of the infinite-horizon law (its remaining mass is reported as ``tail``).
+        tail_tol : float, optional
+            Infinite horizon: stop propagating once the remaining mass is below this.
+        """
+        prob = self._problem
+        mu = prob.initial_law(initial)
+        return stopping_law(prob, self.stop, mu, max_depth=max_depth, tail_tol=tail_tol)
+
+
+def stopping_law(
+    problem: MarkovStoppingProblem,
+    stop: np.ndarray,
+    mu: np.ndarray,
+    *,
+    max_depth: int = 100_000,
+    tail_tol: float = 1e-12,
+) -> DepthLaw:
+    """Exact law of the first layer at which the chain enters the stopping regions ``stop``.
+
+    ``stop`` is ``(L + 1, S)`` (finite horizon; the last row is ignored: the horizon forces a stop) or
+    ``(S,)`` for a stationary rule in infinite horizon (see :meth:`MarkovSolution.depth_law`).
+    """
+    max_depth = check_int("max_depth", max_depth, min=1)
+    tail_tol = check_real("tail_tol", tail_tol, lo=0.0)
+    chain = problem.chain
+    if stop.ndim == 2:
+        L = stop.shape[0] - 1
+        pmf = np.zeros(L + 1)
+        cur = mu
+        for l in range(L):
+            pmf[l] = cur[stop[l]].sum()
+            cur = chain.push(l, cur, ~stop[l])
+        pmf[L] = cur.sum()
+        return DepthLaw.from_pmf(pmf)
+    m1, m2 = expected_exit_time(chain, stop, moments=2)
+    support = mu > 0
+    mean = float(mu[support] @ m1[support]) if np.all(np.isfinite(m1[support])) else math.inf
+    second = float(mu[support] @ m2[support]) if math.isfinite(mean) else math.inf
+    # mass that never stops: P(tau = inf) = 1 - P(reach the stopping set), solved exactly
+    never = 0.0
+    if not math.isfinite(mean):
+        never = max(0.0, 1.0 - float(mu @ _absorption(chain, stop)))
+    pmf_list = []
+    cur = mu
+    keep = ~stop
+    for _ in range(max_depth + 1):
+        pmf_list.append(float(cur[stop].sum()))
+        cur = chain.push(0, cur, keep)
+        if cur.sum() - never <= tail_tol:
+            break
+    tail = float(cur.sum())
+    return DepthLaw.from_pmf(np.array(pmf_list), tail=tail, mean=mean, second=second)
+
+
+def _absorption(chain: Chain, stop: np.ndarray) -> np.ndarray:
+    """Probability of ever entering ``stop`` from each state (minimal solution of h = P h off ``stop``)."""
+    P = chain.csr(0)
+    h = stop.astype(float)
+    R = _reach(P, stop, ~stop)
+    idx = np.nonzero(R)[0]
+    if idx.size:
+        didx = np.nonzero(stop)[0]
+        rhs = P[idx][:, didx] @ np.ones(didx.size)
+        h[idx] = _solve_restricted(P, idx, 1.0, rhs)
+    return np.clip(h, 0.0, 1.0)
+
+
+def stopping_value(problem: MarkovStoppingProblem, stop: np.ndarray, mu: np.ndarray) -> float:
+    r"""Exact :math:`\mathbb E Z_\tau` (layer-0 units) of the rule "stop in ``stop``" from ``mu``.
+
+    Finite horizon: forward propagation. Infinite horizon (stationary ``stop``): the linear system
+    :math:`(I-\beta P_{CC})v_C=-c+\beta P_{CD}g_D`. Returns ``-inf`` when the rule misses its stopping
+    set with positive probability and costs are positive.
+    """
+    chain = problem.chain
+    beta = problem.discount
+    if stop.ndim == 2:
+        L = stop.shape[0] - 1
+        total = 0.0
+        cur = mu
+        states = np.arange(problem.n_states)
+        for l in range(L + 1):
+            here = stop[l] if l < L else np.ones(problem.n_states, bool)
+            if np.any(here & (cur > 0)):
+                z = problem.payoffs(np.full(problem.n_states, l), states)
+                total += float(cur[here] @ z[here])
+            if l < L:
+                cur = chain.push(l, cur, ~stop[l])
+        return total
+    g = problem.gains[0]
+    c = float(problem.costs[0])
+    v = g.astype(float).copy()
+    C = ~stop
+    if C.any():
+        P = chain.csr(0)
+        if beta == 1.0:
+            (m1,) = expected_exit_time(chain, stop)
+            if np.any(np.isinf(m1) & (mu > 0)):
+                return -math.inf if c > 0 else math.nan
+            idx = np.nonzero(C & np.isfinite(m1))[0]
+        else:
+            idx = np.nonzero(C)[0]
+        didx = np.nonzero(stop)[0]
+        rhs = -c + beta * (P[idx][:, didx] @ g[didx] if didx.size else np.zeros(idx.size))
+        v[idx] = _solve_restricted(P, idx, beta, rhs)
+    support = mu > 0
+    return float(mu[support] @ v[support])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Helpers: reachability, exit times, certificate
+# ----------------------------------------------------------------------------------------------------
+
+
+def _reach(P: sp.csr_array, target: np.ndarray, through: np.ndarray) -> np.ndarray:
+    """States of ``through`` that can reach ``target`` along transitions that stay in ``through``."""
+    reached = target.copy()
+    frontier = target.astype(float)
+    while True:
+        hit = (P @ frontier) > 0
+        new = hit & through & ~reached
+        if not new.any():
+            return reached & through
+        reached |= new
+        frontier = new.astype(float)
+
+
+def _solve_restricted(P: sp.csr_array, idx: np.ndarray, beta: float, rhs: np.ndarray) -> np.ndarray:
+    r"""Solve :math:`(I-\beta P_{II})x=\text{rhs}` on the index set ``idx``.
+
+    The matrix is an M-matrix. Narrow-banded systems (random walks on grids) use a numba banded
+    elimination without pivoting (work :math:`O(n\,k_lk_u)`, single-threaded, deterministic); others
+    SuperLU. A singular system raises :class:`numpy.linalg.LinAlgError`.
+    """
+    A = (sp.identity(idx.size, format="csr") - beta * P[idx][:, idx]).tocoo()
+    n = idx.size
+    r, c, v = A.row, A.col, A.data
+    kl = int(max(0, np.max(r - c))) if v.size else 0
+    ku = int(max(0, np.max(c - r))) if v.size else 0
+    if n > 64 and (kl + ku + 1) * 4 < n:
+        a = np.zeros((n, kl + ku + 1))
+        np.add.at(a, (r, c - r + kl), v)
+        x = np.array(rhs, dtype=float)
+        if not K.banded_mmatrix_solve(a, kl, ku, x):
+            raise np.linalg.LinAlgError("singular system: some states never leave the set")
+        return x
+    return spla.splu(A.tocsc()).solve(rhs)
+
+
+def expected_exit_time(
+    chain: Chain, stop: np.ndarray, *, beta: float = 1.0, moments: int = 1
+) -> tuple[np.ndarray, ...]:
+    r"""Moments of the (discounted) time to reach the set ``stop`` of a homogeneous chain.
+
+    :math:`m=0` on the stopping set and :math:`m=1+\beta Pm` elsewhere (first moment); for ``moments=2``
+    also :math:`\mathbb E\tau^2` (with :math:`\beta=1`): :math:`m_2=1+P(2m+m_2)`. States from which the
+    set is missed with positive probability get ``inf``.
+
+    Parameters
+    ----------
+    chain : Chain
+        Homogeneous transitions.
+    stop : numpy.ndarray
+        Boolean stopping set.
+    beta : float, optional
+        Discount :math:`\beta\in(0,1]` (first moment only).
+    moments : {1, 2}
+        Number of moments returned.
+    """
+    P = chain.csr(0)
+    n = chain.n_states
+    cont = ~stop
+    m1 = np.zeros(n)
+    if not cont.any():
+        return (m1,) if moments == 1 else (m1, np.zeros(n))
+    if beta < 1.0:
+        ok = cont.copy()
+    else:
+        can = _reach(P, stop, cont)
+        lost = cont & ~can  # cannot reach the stopping set: tau = inf
+        bad = _reach(P, lost, cont) if lost.any() else np.zeros(n, bool)
+        ok = cont & ~bad
+        m1[bad] = math.inf
+    idx = np.nonzero(ok)[0]
+    if idx.size:
+        m1[idx] = _solve_restricted(P, idx, beta, np.ones(idx.size))
+    if moments == 1:
+        return (m1,)
+    m2 = np.where(np.isinf(m1), math.inf, 0.0)
+    if idx.size:
+        Pm = P[idx][:, idx] @ m1[idx]
+        m2[idx] = _solve_restricted(P, idx, 1.0, 1.0 + 2.0 * Pm)
+    return m1, m2
+
+
+@dataclass(frozen=True)
+class _Certificate:
+    upper: np.ndarray
+    eps: float
+    ok: bool
+    message: str
+
+
+def certify_value(chain: Chain, g: np.ndarray, c: float, beta: float, v: np.ndarray) -> _Certificate:
+    r"""Certified upper bound :math:`W\ge V` from a lower bound ``v`` (module docstring).
+
+    Returns an object with ``upper`` (``W``, or ``+inf`` everywhere when no certificate was found), the
+    ``eps`` used, ``ok`` and a ``message``.
+    """
+    v = np.maximum(v, g)
+    n = v.size
+    P = chain.csr(0)
+    Pv = chain.expect(0, v)
+    Pav = chain.expect(0, np.abs(v))
+    rf = _rounding_factor(chain)
+    rnd = rf * (np.abs(v) + abs(c) + beta * Pav + 1e-300)
+    q = v - (-c + beta * Pv)
+    candidates = []
+    if beta < 1.0:
+        delta = max(0.0, float(np.max(-q))) + float(np.max(rnd))
+        candidates.append(v + delta / (1.0 - beta))
+    D = q > rnd
+    message = "certified"
+    W = None
+    for _ in range(64):
+        C = ~D
+        if not C.any():
+            W = v + rnd
+            break
+        if beta == 1.0:
+            can = _reach(P, D, C)
+            if np.any(C & ~can):
+                message = "no certificate: some continuation states never reach the stopping set"
+                break
+        idx = np.nonzero(C)[0]
+        try:
+            mC = _solve_restricted(P, idx, beta, np.ones(idx.size))
+        except (RuntimeError, np.linalg.LinAlgError):
+            message = "no certificate: singular exit-time system"
+            break
+        if not np.all(np.isfinite(mC)) or np.any(mC < 0):
+            message = "no certificate: exit-time system ill-conditioned"
+            break
+        m = np.zeros(n)
+        m[idx] = mC
+        eps = max(0.0, float(np.max(-q[C]))) + float(np.max(rnd[C]))
+        Pm = P @ m
+        viol = D & (q < eps * beta * Pm + rnd)
+        if not viol.any():
+            W = v + eps * m
+            break
+        D &= ~viol
+    else:  # pragma: no cover - 64 refinements never seen in practice
+        message = "no certificate: refinement did not settle"
+    if W is not None:
+        candidates.append(W)
+    if not candidates:
+        return _Certificate(np.full(n, math.inf), math.inf, False, message)
+    upper = np.minimum.reduce(candidates) if len(candidates) > 1 else candidates[0]
+    # verify: upper >= g and upper >= -c + beta P upper (up to rounding)
+    Pu = chain.expect(0, upper)
+    Pau = chain.expect(0, np.abs(upper))
+    tol = 4 * rf * (np.abs(upper) + abs(c) + beta * Pau + 1e-300)
+    if np.any(upper < g - tol) or np.any(upper < -c + beta * Pu - tol):
+        return _Certificate(np.full(n, math.inf), math.inf, False, "no certificate: verification failed")
+    eps_used = float(np.max(upper - v)) if n else 0.0
+    return _Certificate(upper, eps_used, True, "certified" if W is not None or beta < 1 else message)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Solvers
+# ----------------------------------------------------------------------------------------------------
+
+
+def _check_problem(problem: Any, solver: str) -> MarkovStoppingProblem:
+    if not isinstance(problem, MarkovStoppingProblem):
+        raise TypeError(f"{solver} solves a MarkovStoppingProblem, got {type(problem).__name__}")
+    return problem
+
+
+def _check_tie_tol(tie_tol: Any) -> float:
+    return check_real("tie_tol", tie_tol, lo=0.0, hi=1e-3)
+
+
+@dataclass(frozen=True)
+class BackwardInduction:
+    r"""Exact finite-horizon Snell envelope by backward induction.
+
+    Cost :math:`O(L\cdot\text{nnz}(P))`: numba kernels for banded and sparse transitions, BLAS for dense
+    ones. Each stopping region is :math:`D_l=\{g_l\ge -c_l+\beta P_lV_{l+1}-\text{tol}\}` where
+    ``tol = tie_tol * (|g| + |c| + beta P|V|)`` absorbs rounding (ties stop).
+
+    Parameters
+    ----------
+    tie_tol : float, optional
+        Relative tolerance for ties, in ``[0, 1e-3]``. Default ``1e-11``.
+
+    References
+    ----------
+    Chow, Robbins & Siegmund, *Great Expectations: The Theory of Optimal Stopping* (1971), Thm. 3.2.
+
+    Examples
+    --------
+    >>> from stochdepth.stopping import MarkovStoppingProblem, solve_stopping
+    >>> P = [[0.5, 0.5], [0.0, 1.0]]
+    >>> prob = MarkovStoppingProblem(P, gains=[0.0, 1.0], costs=0.1, horizon=3, initial=0)
+    >>> sol = solve_stopping(prob, BackwardInduction())
+    >>> round(sol.value(), 6), sol.stop[0].tolist()
+    (0.7, [False, True])
+    """
+
+    tie_tol: float = 1e-11
+
+    def __post_init__(self) -> None:
+        _check_tie_tol(self.tie_tol)
+
+    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+        prob = _check_problem(problem, "BackwardInduction")
+        if prob.horizon is None:
+            raise ValueError(
+                "BackwardInduction needs a finite horizon; use ValueIteration or PolicyIteration for an "
+                "infinite horizon, or problem.with_horizon(L)"
+            )
+        values, stop = prob.chain.backward_induction(prob.gains, prob.costs, prob.discount, self.tie_tol)
+        check_finite_result("backward induction values", values)
+        return MarkovSolution(
+            solver="BackwardInduction",
+            horizon=prob.horizon,
+            values=values,
+            stop=stop,
+            upper=values,
+            error_bound=0.0,
+            iterations=prob.horizon,
+            status="optimal",
+            problem=prob,
+        )
+
+
+def _infinite_problem(problem: Any, solver: str) -> tuple[MarkovStoppingProblem, np.ndarray, float]:
+    prob = _check_problem(problem, solver)
+    if prob.horizon is not None:
+        raise ValueError(
+            f"{solver} solves infinite-horizon problems (horizon=None); use BackwardInduction for horizon "
+            f"{prob.horizon}"
+        )
+    return prob, np.ascontiguousarray(prob.gains[0]), float(prob.costs[0])
+
+
+@dataclass(frozen=True)
+class ValueIteration:
+    r"""Infinite-horizon value iteration from :math:`v_0=g`, with a certified error bound.
+
+    The iterates :math:`v_k=T^kg` are the finite-horizon values (horizon :math:`k`), increasing to
+    :math:`V`. Every few sweeps (at :math:`k=8,16,32,\dots` and whenever the increment falls below
+    ``tol``) the certificate of :func:`certify_value` gives :math:`v_k\le V\le W`; iteration stops when
+    :math:`\|W-v_k\|_\infty\le` ``tol``.
+
+    Parameters
+    ----------
+    tol : float, optional
+        Target certified sup-norm error, > 0. Default ``1e-9``.
+    max_iter : int, optional
+        Maximum number of sweeps. Default ``10**6``.
+    tie_tol : float, optional
+        Relative tie tolerance (see :class:`BackwardInduction`).
+
+    References
+    ----------
+    Puterman, *Markov Decision Processes* (1994), §6.3; certificate derived (module docstring).
+
+    Examples
+    --------
+    >>> from stochdepth.stopping import MarkovStoppingProblem, solve_stopping
+    >>> P = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
+    >>> prob = MarkovStoppingProblem(P, gains=[0.0, 0.5, 1.0], costs=0.1, initial=0)
+    >>> sol = solve_stopping(prob, ValueIteration(tol=1e-10))
+    >>> sol.status, round(sol.value(), 8), sol.error_bound <= 1e-10
+    ('certified', 0.6, True)
+    """
+
+    tol: float = 1e-9
+    max_iter: int = 1_000_000
+    tie_tol: float = 1e-11
+
+    def __post_init__(self) -> None:
+        check_real("tol", self.tol, lo=0.0, lo_open=True)
+        check_int("max_iter", self.max_iter, min=1)
+        _check_tie_tol(self.tie_tol)
+
+    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+        prob, g, c = _infinite_problem(problem, "ValueIteration")
+        beta = prob.discount
+        chain = prob.chain
+        v = g.copy()
+        k = 0
+        next_check = 8
+        inc = math.inf
+        cert = None
+        status = f"max_iter={self.max_iter} reached before the certified error fell below tol={self.tol:g}"
+        stop = np.ones(g.size, dtype=bool)
+        while k < self.max_iter:
+            n = min(max(1, next_check - k), self.max_iter - k)
+            inc, stop = chain.value_iteration(v, g, c, beta, self.tie_tol, n)
+            k += n
+            check_finite_result("value iteration", v)
+            if k >= next_check or inc <= self.tol or k >= self.max_iter:
+                cert = certify_value(chain, g, c, beta, v)
+                if cert.ok and float(np.max(cert.upper - v)) <= self.tol:
+                    status = "certified"
+                    break
+                next_check = 2 * k if k >= next_check else next_check
+            if inc == 0.0 and cert is not None:
+                gap = float(np.max(cert.upper - v)) if cert.ok else math.inf
+                status = (
+                    f"fixed point reached (increment 0); certified error {gap:.3g} > tol={self.tol:g} "
+                    "(limited by rounding)"
+                    if cert.ok
+                    else f"fixed point reached (increment 0) but {cert.message}"
+                )
+                break
+        if cert is None:  # pragma: no cover - the loop always certifies at least once
+            cert = certify_value(chain, g, c, beta, v)
+        upper = cert.upper
+        err = float(np.max(upper - v)) if cert.ok else math.inf
+        if not cert.ok and "certificate" not in status:
+            status = f"{status}; {cert.message}"
+        _, stop = chain.bellman(0, v, g, c, beta, self.tie_tol)
+        return MarkovSolution(
+            solver="ValueIteration",
+            horizon=None,
+            values=v,
+            stop=stop,
+            upper=upper,
+            error_bound=err,
+            iterations=k,
+            status=status,
+            details={"last_increment": inc, "finite_horizon": k},
+            problem=prob,
+        )
+
+
+@dataclass(frozen=True)
+class PolicyIteration:
+    r"""Howard's policy iteration for the infinite-horizon problem, with a certified error bound.
+
+    Starts from "stop everywhere" (value :math:`g`), evaluates each policy exactly by a sparse LU solve of
+    :math:`(I-\beta P_{CC})V_C=-c+\beta P_{CD}g_D` on its continuation set :math:`C`, and improves it
+    with one Bellman step until the stopping region repeats. The final policy's value is a lower bound,
+    certified against an upper bound by :func:`certify_value`.
+
+    Parameters
+    ----------
+    max_iter : int, optional
+        Maximum number of policy evaluations. Default 10 000.
+    tie_tol : float, optional
+        Relative tie tolerance (see :class:`BackwardInduction`).
+
+    References
+    ----------
+    Howard, *Dynamic Programming and Markov Processes* (1960); Puterman (1994), §6.4; for stochastic
+    shortest paths (costs :math:`c>0`, :math:`\beta=1`), Bertsekas & Tsitsiklis, *Math. Oper. Res.* 16
+    (1991) 580-595.
+
+    Examples
+    --------
+    >>> from stochdepth.stopping import MarkovStoppingProblem, solve_stopping
+    >>> P = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
+    >>> prob = MarkovStoppingProblem(P, gains=[0.0, 0.5, 1.0], costs=0.1, initial=0)
+    >>> sol = solve_stopping(prob, PolicyIteration())
+    >>> sol.status, round(sol.value(), 12), sol.stop.tolist()
+    ('certified', 0.6, [False, False, True])
+    """
+
+    max_iter: int = 10_000
+    tie_tol: float = 1e-11
+
+    def __post_init__(self) -> None:
+        check_int("max_iter", self.max_iter, min=1)
+        _check_tie_tol(self.tie_tol)
+
+    def _evaluate(self, chain: Chain, g: np.ndarray, c: float, beta: float, stop: np.ndarray) -> np.ndarray:
+        v = g.copy()
+        C = ~stop
+        if not C.any():
+            return v
+        P = chain.csr(0)
+        idx = np.nonzero(C)[0]
+        didx = np.nonzero(stop)[0]
+        rhs = -c + beta * (P[idx][:, didx] @ g[didx] if didx.size else np.zeros(idx.size))
+        v[idx] = _solve_restricted(P, idx, beta, rhs)
+        return v
+
+    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+        prob, g, c = _infinite_problem(problem, "PolicyIteration")
+        beta = prob.discount
+        chain = prob.chain
+        stop = np.ones(g.size, dtype=bool)
+        v = g.copy()
+        status = f"max_iter={self.max_iter} policy evaluations without convergence"
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            _, new_stop = chain.bellman(0, v, g, c, beta, self.tie_tol)
+            if it > 1 and np.array_equal(new_stop, stop):
+                status = "converged"
+                break
+            stop = new_stop
+            try:
+                with np.errstate(all="ignore"):
+                    v = self._evaluate(chain, g, c, beta, stop)
+            except (RuntimeError, np.linalg.LinAlgError) as exc:
+                status = (
+                    "policy evaluation failed (singular system: the policy never stops from some states): "
+                    f"{exc}"
+                )
+                break
+            if not np.all(np.isfinite(v)):
+                status = (
+                    "policy evaluation failed (non-finite values: the policy never stops from some states)"
+                )
+                v = np.where(np.isfinite(v), v, g)
+                break
+        cert = certify_value(chain, g, c, beta, v)
+        err = float(np.max(cert.upper - np.maximum(v, g))) if cert.ok else math.inf
+        if status == "converged":
+            status = "certified" if cert.ok else f"converged but {cert.message}"
+        else:
+            status = f"{status}; {cert.message}"
+        check_finite_result("policy iteration values", v)
+        return MarkovSolution(
+            solver="PolicyIteration",
+            horizon=None,
+            values=np.maximum(v, g),
+            stop=stop,
+            upper=cert.upper,
+            error_bound=err,
+            iterations=it,
+            status=status,
+            problem=prob,
+        )
