@@ -37,6 +37,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 SEED_SHIFT = int(os.environ.get("STOCHDEPTH_TEST_SEED", "0"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One BLAS thread per test process: the suite runs on ``-n 2`` workers over 2 cores, where BLAS
+    threading only oversubscribes (it made small banded solves several times slower)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def seed_for(name: str) -> int:
     """A seed for ``name``, stable across runs and shifted by ``STOCHDEPTH_TEST_SEED``."""
     return (zlib.crc32(name.encode()) + 7919 * SEED_SHIFT) % 2**32
