@@ -132,10 +132,10 @@ class Context:
         """Save a matplotlib figure as PNG under ``figures/`` and return its relative path."""
         import matplotlib.pyplot as plt
 
-        rel = f"figures/{name}.png"
-        fig.savefig(self.out / rel, dpi=110, bbox_inches="tight")
+        path = self.figures / f"{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
-        return rel
+        return f"figures/{name}.png"
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Return the JSON-able result of ``compute()``, stored under this task's folder by ``key``.
