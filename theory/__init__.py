@@ -11,7 +11,7 @@ from .book import BOOK, LEVELS, TAGS, Claim, Verdict, get_claim, run_book
 
 __all__ = ["BOOK", "LEVELS", "TAGS", "Claim", "Verdict", "get_claim", "load_all", "run_book"]
 
-_CLAIM_MODULES: tuple[str, ...] = ("claims_a",)
+_CLAIM_MODULES: tuple[str, ...] = ("claims_a", "claims_b")
 
 
 def load_all() -> dict[str, Claim]:
