@@ -17,17 +17,14 @@ of its wrong variants (which only change the comparison, not the simulation).
 from __future__ import annotations
 
 import math
-import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
 from scipy import stats as st
 
-from stochdepth.random import as_seed_sequence
-
-from .book import Verdict
+from ._common import P_MIN, Z_MAX, Criteria, params, plain, stream
 
 __all__ = [
     "P_MIN",
@@ -42,89 +39,6 @@ __all__ = [
     "sympy_equal_on_grid",
     "wls",
 ]
-
-#: Agreement threshold in standard errors (the book's convention, see :func:`theory.book.within`).
-Z_MAX = 5.0
-#: Smallest p-value of a goodness-of-fit test that still counts as agreement.
-P_MIN = 1e-6
-
-
-def stream(seed: int, *key: Any) -> np.random.SeedSequence:
-    """An independent, reproducible seed sequence for the simulation labelled ``key`` of a check."""
-    label = zlib.crc32(repr(key).encode())
-    return as_seed_sequence([int(seed) % 2**32, label])
-
-
-def params(level: str, quick: Mapping[str, Any], full: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of ``level`` (``full`` overrides ``quick`` key by key)."""
-    out = dict(quick)
-    if level == "full":
-        out.update(full)
-    return out
-
-
-def plain(value: Any, digits: int = 6) -> Any:
-    """A plain Python value for the evidence: floats rounded to ``digits`` significant digits, short
-    lists, strings for sympy expressions."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not math.isfinite(v) or v == 0.0:
-            return v
-        return float(f"{v:.{digits}g}")
-    if isinstance(value, sp.Basic):
-        return str(value)
-    if isinstance(value, np.ndarray):
-        return [plain(v, digits) for v in value.ravel().tolist()]
-    if isinstance(value, (list, tuple)):
-        return [plain(v, digits) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v, digits) for k, v in value.items()}
-    return value if isinstance(value, str) else str(value)
-
-
-class Criteria:
-    """Named pass/fail criteria of a check, with their evidence.
-
-    ``add(name, ok, **numbers)`` records one criterion; its numbers go into the evidence under
-    ``name.key`` (or ``name`` for a single ``value``). ``note(**numbers)`` records context (sample sizes,
-    derived values) that is not a criterion. :meth:`verdict` passes iff at least one criterion was
-    recorded and every criterion passed; the evidence lists the criteria's numbers first, then the notes,
-    then ``criteria`` (their count) and ``failed`` (the names of the failed ones, moved to the front
-    when not empty, so that a failure reads first in the book's table).
-    """
-
-    def __init__(self) -> None:
-        self.evidence: dict[str, Any] = {}
-        self.notes: dict[str, Any] = {}
-        self.failed: list[str] = []
-        self.n_criteria = 0
-
-    def note(self, **numbers: Any) -> None:
-        """Evidence that is not a criterion (context, derived values)."""
-        for k, v in numbers.items():
-            self.notes[k] = plain(v)
-
-    def add(self, name: str, ok: bool, **numbers: Any) -> bool:
-        """Record the criterion ``name`` (passed iff ``ok``) with its numbers; return ``ok``."""
-        ok = bool(ok)
-        self.n_criteria += 1
-        for k, v in numbers.items():
-            self.evidence[name if k == "value" else f"{name}.{k}"] = plain(v)
-        if not ok:
-            self.failed.append(name)
-        return ok
-
-    def verdict(self, method: str) -> Verdict:
-        """The :class:`~theory.book.Verdict` of the recorded criteria."""
-        evidence = {**self.evidence, **self.notes, "criteria": self.n_criteria, "failed": list(self.failed)}
-        if self.failed:
-            evidence = {"failed": evidence.pop("failed"), **evidence}
-        return Verdict(not self.failed and self.n_criteria > 0, method, evidence)
-
 
 # ----------------------------------------------------------------------------------------------------
 # Statistics

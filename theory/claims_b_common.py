@@ -23,17 +23,12 @@ check and the checks of its wrong variants, which only change the comparison.
 from __future__ import annotations
 
 import math
-import zlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
-import sympy as sp
 from scipy import stats as st
 
-from stochdepth.random import as_seed_sequence
-
-from .book import Verdict
+from ._common import Z_MAX, Criteria, params, plain, stream
 
 __all__ = [
     "EXACT_TOL",
@@ -49,8 +44,6 @@ __all__ = [
     "stream",
 ]
 
-#: Agreement threshold in standard errors (the book's convention, see :func:`theory.book.within`).
-Z_MAX = 5.0
 #: Two-sided confidence level of a 5-standard-error interval, :math:`1-2\Phi(-5)`.
 LEVEL_5SD = float(1.0 - 2.0 * st.norm.sf(Z_MAX))
 #: Relative rounding tolerance of exact computations (sums of a few thousand terms of order 1).
@@ -59,82 +52,6 @@ EXACT_TOL = 1e-9
 RATE_BAND = 0.25
 #: Largest share of the finest discrepancy that may survive Richardson extrapolation.
 RICHARDSON_SHARE = 0.25
-
-
-def stream(seed: int, *key: Any) -> np.random.SeedSequence:
-    """An independent, reproducible seed sequence for the computation labelled ``key`` of a check."""
-    label = zlib.crc32(repr(key).encode())
-    return as_seed_sequence([int(seed) % 2**32, label])
-
-
-def params(level: str, quick: Mapping[str, Any], full: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of ``level`` (``full`` overrides ``quick`` key by key)."""
-    out = dict(quick)
-    if level == "full":
-        out.update(full)
-    return out
-
-
-def plain(value: Any, digits: int = 6) -> Any:
-    """A plain Python value for the evidence: floats rounded to ``digits`` significant digits, short
-    lists, strings for sympy expressions."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not math.isfinite(v) or v == 0.0:
-            return v
-        return float(f"{v:.{digits}g}")
-    if isinstance(value, sp.Basic):
-        return str(value)
-    if isinstance(value, np.ndarray):
-        return [plain(v, digits) for v in value.ravel().tolist()]
-    if isinstance(value, (list, tuple)):
-        return [plain(v, digits) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v, digits) for k, v in value.items()}
-    return value if isinstance(value, str) else str(value)
-
-
-class Criteria:
-    """Named pass/fail criteria of a check, with their evidence.
-
-    ``add(name, ok, **numbers)`` records one criterion; the numbers go into the evidence under
-    ``name.key`` (or ``name`` for a single ``value``). :meth:`verdict` passes iff every criterion passed
-    and lists the failed ones under ``"failed"``. :meth:`headline` numbers come first in the evidence, so
-    that the one-line summary of ``python -m theory`` shows them.
-    """
-
-    def __init__(self) -> None:
-        self.head: dict[str, Any] = {}
-        self.evidence: dict[str, Any] = {}
-        self.failed: list[str] = []
-        self.n_criteria = 0
-
-    def headline(self, **numbers: Any) -> None:
-        """The few numbers that summarise the check (shown first)."""
-        for k, v in numbers.items():
-            self.head[k] = plain(v, 4)
-
-    def note(self, **numbers: Any) -> None:
-        """Evidence that is not a criterion (context, derived values, measured tightness)."""
-        for k, v in numbers.items():
-            self.evidence[k] = plain(v)
-
-    def add(self, name: str, ok: bool, **numbers: Any) -> bool:
-        ok = bool(ok)
-        self.n_criteria += 1
-        for k, v in numbers.items():
-            self.evidence[name if k == "value" else f"{name}.{k}"] = plain(v)
-        if not ok:
-            self.failed.append(name)
-        return ok
-
-    def verdict(self, method: str) -> Verdict:
-        evidence = {**self.head, "criteria": self.n_criteria, "failed": list(self.failed), **self.evidence}
-        return Verdict(not self.failed and self.n_criteria > 0, method, evidence)
 
 
 def close(a: float, b: float, tol: float = EXACT_TOL) -> bool:
