@@ -18,8 +18,9 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
+from stochdepth.strategies import ResidualFamily, residual_families
 
-from .strategies import ResidualFamily, markov_problems, residual_families
+from .strategies import markov_problems
 
 
 @given(residual_families(satisfying=True))
