@@ -20,6 +20,7 @@ __all__ = [
     "check_finite_result",
     "check_int",
     "check_real",
+    "check_record",
 ]
 
 
@@ -107,6 +108,51 @@ def check_array(
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must be finite, got {bad} non-finite value(s)")
     return arr
+
+
+def check_record(
+    record: Any,
+    last: int,
+    *,
+    default: Sequence[int],
+    index: str = "step",
+    last_name: str = "n_steps",
+) -> np.ndarray:
+    """Normalise a ``record=`` argument: the step (or layer) indices at which a simulator keeps states.
+
+    The same rule for every simulator of the library: ``None`` gives ``default``; otherwise an int, or a
+    1-d sequence of ints (integer-valued floats accepted, bools refused), each in ``[0, last]``. The
+    indices are returned sorted, without duplicates, as a contiguous ``int64`` array.
+
+    Parameters
+    ----------
+    record : None, int or sequence of int
+        The user's argument.
+    last : int
+        The largest valid index (the number of steps, or the depth).
+    default : sequence of int
+        Indices used when ``record`` is None.
+    index, last_name : str
+        Words of the error messages: ``"record must hold step indices in [0, n_steps] = [0, 10]"``.
+    """
+    if record is None:
+        return np.unique(np.asarray(default, dtype=np.int64))
+    arr = np.asarray(record)
+    if arr.ndim > 1 or arr.size == 0:
+        raise ValueError(
+            f"record must be an int or a non-empty 1-d sequence of {index} indices, got shape {arr.shape}"
+        )
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"record must hold integer {index} indices, got {_short(record)} (dtype {arr.dtype})")
+    arr = arr.astype(np.int64).ravel()
+    if arr.min() < 0 or arr.max() > last:
+        raise ValueError(
+            f"record must hold {index} indices in [0, {last_name}] = [0, {last}], "
+            f"got values in [{arr.min()}, {arr.max()}]"
+        )
+    return np.unique(arr)
 
 
 def check_choice(name: str, value: Any, options: Sequence[Any]) -> Any:

@@ -15,6 +15,15 @@ Cho & Saul, NeurIPS 2009) and by composite Gauss--Legendre quadrature otherwise.
 Built-ins: ``linear``, ``relu``, ``leaky_relu`` (slope 0.01, or :func:`leaky_relu` for another), ``tanh``,
 ``gelu``. :func:`get_activation` accepts a name or an :class:`Activation`; :meth:`Activation.custom`
 wraps a user function.
+
+Examples
+--------
+>>> from stochdepth.activations import get_activation, leaky_relu
+>>> relu = get_activation("relu")
+>>> float(relu.second_moment(2.0)), float(relu.kernel(1.0, 1.0, 1.0))   # M_2(q) = q / 2
+(1.0, 0.5)
+>>> leaky_relu(0.2).name, float(leaky_relu(0.2).second_moment(1.0))     # (1 + 0.04) / 2
+('leaky_relu(0.2)', 0.52)
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._checks import check_real
+from ._checks import check_finite_result, check_real
 
 __all__ = [
     "GELU",
@@ -121,29 +130,59 @@ class Activation:
         return self.second_moment_fn is not None and self.kernel_fn is not None
 
     def second_moment(self, q: Any) -> np.ndarray:
-        r""":math:`M_2(q)=\mathbb E\,\phi(\sqrt q Z)^2` for variances ``q >= 0`` (array-like)."""
+        r""":math:`M_2(q)=\mathbb E\,\phi(\sqrt q Z)^2` for variances ``q >= 0`` (array-like).
+
+        Closed form when the activation has one, else a composite Gauss--Legendre rule on
+        :math:`[-13, 13]` (relative error about :math:`10^{-15}` for the built-ins at variances 0.3..25).
+
+        Raises
+        ------
+        ValueError
+            If a variance is negative or not finite.
+        NumericalError
+            If the result is not finite (an activation overflowing at this variance).
+        """
         q = np.asarray(q, dtype=float)
         if np.any(q < 0) or not np.all(np.isfinite(q)):
-            raise ValueError("q must be finite and >= 0")
+            bad = q[~((q >= 0) & np.isfinite(q))].ravel()
+            raise ValueError(f"q must be finite and >= 0, got {float(bad[0])}")
         if self.second_moment_fn is not None:
-            return np.asarray(self.second_moment_fn(q), dtype=float)
-        x = np.sqrt(q)[..., None] * _Q1_NODES
-        return np.asarray(self.fn(x) ** 2 @ _Q1_WEIGHTS, dtype=float)
+            out = np.asarray(self.second_moment_fn(q), dtype=float)
+        else:
+            x = np.sqrt(q)[..., None] * _Q1_NODES
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = np.asarray(self.fn(x) ** 2 @ _Q1_WEIGHTS, dtype=float)
+        check_finite_result(f"second moment of activation {self.name!r}", out)
+        return out
 
     def kernel(self, q_aa: Any, q_bb: Any, q_ab: Any) -> np.ndarray:
         r""":math:`K(q_{aa},q_{bb},q_{ab})=\mathbb E\,\phi(U)\phi(V)` for a centred Gaussian pair.
 
-        Requires :math:`q_{aa},q_{bb}\ge0` and :math:`q_{ab}^2\le q_{aa}q_{bb}` (up to rounding).
+        Requires :math:`q_{aa},q_{bb}\ge0` and :math:`q_{ab}^2\le q_{aa}q_{bb}` (up to rounding). Closed
+        form when the activation has one (ReLU: the arc-cosine kernel, Cho & Saul, NeurIPS 2009), else a
+        tensor Gauss--Legendre rule.
+
+        Raises
+        ------
+        ValueError
+            For non-finite or invalid covariance entries.
+        NumericalError
+            If the result is not finite.
         """
         qa, qb, qab = np.broadcast_arrays(
             np.asarray(q_aa, float), np.asarray(q_bb, float), np.asarray(q_ab, float)
         )
+        for name, v in (("q_aa", qa), ("q_bb", qb), ("q_ab", qab)):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"{name} must be finite, got {float(v[~np.isfinite(v)].ravel()[0])}")
         if np.any(qa < 0) or np.any(qb < 0):
-            raise ValueError("q_aa and q_bb must be >= 0")
+            raise ValueError(f"q_aa and q_bb must be >= 0, got minimum {float(min(qa.min(), qb.min()))}")
         if np.any(qab * qab > qa * qb * (1 + 1e-9) + 1e-300):
-            raise ValueError("q_ab**2 must be <= q_aa * q_bb (a covariance matrix)")
+            raise ValueError("q_ab**2 must be <= q_aa * q_bb (a covariance matrix), got a larger q_ab**2")
         if self.kernel_fn is not None:
-            return np.asarray(self.kernel_fn(qa, qb, qab), dtype=float)
+            out = np.asarray(self.kernel_fn(qa, qb, qab), dtype=float)
+            check_finite_result(f"kernel of activation {self.name!r}", out)
+            return out
         sa, sb = np.sqrt(qa), np.sqrt(qb)
         with np.errstate(invalid="ignore", divide="ignore"):
             c = np.where(sa * sb > 0, qab / (sa * sb), 0.0)
@@ -154,7 +193,10 @@ class Activation:
         w = _Q2_WEIGHTS[:, None] * _Q2_WEIGHTS[None, :]
         u = sa[..., None, None] * z1
         v = sb[..., None, None] * (c[..., None, None] * z1 + s[..., None, None] * z2)
-        return np.asarray(np.sum(self.fn(u) * self.fn(v) * w, axis=(-2, -1)), dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.asarray(np.sum(self.fn(u) * self.fn(v) * w, axis=(-2, -1)), dtype=float)
+        check_finite_result(f"kernel of activation {self.name!r}", out)
+        return out
 
     def torch(self, x: Any) -> Any:
         """Apply the activation to a torch tensor (device-agnostic)."""
@@ -327,6 +369,18 @@ def leaky_relu(slope: float = 0.01) -> Activation:
 
     Closed forms: :math:`M_2(q)=\frac{1+\alpha^2}{2}q` and, writing :math:`k(c)` for the ReLU kernel,
     :math:`K=(1+\alpha^2)k(c)-2\alpha k(-c)` (expand :math:`\phi(u)=r(u)-\alpha r(-u)`).
+
+    Parameters
+    ----------
+    slope : float
+        :math:`\alpha\in[0,1]` (0 is ReLU's function, without ReLU's closed-form identities of
+        SCIENCE.md A5 attached). One object per slope is kept, so its numba kernels compile once.
+
+    References
+    ----------
+    Maas, Hannun & Ng, *Rectifier nonlinearities improve neural network acoustic models*, ICML 2013
+    workshop (the activation); the closed forms are derived from the arc-cosine kernel (Cho & Saul,
+    NeurIPS 2009).
     """
     alpha = check_real("slope", slope, lo=0.0, hi=1.0)
     if alpha in _LEAKY_CACHE:

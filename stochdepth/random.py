@@ -16,6 +16,15 @@ the seed and the chunk size only, never on the number of threads or the order in
 
 The bit generator of the spawned streams is :class:`numpy.random.SFC64`, the fastest of numpy's bit
 generators for normal variates on x86-64; numba kernels draw from these generators directly.
+
+Examples
+--------
+>>> from stochdepth.random import map_chunks
+>>> def chunk_sum(start, stop, gen):
+...     return float(gen.standard_normal(stop - start).sum())
+>>> sums = map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=2)
+>>> len(sums), sums == map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=1)
+(3, True)
 """
 
 from __future__ import annotations
@@ -27,11 +36,15 @@ from typing import TypeVar
 
 import numpy as np
 
+from ._checks import check_int
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "RNGLike",
     "as_generator",
     "as_seed_sequence",
+    "check_chunk_size",
+    "check_threads",
     "chunk_bounds",
     "chunk_generators",
     "default_threads",
@@ -101,18 +114,33 @@ def as_generator(rng: RNGLike) -> np.random.Generator:
 
 def spawn(rng: RNGLike, n: int) -> list[np.random.SeedSequence]:
     """``n`` independent child seed sequences of ``rng`` (deterministic given the seed)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
-    return as_seed_sequence(rng).spawn(int(n))
+    return as_seed_sequence(rng).spawn(check_int("n", n, min=0))
+
+
+def check_chunk_size(chunk_size: object, default: int = DEFAULT_CHUNK_SIZE) -> int:
+    """Validate a ``chunk_size`` argument: an int ``>= 1``, or ``None`` for ``default``.
+
+    Every chunked simulator of the library reads its ``chunk_size`` through this function, so that
+    ``None`` means "the function's default" everywhere and the error reads the same.
+    """
+    if chunk_size is None:
+        return default
+    return check_int("chunk_size", chunk_size, min=1)
+
+
+def check_threads(n_threads: object) -> int | None:
+    """Validate an ``n_threads`` argument: an int ``>= 1``, or ``None`` (:func:`default_threads` at run
+    time). Results never depend on it."""
+    if n_threads is None:
+        return None
+    return check_int("n_threads", n_threads, min=1)
 
 
 def chunk_bounds(n_items: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[int, int]]:
     """Split ``range(n_items)`` into consecutive ``[start, stop)`` chunks of ``chunk_size`` items
     (the last one may be shorter)."""
-    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 0:
-        raise ValueError(f"n_items must be a non-negative int, got {n_items!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    n_items = check_int("n_items", n_items, min=0)
+    chunk_size = check_chunk_size(chunk_size, DEFAULT_CHUNK_SIZE)
     return [(s, min(s + chunk_size, n_items)) for s in range(0, n_items, chunk_size)]
 
 
@@ -152,10 +180,8 @@ def map_chunks(
     Chunks run on a thread pool (useful when ``fn`` releases the GIL, as stochdepth's numba kernels do).
     The output is identical for every ``n_threads``.
     """
+    threads = check_threads(n_threads) or default_threads()
     jobs = chunk_generators(rng, n_items, chunk_size)
-    threads = default_threads() if n_threads is None else n_threads
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"n_threads must be a positive int or None, got {n_threads!r}")
     if threads == 1 or len(jobs) <= 1:
         return [fn(a, b, g) for a, b, g in jobs]
     with ThreadPoolExecutor(max_workers=min(int(threads), len(jobs))) as pool:

@@ -35,6 +35,22 @@ def check_q0(q0: Any) -> float:
     return check_real("q0", q0, lo=0.0)
 
 
+def check_widths(widths: Any, name: str = "widths") -> np.ndarray:
+    """One int or a 1-d sequence of ints ``>= 1`` (widths or depths) as an ``int64`` array."""
+    w = np.atleast_1d(check_array(name, widths, ndim=(0, 1), dtype=None, min_size=1))
+    return np.array([check_int(f"{name}[{i}]", v, min=1) for i, v in enumerate(w.tolist())], dtype=np.int64)
+
+
+def check_n_paths(n_paths: Any) -> int:
+    """A number of Monte Carlo paths from which a mean and its standard error are formed: ``>= 2``."""
+    return check_int("n_paths", n_paths, min=2)
+
+
+def even_record(n_steps: int, n_times: int) -> np.ndarray:
+    """About ``n_times`` equally spaced step indices in ``[0, n_steps]`` (rounded; duplicates removed)."""
+    return np.unique(np.round(np.linspace(0, n_steps, n_times)).astype(np.int64))
+
+
 def lambertw_exp(logz: np.ndarray) -> np.ndarray:
     r"""Principal branch :math:`W(e^{\ell})` of the Lambert function for real ``logz`` :math:`=\ell`.
 

@@ -25,8 +25,14 @@ import numpy as np
 from .._checks import check_array, check_int, check_real
 from .._results import Estimate, Result
 from ..activations import Activation, get_activation
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, spawn
+from ..networks import sample_input_layer, sample_network
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, spawn
+from ..sde import SDE, EulerMaruyama, simulate, simulate_levels
+from ..sde.observables import _squared_norm, squared_norm
 from ..sde.observe import Observable, Reducer, as_observables
+from ..sde.simulate import _check_steps
+from ..stats import weak_error_fit_differences
+from ..stats.weak_error import _check_geometric
 from ._common import check_width
 
 __all__ = ["WeakErrorStudy", "limit_sde", "simulate_limit", "weak_error_study"]
@@ -79,8 +85,6 @@ def limit_sde(activation: str | Activation, width: int) -> Any:
     >>> sde.dim, sde.noise
     (4, 'isotropic')
     """
-    from ..sde import SDE
-
     act = get_activation(activation)
     n = check_width(width)
     key = (act, n)
@@ -91,18 +95,15 @@ def limit_sde(activation: str | Activation, width: int) -> Any:
     return _SDE_CACHE[key]
 
 
-def _check_x(x: Any) -> np.ndarray:
-    arr = check_array("x", x, ndim=(1, 2), min_size=1)
-    if arr.ndim == 2 and arr.shape[1] < 1:
-        raise ValueError(f"x must have at least one column, got shape {arr.shape}")
+def _check_x(x: Any, ndim: int | tuple[int, ...] = (1, 2)) -> np.ndarray:
+    """Input(s) of the network: finite, not empty, not all zero."""
+    arr = check_array("x", x, ndim=ndim, min_size=1)
     if not np.any(arr != 0):
         raise ValueError("x must not be zero (a zero input stays at zero through the network)")
     return arr
 
 
 def _input_sampler(x: np.ndarray, n: int) -> Any:
-    from ..networks import sample_input_layer
-
     def x0(gen: np.random.Generator, m: int) -> np.ndarray:
         return sample_input_layer(x, n, m, gen)[:, :, 0]
 
@@ -163,6 +164,11 @@ def simulate_limit(
     SimulationResult (one input) or NetworkSample (several inputs)
         Both expose ``.times`` and ``res[name]``.
 
+    References
+    ----------
+    Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 [seed]; SCIENCE.md
+    A2--A3 (the exact statement and the Euler-scheme identity are derived).
+
     Examples
     --------
     >>> import numpy as np
@@ -173,8 +179,6 @@ def simulate_limit(
     >>> bool(abs(m.mean[-1] - 4 * (1 + 1 / 64) ** 64) < 5 * m.stderr[-1])
     True
     """
-    from ..sde import EulerMaruyama, simulate
-
     X = _check_x(x)
     n = check_width(width)
     act = get_activation(activation)
@@ -195,7 +199,7 @@ def simulate_limit(
             observe=observe,
             reduce=reduce,
             rng=rng,
-            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+            chunk_size=chunk_size,
             n_threads=n_threads,
         )
     if not isinstance(solver, EulerMaruyama):
@@ -203,8 +207,6 @@ def simulate_limit(
             f"solver must be EulerMaruyama() for k > 1 inputs (the exact network sampler is its Euler "
             f"scheme), got {solver!r}"
         )
-    from ..networks import sample_network
-
     return sample_network(
         X,
         n,
@@ -226,17 +228,13 @@ def simulate_limit(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _sq_norm(s: np.ndarray) -> np.ndarray:
-    return np.einsum("...i,...i->...", s, s)
-
-
 def default_weak_observables(activation: Activation) -> tuple[Observable, ...]:
     r""":math:`\|X\|^2` and :math:`\log(1+\|\phi(X)\|^2)` (the defaults of :func:`weak_error_study`)."""
 
     def post(s: np.ndarray) -> np.ndarray:
-        return np.log1p(_sq_norm(activation.fn(s)))
+        return np.log1p(_squared_norm(activation.fn(s)))
 
-    return (Observable("squared_norm", _sq_norm), Observable("log1p_post_squared_norm", post))
+    return (squared_norm(), Observable("log1p_post_squared_norm", post))
 
 
 @dataclass(frozen=True)
@@ -344,21 +342,17 @@ def weak_error_study(
     >>> bool(abs(study.means["squared_norm"][0].value - exact[0]) < 5 * study.means["squared_norm"][0].stderr)
     True
     """
-    from ..sde import EulerMaruyama, simulate_levels
-    from ..stats import weak_error_fit_differences
-
-    X = check_array("x", x, ndim=1, min_size=1)
-    if not np.any(X != 0):
-        raise ValueError("x must not be zero (a zero input stays at zero through the network)")
+    X = _check_x(x, ndim=1)
     n = check_width(width)
     act = get_activation(activation)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    if isinstance(steps, (int, np.integer)) or not isinstance(steps, (Sequence, np.ndarray)):
-        raise TypeError(f"steps must be a sequence of depths such as (4, 8, 16), got {steps!r}")
-    levels = [check_int(f"steps[{i}]", s, min=1) for i, s in enumerate(steps)]
+    levels = _check_steps(steps).tolist()  # nested levels: each depth divides the next
     if len(levels) < 3:
         raise ValueError(f"steps must hold at least 3 depths, got {levels}")
+    _check_geometric(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
     n_paths = check_int("n_paths", n_paths, min=2)
+    chunk_size = check_chunk_size(chunk_size)
+    n_threads = check_threads(n_threads)
     obs = as_observables(observe, default_weak_observables(act))
     sde = limit_sde(act, n)
     x0 = _input_sampler(X, n)

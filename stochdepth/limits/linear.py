@@ -34,7 +34,7 @@ import numpy as np
 from scipy import integrate, special
 from scipy import stats as st
 
-from .._checks import check_int, check_real
+from .._checks import NumericalError, check_int, check_real
 from .._results import Result
 from ._common import check_time, check_width, lambertw_exp, mills_hazard, sinh_trapezoid_log
 
@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_LOG_MAX_FLOAT = math.log(np.finfo(np.float64).max)
 
 
 def _drift(n: int) -> float:
@@ -195,6 +196,11 @@ def linear_exact_mean_square(width: int, depth: int, t1: float = 1.0) -> float:
     t1 : float
         Horizon :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
 
+    Raises
+    ------
+    NumericalError
+        If the value overflows float64 (:math:`L\log(1+t_1/L)>709.78`).
+
     References
     ----------
     Derived, SCIENCE.md A4.
@@ -207,7 +213,13 @@ def linear_exact_mean_square(width: int, depth: int, t1: float = 1.0) -> float:
     check_width(width)
     L = check_int("depth", depth, min=1)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    return float(math.exp(L * math.log1p(t1 / L)))
+    log_value = L * math.log1p(t1 / L)
+    if log_value > _LOG_MAX_FLOAT:
+        raise NumericalError(
+            f"linear_exact_mean_square: (1 + t1/L)^L = exp({log_value:.6g}) overflows float64; its logarithm "
+            "is L log1p(t1 / L)"
+        )
+    return math.exp(log_value)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -430,6 +442,10 @@ def linear_neuron_law(width: int, t: float, sigma0: float = 1.0) -> LinearNeuron
         Depth-time :math:`t\ge0`.
     sigma0 : float
         :math:`\sigma_0=\|x\|/\sqrt d>0`.
+
+    References
+    ----------
+    Derived, SCIENCE.md A4.
 
     Examples
     --------
@@ -691,6 +707,10 @@ def linear_log_factor_law(width: int, depth: int, t1: float = 1.0) -> LinearLogF
         Depth :math:`L\ge1`.
     t1 : float
         Horizon :math:`t_1>0`; the step is :math:`h=t_1/L`.
+
+    References
+    ----------
+    Derived, SCIENCE.md A4.
 
     Examples
     --------

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_int, check_real
 from .._results import Estimate, Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks, spawn
 from . import _kernels as K
-from ._common import check_width
+from ._common import check_n_paths, check_width, check_widths, even_record
 
 __all__ = [
     "NormIdentityCheck",
@@ -108,8 +108,15 @@ def relu_log_drift(width: int, *, exact: bool = False) -> float | Fraction:
     return value if exact else float(value)
 
 
-def _check_paths(n_paths: Any) -> int:
-    return check_int("n_paths", n_paths, min=2)
+def _live_paths(status: np.ndarray, width: int, n_paths: int) -> np.ndarray:
+    """Mask of the paths alive throughout; at least 2 are needed for a mean and its standard error."""
+    ok = status == K.ALIVE
+    if np.count_nonzero(ok) < 2:
+        raise ValueError(
+            f"fewer than 2 live networks of width {width} among n_paths={n_paths} (a fraction 2^-{width} "
+            "is dead at initialisation); increase n_paths"
+        )
+    return ok
 
 
 def _run_paths(
@@ -175,6 +182,15 @@ def relu_log_drift_mc(
     Estimate
         Value, standard error and the number of live paths used.
 
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or fewer than 2 live networks among ``n_paths``.
+
+    References
+    ----------
+    Derived, SCIENCE.md A5 (the estimator and its control variate).
+
     Examples
     --------
     >>> est = relu_log_drift_mc(4, n_paths=200_000, rng=1)
@@ -184,13 +200,12 @@ def relu_log_drift_mc(
     n = check_width(width)
     delta = check_real("horizon", horizon, lo=0.0, lo_open=True)
     n_steps = check_int("n_steps", n_steps, min=1)
-    n_paths = _check_paths(n_paths)
-    chunk_size = check_int("chunk_size", chunk_size, min=1)
+    n_paths = check_n_paths(n_paths)
+    chunk_size = check_chunk_size(chunk_size)
+    n_threads = check_threads(n_threads)
     rec = np.array([n_steps], dtype=np.int64)
     lr, mart, _, status = _run_paths(n, n_steps, delta / n_steps, rec, n_paths, rng, chunk_size, n_threads)
-    ok = status == K.ALIVE
-    if np.count_nonzero(ok) < 2:
-        raise ValueError(f"fewer than 2 live networks among n_paths={n_paths}; increase n_paths")
+    ok = _live_paths(status, n, n_paths)
     return Estimate.from_samples((lr[ok, 0] - mart[ok, 0]) / delta)
 
 
@@ -312,6 +327,16 @@ def relu_norm_identity(
     -------
     NormIdentityCheck
 
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or fewer than 2 live networks among ``n_paths``.
+
+    References
+    ----------
+    Derived, SCIENCE.md A5 (Itô's formula for the :math:`C^1` function with Lipschitz gradient
+    :math:`\sum_i(x_i)_+^2`).
+
     Examples
     --------
     >>> coarse = relu_norm_identity(4, n_steps=50, n_paths=2000, rng=0)
@@ -322,13 +347,14 @@ def relu_norm_identity(
     n = check_width(width)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     n_steps = check_int("n_steps", n_steps, min=1)
-    n_paths = _check_paths(n_paths)
+    n_paths = check_n_paths(n_paths)
     n_times = check_int("n_times", n_times, min=2)
-    chunk_size = check_int("chunk_size", chunk_size, min=1)
-    rec = np.unique(np.round(np.linspace(0, n_steps, n_times)).astype(np.int64))
+    chunk_size = check_chunk_size(chunk_size)
+    n_threads = check_threads(n_threads)
+    rec = even_record(n_steps, n_times)
     h = t1 / n_steps
     lr, mart, drift, status = _run_paths(n, n_steps, h, rec, n_paths, rng, chunk_size, n_threads)
-    ok = status == K.ALIVE
+    ok = _live_paths(status, n, n_paths)
     resid = lr[ok] - mart[ok] - drift[ok]
     return NormIdentityCheck(
         width=n,
@@ -338,8 +364,8 @@ def relu_norm_identity(
         lhs=lr[ok],
         martingale=mart[ok],
         drift=drift[ok],
-        max_abs_error=np.max(np.abs(resid), axis=0) if resid.size else np.full(rec.size, np.nan),
-        rms_error=np.sqrt(np.mean(resid**2, axis=0)) if resid.size else np.full(rec.size, np.nan),
+        max_abs_error=np.max(np.abs(resid), axis=0),
+        rms_error=np.sqrt(np.mean(resid**2, axis=0)),
         n_alive=int(np.count_nonzero(ok)),
         n_dead_at_start=int(np.count_nonzero(status == K.DEAD_AT_START)),
         n_died=int(np.count_nonzero(status == K.DIED)),
@@ -453,6 +479,11 @@ def relu_regime(
     -------
     ReluRegime
 
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or fewer than 2 live networks of some width.
+
     References
     ----------
     SCIENCE.md A5 [seed: change of regime between widths 3 and 4; reading derived].
@@ -463,19 +494,16 @@ def relu_regime(
     >>> reg.sign.tolist()
     [-1, 1]
     """
-    w = check_array("widths", widths, ndim=(0, 1), dtype=None, min_size=1)
-    w = np.atleast_1d(w)
-    ws = np.array([check_int(f"widths[{i}]", v, min=1) for i, v in enumerate(w.tolist())], dtype=np.int64)
+    ws = check_widths(widths)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     n_steps = math.ceil(100.0 * t1) if n_steps is None else check_int("n_steps", n_steps, min=1)
-    n_paths = _check_paths(n_paths)
+    n_paths = check_n_paths(n_paths)
     n_times = check_int("n_times", n_times, min=2)
     z_resolve = check_real("z_resolve", z_resolve, lo=0.0)
-    chunk_size = check_int("chunk_size", chunk_size, min=1)
-    rec = np.unique(np.round(np.linspace(0, n_steps, n_times)).astype(np.int64))
+    chunk_size = check_chunk_size(chunk_size)
+    n_threads = check_threads(n_threads)
+    rec = even_record(n_steps, n_times)
     h = t1 / n_steps
-    from ..random import spawn
-
     seeds = spawn(rng, ws.size)
     k, nt = ws.size, rec.size
     mean, se, pmean, pse = (np.zeros((k, nt)) for _ in range(4))
@@ -483,10 +511,8 @@ def relu_regime(
     n_died = np.zeros(k, dtype=np.int64)
     for i, n in enumerate(ws):
         lr, mart, _, status = _run_paths(int(n), n_steps, h, rec, n_paths, seeds[i], chunk_size, n_threads)
-        ok = status == K.ALIVE
+        ok = _live_paths(status, int(n), n_paths)
         m = int(np.count_nonzero(ok))
-        if m < 2:
-            raise ValueError(f"fewer than 2 live networks of width {n}; increase n_paths")
         cv = lr[ok] - mart[ok]
         mean[i], se[i] = cv.mean(axis=0), cv.std(axis=0, ddof=1) / math.sqrt(m)
         pmean[i], pse[i] = lr[ok].mean(axis=0), lr[ok].std(axis=0, ddof=1) / math.sqrt(m)

@@ -29,10 +29,12 @@ from scipy import integrate
 
 from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
 from .._results import Result
-from ..activations import Activation, get_activation
-from ..random import RNGLike, spawn
+from ..activations import Activation, _arccos_kernel_f, get_activation
+from ..networks import log_norms, sample_network, squared_norms
+from ..random import RNGLike, check_threads, spawn
+from ..sde.observe import Moments, Samples
 from . import _kernels as K
-from ._common import check_q0, check_times
+from ._common import check_q0, check_times, check_widths, even_record
 
 __all__ = [
     "CommutationGrid",
@@ -178,6 +180,11 @@ def kernel_ode(
     -------
     ndarray, shape ``(*t.shape, k, k)``
 
+    References
+    ----------
+    SCIENCE.md A6 [seed; formulas derived]; the arc-cosine kernel: Cho & Saul, *Kernel methods for deep
+    learning*, NeurIPS 2009.
+
     Examples
     --------
     >>> Q = kernel_ode("relu", [[1.0, 0.5], [0.5, 1.0]], [0.0, 1.0])
@@ -227,11 +234,6 @@ def kernel_ode(
     return out
 
 
-def _arccos_f(c: Any) -> Any:
-    c = np.clip(c, -1.0, 1.0)
-    return (np.sqrt(1.0 - c * c) + c * (np.pi - np.arccos(c))) / np.pi
-
-
 def relu_correlation(c0: float, t: Any) -> Any:
     r"""Correlation of two inputs in the ReLU sequential limit.
 
@@ -272,7 +274,8 @@ def relu_correlation(c0: float, t: Any) -> Any:
     if c0 == 1.0:
         out = np.ones(ts.shape)
     else:
-        out = _solve_scalar(lambda c: 0.5 * (float(_arccos_f(min(c, 1.0))) - min(c, 1.0)), c0, ts, atol=_ATOL)
+        rhs = lambda c: 0.5 * (float(_arccos_kernel_f(min(c, 1.0))) - min(c, 1.0))  # noqa: E731
+        out = _solve_scalar(rhs, c0, ts, atol=_ATOL)
         out = np.minimum(out, 1.0)
     check_finite_result("relu_correlation", out)
     return out if np.ndim(t) else float(out)
@@ -300,6 +303,12 @@ def width_first_recursion(activation: str | Activation, q0: float, depth: int, t
     Returns
     -------
     ndarray, shape (L + 1,)
+
+    References
+    ----------
+    SCIENCE.md A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance map of
+    residual networks: Yang & Schoenholz, *Mean field residual networks: on the edge of chaos*,
+    NeurIPS 2017.
 
     Examples
     --------
@@ -331,7 +340,8 @@ class McKeanVlasovResult(Result):
         the spread between independent clouds (the particles of one cloud interact, so the i.i.d. formula
         would understate the error).
     kurtosis : ndarray (n_times,)
-        Mean over clouds of :math:`\overline{X^4}/\overline{X^2}^2` (3 for a Gaussian).
+        Mean over clouds of :math:`\overline{X^4}/\overline{X^2}^2` (3 for a Gaussian); NaN only for
+        :math:`q_0=0`, where every particle stays at 0 and the ratio is undefined.
     ode : ndarray (n_times,)
         :func:`variance_ode` at ``times``.
     recursion : ndarray (n_times,)
@@ -397,6 +407,11 @@ def mckean_vlasov(
     -------
     McKeanVlasovResult
 
+    References
+    ----------
+    SCIENCE.md A6 [seed; formulas derived]; propagation of chaos: Sznitman, *Topics in propagation of
+    chaos*, École d'Été de Probabilités de Saint-Flour XIX, LNM 1464, Springer 1991.
+
     Examples
     --------
     >>> res = mckean_vlasov("relu", 1.0, n_particles=2000, n_clouds=8, rng=0)
@@ -410,7 +425,7 @@ def mckean_vlasov(
     n_particles = check_int("n_particles", n_particles, min=2)
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
-    rec = np.unique(np.round(np.linspace(0, n_steps, n_times)).astype(np.int64))
+    rec = even_record(n_steps, n_times)
     h = t1 / n_steps
     kernel = K.make_mckean_vlasov_kernel(act.numba_fn)
     m2 = np.empty((n_clouds, rec.size))
@@ -480,11 +495,6 @@ class FluctuationScale(Result):
     activation: str
 
 
-def _check_widths(widths: Any, name: str = "widths") -> np.ndarray:
-    w = np.atleast_1d(check_array(name, widths, ndim=(0, 1), dtype=None, min_size=1))
-    return np.array([check_int(f"{name}[{i}]", v, min=1) for i, v in enumerate(w.tolist())], dtype=np.int64)
-
-
 def fluctuation_scale(
     activation: str | Activation,
     widths: Any,
@@ -519,20 +529,23 @@ def fluctuation_scale(
     -------
     FluctuationScale
 
+    References
+    ----------
+    SCIENCE.md A4 (linear: variance :math:`t/n` exactly in the depth limit) and A6 [seed] (fluctuations of
+    order :math:`n^{-1/2}` at finite width).
+
     Examples
     --------
     >>> fs = fluctuation_scale("linear", [4, 16], depth=32, n_paths=4000, rng=0)
     >>> bool(np.all(np.abs(fs.width_times_var - 1.0) < 0.2))
     True
     """
-    from ..networks import log_norms, sample_network
-    from ..sde.observe import Samples
-
     act = get_activation(activation)
-    ws = _check_widths(widths)
+    ws = check_widths(widths)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     depth = check_int("depth", depth, min=1)
     n_paths = check_int("n_paths", n_paths, min=4)
+    n_threads = check_threads(n_threads)
     k = ws.size
     mean, mse, var, vse = (np.zeros(k) for _ in range(4))
     for i, (n, ss) in enumerate(zip(ws, spawn(rng, k))):
@@ -645,21 +658,24 @@ def commutation_grid(
     -------
     CommutationGrid
 
+    References
+    ----------
+    SCIENCE.md A6; Hayou & Yang, *Width and depth limits commute in residual networks*, ICML 2023
+    [seed-adjacent].
+
     Examples
     --------
     >>> g = commutation_grid("linear", [2, 8], [4, 16], n_networks=4000, rng=0)
     >>> bool(np.all(np.abs(g.gap_width_first) < 6 * g.stderr))
     True
     """
-    from ..networks import sample_network, squared_norms
-    from ..sde.observe import Moments
-
     act = get_activation(activation)
-    ws = _check_widths(widths)
-    ds = _check_widths(depths, "depths")
+    ws = check_widths(widths)
+    ds = check_widths(depths, "depths")
     q0 = check_real("q0", q0, lo=0.0, lo_open=True)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     n_networks = check_int("n_networks", n_networks, min=2)
+    n_threads = check_threads(n_threads)
     var = np.zeros((ws.size, ds.size))
     se = np.zeros_like(var)
     seeds = spawn(rng, ws.size * ds.size)

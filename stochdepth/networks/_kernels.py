@@ -200,18 +200,26 @@ def _fill(Y: np.ndarray, value: float) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def input_layer_into(gen: Any, C0: np.ndarray, rank0: int, Y: np.ndarray) -> None:
-    r"""One draw of :math:`Y_0=Z_0C_0^\top` into ``Y`` (n x k): for each row, ``rank0`` normals in order."""
+def add_gaussian_rows(gen: Any, C: np.ndarray, rank: int, step: float, z: np.ndarray, Y: np.ndarray) -> None:
+    r"""``Y += step * Z C^T`` with ``Z`` an ``n x rank`` standard normal matrix drawn row by row
+    (``rank`` normals per row, in order) into the work vector ``z``: the Gaussian increment of every
+    layer of the exact sampler, and (from ``Y = 0``, ``step = 1``) its input layer."""
     n, k = Y.shape
-    z = np.empty(max(rank0, 1))
     for r in range(n):
-        for j in range(rank0):
+        for j in range(rank):
             z[j] = gen.standard_normal()
         for a in range(k):
             s = 0.0
-            for j in range(rank0):
-                s += C0[a, j] * z[j]
-            Y[r, a] = s
+            for j in range(rank):
+                s += C[a, j] * z[j]
+            Y[r, a] += step * s
+
+
+@numba.njit(cache=True, nogil=True)
+def input_layer_into(gen: Any, C0: np.ndarray, rank0: int, Y: np.ndarray) -> None:
+    r"""One draw of :math:`Y_0=Z_0C_0^\top` into ``Y`` (n x k): for each row, ``rank0`` normals in order."""
+    _fill(Y, 0.0)
+    add_gaussian_rows(gen, C0, rank0, 1.0, np.empty(max(rank0, 1)), Y)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -268,15 +276,7 @@ def _exact_kernel_py(
                 rank = 0
                 e = 0
             # C C^T = G 4^-e: the increment is sqrt(t1 / (n L)) 2^e Z C^T (2^e exact)
-            step = scale * math.ldexp(1.0, e)
-            for r in range(n):
-                for j in range(rank):
-                    z[j] = gen.standard_normal()
-                for a in range(k):
-                    s = 0.0
-                    for j in range(rank):
-                        s += C[a, j] * z[j]
-                    Y[r, a] += step * s
+            add_gaussian_rows(gen, C, rank, scale * math.ldexp(1.0, e), z, Y)
             if l == rec[ir]:
                 _store(out, net, ir, Y)
                 ir += 1

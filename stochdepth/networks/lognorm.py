@@ -32,9 +32,9 @@ import numpy as np
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks
 from . import _kernels as K
-from .sampling import _check_chunk, _check_threads, check_record_layers
+from .sampling import check_record_layers
 
 __all__ = ["LogNormWalk", "sample_linear_log_norm"]
 
@@ -113,7 +113,7 @@ def sample_linear_log_norm(
     t1 : float
         Depth-time horizon, :math:`>0`.
     record : sequence of int, optional
-        Strictly increasing layers in ``[0, depth]`` (default ``[0, depth]``).
+        Layers in ``[0, depth]`` (sorted, duplicates removed; default ``[0, depth]``).
     rng : None, int, SeedSequence or Generator
         Seed.
     chunk_size : int, optional
@@ -139,8 +139,8 @@ def sample_linear_log_norm(
     n_paths = check_int("n_paths", n_paths, min=1)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     layers = check_record_layers(record, depth)
-    chunk = _check_chunk(chunk_size, DEFAULT_CHUNK_SIZE)
-    threads = _check_threads(n_threads)
+    chunk = check_chunk_size(chunk_size, DEFAULT_CHUNK_SIZE)
+    threads = check_threads(n_threads)
     c = math.sqrt(t1 / (depth * width))
     half_dof = 0.5 * (width - 1)
 

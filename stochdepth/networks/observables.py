@@ -9,6 +9,24 @@ shape ``(..., k)`` or ``(..., k, k)``; pass them to :func:`~stochdepth.networks.
 Norms are computed with a power-of-two rescaling, so that :func:`log_norms` stays finite for states whose
 squares overflow. A value that is NaN or infinite (e.g. the log-norm of a zero state) makes the sampler
 raise :class:`~stochdepth.NumericalError`.
+
+Parameters common to every observable: ``name`` (str, optional), the key of the observable in results
+(defaults as documented per function).
+
+Examples
+--------
+One network state of width 3 with two inputs, at one layer (shape ``(paths, layers, width, k)``):
+
+>>> import numpy as np
+>>> from stochdepth.networks import active_counts, gram, log_norms, squared_norms
+>>> s = np.array([[[[3.0, 1.0], [4.0, -1.0], [0.0, 1.0]]]])
+>>> squared_norms()(s)[0, 0], active_counts()(s)[0, 0]
+(array([25.,  3.]), array([2., 2.]))
+>>> bool(np.isclose(log_norms()(s)[0, 0, 0], np.log(5.0)))
+True
+>>> gram("relu")(s)[0, 0]       # phi(Y)^T phi(Y) / n
+array([[8.33333333, 1.        ],
+       [1.        , 0.66666667]])
 """
 
 from __future__ import annotations

@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
-from .._results import Result
+from .._checks import check_array, check_int, check_real, check_record
 from ..activations import Activation, get_activation
-from ..random import RNGLike, as_generator
+from ..random import RNGLike, as_generator, check_chunk_size, check_threads
 from ..sde.observe import (
     Observable,
     Observed,
+    ObservedResult,
     Reducer,
     as_observables,
     as_reducers,
@@ -59,39 +59,14 @@ __all__ = [
 
 def check_network_inputs(x: Any) -> np.ndarray:
     """``x`` as a finite ``(d, k)`` array with ``d, k >= 1``."""
-    X = check_array("x", x, ndim=(1, 2), min_size=1)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"x must have shape (d,) or (d, k) with d, k >= 1, got shape {np.shape(x)}")
-    return np.ascontiguousarray(X)
+    X = check_array("x", x, ndim=(1, 2), min_size=1)  # min_size=1: d, k >= 1
+    return np.ascontiguousarray(X[:, None] if X.ndim == 1 else X)
 
 
 def check_record_layers(record: Any, depth: int) -> np.ndarray:
-    """Recorded layers: strictly increasing ints in ``[0, depth]`` (default ``[0, depth]``)."""
-    if record is None:
-        return np.array([0, depth], dtype=np.int64)
-    arr = np.asarray(record)
-    if arr.size == 0 or arr.ndim > 1:
-        raise ValueError(f"record must be a non-empty 1-d sequence of layers, got shape {arr.shape}")
-    if arr.dtype == bool or arr.dtype.kind not in "iu":
-        raise TypeError(f"record must hold integer layer indices, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64).reshape(-1)
-    if arr.min() < 0 or arr.max() > depth:
-        raise ValueError(f"record layers must lie in [0, depth] = [0, {depth}], got {arr.tolist()}")
-    if np.any(np.diff(arr) <= 0):
-        raise ValueError(
-            f"record layers must be strictly increasing (sorted, no duplicates), got {arr.tolist()}"
-        )
-    return np.ascontiguousarray(arr)
-
-
-def _check_chunk(chunk_size: Any, default: int) -> int:
-    return default if chunk_size is None else check_int("chunk_size", chunk_size, min=1)
-
-
-def _check_threads(n_threads: Any) -> int | None:
-    return None if n_threads is None else check_int("n_threads", n_threads, min=1)
+    """Recorded layers: ints in ``[0, depth]``, returned sorted without duplicates (default
+    ``[0, depth]``); the rule of every simulator, :func:`stochdepth._checks.check_record`."""
+    return check_record(record, depth, default=(0, depth), index="layer", last_name="depth")
 
 
 def psd_factor(G: Any, *, rtol: float | None = None) -> tuple[np.ndarray, int]:
@@ -312,13 +287,13 @@ class ExplicitWeights(NetworkSampler):
 
 
 @dataclass(frozen=True, repr=False)
-class NetworkSample(Result):
+class NetworkSample(ObservedResult):
     r"""Observables of ``n_networks`` independent random ResNets at the recorded layers.
 
     Attributes
     ----------
     layers : ndarray of int
-        Recorded layers :math:`l` (strictly increasing, in :math:`[0, L]`).
+        Recorded layers :math:`l` (increasing, in :math:`[0, L]`).
     times : ndarray
         Their depth-times :math:`t=t_1l/L`.
     observed : dict of str to Observed
@@ -342,7 +317,7 @@ class NetworkSample(Result):
 
     layers: np.ndarray
     times: np.ndarray
-    observed: dict[str, Observed]
+    observed: dict[str, Observed] = field(repr=False)
     width: int
     depth: int
     t1: float
@@ -354,10 +329,7 @@ class NetworkSample(Result):
     chunk_size: int
 
     def __getitem__(self, name: str) -> Observed:
-        try:
-            return self.observed[name]
-        except KeyError:
-            raise KeyError(f"no observable {name!r}; observed: {sorted(self.observed)}") from None
+        return super().__getitem__(name)
 
     def mean(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Monte Carlo mean of observable ``name`` over networks and its standard error.
@@ -376,9 +348,14 @@ class NetworkSample(Result):
         raise ValueError(f"observable {name!r} was reduced without samples or moments")
 
 
+def states_chunk_size(width: int, n_inputs: int, n_record: int, max_chunk: int) -> int:
+    """Networks per chunk holding about 16 MiB of recorded float64 states, between 1 and ``max_chunk``."""
+    return int(max(1, min(max_chunk, 2**21 // (width * n_inputs * n_record))))
+
+
 def default_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
     """Default networks per chunk: at most 1024, and about 16 MiB of recorded states per chunk."""
-    return int(max(1, min(1024, 2**21 // (width * n_inputs * n_record))))
+    return states_chunk_size(width, n_inputs, n_record, 1024)
 
 
 def sample_network(
@@ -423,8 +400,8 @@ def sample_network(
         How to draw them (default :class:`ExactLaw`); both give the same law.
     t1 : float
         Depth-time horizon :math:`t_1>0`.
-    record : sequence of int, optional
-        Strictly increasing layers in ``[0, depth]`` at which states are observed (default
+    record : int or sequence of int, optional
+        Layers in ``[0, depth]`` at which states are observed (sorted, duplicates removed; default
         ``[0, depth]``). Only these states are ever held in memory; layers after the last recorded one
         are not computed (so, with the seed and the chunk size, the last recorded layer fixes the
         random numbers: records with the same last layer see the same networks).
@@ -490,8 +467,8 @@ def sample_network(
     layers = check_record_layers(record, depth)
     obs = as_observables(observe, default=(preactivations(),))
     red = as_reducers(reduce)
-    chunk = _check_chunk(chunk_size, default_chunk_size(width, X.shape[1], layers.size))
-    threads = _check_threads(n_threads)
+    chunk = check_chunk_size(chunk_size, default_chunk_size(width, X.shape[1], layers.size))
+    threads = check_threads(n_threads)
     times = t1 * layers / depth
 
     kernel = sampler.make_kernel(X, width, depth, act, t1, layers)

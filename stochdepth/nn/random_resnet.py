@@ -40,7 +40,7 @@ import torch
 from .._checks import NumericalError, check_array, check_int, check_real
 from ..activations import Activation, get_activation
 from ..networks import NetworkSample, NetworkSampler, sample_network
-from ..networks.sampling import check_network_inputs, check_record_layers
+from ..networks.sampling import check_network_inputs, check_record_layers, states_chunk_size
 from ..random import RNGLike
 from ..sde.observe import Observable, Reducer
 from ._device import as_device, as_dtype, torch_generator
@@ -270,14 +270,15 @@ class RandomResNet(torch.nn.Module):
             Inputs as rows (any leading batch axes), finite; a tensor must already have the network's
             dtype and device (array-likes are converted).
         record : sequence of int, optional
-            Strictly increasing layers in ``[0, depth]`` whose states :math:`Y_l` to return as well.
+            Layers in ``[0, depth]`` whose states :math:`Y_l` to return as well (sorted, duplicates
+            removed, as in :func:`~stochdepth.networks.sample_network`).
 
         Returns
         -------
         y : torch.Tensor, shape (..., width)
             Final pre-activations :math:`Y_L`.
-        states : torch.Tensor, shape (len(record), ..., width)
-            Only when ``record`` is given: :math:`Y_l` at the recorded layers.
+        states : torch.Tensor, shape (n_record, ..., width)
+            Only when ``record`` is given: :math:`Y_l` at the recorded layers, in increasing order.
 
         Raises
         ------
@@ -428,7 +429,7 @@ class TorchExplicitWeights(NetworkSampler):
 
 def _accelerator_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
     """Default chunk on an accelerator: ~16 MiB of recorded states, at most 65536 networks."""
-    return int(max(1, min(65536, 2**21 // (width * n_inputs * n_record))))
+    return states_chunk_size(width, n_inputs, n_record, 65536)
 
 
 def sample_torch_network(

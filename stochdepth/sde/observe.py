@@ -12,6 +12,24 @@ threads. Moments are merged with the pairwise update formulas of Chan, Golub & L
 Pébay (2008, Sandia report SAND2008-6212) up to the fourth central moment.
 
 Observables are plain numpy functions; :func:`run_observed` is the driver simulators call.
+
+Examples
+--------
+A toy simulator whose state is 0 at time 0 and a standard normal at time 1:
+
+>>> import numpy as np
+>>> from stochdepth.sde.observe import Moments, Observable, Quantiles, run_observed
+>>> def kernel(start, stop, gen):
+...     out = np.zeros((stop - start, 2, 1))
+...     out[:, 1, 0] = gen.standard_normal(stop - start)
+...     return out
+>>> obs = run_observed(kernel, 0, 20_000, np.array([0.0, 1.0]), [Observable("x", lambda s: s[..., 0])],
+...                    [Moments(), Quantiles(probs=(0.5,))], chunk_size=4096)
+>>> m = obs["x"].moments
+>>> bool(abs(m.mean[1]) < 5 * m.stderr[1]), bool(abs(m.var[1] - 1.0) < 5 * (2 / 20_000) ** 0.5)
+(True, True)
+>>> bool(np.isnan(m.skewness[0]))    # zero variance at time 0: undefined
+True
 """
 
 from __future__ import annotations
@@ -26,7 +44,14 @@ import numpy as np
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, chunk_generators, default_threads
+from ..random import (
+    DEFAULT_CHUNK_SIZE,
+    RNGLike,
+    check_chunk_size,
+    check_threads,
+    chunk_generators,
+    default_threads,
+)
 
 __all__ = [
     "Histogram",
@@ -154,10 +179,13 @@ class Samples(Reducer):
 
 @dataclass(frozen=True, repr=False)
 class MomentsResult(Result):
-    """Streaming moments of an observable over paths, per recorded time and component.
+    r"""Streaming moments of an observable over paths, per recorded time and component.
 
     ``mean``, ``var`` (unbiased), ``stderr`` (of the mean), ``skewness`` and ``kurtosis`` (plain, not
     excess: 3 for a Gaussian) are arrays of shape ``(n_times, *out_shape)``; ``n`` is the path count.
+    ``skewness`` and ``kurtosis`` are NaN exactly where the values have zero variance (e.g. a shared
+    initial state), where they are undefined; ``central`` holds the central moments of orders 2 to 4
+    (population normalisation, :math:`\frac1n\sum(x-\bar x)^j`).
     """
 
     n: int
@@ -457,6 +485,31 @@ class Observed(Result):
     quantiles: QuantilesResult | None = None
 
 
+class ObservedResult(Result):
+    """Mixin of the simulators' results that hold an ``observed`` mapping name -> summary.
+
+    ``res[name]`` is ``res.observed[name]`` (a ``KeyError`` lists the names), and the ``repr`` lists
+    the observed names instead of printing the summaries (declare the field with ``repr=False``).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        own = "__repr__" in cls.__dict__
+        super().__init_subclass__(**kwargs)
+        if not own:
+            cls.__repr__ = ObservedResult.__repr__  # type: ignore[method-assign]
+
+    def __getitem__(self, name: str) -> Any:
+        observed = self.observed  # type: ignore[attr-defined]
+        try:
+            return observed[name]
+        except KeyError:
+            raise KeyError(f"no observable {name!r}; observed: {list(observed)}") from None
+
+    def __repr__(self) -> str:
+        text = Result.__repr__(self)
+        return text[: -len("\n)")] + f"\n  observed = {list(self.observed)}  (res[name])\n)"  # type: ignore[attr-defined]
+
+
 def run_observed(
     kernel: Callable[[int, int, np.random.Generator], np.ndarray],
     rng: RNGLike,
@@ -494,8 +547,8 @@ def run_observed(
         If a state or an observable value is NaN or infinite.
     """
     n_paths = check_int("n_paths", n_paths, min=1)
-    jobs = chunk_generators(rng, n_paths, chunk_size)
-    threads = default_threads() if n_threads is None else check_int("n_threads", n_threads, min=1)
+    jobs = chunk_generators(rng, n_paths, check_chunk_size(chunk_size))
+    threads = check_threads(n_threads) or default_threads()
 
     def observe(states: np.ndarray) -> dict[str, np.ndarray]:
         check_finite_result(f"{what} states", states)

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import NumericalError, check_array, check_int, check_real
+from .._checks import NumericalError, check_array, check_int, check_real, check_record
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads
 from ._kernels import make_levels_kernel, make_path_kernel
 from .observables import state
 from .observe import (
@@ -27,6 +27,7 @@ from .observe import (
     MomentsResult,
     Observable,
     Observed,
+    ObservedResult,
     Reducer,
     as_observables,
     as_reducers,
@@ -46,12 +47,8 @@ ObserveLike = Observable | Sequence[Observable] | Mapping[str, Callable[[np.ndar
 # ----------------------------------------------------------------------------------------------------
 
 
-def _with_observed(text: str, observed: Mapping[str, Any]) -> str:
-    return text[: -len("\n)")] + f"\n  observed = {list(observed)}  (res[name])\n)"
-
-
 @dataclass(frozen=True, repr=False)
-class SimulationResult(Result):
+class SimulationResult(ObservedResult):
     """What :func:`simulate` returns.
 
     Attributes
@@ -87,14 +84,8 @@ class SimulationResult(Result):
     elapsed: float
     chunk_size: int
 
-    def __repr__(self) -> str:
-        return _with_observed(Result.__repr__(self), self.observed)
-
     def __getitem__(self, name: str) -> Observed:
-        try:
-            return self.observed[name]
-        except KeyError:
-            raise KeyError(f"no observable {name!r}; observed: {list(self.observed)}") from None
+        return super().__getitem__(name)
 
 
 @dataclass(frozen=True, repr=False)
@@ -122,7 +113,7 @@ class LevelStatistics(Result):
 
 
 @dataclass(frozen=True, repr=False)
-class LevelsResult(Result):
+class LevelsResult(ObservedResult):
     """What :func:`simulate_levels` returns (``res["name"]`` gives a :class:`LevelStatistics`).
 
     Attributes
@@ -153,14 +144,8 @@ class LevelsResult(Result):
     elapsed: float
     chunk_size: int
 
-    def __repr__(self) -> str:
-        return _with_observed(Result.__repr__(self), self.observed)
-
     def __getitem__(self, name: str) -> LevelStatistics:
-        try:
-            return self.observed[name]
-        except KeyError:
-            raise KeyError(f"no observable {name!r}; observed: {list(self.observed)}") from None
+        return super().__getitem__(name)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -210,25 +195,6 @@ def _check_x0(x0: Any, dim: int, n_paths: int) -> _X0:
     return _X0(np.ascontiguousarray(arr), None, dim)
 
 
-def _check_record(record: Any, n_steps: int, default: Sequence[int]) -> np.ndarray:
-    if record is None:
-        return np.asarray(sorted(set(default)), dtype=np.int64)
-    arr = np.asarray(record)
-    if arr.size == 0:
-        raise ValueError("record must hold at least one step index")
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"record must hold integer step indices, got {np.asarray(record)!r:.80}")
-    arr = arr.astype(np.int64).ravel()
-    if arr.min() < 0 or arr.max() > n_steps:
-        raise ValueError(
-            f"record must hold step indices in [0, {n_steps}], got values in [{arr.min()}, {arr.max()}]"
-        )
-    return np.unique(arr)
-
-
 def _check_common(
     sde: Any, solver: Any, t0: Any, t1: Any, n_paths: Any, chunk_size: Any, n_threads: Any
 ) -> tuple[float, float, int, int, int | None]:
@@ -242,10 +208,7 @@ def _check_common(
     if not t1 > t0:
         raise ValueError(f"t1 must be > t0 = {t0}, got {t1}")
     n_paths = check_int("n_paths", n_paths, min=1)
-    chunk_size = check_int("chunk_size", chunk_size, min=1)
-    if n_threads is not None:
-        n_threads = check_int("n_threads", n_threads, min=1)
-    return t0, t1, n_paths, chunk_size, n_threads
+    return t0, t1, n_paths, check_chunk_size(chunk_size), check_threads(n_threads)
 
 
 def _kernel(sde: SDE, solver: Solver, kind: str) -> Any:
@@ -390,7 +353,7 @@ def simulate(
     )
     n_steps = check_int("n_steps", n_steps, min=1)
     x0n = _check_x0(x0, sde.dim, n_paths)
-    rec = _check_record(record, n_steps, (0, n_steps))
+    rec = check_record(record, n_steps, default=(0, n_steps))
     observables = as_observables(observe, (state(),))
     reducers = as_reducers(reduce)
     dt = (t1 - t0) / n_steps
@@ -544,7 +507,7 @@ def simulate_levels(
     steps_arr = _check_steps(steps)
     n0, n_fine = int(steps_arr[0]), int(steps_arr[-1])
     x0n = _check_x0(x0, sde.dim, n_paths)
-    rec = _check_record(record, n0, (n0,))
+    rec = check_record(record, n0, default=(n0,), last_name="steps[0]")
     observables = as_observables(observe, (state(),))
     dt = (t1 - t0) / n_fine
     ratios = n_fine // steps_arr

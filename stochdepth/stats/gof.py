@@ -32,7 +32,7 @@ from scipy import stats as _st
 
 from .._checks import check_array, check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import RNGLike, map_chunks
+from ..random import RNGLike, check_threads, map_chunks
 from . import _kernels as K
 from ._laws import ad_inf_sf, cvm_inf_sf
 
@@ -272,6 +272,37 @@ def _permutation_pvalue(perm: np.ndarray, observed: float, rtol: float) -> tuple
     return (b + 1) / (perm.size + 1), b
 
 
+def _permutation_test(
+    kernel: Callable[..., None],
+    args: tuple,
+    observed: float,
+    stat: float,
+    method: CramerVonMises | AndersonDarling,
+    n: int,
+    m: int,
+    details: dict[str, Any],
+    rng: RNGLike,
+    n_threads: int | None,
+) -> TestResult:
+    """Permutation p-value :math:`(b+1)/(B+1)` of the label statistic ``observed`` (``kernel`` recomputes
+    it on random relabellings), and the test result reporting ``stat``."""
+    n_perm = method.n_permutations
+    assert n_perm is not None
+    perm = _permutation_stats(kernel, args, n_perm, rng, n_threads)
+    p, _ = _permutation_pvalue(perm, observed, _TIE_RTOL)
+    return TestResult(
+        stat,
+        p,
+        method,
+        n,
+        m,
+        n_permutations=n_perm,
+        pvalue_kind="permutation",
+        pvalue_stderr=math.sqrt(p * (1 - p) / n_perm),
+        details=details,
+    )
+
+
 def _ad_variance(n: int, m: int) -> float:
     """Exact null variance of the two-sample A^2_kN (Scholz & Stephens 1987, eq. 4, k = 2)."""
     big_n = n + m
@@ -329,20 +360,7 @@ def _two_sample_cvm(x, y, labels, ends, method: CramerVonMises, rng, n_threads) 
         details["standardized"] = tn
         check_finite_result("Cramer-von Mises p-value", p)
         return TestResult(stat, p, method, n, m, pvalue_kind="asymptotic", details=details)
-    n_perm = method.n_permutations
-    perm = _permutation_stats(K.perm_cvm, (labels, ends, n, m), n_perm, rng, n_threads)
-    p, _ = _permutation_pvalue(perm, u, _TIE_RTOL)
-    return TestResult(
-        stat,
-        p,
-        method,
-        n,
-        m,
-        n_permutations=n_perm,
-        pvalue_kind="permutation",
-        pvalue_stderr=math.sqrt(p * (1 - p) / n_perm),
-        details=details,
-    )
+    return _permutation_test(K.perm_cvm, (labels, ends, n, m), u, stat, method, n, m, details, rng, n_threads)
 
 
 def _two_sample_ad(x, y, labels, ends, method: AndersonDarling, rng, n_threads) -> TestResult:
@@ -379,20 +397,7 @@ def _two_sample_ad(x, y, labels, ends, method: AndersonDarling, rng, n_threads) 
         p = float(ad_inf_sf(z)) if z > 0 else 1.0
         check_finite_result("Anderson-Darling p-value", p)
         return TestResult(stat, p, method, n, m, pvalue_kind="asymptotic", details=details)
-    n_perm = method.n_permutations
-    perm = _permutation_stats(K.perm_ad, args, n_perm, rng, n_threads)
-    p, _ = _permutation_pvalue(perm, s_obs, _TIE_RTOL)
-    return TestResult(
-        stat,
-        p,
-        method,
-        n,
-        m,
-        n_permutations=n_perm,
-        pvalue_kind="permutation",
-        pvalue_stderr=math.sqrt(p * (1 - p) / n_perm),
-        details=details,
-    )
+    return _permutation_test(K.perm_ad, args, s_obs, stat, method, n, m, details, rng, n_threads)
 
 
 def _check_method(method: Any) -> TestMethod:
@@ -465,6 +470,7 @@ def two_sample_test(
     min_size = method._min_size
     x = check_array("x", x, ndim=1, min_size=min_size)
     y = check_array("y", y, ndim=1, min_size=min_size)
+    n_threads = check_threads(n_threads)
     labels, ends = _labelled(x, y)
     if isinstance(method, KolmogorovSmirnov):
         return _two_sample_ks(x, y, labels, ends, method)

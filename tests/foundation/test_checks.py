@@ -68,3 +68,28 @@ def test_check_choice_and_finite_result():
     check_finite_result("ok", np.ones(3))
     with pytest.raises(NumericalError, match="states: 1 of 3"):
         check_finite_result("states", np.array([1.0, np.inf, 2.0]))
+
+
+def test_check_record():
+    """One rule for every simulator: None -> default; ints (or integer-valued floats) in [0, last],
+    returned sorted without duplicates."""
+    from stochdepth._checks import check_record
+
+    np.testing.assert_array_equal(check_record(None, 8, default=(0, 8)), [0, 8])
+    np.testing.assert_array_equal(check_record(None, 8, default=(8, 8)), [8])
+    np.testing.assert_array_equal(check_record(3, 8, default=(0, 8)), [3])
+    out = check_record([8, 2, 2, 0], 8, default=(0, 8))
+    np.testing.assert_array_equal(out, [0, 2, 8])
+    assert out.dtype == np.int64 and out.flags.c_contiguous
+    np.testing.assert_array_equal(check_record(np.array([4.0, 1.0]), 8, default=(0,)), [1, 4])
+    with pytest.raises(ValueError, match=r"record must hold layer indices in \[0, depth\] = \[0, 8\]"):
+        check_record([0, 9], 8, default=(0,), index="layer", last_name="depth")
+    with pytest.raises(ValueError, match=r"in \[0, n_steps\] = \[0, 8\], got values in \[-1, 2\]"):
+        check_record([-1, 2], 8, default=(0,))
+    with pytest.raises(ValueError, match="non-empty 1-d"):
+        check_record([], 8, default=(0,))
+    with pytest.raises(ValueError, match="non-empty 1-d"):
+        check_record([[0, 1]], 8, default=(0,))
+    for bad in ([0.5], [True, False], ["a"], [np.nan]):
+        with pytest.raises(TypeError, match="record must hold integer step indices"):
+            check_record(bad, 8, default=(0,))

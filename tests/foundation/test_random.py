@@ -87,5 +87,24 @@ def test_default_threads_env(monkeypatch):
 
 
 def test_map_chunks_bad_threads(seed):
-    with pytest.raises(ValueError, match="n_threads"):
+    with pytest.raises(ValueError, match="n_threads must be an int >= 1, got 0"):
         sdr.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=0)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        sdr.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=1.5)
+
+
+def test_chunk_size_and_threads_checks():
+    """The shared checks of every chunked simulator: None means the default (resolved at run time for
+    threads), anything else an int >= 1."""
+    assert sdr.check_chunk_size(None) == sdr.DEFAULT_CHUNK_SIZE
+    assert sdr.check_chunk_size(None, 64) == 64
+    assert sdr.check_chunk_size(np.int64(7)) == 7
+    assert sdr.check_threads(None) is None and sdr.check_threads(3) == 3
+    with pytest.raises(ValueError, match="chunk_size must be an int >= 1, got 0"):
+        sdr.check_chunk_size(0)
+    with pytest.raises(TypeError, match="chunk_size must be an int"):
+        sdr.check_chunk_size(2.0)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        sdr.check_threads(True)
+    with pytest.raises(ValueError, match="n must be an int >= 0"):
+        sdr.spawn(0, -1)

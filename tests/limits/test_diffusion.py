@@ -79,6 +79,13 @@ def test_limit_bad_input() -> None:
         weak_error_study(np.ones(2), 3, "tanh", steps=(4, 8), n_paths=10)
     with pytest.raises(TypeError, match="steps"):
         weak_error_study(np.ones(2), 3, "tanh", steps=8, n_paths=10)
+    # rejected before any simulation: nested levels, and a constant ratio for the rate fit
+    with pytest.raises(ValueError, match="each must divide the next"):
+        weak_error_study(np.ones(2), 3, "tanh", steps=(4, 8, 12), n_paths=10)
+    with pytest.raises(ValueError, match="geometric"):
+        weak_error_study(np.ones(2), 3, "tanh", steps=(4, 8, 32), n_paths=10)
+    with pytest.raises(ValueError, match="chunk_size"):
+        weak_error_study(np.ones(2), 3, "tanh", n_paths=10, chunk_size=0)
 
 
 def test_weak_error_study_linear_against_exact_values(seed: int) -> None:

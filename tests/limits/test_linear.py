@@ -11,6 +11,7 @@ import pytest
 from scipy import integrate, special
 from scipy import stats as st
 
+from stochdepth import NumericalError
 from stochdepth.limits import (
     LinearLogFactorLaw,
     LinearNeuronLaw,
@@ -196,6 +197,10 @@ def test_factor_law_bad_input() -> None:
         LinearLogFactorLaw(3, 4, -1.0)
     with pytest.raises(ValueError, match="width"):
         linear_exact_mean_square(0, 4)
+    # (1 + 1)^L = 2^L: finite for L = 1000, beyond float64 (max ~ 2^1024) for L = 1100: an error, not inf
+    assert linear_exact_mean_square(3, 1000, 1000.0) == pytest.approx(2.0**1000, rel=1e-12)
+    with pytest.raises(NumericalError, match="overflows"):
+        linear_exact_mean_square(3, 1100, 1100.0)
 
 
 # ---------------------------------------------------------------------------------------------------

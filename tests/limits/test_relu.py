@@ -173,6 +173,13 @@ def test_relu_bad_input() -> None:
         relu_regime(3, -1.0)
     with pytest.raises(ValueError, match="n_paths"):
         relu_norm_identity(3, n_paths=1)
+    # too few live networks is an error, never a NaN result
+    from stochdepth.limits.relu import _live_paths
+
+    with pytest.raises(ValueError, match="fewer than 2 live networks of width 1 among n_paths=3"):
+        _live_paths(np.array([K.DEAD_AT_START, K.ALIVE, K.DIED]), 1, 3)
+    ok = _live_paths(np.array([K.ALIVE, K.DIED, K.ALIVE]), 1, 3)
+    np.testing.assert_array_equal(ok, [True, False, True])
 
 
 def test_initial_drift_from_network_active_counts(seed: int) -> None:

@@ -130,8 +130,8 @@ def test_commutation_grid_linear_is_exact_at_every_width(seed: int) -> None:
 def test_commutation_grid_relu_both_orders(seed: int) -> None:
     """ReLU: at fixed L the finite-width variance exceeds the width-first value by O(1/n) (derived: the
     generator applied to sum(phi^2) - |x|^2/2 gives ||phi||^2 (2 mu - n)/(2n) > 0 on average), visible at
-    n = 2 (development: +0.063..0.067 at n = 2, stderr 0.013-0.016 at 1e5 networks, so 1e6 are used); at n = 64 the gap to q_L is
-    O(1/n), checked as < 5 SE + 5% of q_L."""
+    n = 2 (development: +0.063..0.067 at n = 2, stderr 0.013-0.016 at 1e5 networks, so 1e6 are used); at
+    n = 64 the gap to q_L is O(1/n), checked as < 5 SE + 5% of q_L."""
     small = commutation_grid("relu", 2, [4, 64], n_networks=1_000_000, rng=seed)
     assert np.all(small.gap_width_first[0] - 5 * small.stderr[0] > 0)
     g = commutation_grid("relu", 64, [4, 64], n_networks=100_000, rng=seed + 1)

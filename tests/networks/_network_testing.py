@@ -12,17 +12,19 @@ import numpy as np
 from scipy import stats
 
 from stochdepth.activations import Activation
+from stochdepth.stats import holm
 
 
 def holm_min_adjusted(pvalues: dict[str, float]) -> tuple[float, str]:
-    """Smallest Holm-adjusted p-value of a family, and the name of its test.
+    """Smallest Holm-adjusted p-value of a family (:func:`stochdepth.stats.holm`), and its test's name.
 
-    Holm (1979) adjusts the sorted p-values p_(1) <= ... <= p_(m) to
-    max_{j<=i} min(1, (m - j + 1) p_(j)); the smallest adjusted value is min(1, m p_(1)). The family is
-    rejected at level alpha iff it is < alpha (valid under any dependence between the tests).
+    The smallest adjusted value is min(1, m p_(1)); the family is rejected at level alpha iff it is
+    < alpha (valid under any dependence between the tests).
     """
-    name = min(pvalues, key=pvalues.get)
-    return min(1.0, len(pvalues) * pvalues[name]), name
+    names = list(pvalues)
+    adjusted = holm([pvalues[k] for k in names]).adjusted
+    i = int(np.argmin(adjusted))
+    return float(adjusted[i]), names[i]
 
 
 def reference_factor(G: np.ndarray, rtol: float) -> tuple[np.ndarray, int]:

@@ -59,13 +59,11 @@ GOOD = dict(x=X, width=3, depth=4, n_networks=5)
         (dict(t1=-1.0), ValueError, "t1 must be > 0"),
         (dict(t1=np.nan), ValueError, "t1 must be finite"),
         (dict(t1="1"), TypeError, "t1 must be a real number"),
-        (dict(record=[0, 5]), ValueError, r"record layers must lie in \[0, depth\] = \[0, 4\]"),
-        (dict(record=[-1, 2]), ValueError, r"record layers must lie in \[0, depth\]"),
-        (dict(record=[3, 1]), ValueError, "strictly increasing"),
-        (dict(record=[1, 1, 2]), ValueError, "strictly increasing"),
-        (dict(record=[]), ValueError, "record must be a non-empty"),
-        (dict(record=[[0, 1]]), ValueError, "record must be a non-empty 1-d"),
-        (dict(record=[0.0, 2.0]), TypeError, "record must hold integer"),
+        (dict(record=[0, 5]), ValueError, r"record must hold layer indices in \[0, depth\] = \[0, 4\]"),
+        (dict(record=[-1, 2]), ValueError, r"record must hold layer indices in \[0, depth\]"),
+        (dict(record=[]), ValueError, "record must be an int or a non-empty 1-d"),
+        (dict(record=[[0, 1]]), ValueError, "record must be an int or a non-empty 1-d"),
+        (dict(record=[0.5, 2.0]), TypeError, "record must hold integer layer indices"),
         (dict(record=[True, False]), TypeError, "record must hold integer"),
         (dict(chunk_size=0), ValueError, "chunk_size"),
         (dict(n_threads=0), ValueError, "n_threads"),
@@ -150,6 +148,10 @@ def test_default_record_observe_and_sampler(seed):
     assert res["preactivations"].samples.shape == (7, 2, 4, 1)
     res = sample_network([1.0, 2.0], 4, 5, n_networks=7, record=3, rng=seed)
     np.testing.assert_array_equal(res.layers, [3])
+    # the record rule of every simulator: sorted, duplicates removed, integer-valued floats accepted
+    res = sample_network([1.0, 2.0], 4, 5, n_networks=7, record=[5, 2.0, 2], rng=seed)
+    np.testing.assert_array_equal(res.layers, [2, 5])
+    assert res["preactivations"].samples.shape == (7, 2, 4, 1)
 
 
 def test_reducers_and_mean(seed):
@@ -260,9 +262,7 @@ def test_log_norms_beyond_the_square_overflow():
 )
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert failures == 0
-    if module is not nw.observables:
-        assert tried > 0
+    assert failures == 0 and tried > 0
 
 
 def test_inputs_are_not_modified(seed):

@@ -55,6 +55,9 @@ def test_record_shapes_and_batch_axes(device, seed):
     y, states = net(x, record=[1, 4])
     assert y.shape == (2, 3, 5) and states.shape == (2, 2, 3, 5)
     assert torch.equal(states[-1], y)
+    # the record rule of every simulator: sorted, duplicates removed
+    _, again = net(x, record=[4, 1, 4])
+    assert torch.equal(again, states)
     assert net(x[0, 0]).shape == (5,)  # one input, no batch axis
     # rows are independent inputs: the batched output equals the one-by-one outputs
     assert torch.allclose(net(x)[1, 2], net(x[1, 2]), rtol=1e-14, atol=1e-14)

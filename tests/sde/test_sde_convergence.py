@@ -139,7 +139,7 @@ def test_levels_kernel_matches_reference(solver, seed):
         ({"steps": 8}, TypeError, "steps must be a sequence"),
         ({"steps": (0, 2)}, ValueError, r"steps\[0\] must be an int >= 1"),
         ({"n_paths": 1}, ValueError, "n_paths must be an int >= 2"),
-        ({"record": [5]}, ValueError, r"record must hold step indices in \[0, 4\]"),
+        ({"record": [5]}, ValueError, r"record must hold step indices in \[0, steps\[0\]\] = \[0, 4\]"),
     ],
 )
 def test_levels_bad_arguments(kwargs, exc, match):

@@ -268,10 +268,12 @@ def test_record_observe_reduce(seed):
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"record": [0, 11]}, ValueError, r"record must hold step indices in \[0, 10\]"),
+        ({"record": [0, 11]}, ValueError, r"record must hold step indices in \[0, n_steps\] = \[0, 10\]"),
         ({"record": [-1]}, ValueError, "record must hold step indices"),
         ({"record": [0.5]}, TypeError, "record must hold integer"),
-        ({"record": []}, ValueError, "at least one"),
+        ({"record": []}, ValueError, "record must be an int or a non-empty 1-d sequence"),
+        ({"record": [[0, 1]]}, ValueError, "record must be an int or a non-empty 1-d sequence"),
+        ({"record": [True]}, TypeError, "record must hold integer step indices"),
         ({"observe": "state"}, TypeError, "observe must be"),
         ({"observe": {"bad": lambda s: s[:, 0, 0]}}, ValueError, "must keep the leading"),
         ({"reduce": "moments"}, TypeError, "reduce must be"),
