@@ -12,10 +12,10 @@ reproducible; ``HYPOTHESIS_PROFILE=thorough`` explores more examples, with fresh
 from __future__ import annotations
 
 import os
-import zlib
 
 import pytest
 from hypothesis import HealthCheck, settings
+from seeding import seed_for
 
 settings.register_profile(
     "default",
@@ -34,8 +34,6 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-SEED_SHIFT = int(os.environ.get("STOCHDEPTH_TEST_SEED", "0"))
-
 
 def pytest_configure(config: pytest.Config) -> None:
     """One BLAS thread per test process: the suite runs on ``-n 2`` workers over 2 cores, where BLAS
@@ -45,11 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return
     threadpool_limits(limits=1, user_api="blas")
-
-
-def seed_for(name: str) -> int:
-    """A seed for ``name``, stable across runs and shifted by ``STOCHDEPTH_TEST_SEED``."""
-    return (zlib.crc32(name.encode()) + 7919 * SEED_SHIFT) % 2**32
 
 
 @pytest.fixture

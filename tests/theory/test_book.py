@@ -7,7 +7,7 @@ lists deliberately wrong variants (a wrong exponent, a violated hypothesis) and 
 from __future__ import annotations
 
 import pytest
-from conftest import seed_for
+from seeding import seed_for
 
 from theory import BOOK, TAGS, load_all
 

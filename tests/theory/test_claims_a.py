@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import seed_for
+from seeding import seed_for
 
 from theory import BOOK, load_all
 from theory.claims_a_common import (

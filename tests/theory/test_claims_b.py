@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import seed_for
 from hypothesis import given
 from scipy import stats
+from seeding import seed_for
 
 from stochdepth.networks import sample_linear_log_norm
 from stochdepth.stopping import is_monotone
