@@ -7,7 +7,7 @@ run resumes where it stopped.
 
 from __future__ import annotations
 
-CAMPAIGNS: tuple[str, ...] = ("random_networks",)
+CAMPAIGNS: tuple[str, ...] = ("random_networks", "optimal_depth")
 
 __all__ = ["CAMPAIGNS", "all_tasks"]
 
