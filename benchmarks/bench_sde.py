@@ -43,17 +43,11 @@ N_STEPS = 1000
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _sigma(t, x, out):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += x[i] * x[i]
-    out[0] = math.sqrt(s / 8.0)
-
-
 def linear_limit_sde():
-    from stochdepth.sde import SDE
+    """The library's own limit diffusion of the linear network (what users simulate)."""
+    from stochdepth.limits import limit_sde
 
-    return SDE(None, _sigma, WIDTH, noise="isotropic", name="linear limit n=8")
+    return limit_sde("linear", WIDTH)
 
 
 def interleaved_best(runs: dict[str, object], repeats: int) -> dict[str, float]:
