@@ -20,6 +20,8 @@ __all__ = ["Estimate", "Result"]
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, Result) and not isinstance(value, Estimate):
+        return f"{type(value).__name__}(...)"
     if isinstance(value, np.ndarray):
         if value.size <= 6:
             return np.array2string(value, precision=5, separator=", ")
