@@ -288,6 +288,28 @@ def _log_grid(center: float, half_width: float, h: float) -> tuple[np.ndarray, i
     return x, n_half
 
 
+def _grid_parameters(
+    rate: float,
+    volatility: float,
+    maturity: float,
+    n_dates: int,
+    dividend: float,
+    points_per_sd: int,
+    n_sd: float,
+) -> tuple[float, float, float, int, int, float, float, float, float]:
+    """Validated parameters of the grid references and the one-date law of the log-price:
+    ``(r, sigma, T, L, points_per_sd, n_sd, dt, sd, drift)`` with ``sd`` and ``drift`` per date."""
+    r = check_real("rate", rate)
+    sig = check_real("volatility", volatility, lo=0.0, lo_open=True)
+    T = check_real("maturity", maturity, lo=0.0, lo_open=True)
+    L = check_int("n_dates", n_dates, min=1)
+    q = check_real("dividend", dividend, lo=0.0)
+    pps = check_int("points_per_sd", points_per_sd, min=2)
+    nsd = check_real("n_sd", n_sd, lo=3.0)
+    dt = T / L
+    return r, sig, T, L, pps, nsd, dt, sig * math.sqrt(dt), (r - q - 0.5 * sig * sig) * dt
+
+
 def _lagrange4(x: np.ndarray, v: np.ndarray, x0: float) -> float:
     """Cubic (4-point Lagrange) interpolation of ``v`` on the uniform grid ``x`` at ``x0``."""
     i = int(np.clip(np.searchsorted(x, x0) - 2, 0, x.size - 4))
@@ -355,16 +377,9 @@ def bermudan_put_grid(
     """
     s0 = check_real("spot", spot, lo=0.0, lo_open=True)
     k = check_real("strike", strike, lo=0.0, lo_open=True)
-    r = check_real("rate", rate)
-    sig = check_real("volatility", volatility, lo=0.0, lo_open=True)
-    T = check_real("maturity", maturity, lo=0.0, lo_open=True)
-    L = check_int("n_dates", n_dates, min=1)
-    q = check_real("dividend", dividend, lo=0.0)
-    pps = check_int("points_per_sd", points_per_sd, min=2)
-    nsd = check_real("n_sd", n_sd, lo=3.0)
-    dt = T / L
-    sd = sig * math.sqrt(dt)
-    drift = (r - q - 0.5 * sig * sig) * dt
+    r, sig, T, L, pps, nsd, dt, sd, drift = _grid_parameters(
+        rate, volatility, maturity, n_dates, dividend, points_per_sd, n_sd
+    )
     # The strike sits on a node of both grids (the grid is centred at log K): otherwise the payoff's kink
     # moves relative to the nodes as h changes, the error is not smooth in h and Richardson extrapolation
     # (and its error estimate) is unreliable (seen deep out of the money: error 1.4e-4 against an
@@ -433,16 +448,9 @@ def bermudan_max_call_grid(
     if np.any(s0 <= 0):
         raise ValueError(f"spot must be > 0, got {s0}")
     k = check_real("strike", strike, lo=0.0, lo_open=True)
-    r = check_real("rate", rate)
-    sig = check_real("volatility", volatility, lo=0.0, lo_open=True)
-    T = check_real("maturity", maturity, lo=0.0, lo_open=True)
-    L = check_int("n_dates", n_dates, min=1)
-    q = check_real("dividend", dividend, lo=0.0)
-    pps = check_int("points_per_sd", points_per_sd, min=2)
-    nsd = check_real("n_sd", n_sd, lo=3.0)
-    dt = T / L
-    sd = sig * math.sqrt(dt)
-    drift = (r - q - 0.5 * sig * sig) * dt
+    r, sig, T, L, pps, nsd, dt, sd, drift = _grid_parameters(
+        rate, volatility, maturity, n_dates, dividend, points_per_sd, n_sd
+    )
     beta = math.exp(-r * dt)
     prices = []
     sizes = []

@@ -11,15 +11,14 @@ ones. The whole campaign is run by ``python -m validation --only random``, not h
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
+from task_testing import run_task_end_to_end
 
 from validation import CAMPAIGNS, all_tasks
 from validation import random_networks as rn
-from validation.runner import run_tasks
 
 TASK_IDS = [
     "random.law-agreement",
@@ -159,20 +158,7 @@ def test_task_runs_end_to_end_at_tiny_size(task_id, tmp_path, monkeypatch, seed)
     for key, value in TINY.items():
         monkeypatch.setitem(rn.SIZES["quick"], key, value)
     task = next(t for t in rn.tasks("quick") if t.id == task_id)
-    summary = run_tasks([task], tmp_path, seed=seed, progress=False)
-    rec = summary["tasks"][task_id]
-    assert rec["status"] == "done", rec.get("traceback")
-    assert len(rec["checks"]) >= 3
-    for c in rec["checks"]:
-        assert c["name"] and isinstance(c["passed"], bool) and len(c["detail"]) > 20
-    assert rec["tables"] and all(t.count("|") > 10 for t in rec["tables"])
-    assert rec["figures"]
-    for fig in rec["figures"]:
-        data = (tmp_path / fig).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-    cached = list((tmp_path / "tasks" / task_id).glob("*.json"))
-    assert cached, "sub-results should be cached"
-    assert json.loads((tmp_path / "tasks" / f"{task_id}.json").read_text())["status"] == "done"
+    rec = run_task_end_to_end(task, tmp_path, seed, min_checks=3)
     if task_id == "random.relu-facts":
         exact = next(c for c in rec["checks"] if "(exact)" in c["name"])
         assert exact["passed"] and "D(3) = -1/21" in exact["detail"]

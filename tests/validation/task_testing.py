@@ -1,0 +1,29 @@
+"""Shared end-to-end check of one validation task: it runs, and writes what a report needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from validation.runner import Task, run_tasks
+
+
+def run_task_end_to_end(task: Task, out: Path, seed: int, *, min_checks: int) -> dict[str, Any]:
+    """Run ``task`` into ``out`` and assert that it finished with at least ``min_checks`` worded
+    checks, Markdown tables, PNG figures, cached sub-results and a finished checkpoint; return its
+    record."""
+    summary = run_tasks([task], out, seed=seed, progress=False)
+    rec = summary["tasks"][task.id]
+    assert rec["status"] == "done", rec.get("traceback")
+    assert len(rec["checks"]) >= min_checks
+    for c in rec["checks"]:
+        assert c["name"] and isinstance(c["passed"], bool) and len(c["detail"]) > 20
+    assert rec["tables"] and all(t.count("|") > 10 for t in rec["tables"])
+    assert rec["figures"]
+    for fig in rec["figures"]:
+        data = (out / fig).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert list((out / "tasks" / task.id).glob("*.json")), "sub-results should be cached"
+    assert json.loads((out / "tasks" / f"{task.id}.json").read_text())["status"] == "done"
+    return rec
