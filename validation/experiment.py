@@ -1,0 +1,67 @@
+"""Experiments: the unit a validation campaign is made of, as compute -> checks -> report.
+
+An experiment is one module of a campaign package (``validation/<campaign>/<experiment>.py``) that
+defines
+
+* a frozen ``Sizes`` dataclass and one instance per profile (``SIZES = {"quick": ..., "full": ...}``);
+* ``compute(sizes, ctx) -> Result``: all the numerics, returning a frozen dataclass of plain numbers and
+  arrays. It draws its seeds with ``ctx.rng(name)``, may checkpoint expensive pieces with
+  ``ctx.cached(key, fn)`` and reads the torch device from ``ctx.device``; it writes no file and draws no
+  figure;
+* ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words);
+* ``report(result, ctx) -> Report``: the metrics written to ``results.json``, Markdown tables, figures
+  (saved with ``ctx.savefig``) and notes;
+* ``EXPERIMENT = Experiment(...)`` tying them together.
+
+The runner (:mod:`validation.runner`) sees an experiment as a :class:`~validation.runner.Task` whose
+function runs the three steps in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .runner import Check, Context, Task, TaskOutput
+
+__all__ = ["Experiment", "Report"]
+
+
+@dataclass
+class Report:
+    """What an experiment shows: JSON-able metrics, Markdown tables, figure paths and notes."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of a campaign: sizes per profile and its compute, checks and report steps."""
+
+    id: str
+    title: str
+    campaign: str
+    description: str
+    sizes: Mapping[str, Any]
+    compute: Callable[[Any, Context], Any]
+    checks: Callable[[Any], list[Check]]
+    report: Callable[[Any, Context], Report]
+
+    def run(self, ctx: Context) -> TaskOutput:
+        """Compute at the context's profile, judge and report; the runner's task function."""
+        if ctx.profile not in self.sizes:
+            raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
+        result = self.compute(self.sizes[ctx.profile], ctx)
+        verdicts = list(self.checks(result))
+        rep = self.report(result, ctx)
+        return TaskOutput(
+            metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
+        )
+
+    def task(self) -> Task:
+        """This experiment as a runner task."""
+        return Task(self.id, self.title, self.campaign, self.run, self.description)
