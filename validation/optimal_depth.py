@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from . import _plots
+from . import plotting
 from .runner import Context, Task, TaskOutput
 
 __all__ = ["B6", "CAMPAIGN", "SIZES", "tasks"]
@@ -566,7 +566,7 @@ def _b2_bounds(ctx: Context) -> TaskOutput:
         ["geometric, max tau* / l_bar", len(sat), "", _f(gmx[0], 3), _f(gmx[1], 3), _f(gmx[2], 3), "", ""]
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["bound", "problems", "finite ratio", "median", "q90", "max", "median bound", "median E tau*"],
             rows,
             caption="Tightness E[tau*]/bound on problems satisfying the hypotheses (1 = tight; a bound of 0 "
@@ -574,7 +574,7 @@ def _b2_bounds(ctx: Context) -> TaskOutput:
         )
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "violation",
                 "families",
@@ -620,8 +620,8 @@ def _b2_bounds(ctx: Context) -> TaskOutput:
 
 
 def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
-    fig, axes = _plots.figure(3, 2, width=4.2, height=3.3)
-    cols = _plots.palette(3)
+    fig, axes = plotting.figure(3, 2, width=4.2, height=3.3)
+    cols = plotting.palette(3)
     for j, name in enumerate(_BOUND_NAMES):
         ax = axes[0, j]
         t = _arr([r["bounds"][name]["tightness"] for r in sat])
@@ -1293,7 +1293,7 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
     reg0 = next((r for r in reg if float(r["y0"]) == y0), reg[0])
     pl = prow[-1]
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "quantity",
                 "closed form",
@@ -1344,7 +1344,7 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
         )
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "L",
                 "y*_L",
@@ -1377,7 +1377,7 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
         )
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "y0",
                 "closed V",
@@ -1411,7 +1411,7 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
         )
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "n",
                 "m",
@@ -1493,7 +1493,7 @@ def _b6_value_figure(
     from stochdepth.freeboundary import linear_resnet_optimal_depth
 
     cf = linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"])
-    fig, axes = _plots.figure(2, 1, width=5.2, height=3.8)
+    fig, axes = plotting.figure(2, 1, width=5.2, height=3.8)
     ax, ad = axes[0, 0], axes[0, 1]
     ys = np.linspace(k["ystar"] - 1.5, k["a"] + 0.2, 400)
     ax.plot(ys, cf.value(ys), color="k", lw=2.2, label="closed form (smooth fit)")
@@ -1545,7 +1545,7 @@ def _b6_value_figure(
 
 
 def _b6_law_figure(ctx: Context, law: dict, k: dict) -> str:
-    fig, axes = _plots.figure(2, 1, width=5.0, height=3.6)
+    fig, axes = plotting.figure(2, 1, width=5.0, height=3.6)
     ax, ad = axes[0, 0], axes[0, 1]
     edges = _arr(law["hist_edges"])
     ax.stairs(
@@ -1581,7 +1581,7 @@ def _b6_law_figure(ctx: Context, law: dict, k: dict) -> str:
 
 
 def _b6_rate_figure(ctx: Context, Ls, thr_err, val_err, dep_err, ks, k) -> str:
-    fig, axes = _plots.figure(2, 1, width=4.6, height=3.6)
+    fig, axes = plotting.figure(2, 1, width=4.6, height=3.6)
     ax, ad = axes[0, 0], axes[0, 1]
     ax.loglog(Ls, thr_err, "o-", color="tab:blue", label="y* - y*_L (exact walk)")
     ax.loglog(Ls, BETA_BGK * k["s"] / np.sqrt(Ls), "k--", lw=1, label="BETA s L^-1/2 (BGK correction)")
@@ -1860,7 +1860,7 @@ def _b5_noiseless(ctx: Context) -> TaskOutput:
         "(0.01 allowed for the O(1/L) remainder, below 0.002 from L = 100)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["nodes", "h", "sup error", "free boundary", "|x* - d*|", "bracket", "LCP residual"],
             [
                 [
@@ -1896,7 +1896,7 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     from stochdepth.freeboundary import noiseless_contraction
 
     nc = noiseless_contraction(B5["kappa"], B5["cost"])
-    fig, axes = _plots.figure(3, 1, width=4.2, height=3.4)
+    fig, axes = plotting.figure(3, 1, width=4.2, height=3.4)
     ax = axes[0, 0]
     x, v = _arr(res["plot_x"]), _arr(res["plot_v"])
     ax.plot(x, nc.value(x), color="k", lw=2, label="closed form")
@@ -2219,7 +2219,7 @@ def _osla(ctx: Context) -> TaskOutput:
         f"{_f(z_mc, 3)} against the exact value, required |z| <= 5)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["policy", "value", "gap to Snell", "gap / se", "E depth (depth-time)", "evaluation"],
             [
                 [
@@ -2254,7 +2254,7 @@ def _osla(ctx: Context) -> TaskOutput:
 
 
 def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
-    fig, axes = _plots.figure(2, 1, width=5.0, height=3.6)
+    fig, axes = plotting.figure(2, 1, width=5.0, height=3.6)
     ax = axes[0, 0]
     th = b6["thresholds"]
     ax.plot(
@@ -2614,7 +2614,7 @@ def _benchmarks(ctx: Context) -> TaskOutput:
             ]
         )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "benchmark",
                 "literature",
@@ -2686,7 +2686,7 @@ def _benchmarks(ctx: Context) -> TaskOutput:
         "order): the a-posteriori error bar of the finest grid, with a safety factor 2, contains QuantLib",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "American put",
                 "QuantLib",
@@ -2714,7 +2714,7 @@ def _benchmarks(ctx: Context) -> TaskOutput:
 
 
 def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
-    fig, axes = _plots.figure(2, 1, width=5.0, height=3.8)
+    fig, axes = plotting.figure(2, 1, width=5.0, height=3.8)
     ax = axes[0, 0]
     items = [
         (
@@ -2767,7 +2767,7 @@ def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
         ax.text(0.5, 0.5, "QuantLib not installed", ha="center", va="center", transform=ax.transAxes)
     else:
         Ns = _arr(pde["nodes"])
-        cols = _plots.palette(len(pde["rows"]))
+        cols = plotting.palette(len(pde["rows"]))
         for r, col in zip(pde["rows"], cols):
             ref = float(r["quantlib"])
             S, K = r["params"][:2]

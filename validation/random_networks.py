@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from . import _plots
+from . import plotting
 from .runner import Context, Task, TaskOutput
 
 __all__ = ["CAMPAIGN", "SIZES", "tasks"]
@@ -453,7 +453,7 @@ def _law_agreement(ctx: Context) -> TaskOutput:
                 ]
             )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["configuration", "samplers", "observable", "KS p", "KS p (Holm)", "CvM p", "CvM p (Holm)"],
             rows,
             caption=f"Same law: two-sample tests, {N} networks per sampler, Holm over all {len(pvals)} tests",
@@ -538,7 +538,7 @@ def _law_agreement(ctx: Context) -> TaskOutput:
                 ]
             )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["network", "depth L", "W1 to limit", "W1 noise floor", "KS p", "CvM p", "mean difference"],
             rows,
             caption=f"Depth error: log-norm ratio of depth-L networks vs the limit SDE at step 1/{fine} "
@@ -565,7 +565,7 @@ def _law_agreement(ctx: Context) -> TaskOutput:
 
     # --- figure: QQ plots of two configurations and the depth-error distance
     qq_items = list(results.items())[:2]
-    fig, axes = _plots.figure(ncols=len(qq_items) + 1)
+    fig, axes = plotting.figure(ncols=len(qq_items) + 1)
     markers = {
         "numpy": ("o", "numpy explicit weights"),
         "torch": ("s", "torch explicit weights"),
@@ -589,7 +589,7 @@ def _law_agreement(ctx: Context) -> TaskOutput:
         )
         ax.legend(fontsize=7, loc="upper left")
     ax = axes[0, -1]
-    cols = _plots.palette(len(depth_res), "tab10")
+    cols = plotting.palette(len(depth_res), "tab10")
     for c, ((n, act), res) in zip(cols, depth_res.items()):
         Ls = [r["L"] for r in res["rows"]]
         ax.loglog(Ls, [float(r["w1"]) for r in res["rows"]], "o-", color=c, label=f"{act}, n={n}")
@@ -694,7 +694,7 @@ def _weak_error(ctx: Context) -> TaskOutput:
             elif o["status"] != "ok":
                 out.notes.append(f"{act}, E {name}: {o['status']} at {N:,} paths ({o['message']}).")
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "activation",
                 "observable f",
@@ -739,7 +739,7 @@ def _weak_error(ctx: Context) -> TaskOutput:
         out.metrics["linear_exact_slope"] = -float(exact_fit.rate)
 
     # Figure: |coupled differences| against L, fitted lines, slope -1 guide.
-    fig, axes = _plots.figure(ncols=len(cases))
+    fig, axes = plotting.figure(ncols=len(cases))
     for ax, (act, N, _checked) in zip(axes[0], cases):
         for (name, o), m in zip(results[act]["obs"].items(), ("o", "s")):
             d = np.asarray(o["diff"], dtype=float)
@@ -1002,7 +1002,7 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
         f"{len(naive)} (n, t), required < {ALPHA:g} (the tests have the power to see a drift error of t/n)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["n", "t", "KS p", "AD p", "KS p, no Ito correction"],
             [[r["n"], f"{r['t']:g}", _p(r["ks_p"]), _p(r["ad_p"]), _p(r["naive_ks_p"])] for r in ln["rows"]],
             caption=f"Log-normal norm ratio: one-sample tests, exact walk at depth {L}, {N} walks",
@@ -1062,7 +1062,7 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
         "is resolved at small L)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "n",
                 "L",
@@ -1134,7 +1134,7 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
         "1e-4)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             [
                 "n",
                 "t",
@@ -1188,7 +1188,7 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
         f"limit e the z-scores reach {_max_abs(zl):.0f} (the identity is a finite-depth one)",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["sampler", "n", "L", "MC E ratio", "(1 + 1/L)^L", "z exact", "z vs e"],
             rows,
             caption="Mean squared-norm ratio of linear networks at finite depth",
@@ -1206,9 +1206,9 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
     )
 
     # figure: kurtosis vs t; mean square ratio vs L
-    fig, axes = _plots.figure(ncols=2)
+    fig, axes = plotting.figure(ncols=2)
     ax = axes[0, 0]
-    cols = _plots.palette(len(kw))
+    cols = plotting.palette(len(kw))
     tt = np.linspace(0.0, float(ku["t1"]), 200)
     for c, n in zip(cols, kw):
         ax.plot(tt, 3.0 * np.exp(4.0 * tt / n), "-", color=c, lw=1.2, label=f"3 exp(4t/n), n={n}")
@@ -1228,7 +1228,7 @@ def _linear_closed_forms(ctx: Context) -> TaskOutput:
     )
     ax.legend(fontsize=7)
     ax = axes[0, 1]
-    cols = _plots.palette(len(mw) * 2, "tab10")
+    cols = plotting.palette(len(mw) * 2, "tab10")
     Lgrid = np.arange(1, max(md) + 1)
     ax.plot(Lgrid, (1 + 1 / Lgrid) ** Lgrid, "k-", lw=1, label="(1 + 1/L)^L")
     ax.axhline(math.e, color="k", ls=":", lw=1, label="limit e")
@@ -1434,7 +1434,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
         f"networks dead at layer 0 but alive at layer {Ld}: {revived} of {n_dead0}",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["n", "2^-n", "dead at layer 0", "z", f"dead at layer {Ld}", "revived"],
             rows,
             caption=f"Dead ReLU networks ({Nd} networks per width)",
@@ -1463,7 +1463,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
         + f", required > {ALPHA:g}",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["n", "L", "fraction dying during the network", "count"],
             [[r["n"], r["L"], f"{r['died']:.5f} ± {r['died_se']:.5f}", r["count"]] for r in de["sweep"]],
             caption=f"Deaths at finite depth ({Nd} networks each)",
@@ -1512,7 +1512,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
         "estimates: about -0.051 (n=3), +0.016 (n=4).",
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["n", "D(n)", "D(n) Monte Carlo", "mean log-ratio at t = 1", "z", "sign over [0, 1]"],
             [
                 [
@@ -1569,7 +1569,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
     )
 
     # figure
-    fig, axes = _plots.figure(ncols=3, width=4.6)
+    fig, axes = plotting.figure(ncols=3, width=4.6)
     times = np.asarray(reg["times"], dtype=float)
 
     def width_colour(n: int) -> Any:
@@ -1597,7 +1597,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
     axes[0, 1].set_ylim(-0.08, 0.08)
     axes[0, 1].legend(fontsize=7, loc="lower left")
     ax = axes[0, 2]
-    cols = _plots.palette(len(lw), "tab10")
+    cols = plotting.palette(len(lw), "tab10")
     for c, (i, n) in zip(cols, enumerate(int(w) for w in lreg["widths"])):
         ax.fill_between(ltimes, lmean[i] - 2 * lse[i], lmean[i] + 2 * lse[i], color=c, alpha=0.3, lw=0)
         ax.plot(ltimes, lmean[i], "-", color=c, label=f"n={n}")
@@ -1762,7 +1762,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
             f"Finite-width gap at n = {gw[0]}: {v_inf[0] - ode:+.4f} ± {se_inf[0]:.4f}",
         )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["activation", "width n"] + [f"L={L}" for L in gd],
             rows,
             caption=f"Per-neuron variance E|Y_L|^2/n at t = 1, q0 = 1 ({gN} networks per point)",
@@ -1810,7 +1810,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
                 f"{SLOPE_TOL}",
             )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["activation", "n", "Var log-ratio", "n Var", "mean log-ratio", "width-first mean"],
             rows,
             caption=f"Fluctuations at finite width: R = log(|Y_L|/|Y_0|) at t = 1, depth {fL}, {fN} networks",
@@ -1849,7 +1849,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
             ]
         )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["activation", "particles E X_1^2", "scheme recursion", "ODE q_1", "kurtosis"],
             rows,
             caption=f"McKean-Vlasov particles ({mC} x {mP}, {mS} steps), q0 = 1",
@@ -1896,7 +1896,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
         + ", ".join(f"n={n}, L={L}: {_max_abs(z):.2f}" for (n, L), z in zc_all.items() if (n, L) != nL_max),
     )
     out.tables.append(
-        _plots.table(
+        plotting.table(
             ["n", "L", "c0", "correlation at t = 1", "ODE", "Q_ab at t = 1", "kernel ODE"],
             rows,
             caption=f"ReLU kernel: finite networks ({cN} per point) vs the sequential limit, q0 = 1/2",
@@ -1922,9 +1922,9 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
     g = grids[act]
     v, se = np.asarray(g["variance"], dtype=float), np.asarray(g["stderr"], dtype=float)
     wf, ode = np.asarray(g["width_first"], dtype=float), float(g["ode"])
-    fig, axes = _plots.figure(ncols=3)
+    fig, axes = plotting.figure(ncols=3)
     ax = axes[0, 0]
-    cols = _plots.palette(len(gd), "tab10")
+    cols = plotting.palette(len(gd), "tab10")
     inv_n = 1.0 / np.asarray(gw, dtype=float)
     for j, (c, L) in enumerate(zip(cols, gd)):
         ax.errorbar(inv_n, v[:, j], yerr=2 * se[:, j], fmt="o-", color=c, ms=4, capsize=2, label=f"L={L}")
@@ -1938,7 +1938,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
     )
     ax.legend(fontsize=7)
     ax = axes[0, 1]
-    cols = _plots.palette(len(gw), "viridis")
+    cols = plotting.palette(len(gw), "viridis")
     inv_L = 1.0 / np.asarray(gd, dtype=float)
     for i, (c, n) in enumerate(zip(cols, gw)):
         ax.errorbar(inv_L, v[i], yerr=2 * se[i], fmt="o-", color=c, ms=4, capsize=2, label=f"n={n}")
@@ -1964,7 +1964,7 @@ def _sequential_limits(ctx: Context) -> TaskOutput:
     ax.legend(fontsize=7)
     ax = axes[0, 2]
     cc = np.linspace(-1.0, 1.0, 201)
-    tcols = _plots.palette(3, "tab10")
+    tcols = plotting.palette(3, "tab10")
     tvals = np.asarray(next(iter(corr.values()))["rows"][0]["times"], dtype=float)
     for j, (tval, c) in enumerate(zip(tvals, tcols)):
         ax.plot(
