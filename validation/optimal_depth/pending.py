@@ -1,0 +1,231 @@
+"""Constructions the campaign builds itself that belong in the library (kept apart until they land there).
+
+Each piece here duplicates, or is about to be moved into, a library module; when it lands, its import
+replaces the local copy and this module shrinks:
+
+* :func:`simulator_class` and :func:`network_depths`: the linear random ResNet as a stopping simulator and
+  its first-passage depths (to :mod:`stochdepth.depth`);
+* :func:`residual_family`: the B2 deterministic residual families (to :mod:`stochdepth.depth`);
+* :func:`random_chain` and :func:`monotone_chain`: random Markov stopping problems, monotone by
+  construction for the latter (to :mod:`stochdepth.testing`);
+* :func:`quantlib_put`: QuantLib's American put reference (to :mod:`stochdepth.testing`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "monotone_chain",
+    "network_depths",
+    "quantlib_put",
+    "random_chain",
+    "residual_family",
+    "simulator_class",
+]
+
+
+@functools.cache
+def simulator_class() -> type:
+    """The :class:`~stochdepth.stopping.Simulator` of a linear random ResNet (built on first use so that
+    importing the campaign does not import the stopping subpackage)."""
+    from stochdepth.stopping import Simulator
+
+    class LinearResNetSimulator(Simulator):
+        r"""A width-:math:`n` linear random ResNet (SCIENCE.md A1, :math:`\phi=\mathrm{id}`), layer by layer.
+
+        The state is the hidden vector :math:`Y_l\in\mathbb R^n`, started at norm :math:`e^{y_0}` in a
+        uniformly random direction (the problem depends on the norm only). :meth:`paths` multiplies by
+        explicit weight matrices, :math:`Y_{l+1}=Y_l+W_lY_l/\sqrt L` with :math:`W_l` entries
+        :math:`\mathcal N(0,1/n)`; :meth:`step` (used by the nested one-step simulations of the dual bound)
+        uses the exact-in-law form :math:`Y_l+\|Y_l\|Z/\sqrt{nL}` of SCIENCE.md A2, the same law at a
+        fraction of the cost. Gain :math:`-(\log\|Y_l\|-a)^2`, regression feature :math:`\log\|Y_l\|`.
+        """
+
+        def __init__(self, width: int, depth: int, target: float, y0: float) -> None:
+            self.width, self.depth, self.target, self.y0 = int(width), int(depth), float(target), float(y0)
+            self.dim = self.width
+
+        def initial(self, generator: np.random.Generator, m: int) -> np.ndarray:
+            z = generator.standard_normal((m, self.width))
+            return z * (math.exp(self.y0) / np.linalg.norm(z, axis=1, keepdims=True))
+
+        def step(self, layer: int, states: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+            nrm = np.linalg.norm(states, axis=1, keepdims=True)
+            z = generator.standard_normal(states.shape)
+            return states + nrm * z / math.sqrt(self.width * self.depth)
+
+        def paths(self, generator: np.random.Generator, m: int, horizon: int) -> np.ndarray:
+            out = np.empty((m, horizon + 1, self.width))
+            y = self.initial(generator, m)
+            out[:, 0] = y
+            scale = 1.0 / math.sqrt(self.width * self.depth)  # N(0, 1/n) entries, branch 1/sqrt(L)
+            for l in range(horizon):
+                w = generator.standard_normal((m, self.width, self.width))
+                y = y + scale * np.einsum("mij,mj->mi", w, y)
+                out[:, l + 1] = y
+            return out
+
+        def features(self, layer: int, states: np.ndarray) -> np.ndarray:
+            return np.log(np.linalg.norm(states, axis=1))[:, None]
+
+        def gain(self, layer: int, states: np.ndarray) -> np.ndarray:
+            return -((np.log(np.linalg.norm(states, axis=1)) - self.target) ** 2)
+
+    return LinearResNetSimulator
+
+
+_GAIN_KINDS = ("distance", "smooth distance", "bounded score")
+
+
+def residual_family(gen: np.random.Generator, violation: str = "") -> tuple[Any, dict[str, Any]]:
+    r"""One deterministic residual family :math:`h_{l+1}=h_l+f_l(h_l)` on :math:`m` inputs.
+
+    :math:`f_l(h)=C\tilde\rho^l\,s_l\,u_l(h)` with a unit direction field :math:`u_l=v/\|v\|`,
+    :math:`v=\tanh(A_lh+b_l)` (random :math:`A_l, b_l`), so :math:`\sup_h\|f_l\|=C\tilde\rho^ls_l`. The gain
+    is :math:`K L_g` times a 1-Lipschitz score: :math:`-\|h-y\|`, :math:`-\sqrt{1+\|h-y\|^2}` or the
+    bounded :math:`\tanh(w\cdot(h-y))`. Declared: :math:`C`, :math:`\rho`, :math:`L_g`. Satisfying
+    families have :math:`\tilde\rho=\rho<1`, :math:`s_l\in[\tfrac12,1]`, :math:`K=1`; ``"growth"`` has
+    :math:`\tilde\rho\in[1.02,1.3]` (and :math:`s_l=1`), ``"lipschitz"`` has :math:`K\in[2,5]`.
+    """
+    from stochdepth.stopping import residual_path_problem
+
+    d = int(gen.integers(1, 5))
+    L = int(gen.integers(5, 41))
+    m = int(gen.integers(8, 33))
+    C = float(gen.uniform(0.2, 3.0))
+    rho = float(gen.uniform(0.3, 0.95))
+    cost = float(math.exp(gen.uniform(math.log(0.005), math.log(0.5))))
+    lg = float(gen.uniform(0.5, 2.0))
+    kind = _GAIN_KINDS[int(gen.integers(0, len(_GAIN_KINDS)))]
+    A = gen.normal(size=(L, d, d)) * 2.0
+    b = gen.normal(size=(L, d))
+    y = gen.normal(size=d)
+    w = gen.normal(size=d)
+    w /= np.linalg.norm(w)
+    h0 = gen.normal(size=(m, d)) * 2.0
+    shrink = np.ones(L) if violation else gen.uniform(0.5, 1.0, size=L)
+    true_rho = float(gen.uniform(1.02, 1.3)) if violation == "growth" else rho
+    steep = float(gen.uniform(2.0, 5.0)) if violation == "lipschitz" else 1.0
+    slope = steep * lg
+
+    def residual(l: int, h: np.ndarray) -> np.ndarray:
+        v = np.tanh(h @ A[l].T + b[l])
+        u = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+        return C * true_rho**l * shrink[l] * u
+
+    def gain(h: np.ndarray) -> np.ndarray:
+        r = h - y
+        if kind == "distance":
+            return -slope * np.linalg.norm(r, axis=1)
+        if kind == "smooth distance":
+            return -slope * np.sqrt(1.0 + np.sum(r * r, axis=1))
+        return slope * np.tanh(r @ w)
+
+    prob = residual_path_problem(residual, gain, h0, L, cost)
+    info = {"d": d, "L": L, "m": m, "C": C, "rho": rho, "cost": cost, "lipschitz": lg, "gain": kind}
+    info["violation"] = violation
+    return prob, info
+
+
+def random_chain(gen: np.random.Generator) -> Any:
+    """A random chain with bounded gains and costs >= c > 0 (finite or infinite horizon)."""
+    from stochdepth.stopping import MarkovStoppingProblem
+
+    S = int(gen.integers(3, 21))
+    P = gen.random((S, S)) ** 3
+    P[gen.random((S, S)) < 0.4] = 0.0
+    P[np.arange(S), gen.integers(0, S, size=S)] += 0.05  # every row has mass
+    P /= P.sum(axis=1, keepdims=True)
+    init = gen.dirichlet(np.ones(S))
+    if gen.random() < 0.5:
+        L = int(gen.integers(3, 31))
+        gains = gen.uniform(-1.0, 1.0, size=(L + 1, S))
+        costs = gen.uniform(0.01, 0.3, size=L)
+        return MarkovStoppingProblem(P, gains, costs, L, initial=init)
+    return MarkovStoppingProblem(
+        P, gen.uniform(-1.0, 1.0, size=S), float(gen.uniform(0.02, 0.3)), initial=init
+    )
+
+
+def network_depths(
+    width: int, depth: int, threshold: float, y0: float, n_paths: int, rng: int, max_layers: int
+) -> np.ndarray:
+    r"""Optimal depths of simulated linear networks with explicit weights: the first layer at which
+    :math:`\log\|Y_l\|\ge` ``threshold`` (-1 when not reached within ``max_layers``: censored)."""
+    from stochdepth.random import map_chunks
+
+    scale = 1.0 / math.sqrt(width * depth)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
+
+    def job(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
+        m = stop - start
+        z = gen.standard_normal((m, width))
+        Y = z * (math.exp(y0) / np.linalg.norm(z, axis=1, keepdims=True))
+        tau = np.full(m, -1, dtype=np.int64)
+        alive = np.arange(m)
+        y = np.full(m, y0)
+        for l in range(max_layers + 1):
+            hit = y >= threshold
+            tau[alive[hit]] = l
+            alive, Y = alive[~hit], Y[~hit]
+            if alive.size == 0 or l == max_layers:
+                break
+            W = gen.standard_normal((alive.size, width, width))
+            Y = Y + scale * np.einsum("mij,mj->mi", W, Y)
+            y = np.log(np.linalg.norm(Y, axis=1))
+        return tau
+
+    return np.concatenate(map_chunks(job, rng, n_paths, chunk_size=2048))
+
+
+def monotone_chain(gen: np.random.Generator, finite: bool) -> Any:
+    r"""A monotone problem by construction: an upward chain on 0..S-1 (the top absorbing) whose one-step gain
+    :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing, so the look-ahead set :math:`\{d\le0\}` is
+    an up-set and closed under the chain's moves (Chow, Robbins & Siegmund 1971, sec. 3.5)."""
+    from stochdepth.stopping import MarkovStoppingProblem
+
+    S = int(gen.integers(3, 16))
+    c = float(gen.uniform(0.02, 0.5))
+    P = np.zeros((S, S))
+    for s in range(S - 1):
+        w = gen.random(S - s) * (gen.random(S - s) < 0.7)
+        w[1] += 0.1  # always a chance to move up
+        P[s, s:] = w / w.sum()
+    P[S - 1, S - 1] = 1.0
+    d = np.sort(gen.uniform(-c, 1.0, size=S - 1))[::-1]
+    d = np.concatenate([d, [-c]])
+    g = np.zeros(S)
+    g[S - 1] = gen.uniform(-1.0, 1.0)
+    for s in range(S - 2, -1, -1):
+        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
+    init = gen.dirichlet(np.ones(S))
+    return MarkovStoppingProblem(P, g, c, int(gen.integers(2, 30)) if finite else None, initial=init)
+
+
+def quantlib_put(
+    spot: float, strike: float, rate: float, dividend: float, vol: float, maturity: float
+) -> tuple[float, float]:
+    """QuantLib's high-precision American put (QdFp engine, Andersen-Lake-Offengenden 2016) and its year
+    fraction (maturity rounded to whole days, Actual/365)."""
+    import QuantLib as ql
+
+    today = ql.Date(1, 1, 2025)
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    expiry = today + ql.Period(round(maturity * 365), ql.Days)
+    tau = dc.yearFraction(today, expiry)
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
+    )
+    option = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
+    )
+    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
+    return float(option.NPV()), float(tau)
