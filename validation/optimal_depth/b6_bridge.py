@@ -12,21 +12,19 @@ width threshold (:math:`n\le2` stops at once). The solvers are in :mod:`.b6_solv
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import as_floats, fmt, fmt_p, fmt_pm, loglog_slope
+from ..formatting import as_floats, fmt, fmt_p, fmt_pm
 from ..runner import Check, Context, TaskOutput
 from . import b6_figures as figures
 from . import b6_solvers as solvers
-from .problems import B6, BETA_BGK, b6_constants, closed_value
+from . import b6_tables as tables
+from .problems import B6, BETA_BGK, b6_constants
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -133,30 +131,6 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
     return Result(sizes, sym, pde, disc, reg, law, width)
 
 
-def _cdf_order(pde: dict) -> tuple[np.ndarray, np.ndarray, float]:
-    """Time steps, errors and fitted order of the survival-equation depth law against the IG law."""
-    cdf_err = as_floats([r["error"] for r in pde["cdf"]])
-    cdf_steps = as_floats([r["steps"] for r in pde["cdf"]])
-    return cdf_steps, cdf_err, -loglog_slope(cdf_steps, cdf_err)
-
-
-def _walk_rates(drow: list, s: float) -> tuple[Any, ...]:
-    """Errors of the finite-L walk against the limit and their fitted slopes in L (fit on L >= 16)."""
-    Ls = as_floats([r["L"] for r in drow])
-    thr_err = as_floats([float(r["threshold_limit"]) - float(r["threshold"]) for r in drow])
-    val_err = as_floats([float(r["value_limit"]) - float(r["value"]) for r in drow])
-    dep_err = as_floats([float(r["expected_depth"]) - float(r["expected_depth_limit"]) for r in drow])
-    ks = as_floats([r["ks"] for r in drow])
-    fit = Ls >= 16
-    s_thr = loglog_slope(Ls[fit], thr_err[fit])
-    const = thr_err * np.sqrt(Ls) / s
-    s_val = loglog_slope(Ls[fit], val_err[fit])
-    s_dep = loglog_slope(Ls[fit], dep_err[fit])
-    kfit = fit & np.isfinite(ks)
-    s_ks = loglog_slope(Ls[kfit], ks[kfit])
-    return Ls, thr_err, val_err, dep_err, ks, fit, const, s_thr, s_val, s_dep, s_ks
-
-
 def _law_is_testable(law: dict) -> bool:
     """Whether the discretisation distance is small enough for a direct test of the limit law."""
     return float(law["d_model"]) <= float(law["critical"]) / 4
@@ -211,7 +185,7 @@ def _solver_checks(out: TaskOutput, result: Result, k: dict) -> None:
         "all "
         "grids (required < 1e-8, round-off)",
     )
-    cdf_steps, cdf_err, p_cdf = _cdf_order(pde)
+    cdf_steps, cdf_err, p_cdf = solvers.cdf_order(pde)
     out.check(
         "PDE: depth law from the survival equation converges to the inverse Gaussian at first order",
         0.8 <= p_cdf <= 1.2 and bool(np.all(np.diff(cdf_err) < 0)),
@@ -224,7 +198,9 @@ def _solver_checks(out: TaskOutput, result: Result, k: dict) -> None:
 
 def _walk_checks(out: TaskOutput, result: Result, k: dict) -> None:
     drow = result.discrete["rows"]
-    Ls, thr_err, val_err, dep_err, ks, _fit, const, s_thr, s_val, s_dep, s_ks = _walk_rates(drow, k["s"])
+    Ls, thr_err, val_err, dep_err, ks, _fit, const, s_thr, s_val, s_dep, s_ks = solvers.walk_rates(
+        drow, k["s"]
+    )
     out.check(
         "discrete: threshold error ~ BETA s L^-1/2 (discrete-monitoring correction)",
         bool(np.all(thr_err > 0)) and abs(s_thr + 0.5) <= 0.1 and abs(const[-1] - BETA_BGK) <= 0.03,
@@ -417,13 +393,15 @@ def report(result: Result, ctx: Context) -> Report:
         )
 
     drow = disc["rows"]
-    Ls, thr_err, val_err, dep_err, ks, _fit, _const, s_thr, s_val, s_dep, s_ks = _walk_rates(drow, k["s"])
-    out.tables.append(_summary_table(result, k, ks, Ls))
-    out.tables.append(_walk_table(result, k))
-    out.tables.append(_regression_table(result))
-    out.tables.append(_width_table(result))
+    Ls, thr_err, val_err, dep_err, ks, _fit, _const, s_thr, s_val, s_dep, s_ks = solvers.walk_rates(
+        drow, k["s"]
+    )
+    out.tables.append(tables.summary_table(result, k, ks, Ls))
+    out.tables.append(tables.walk_table(result, k))
+    out.tables.append(tables.regression_table(result))
+    out.tables.append(tables.width_table(result))
     prow = pde["rows"]
-    p_cdf = _cdf_order(pde)[2]
+    p_cdf = solvers.cdf_order(pde)[2]
     out.metrics["b6"] = {
         "closed_form": k,
         "symbolic": {
@@ -455,187 +433,6 @@ def report(result: Result, ctx: Context) -> Report:
     out.figures.append(figures.law_figure(ctx, law, k))
     out.figures.append(figures.rate_figure(ctx, Ls, thr_err, val_err, dep_err, ks, k))
     return out
-
-
-def _summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> str:
-    y0, sizes = B6["y0"], result.sizes
-    Lr, T, Ll = sizes.reg_depth, sizes.reg_horizon, sizes.law_depth
-    sym, pde, drow, reg, law = (
-        result.symbolic,
-        result.pde,
-        result.discrete["rows"],
-        result.regression,
-        result.depth_law,
-    )
-    prow = pde["rows"]
-    last = drow[-1]
-    ks_last = float(ks[np.isfinite(ks)][-1])
-    reg_thr = next((float(r["threshold"]) for r in drow if int(r["L"]) == Lr), math.nan)
-    reg0 = next((r for r in reg if float(r["y0"]) == y0), reg[0])
-    pl = prow[-1]
-    return plotting.table(
-        [
-            "quantity",
-            "closed form",
-            "symbolic smooth fit",
-            f"PDE (N = {pl['nodes']})",
-            f"discrete Snell (L = {int(last['L'])})",
-            f"regression MC (L = {Lr}, horizon {T})",
-        ],
-        [
-            [
-                "threshold y*",
-                fmt(k["ystar"], 6),
-                fmt(sym["boundary_value"], 6),
-                f"{fmt(pl['boundary'], 6)} ± {fmt(pl['bracket'], 1)}",
-                fmt(last["threshold"], 6),
-                "policy switch: "
-                + ", ".join(f"{fmt(v, 4)} (t = {t})" for t, v in reg0.get("ls_threshold", {}).items())
-                + f" (exact at L = {Lr}: {fmt(reg_thr, 4)})",
-            ],
-            [
-                f"V(y0 = {y0})",
-                fmt(k["value"], 6),
-                fmt(sym["value_y0"], 6),
-                fmt(pl["value_y0"], 6),
-                fmt(last["value"], 6),
-                f"[{fmt(reg0['lower'], 5)} ± {fmt(reg0['lower_se'], 1)}, {fmt(reg0['upper'], 5)} ± "
-                f"{fmt(reg0['upper_se'], 1)}] (exact at this L, H: {fmt(reg0['exact_finite'], 6)})",
-            ],
-            [
-                "E tau* (depth-time)",
-                fmt(k["mean"], 6),
-                fmt((float(sym["boundary_value"]) - y0) / k["m"], 6),
-                fmt(pl["expected_depth_y0"], 6),
-                fmt(last["expected_depth"], 6),
-                f"policy: {fmt_pm(reg0['depth_mean'], reg0['depth_se'], 4)} (exact: "
-                f"{fmt(reg0['exact_depth_finite'], 4)})",
-            ],
-            [
-                "depth law",
-                "IG",
-                "IG",
-                f"KS to IG {fmt(pde['cdf'][-1]['error'], 2)}",
-                f"KS to IG {fmt(ks_last, 2)} (L = {int(Ls[np.isfinite(ks)][-1])})",
-                f"networks (L = {Ll}) vs exact: p = {fmt_p(law['p_chain'])}",
-            ],
-        ],
-        caption="The optimal depth of the linear random ResNet by four solvers (SCIENCE.md B6)",
-    )
-
-
-def _walk_table(result: Result, k: dict) -> str:
-    drow = result.discrete["rows"]
-    _Ls, _thr, val_err, dep_err, _ks, _fit, const, s_thr, s_val, s_dep, s_ks = _walk_rates(drow, k["s"])
-    return plotting.table(
-        [
-            "L",
-            "y*_L",
-            "(y*-y*_L) sqrt(L)/s",
-            "V_L(y0)",
-            "V - V_L",
-            "h E tau*_L",
-            "error",
-            "KS to IG",
-            "states",
-            "certified error",
-        ],
-        [
-            [
-                int(r["L"]),
-                fmt(r["threshold"], 6),
-                fmt(cst, 4),
-                fmt(r["value"], 7),
-                fmt(ve, 3),
-                fmt(r["expected_depth"], 6),
-                fmt(de, 3),
-                fmt(r["ks"], 3),
-                r["n_states"],
-                fmt(r["error_bound"], 2),
-            ]
-            for r, cst, ve, de in zip(drow, const, val_err, dep_err)
-        ],
-        caption=f"Discrete Snell envelope on the exact finite-L log-norm walk (fitted slopes: threshold "
-        f"{fmt(s_thr, 3)}, value {fmt(s_val, 3)}, E tau {fmt(s_dep, 3)}, KS {fmt(s_ks, 3)})",
-    )
-
-
-def _regression_table(result: Result) -> str:
-    n, sizes, reg = B6["width"], result.sizes, result.regression
-    Lr = sizes.reg_depth
-    H = round(sizes.reg_horizon * Lr)
-    return plotting.table(
-        [
-            "y0",
-            "closed V",
-            "exact V_L (inf)",
-            "exact V_(L,H)",
-            "lower ± se",
-            "upper ± se",
-            "P(tau = 0)",
-            "E tau (policy)",
-            "exact E tau_(L,H)",
-            "status",
-        ],
-        [
-            [
-                r["y0"],
-                fmt(closed_value(float(r["y0"])), 6),
-                fmt(r["exact_infinite"], 6),
-                fmt(r["exact_finite"], 6),
-                fmt_pm(r["lower"], r["lower_se"], 6),
-                fmt_pm(r["upper"], r["upper_se"], 6),
-                fmt(r["p_stop_at_once"], 3),
-                fmt_pm(r["depth_mean"], r["depth_se"], 4),
-                fmt(r["exact_depth_finite"], 4),
-                r["status"],
-            ]
-            for r in reg
-        ],
-        caption=f"Regression Monte Carlo on simulated width-{n} networks (L = {Lr}, horizon {H} layers); "
-        "the "
-        "upper bound is the nested regression martingale (a true upper bound)",
-    )
-
-
-def _width_table(result: Result) -> str:
-    sym, width = result.symbolic, result.width
-    return plotting.table(
-        [
-            "n",
-            "m",
-            "y* (closed)",
-            "stopping side",
-            "closed: stop at once",
-            "sympy",
-            "PDE: stop below a",
-            "discrete: stop at once (y0 = -0.5, 0, 0.3)",
-            "exact V (L = 8, horizon 6) vs g(0)",
-            "regression: P(tau = 0), lower vs g(y0)",
-        ],
-        [
-            [
-                r["width"],
-                fmt(r["m"], 3),
-                fmt(r["boundary"], 4),
-                r["side"],
-                r["closed_stop_at_once"],
-                sym["structure"].get(str(r["width"]), "boundary a - c/(2m)"),
-                r["pde_stop_below_target"],
-                ", ".join(str(v) for v in r["discrete_stops_at_once"].values()),
-                f"{fmt(r['finite_value'], 5)} vs {fmt(-(B6['target'] ** 2), 5)}",
-                (
-                    f"{fmt(r['regression']['p_stop_at_once'], 3)}, {fmt(r['regression']['lower'], 5)} vs "
-                    f"{fmt(r['regression']['gain_y0'], 5)}"
-                )
-                if "regression" in r
-                else "",
-            ]
-            for r in width["rows"]
-        ],
-        caption="The width threshold of B6: for n <= 2 the log-norm has no upward drift and stopping at "
-        "once is optimal below the target",
-    )
 
 
 EXPERIMENT = Experiment(

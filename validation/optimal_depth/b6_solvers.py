@@ -13,11 +13,22 @@ from typing import Any
 
 import numpy as np
 
+from ..formatting import as_floats, loglog_slope
 from ..runner import Context
 from .pending import network_depths, simulator_class
 from .problems import B6, b6_constants, inverse_gaussian, ks_critical
 
-__all__ = ["depth_law", "discrete", "jittered_cdf", "pde", "regression_run", "symbolic", "width_threshold"]
+__all__ = [
+    "cdf_order",
+    "depth_law",
+    "discrete",
+    "jittered_cdf",
+    "pde",
+    "regression_run",
+    "symbolic",
+    "walk_rates",
+    "width_threshold",
+]
 
 
 def symbolic() -> dict[str, Any]:
@@ -340,3 +351,27 @@ def width_threshold(ctx: Context, n_paths: int) -> dict[str, Any]:
             row["regression"] = regression_run(ctx, n, 8, 48, 0.0, n_paths, 20, max(n_paths // 5, 100))
         rows.append(row)
     return {"rows": rows}
+
+
+def cdf_order(pde: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """Time steps, errors and fitted order of the survival-equation depth law against the IG law."""
+    cdf_err = as_floats([r["error"] for r in pde["cdf"]])
+    cdf_steps = as_floats([r["steps"] for r in pde["cdf"]])
+    return cdf_steps, cdf_err, -loglog_slope(cdf_steps, cdf_err)
+
+
+def walk_rates(drow: list, s: float) -> tuple[Any, ...]:
+    """Errors of the finite-L walk against the limit and their fitted slopes in L (fit on L >= 16)."""
+    Ls = as_floats([r["L"] for r in drow])
+    thr_err = as_floats([float(r["threshold_limit"]) - float(r["threshold"]) for r in drow])
+    val_err = as_floats([float(r["value_limit"]) - float(r["value"]) for r in drow])
+    dep_err = as_floats([float(r["expected_depth"]) - float(r["expected_depth_limit"]) for r in drow])
+    ks = as_floats([r["ks"] for r in drow])
+    fit = Ls >= 16
+    s_thr = loglog_slope(Ls[fit], thr_err[fit])
+    const = thr_err * np.sqrt(Ls) / s
+    s_val = loglog_slope(Ls[fit], val_err[fit])
+    s_dep = loglog_slope(Ls[fit], dep_err[fit])
+    kfit = fit & np.isfinite(ks)
+    s_ks = loglog_slope(Ls[kfit], ks[kfit])
+    return Ls, thr_err, val_err, dep_err, ks, fit, const, s_thr, s_val, s_dep, s_ks
