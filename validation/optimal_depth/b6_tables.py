@@ -20,6 +20,7 @@ __all__ = ["regression_table", "summary_table", "walk_table", "width_table"]
 
 
 def summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> str:
+    """Threshold, value, expected depth and depth law by each solver."""
     y0, sizes = B6["y0"], result.sizes
     Lr, T, Ll = sizes.reg_depth, sizes.reg_horizon, sizes.law_depth
     sym, pde, drow, reg, law = (
@@ -87,6 +88,7 @@ def summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> st
 
 
 def walk_table(result: Result, k: dict) -> str:
+    """The finite-L walk at every L: errors against the limit, KS distance, certified error."""
     drow = result.discrete["rows"]
     _Ls, _thr, val_err, dep_err, _ks, _fit, const, s_thr, s_val, s_dep, s_ks = walk_rates(drow, k["s"])
     return plotting.table(
@@ -123,6 +125,7 @@ def walk_table(result: Result, k: dict) -> str:
 
 
 def regression_table(result: Result) -> str:
+    """Regression Monte Carlo brackets on simulated networks against the exact chain, per start."""
     n, sizes, reg = B6["width"], result.sizes, result.regression
     Lr = sizes.reg_depth
     H = round(sizes.reg_horizon * Lr)
@@ -161,6 +164,7 @@ def regression_table(result: Result) -> str:
 
 
 def width_table(result: Result) -> str:
+    """Each solver's verdict on stopping at once, per width."""
     sym, width = result.symbolic, result.width
     return plotting.table(
         [
