@@ -56,7 +56,7 @@ class Experiment:
         if ctx.profile not in self.sizes:
             raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
         result = self.compute(self.sizes[ctx.profile], ctx)
-        verdicts = list(self.checks(result))
+        verdicts = [Check(c.name, bool(c.passed), c.detail) for c in self.checks(result)]  # numpy bools too
         rep = self.report(result, ctx)
         return TaskOutput(
             metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
