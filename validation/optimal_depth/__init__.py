@@ -28,7 +28,7 @@ fitted rates with the rates derived in the docstrings. The shared problems are i
 
 from __future__ import annotations
 
-from ..experiment import Experiment
+from ..experiment import Experiment, campaign_tasks
 from ..runner import Task
 from . import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 
@@ -47,7 +47,17 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 
 def tasks(profile: str) -> list[Task]:
-    """The five tasks of the campaign (``profile`` is ``"quick"`` or ``"full"``)."""
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be one of ['full', 'quick'], got {profile!r}")
-    return [experiment.task() for experiment in EXPERIMENTS]
+    """The five tasks of the campaign.
+
+    Parameters
+    ----------
+    profile : {"quick", "full"}
+        Selects each experiment's sizes when the tasks run; the task list itself is the same.
+
+    Returns
+    -------
+    list of validation.runner.Task
+        ``depth.b2-bounds``, ``depth.b6-bridge``, ``depth.b5-noiseless``, ``depth.osla``,
+        ``depth.benchmarks``, in this order (campaign ``optimal_depth``).
+    """
+    return campaign_tasks(EXPERIMENTS, profile)
