@@ -2,9 +2,9 @@
 
 What is tested: the campaign is registered and its experiments and task list are well formed in both
 profiles; every experiment has a frozen size table per profile; the pieces the campaign builds itself --
-the jittered lattice CDF behind its exact one-sample tests, the linear-network simulator of its regression
-Monte Carlo, the network depth sampler and the closed-form constants of B6 -- against independent
-derivations; and cheap tasks end to end at a tiny size (each experiment's quick size table replaced),
+the jittered lattice CDF behind its exact one-sample tests, the network depth sampler and the closed-form
+constants of B6 -- against independent derivations (the library's linear-network simulator is tested in
+tests/depth); and cheap tasks end to end at a tiny size (each experiment's quick size table replaced),
 writing their checks, tables, cached sub-results and figures. At tiny sizes the statistical and convergence
 checks have little power, so only their presence and form are asserted, except for the deterministic ones
 (exact identities that hold at any size). The whole campaign is run by
@@ -24,7 +24,7 @@ from validation import CAMPAIGNS, all_tasks
 from validation import optimal_depth as od
 from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 from validation.optimal_depth.b6_solvers import jittered_cdf
-from validation.optimal_depth.pending import network_depths, simulator_class
+from validation.optimal_depth.pending import network_depths
 from validation.optimal_depth.problems import B6, b6_constants, inverse_gaussian
 
 TASK_IDS = ["depth.b2-bounds", "depth.b6-bridge", "depth.b5-noiseless", "depth.osla", "depth.benchmarks"]
@@ -102,7 +102,7 @@ def test_b6_constants_match_the_closed_form():
     """m = 1/2 - 1/n, y* = a - c/(2m), E tau* = (y* - y0)/m, V(y0) = g(y*) - (c/m)(y* - y0) (SCIENCE.md B6),
     against the library's closed form; and the IG parametrisation has the stated mean and variance
     mean^3/shape."""
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
 
     k = b6_constants()
     cf = linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"])
@@ -134,28 +134,6 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
     gen = np.random.default_rng(seed)
     tau = gen.choice(pmf.size, size=20_000, p=pmf)
     assert one_sample_test(tau - gen.random(tau.size), G).pvalue > 1e-6
-
-
-def test_network_simulator_mean_square_norm(seed):
-    """Both the explicit-weight paths and the exact-in-law step of the simulator give
-    E|Y_{l+1}|^2 = (1 + 1/L)|Y_l|^2 (SCIENCE.md A4: E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2), checked after 4 layers
-    at 5 standard errors with |Y_0| = e^{y0}; the initial norm is exact and the features are log-norms."""
-    sim = simulator_class()(4, 8, 0.5, -0.3)
-    gen = np.random.default_rng(seed)
-    m, H = 40_000, 4
-    paths = sim.paths(gen, m, H)
-    assert paths.shape == (m, H + 1, 4)
-    np.testing.assert_allclose(np.linalg.norm(paths[:, 0], axis=1), math.exp(-0.3), rtol=1e-12)
-    np.testing.assert_allclose(sim.features(0, paths[:, 0])[:, 0], -0.3, atol=1e-12)
-    np.testing.assert_allclose(sim.gain(0, paths[:, 0]), -0.64, atol=1e-12)
-    target = math.exp(-0.6) * (1 + 1 / 8) ** H
-    x = np.sum(paths[:, H] ** 2, axis=1)
-    assert abs(x.mean() - target) <= 5 * x.std(ddof=1) / math.sqrt(m)
-    y = paths[:, 0]
-    for layer in range(H):
-        y = sim.step(layer, y, gen)
-    x = np.sum(y**2, axis=1)
-    assert abs(x.mean() - target) <= 5 * x.std(ddof=1) / math.sqrt(m)
 
 
 def test_network_depths_are_reproducible_and_start_at_zero_above_the_threshold(seed):

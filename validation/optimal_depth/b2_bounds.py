@@ -107,7 +107,8 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
 
 def _counterexamples() -> dict[str, Any]:
     r"""Two deterministic families that break a conclusion (derivations in the check details)."""
-    from stochdepth.stopping import geometric_depth_bound, residual_path_problem, summable_residuals_bound
+    from stochdepth.depth import residual_path_problem
+    from stochdepth.stopping import geometric_depth_bound, summable_residuals_bound
 
     h0 = np.zeros((1, 1))
     # (a) gain 8 |h - 50| declared 1-Lipschitz, h moves +0.2 per layer, cost 1, L = 15

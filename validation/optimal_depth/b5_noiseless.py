@@ -59,7 +59,8 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
     """Closed form against a brute-force maximum, the symbolic smooth fit, and the upwind PDE."""
     import sympy
 
-    from stochdepth.freeboundary import Implicit, noiseless_contraction, solve_obstacle
+    from stochdepth.depth import noiseless_contraction
+    from stochdepth.freeboundary import Implicit, solve_obstacle
     from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
     kappa, cost = B5["kappa"], B5["cost"]
@@ -142,13 +143,8 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
 def _b5_discrete(ctx: Context, n_draws: int, limit_depths: tuple) -> dict[str, Any]:
     r"""The discrete analogue :math:`h_{l+1}=h_l-\alpha(h_l-y)`: closed-form :math:`\tau^\star` against the
     pathwise maximum of the deterministic residual paths and backward induction on a deterministic chain."""
-    from stochdepth.freeboundary import contraction_stopping_depth, noiseless_contraction
-    from stochdepth.stopping import (
-        MarkovStoppingProblem,
-        PathwiseMaximum,
-        residual_path_problem,
-        solve_stopping,
-    )
+    from stochdepth.depth import contraction_stopping_depth, noiseless_contraction, residual_path_problem
+    from stochdepth.stopping import MarkovStoppingProblem, PathwiseMaximum, solve_stopping
 
     gen = np.random.default_rng(ctx.rng("draws"))
     rows = []
@@ -366,7 +362,7 @@ def report(result: Result, ctx: Context) -> Report:
 def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     from matplotlib.ticker import NullFormatter
 
-    from stochdepth.freeboundary import noiseless_contraction
+    from stochdepth.depth import noiseless_contraction
 
     nc = noiseless_contraction(B5["kappa"], B5["cost"])
     fig, axes = plotting.figure(3, 1, width=4.2, height=3.4)

@@ -20,7 +20,7 @@ __all__ = ["law_figure", "rate_figure", "value_figure"]
 def value_figure(
     ctx: Context, sym: dict, pde: dict, disc: dict, reg: list, k: dict, r_L: int, r_T: float
 ) -> str:
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
 
     cf = linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"])
     fig, axes = plotting.figure(2, 1, width=5.2, height=3.8)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..formatting import as_floats, loglog_slope
 from ..runner import Context
-from .pending import network_depths, simulator_class
+from .pending import network_depths
 from .problems import B6, b6_constants, inverse_gaussian, ks_critical
 
 __all__ = [
@@ -36,7 +36,7 @@ def symbolic() -> dict[str, Any]:
     width threshold (no upper stopping region for n <= 2)."""
     import sympy
 
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
     from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
     y, a = sympy.Symbol("y", real=True), sympy.Symbol("a", real=True)
@@ -83,11 +83,8 @@ def symbolic() -> dict[str, Any]:
 
 def pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
     """Stationary obstacle problem at several grid sizes; the depth law from the survival PDE."""
-    from stochdepth.freeboundary import (
-        linear_resnet_depth_problem,
-        linear_resnet_optimal_depth,
-        solve_obstacle,
-    )
+    from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth
+    from stochdepth.freeboundary import solve_obstacle
 
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
     cf = linear_resnet_optimal_depth(n, a, c)
@@ -147,7 +144,8 @@ def pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
 
 def discrete(depths: tuple, law_max: int) -> dict[str, Any]:
     """The exact Snell envelope of the finite-L log-norm walk at every depth L (SCIENCE.md A4, B6)."""
-    from stochdepth.stopping import linear_resnet_stopping_problem, log_norm_bridge, solve_stopping
+    from stochdepth.depth import linear_resnet_stopping_problem, log_norm_bridge
+    from stochdepth.stopping import solve_stopping
 
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
     rows = []
@@ -190,17 +188,17 @@ def regression_run(
     ctx: Context, width: int, L: int, H: int, y0: float, n_paths: int, n_inner: int, n_dual: int
 ) -> dict[str, Any]:
     """Longstaff-Schwartz on simulated width-n networks from y0, against the exact chain at the same L, H."""
+    from stochdepth.depth import LinearResNetSimulator, linear_resnet_stopping_problem
     from stochdepth.stopping import (
         LongstaffSchwartz,
         Polynomial,
         RegressionMartingale,
         SimulatedStoppingProblem,
-        linear_resnet_stopping_problem,
         solve_stopping,
     )
 
     a, c = B6["target"], B6["cost"]
-    prob = SimulatedStoppingProblem(simulator_class()(width, L, a, y0), H, c / L)
+    prob = SimulatedStoppingProblem(LinearResNetSimulator(width, L, a, y0=y0), H, c / L)
     ls = LongstaffSchwartz(
         Polynomial(3),
         n_paths=n_paths,
@@ -255,8 +253,8 @@ def jittered_cdf(pmf: np.ndarray) -> Any:
 def depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
     """Simulated networks stopped by the exact discrete Snell threshold: their depth law against the
     exact discrete law (exact KS test after jitter) and against the inverse Gaussian limit."""
+    from stochdepth.depth import log_norm_bridge
     from stochdepth.stats import one_sample_test
-    from stochdepth.stopping import log_norm_bridge
 
     k = b6_constants()
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
@@ -316,12 +314,14 @@ def depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
 
 def width_threshold(ctx: Context, n_paths: int) -> dict[str, Any]:
     """The width threshold: n <= 2 stops at once below the target in all four solvers; n >= 3 continues."""
-    from stochdepth.freeboundary import (
+    from stochdepth.depth import (
         linear_resnet_depth_problem,
         linear_resnet_optimal_depth,
-        solve_obstacle,
+        linear_resnet_stopping_problem,
+        log_norm_bridge,
     )
-    from stochdepth.stopping import linear_resnet_stopping_problem, log_norm_bridge, solve_stopping
+    from stochdepth.freeboundary import solve_obstacle
+    from stochdepth.stopping import solve_stopping
 
     a, c = B6["target"], B6["cost"]
     rows = []

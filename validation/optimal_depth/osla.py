@@ -91,7 +91,7 @@ def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
 
 def _osla_b5(ctx: Context) -> dict[str, Any]:
     """Look-ahead on the B5 discrete analogue (monotone) as a deterministic chain: it stops at tau*."""
-    from stochdepth.freeboundary import contraction_stopping_depth
+    from stochdepth.depth import contraction_stopping_depth
     from stochdepth.stopping import MarkovStoppingProblem, OneStepLookAhead, is_monotone
 
     gen = np.random.default_rng(ctx.rng("b5"))
@@ -127,13 +127,13 @@ def _dip_chain() -> dict[str, Any]:
 def _osla_b6(ctx: Context, L: int, T: float, n_paths: int) -> dict[str, Any]:
     """Policies on the B6 chain (exact finite-L walk, finite horizon): Snell, look-ahead, gain thresholds
     (exact), patience on a coarse reading of the log-norm (Monte Carlo on sampled chain paths)."""
+    from stochdepth.depth import linear_resnet_stopping_problem
     from stochdepth.stopping import (
         GainThreshold,
         OneStepLookAhead,
         PathStoppingProblem,
         Patience,
         is_monotone,
-        linear_resnet_stopping_problem,
         solve_stopping,
     )
 

@@ -3,8 +3,8 @@
 Each piece here duplicates, or is about to be moved into, a library module; when it lands, its import
 replaces the local copy and this module shrinks:
 
-* :func:`simulator_class` and :func:`network_depths`: the linear random ResNet as a stopping simulator and
-  its first-passage depths (to :mod:`stochdepth.depth`);
+* :func:`network_depths`: first-passage depths of simulated linear random ResNets with explicit weights
+  (next to :class:`stochdepth.depth.LinearResNetSimulator`);
 * :func:`residual_family`: the B2 deterministic residual families (to :mod:`stochdepth.depth`);
 * :func:`random_chain` and :func:`monotone_chain`: random Markov stopping problems, monotone by
   construction for the latter (to :mod:`stochdepth.testing`);
@@ -13,7 +13,6 @@ replaces the local copy and this module shrinks:
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -25,58 +24,7 @@ __all__ = [
     "quantlib_put",
     "random_chain",
     "residual_family",
-    "simulator_class",
 ]
-
-
-@functools.cache
-def simulator_class() -> type:
-    """The :class:`~stochdepth.stopping.Simulator` of a linear random ResNet (built on first use so that
-    importing the campaign does not import the stopping subpackage)."""
-    from stochdepth.stopping import Simulator
-
-    class LinearResNetSimulator(Simulator):
-        r"""A width-:math:`n` linear random ResNet (SCIENCE.md A1, :math:`\phi=\mathrm{id}`), layer by layer.
-
-        The state is the hidden vector :math:`Y_l\in\mathbb R^n`, started at norm :math:`e^{y_0}` in a
-        uniformly random direction (the problem depends on the norm only). :meth:`paths` multiplies by
-        explicit weight matrices, :math:`Y_{l+1}=Y_l+W_lY_l/\sqrt L` with :math:`W_l` entries
-        :math:`\mathcal N(0,1/n)`; :meth:`step` (used by the nested one-step simulations of the dual bound)
-        uses the exact-in-law form :math:`Y_l+\|Y_l\|Z/\sqrt{nL}` of SCIENCE.md A2, the same law at a
-        fraction of the cost. Gain :math:`-(\log\|Y_l\|-a)^2`, regression feature :math:`\log\|Y_l\|`.
-        """
-
-        def __init__(self, width: int, depth: int, target: float, y0: float) -> None:
-            self.width, self.depth, self.target, self.y0 = int(width), int(depth), float(target), float(y0)
-            self.dim = self.width
-
-        def initial(self, generator: np.random.Generator, m: int) -> np.ndarray:
-            z = generator.standard_normal((m, self.width))
-            return z * (math.exp(self.y0) / np.linalg.norm(z, axis=1, keepdims=True))
-
-        def step(self, layer: int, states: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-            nrm = np.linalg.norm(states, axis=1, keepdims=True)
-            z = generator.standard_normal(states.shape)
-            return states + nrm * z / math.sqrt(self.width * self.depth)
-
-        def paths(self, generator: np.random.Generator, m: int, horizon: int) -> np.ndarray:
-            out = np.empty((m, horizon + 1, self.width))
-            y = self.initial(generator, m)
-            out[:, 0] = y
-            scale = 1.0 / math.sqrt(self.width * self.depth)  # N(0, 1/n) entries, branch 1/sqrt(L)
-            for l in range(horizon):
-                w = generator.standard_normal((m, self.width, self.width))
-                y = y + scale * np.einsum("mij,mj->mi", w, y)
-                out[:, l + 1] = y
-            return out
-
-        def features(self, layer: int, states: np.ndarray) -> np.ndarray:
-            return np.log(np.linalg.norm(states, axis=1))[:, None]
-
-        def gain(self, layer: int, states: np.ndarray) -> np.ndarray:
-            return -((np.log(np.linalg.norm(states, axis=1)) - self.target) ** 2)
-
-    return LinearResNetSimulator
 
 
 _GAIN_KINDS = ("distance", "smooth distance", "bounded score")
@@ -92,7 +40,7 @@ def residual_family(gen: np.random.Generator, violation: str = "") -> tuple[Any,
     families have :math:`\tilde\rho=\rho<1`, :math:`s_l\in[\tfrac12,1]`, :math:`K=1`; ``"growth"`` has
     :math:`\tilde\rho\in[1.02,1.3]` (and :math:`s_l=1`), ``"lipschitz"`` has :math:`K\in[2,5]`.
     """
-    from stochdepth.stopping import residual_path_problem
+    from stochdepth.depth import residual_path_problem
 
     d = int(gen.integers(1, 5))
     L = int(gen.integers(5, 41))

@@ -54,6 +54,6 @@ def inverse_gaussian(mean: float, shape: float) -> Any:
 
 def closed_value(y: float) -> float:
     """The closed-form B6 value V(y) (SCIENCE.md B6)."""
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
 
     return float(linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"]).value(y))
