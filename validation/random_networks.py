@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from stochdepth import Status
+
 from . import plotting
 from .runner import Context, Task, TaskOutput
 
@@ -625,7 +627,7 @@ def _weak_case(ctx: Context, act: str, n: int, N: int, steps: tuple) -> dict[str
             "rate_stderr": f.rate_stderr,
             "rate_ci": list(f.rate_ci),
             "constant": f.constant,
-            "status": f.status,
+            "status": f.status.value,
             "message": f.message,
             "chi2_pvalue": f.chi2_pvalue,
             "resolved": f.resolved,
@@ -691,7 +693,7 @@ def _weak_error(ctx: Context) -> TaskOutput:
                     f"{n_res} of {len(o['diff'])} differences resolved, chi2 p {_p(o['chi2_pvalue'])}); "
                     f"|slope + 1| = {abs(1.0 - rate):.3f}, required <= {SLOPE_TOL} with >= 3 resolved levels",
                 )
-            elif o["status"] != "ok":
+            elif Status(o["status"]) is not Status.OK:
                 out.notes.append(f"{act}, E {name}: {o['status']} at {N:,} paths ({o['message']}).")
     out.tables.append(
         plotting.table(
@@ -1402,8 +1404,8 @@ def _relu_facts(ctx: Context) -> TaskOutput:
         math.isfinite(fit.rate) and abs(fit.rate - 0.5) <= 0.1,
         f"rms over live paths of log|phi(Y_1)|/|phi(Y_0)| - M_1 - A_1 for width {n_id}, {N_id} paths: "
         + ", ".join(f"L={r['L']}: {r['rms']:.4g}" for r in idr["rows"])
-        + f"; fitted rate {fit.rate:.3f} ± {fit.rate_stderr:.3f} (status {fit.status}), required within "
-        "0.1 of "
+        + f"; fitted rate {fit.rate:.3f} ± {fit.rate_stderr:.3f} (status {fit.status.value}), required "
+        "within 0.1 of "
         "1/2 (a local-time term would leave a non-vanishing residual, rate 0)",
     )
     out.metrics["identity"] = {"rate": fit.rate, "rate_stderr": fit.rate_stderr, "rows": idr["rows"]}

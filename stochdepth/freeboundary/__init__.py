@@ -42,7 +42,7 @@ from .examples import (
     perpetual_american_put,
 )
 from .grids import Grid, StretchedGrid, UniformGrid
-from .lcp import PSOR, BrennanSchwartz, LCPSolution, PrimalDualActiveSet, solve_lcp
+from .lcp import PSOR, BrennanSchwartz, LCPSolution, LCPSolver, PrimalDualActiveSet, solve_lcp
 from .problems import (
     BoundaryCondition,
     Dirichlet,
@@ -53,7 +53,7 @@ from .problems import (
     StationaryObstacleProblem,
 )
 from .results import FreeBoundary, ObstacleSolution, ObstacleSolution2D, StationarySolution
-from .schemes import CrankNicolson, Implicit, SteadyState, ThetaScheme
+from .schemes import CrankNicolson, Implicit, SteadyState, ThetaScheme, TimeScheme
 from .solve import solve_obstacle
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "Grid",
     "Implicit",
     "LCPSolution",
+    "LCPSolver",
     "LinearResNetDepth",
     "Natural",
     "Neumann",
@@ -81,6 +82,7 @@ __all__ = [
     "SteadyState",
     "StretchedGrid",
     "ThetaScheme",
+    "TimeScheme",
     "UniformGrid",
     "american_put_problem",
     "contraction_stopping_depth",

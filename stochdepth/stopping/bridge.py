@@ -312,7 +312,7 @@ def log_norm_bridge(
         raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
     kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
     prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = solver._solve(prob)
+    sol = solver.solve(prob)
     n, L = int(width), int(depth)
     h = t1 / L
     a, c = float(target), float(cost)
@@ -323,7 +323,7 @@ def log_norm_bridge(
     if math.isfinite(thr) and thr > y0:
         # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
         prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
-        sol = solver._solve(prob)
+        sol = solver.solve(prob)
         thr2 = _threshold(prob, sol, grid, y0, c * h)
         thr = thr2 if math.isfinite(thr2) else thr
     mu0 = prob.initial_law()
@@ -336,7 +336,7 @@ def log_norm_bridge(
         elim = 0.0
     dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8) if law else None
     if dl is None:
-        from .markov import expected_exit_time
+        from .evaluation import expected_exit_time
 
         (m1,) = expected_exit_time(prob.chain, sol.stop)
         mean_layers = float(mu0 @ m1)

@@ -10,9 +10,11 @@ import pytest
 
 MODULES = [
     "stochdepth.stopping",
+    "stochdepth.stopping.base",
     "stochdepth.stopping.basis",
     "stochdepth.stopping.bounds",
     "stochdepth.stopping.bridge",
+    "stochdepth.stopping.evaluation",
     "stochdepth.stopping.finance",
     "stochdepth.stopping.markov",
     "stochdepth.stopping.policies",
