@@ -95,7 +95,7 @@ def test_kernel_matches_dense_reference(seed):
         assert sol.residual < 1e-9 and sol.status is Status.CONVERGED
     # the running cost makes the far out-of-the-money side a second stopping region: the problem is
     # two-sided, and Brennan-Schwartz (exact for one-sided problems only) must say so by its residual
-    bs = solve_obstacle(prob, scheme=scheme, lcp=BrennanSchwartz())
+    bs = solve_obstacle(prob, scheme=scheme, lcp=BrennanSchwartz(), throw=False)
     two_sided = any(np.count_nonzero(np.diff(row[1:].astype(int))) > 1 for row in ref[:-1] <= g)
     if two_sided:
         assert bs.residual > 1e-9
