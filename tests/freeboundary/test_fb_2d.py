@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from stochdepth import Status
+from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth
 from stochdepth.freeboundary import (
     PSOR,
     BrennanSchwartz,
@@ -21,8 +22,6 @@ from stochdepth.freeboundary import (
     ObstacleProblem2D,
     SteadyState,
     UniformGrid,
-    linear_resnet_depth_problem,
-    linear_resnet_optimal_depth,
     solve_obstacle,
 )
 

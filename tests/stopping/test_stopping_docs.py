@@ -13,7 +13,6 @@ MODULES = [
     "stochdepth.stopping.base",
     "stochdepth.stopping.basis",
     "stochdepth.stopping.bounds",
-    "stochdepth.stopping.bridge",
     "stochdepth.stopping.evaluation",
     "stochdepth.stopping.finance",
     "stochdepth.stopping.markov",
@@ -23,6 +22,7 @@ MODULES = [
     "stochdepth.stopping.results",
     "stochdepth.stopping.solve",
     "stochdepth.stopping.transitions",
+    "stochdepth.stopping.walks",
 ]
 
 

@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from stochdepth import Status
+from stochdepth.depth import ResidualFamily
 from stochdepth.stopping import (
     BackwardInduction,
     MarkovStoppingProblem,
@@ -32,7 +33,7 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
-from stochdepth.strategies import ResidualFamily, markov_stopping_problems, residual_families
+from stochdepth.strategies import markov_stopping_problems, residual_families
 
 # ----------------------------------------------------------------------------------------------------
 # B2
