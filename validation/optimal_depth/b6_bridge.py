@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stochdepth import Status
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
 from ..experiment import Experiment, Report
@@ -164,7 +165,8 @@ def _solver_checks(out: TaskOutput, result: Result, k: dict) -> None:
     out.check(
         "PDE: the free boundary sits at y* within its grid bracket",
         all(
-            abs(float(r["boundary"]) - k["ystar"]) <= float(r["bracket"]) and r["status"] == "converged"
+            abs(float(r["boundary"]) - k["ystar"]) <= float(r["bracket"])
+            and Status(r["status"]) is Status.CONVERGED
             for r in prow
         ),
         "; ".join(

@@ -91,7 +91,7 @@ def pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
     rows = []
     sol = None
     for N in nodes:
-        sol = solve_obstacle(linear_resnet_depth_problem(n, a, c, n_nodes=N))
+        sol = solve_obstacle(linear_resnet_depth_problem(n, a, c, n_nodes=N), throw=False)
         fb = sol.free_boundary
         x = sol.x
         # nodes outside the bracket of the boundary (and off the truncated lower edge region)
@@ -109,7 +109,7 @@ def pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
         rows.append(
             {
                 "nodes": N,
-                "status": sol.status,
+                "status": sol.status.value,
                 "residual": sol.residual,
                 "boundary": fb.location,
                 "bracket": fb.error,
@@ -205,7 +205,7 @@ def regression_run(
         n_eval=n_paths,
         dual=RegressionMartingale(n_inner=n_inner, n_paths=n_dual),
     )
-    res = solve_stopping(prob, ls, rng=ctx.rng(f"ls-n{width}-L{L}-H{H}-y{y0}"))
+    res = solve_stopping(prob, ls, rng=ctx.rng(f"ls-n{width}-L{L}-H{H}-y{y0}"), throw=False)
     chain, _ = linear_resnet_stopping_problem(width, L, a, c, y0=y0)
     fin = solve_stopping(chain.with_horizon(H))
     inf = solve_stopping(chain)
@@ -218,7 +218,7 @@ def regression_run(
         "upper_se": res.upper.stderr,
         "upper_valid": res.upper_valid,
         "upper_method": res.upper_method,
-        "status": res.status,
+        "status": res.message or res.status.value,
         "p_stop_at_once": float(res.depth.pmf[0]),
         "depth_mean": res.depth.mean.value / L,
         "depth_se": res.depth.mean.stderr / L,
