@@ -38,6 +38,7 @@ from stochdepth.stopping.finance import (
     bermudan_max_call_grid,
     bermudan_problem,
 )
+from stochdepth.testing.generators import random_banded_rows
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -84,10 +85,7 @@ def bench_max_call(n_paths: int, repeat: int, seed: int) -> None:
 def bench_banded(n_states: int, width: int, n_layers: int, repeat: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     lower = width // 2
-    bands = rng.random((n_states, width))
-    s = np.arange(n_states)[:, None] - lower + np.arange(width)[None, :]
-    bands[(s < 0) | (s >= n_states)] = 0.0
-    bands /= bands.sum(axis=1, keepdims=True)
+    bands = random_banded_rows(rng, n_states, width, lower)
     gains = rng.normal(size=n_states)
     costs = np.full(n_layers, 0.01)
     prob = MarkovStoppingProblem(BandedTransitions(bands, lower), gains, 0.01, horizon=n_layers)

@@ -35,7 +35,7 @@ _SUBPACKAGES = (
     "stopping",
     "freeboundary",
     "symbolic",
-    "strategies",
+    "testing",
     "nn",
 )
 

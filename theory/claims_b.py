@@ -17,9 +17,10 @@ Conventions (see :mod:`theory.claims_b_common`): exact computations agree up to 
 families are drawn from :func:`~theory.claims_b_common.stream`\ ``(seed, ...)`` and cached per
 ``(level, seed)`` so that the wrong variants reuse them and only change the comparison. Every family
 mixes random draws with fixed edge cases (ties, tight instances, counterexamples), so each wrong variant
-is rejected for every seed. The random families follow the constructions of :mod:`stochdepth.strategies`
-(chains with exact zeros and ties, monotone chains, geometric / summable / bounded residual families) but
-are drawn with numpy from the seed: the book runs without hypothesis, a test extra. The test suite checks
+is rejected for every seed. The random chains come from :mod:`stochdepth.testing.generators` (exact
+zeros and ties, monotone chains by construction), drawn with numpy from the seed, so the book runs
+without hypothesis (a test extra); the residual families follow the constructions of
+:mod:`stochdepth.testing.strategies` (geometric / summable / bounded). The test suite checks
 the book's bound formulas on the strategies' own families as well.
 """
 
@@ -46,6 +47,11 @@ from stochdepth.stopping import (
     residual_path_problem,
     solve_stopping,
     summable_residuals_bound,
+)
+from stochdepth.testing.generators import (
+    random_lattice_chain,
+    random_lattice_problem,
+    random_monotone_problem,
 )
 
 from .book import Verdict, claim
@@ -89,31 +95,10 @@ class _Chain:
         return MarkovStoppingProblem(self.P, self.g, self.c, self.L, initial=self.mu)
 
 
-def _stochastic(rng: np.random.Generator, S: int) -> np.ndarray:
-    """Row-stochastic matrix with integer weights 0..4 (exact zeros included)."""
-    w = rng.integers(0, 5, size=(S, S)).astype(float)
-    for i in np.nonzero(w.sum(axis=1) == 0)[0]:
-        w[i, rng.integers(0, S)] = 1.0
-    return w / w.sum(axis=1, keepdims=True)
-
-
 def _random_chain(rng: np.random.Generator, S: int, L: int, *, min_cost: float = 0.0) -> _Chain:
-    """Homogeneous or layer-dependent transitions and gains; gains on the grid k/4 and costs on k/8, so
-    that exact ties (which the smallest optimal time must stop at) occur often."""
-    homogeneous = bool(rng.random() < 0.5)
-    P = (
-        np.repeat(_stochastic(rng, S)[None], L, axis=0)
-        if homogeneous
-        else np.stack([_stochastic(rng, S) for _ in range(L)])
-    )
-    g = rng.integers(-8, 9, size=(L + 1, S)) / 4.0
-    if rng.random() < 0.5:
-        g[:] = g[0]
-    c = min_cost + rng.integers(0, 5, size=L) / 8.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return _Chain(P, g, c, w / w.sum())
+    """A lattice chain (:func:`stochdepth.testing.generators.random_lattice_chain`): exact ties between
+    stopping and continuing occur often."""
+    return _Chain(*random_lattice_chain(rng, S, L, min_cost=min_cost))
 
 
 def _tie_chain() -> _Chain:
@@ -334,19 +319,6 @@ def _check_b1_smallest(level: str, seed: int, *, rule: str = "smallest") -> Verd
 # ----------------------------------------------------------------------------------------------------
 
 
-def _homogeneous_problem(
-    rng: np.random.Generator, S: int, *, horizon: int | None = None
-) -> MarkovStoppingProblem:
-    """Random homogeneous chain, gains on k/4, cost in {1, 2, 3, 4}/16 (infinite horizon by default)."""
-    P = _stochastic(rng, S)
-    g = rng.integers(-8, 9, size=S) / 4.0
-    c = float(rng.integers(1, 5)) / 16.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[-1] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon, initial=w / w.sum())
-
-
 def _climb_problem() -> MarkovStoppingProblem:
     """Upward chain 0 -> 1 -> 2 (each move with probability 1/2), gains 0, 1/2, 1, cost 0.1: the value
     0.6 at state 0 is reached only in the limit of the horizons (V^(1)(0) = 0.15 < V^(2)(0) < ...)."""
@@ -369,7 +341,7 @@ def _b1_infinite(level: str, seed: int) -> list[dict[str, Any]]:
     p = params(level, quick={"n_random": 12, "max_states": 8}, full={"n_random": 60, "max_states": 30})
     rng = np.random.default_rng(stream(seed, "B1", "infinite"))
     probs = [_climb_problem()] + [
-        _homogeneous_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
+        random_lattice_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
     ]
     out = []
     for prob in probs:
@@ -876,33 +848,6 @@ def _check_b2_geometric(level: str, seed: int, *, offset: int = 0, rounding: str
 # ----------------------------------------------------------------------------------------------------
 
 
-def _monotone_chain(rng: np.random.Generator) -> MarkovStoppingProblem:
-    r"""A monotone problem by construction: an upward chain on ``0..n-1`` (top absorbing) whose one-step
-    gain :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing in :math:`s`, so the look-ahead set
-    :math:`\{d\le0\}` is an up-set, closed under the upward moves (Chow, Robbins & Siegmund 1971, §3.5)."""
-    n = int(rng.integers(2, 7))
-    L = int(rng.integers(1, 9))
-    c = float(rng.integers(1, 5)) / 8.0
-    P = np.zeros((n, n))
-    for s in range(n - 1):
-        w = rng.integers(0, 4, size=n - s).astype(float)
-        w[0] = min(w[0], 2.0)
-        if w[1:].sum() == 0:
-            w[1] = 1.0
-        P[s, s:] = w / w.sum()
-    P[n - 1, n - 1] = 1.0
-    d = np.maximum(np.sort(rng.integers(-1, 7, size=n - 1) / 4.0)[::-1], -c)
-    d = np.concatenate([d, [-c]])
-    g = np.zeros(n)
-    g[n - 1] = float(rng.integers(-8, 9)) / 4.0
-    for s in range(n - 2, -1, -1):
-        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
-    w = rng.integers(0, 4, size=n).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon=L, initial=w / w.sum())
-
-
 def _osla_counterexample() -> MarkovStoppingProblem:
     """Deterministic 0 -> 1 -> 2, gains 0, 0, 1, cost 0.1: one step ahead looks useless from 0 (gain 0 at
     cost 0.1), so look-ahead stops at once (value 0) while two steps pay 1 - 0.2 = 0.8. Not monotone: the
@@ -938,10 +883,10 @@ def _b2_osla(level: str, seed: int) -> dict[str, list[dict[str, Any]]]:
     p = params(level, quick={"n_random": 30}, full={"n_random": 300})
     rng = np.random.default_rng(stream(seed, "B2", "osla"))
     out: dict[str, list[dict[str, Any]]] = {"monotone": [], "non-monotone": []}
-    probs = [_monotone_chain(rng) for _ in range(p["n_random"])]
+    probs = [random_monotone_problem(rng) for _ in range(p["n_random"])]
     probs += [_osla_counterexample()]
     probs += [
-        _homogeneous_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
+        random_lattice_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
         for _ in range(p["n_random"])
     ]
     for prob in probs:

@@ -22,15 +22,7 @@ from stochdepth.freeboundary._reference import (
     policy_iteration_reference,
     psor_reference,
 )
-
-
-def random_m_matrix(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo = -rng.uniform(0.0, 1.0, n)
-    up = -rng.uniform(0.0, 1.0, n)
-    lo[0] = 0.0
-    up[-1] = 0.0
-    di = -lo - up + rng.uniform(0.05, 2.0, n)  # strict diagonal dominance
-    return lo, di, up
+from stochdepth.testing.generators import random_m_matrix
 
 
 @st.composite

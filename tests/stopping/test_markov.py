@@ -19,6 +19,7 @@ from stochdepth.stopping import (
     solve_stopping,
 )
 from stochdepth.stopping import _reference as ref
+from stochdepth.testing.generators import random_banded_rows
 
 from .brute import enumerate_markov_rules, tree_snell
 from .strategies import infinite_problems, markov_problems
@@ -288,10 +289,7 @@ def test_banded_mmatrix_solver_matches_dense(seed: int) -> None:
 
     rng = np.random.default_rng(seed)
     n, lower, w = 400, 5, 11
-    bands = rng.random((n, w))
-    s = np.arange(n)[:, None] - lower + np.arange(w)[None, :]
-    bands[(s < 0) | (s >= n)] = 0.0
-    bands /= bands.sum(axis=1, keepdims=True)
+    bands = random_banded_rows(rng, n, w, lower)
     P = BandedTransitions(bands, lower).to_dense()
     idx = np.arange(20, 380)  # leaving the index set is the exit
     rhs = rng.normal(size=idx.size)

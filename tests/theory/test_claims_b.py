@@ -22,14 +22,14 @@ from seeding import seed_for
 
 from stochdepth.networks import sample_linear_log_norm
 from stochdepth.stopping import is_monotone
-from stochdepth.strategies import residual_families
+from stochdepth.testing.generators import random_monotone_problem
+from stochdepth.testing.strategies import residual_families
 from theory import BOOK, load_all
 from theory.claims_b import (
     _brute_force,
     _enumerate_paths,
     _late_chain,
     _le,
-    _monotone_chain,
     _own_bounds,
     _pathwise_tau,
     _random_chain,
@@ -173,7 +173,8 @@ def test_violating_families_break_the_conclusions(seed):
 @given(residual_families(satisfying=True, kind=None))
 def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
     """The bounds as the book computes them (independently of stochdepth.stopping.bounds) hold on the
-    residual families of stochdepth.strategies: geometric, polynomially summable and bounded-gain ones."""
+    residual families of stochdepth.testing.strategies: geometric, polynomially summable and bounded-gain
+    ones."""
     own = _own_bounds(fam.problem, fam.lipschitz, fam.residual_bounds, fam.C, fam.rho)
     assert _le(own["e_tau"], own["bounded"])
     assert _le(own["e_tau"], own["summable"])
@@ -184,7 +185,7 @@ def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
 def test_monotone_chains_are_monotone(seed):
     rng = np.random.default_rng(stream(seed, "test-monotone"))
     for _ in range(20):
-        assert is_monotone(_monotone_chain(rng))
+        assert is_monotone(random_monotone_problem(rng))
 
 
 # ----------------------------------------------------------------------------------------------------
