@@ -47,6 +47,7 @@ import numpy as np
 from scipy import stats as st
 
 from stochdepth.testing.generators import random_markov_problem, random_monotone_problem
+from stochdepth.testing.quantlib import american_put
 
 from . import plotting
 from .runner import Context, Task, TaskOutput
@@ -2399,31 +2400,6 @@ def _bench_maxcall(
     return out
 
 
-def _quantlib_put(
-    spot: float, strike: float, rate: float, dividend: float, vol: float, maturity: float
-) -> tuple[float, float]:
-    """QuantLib's high-precision American put (QdFp engine, Andersen-Lake-Offengenden 2016) and its year
-    fraction (maturity rounded to whole days, Actual/365)."""
-    import QuantLib as ql
-
-    today = ql.Date(1, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    expiry = today + ql.Period(round(maturity * 365), ql.Days)
-    tau = dc.yearFraction(today, expiry)
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
-    )
-    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
-    return float(option.NPV()), float(tau)
-
-
 def _bench_pde(nodes: tuple) -> dict[str, Any]:
     from stochdepth.freeboundary import (
         BrennanSchwartz,
@@ -2435,7 +2411,8 @@ def _bench_pde(nodes: tuple) -> dict[str, Any]:
 
     rows = []
     for spot, strike, rate, q, vol, T in PUT_SETS:
-        ref, tau = _quantlib_put(spot, strike, rate, q, vol, T)
+        ql_put = american_put(spot, strike, rate, q, vol, T)
+        ref, tau = ql_put.price, ql_put.tau
         prices: dict[str, list[float]] = {}
         for name, scheme in (("crank-nicolson", CrankNicolson), ("implicit", Implicit)):
             prices[name] = []
