@@ -27,7 +27,6 @@ the book's bound formulas on the strategies' own families as well.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +52,7 @@ from stochdepth.testing.generators import (
     random_lattice_problem,
     random_monotone_problem,
 )
+from stochdepth.testing.references import HistoryPaths, brute_force_rules, enumerate_histories, tree_snell
 
 from .book import Verdict, claim
 from .claims_b_common import EXACT_TOL, Criteria, close, params, stream
@@ -91,6 +91,11 @@ class _Chain:
         """Accumulated costs :math:`\\sum_{k<l}c_k`, ``l = 0..L``."""
         return np.concatenate([[0.0], np.cumsum(self.c)])
 
+    @property
+    def payoffs(self) -> np.ndarray:
+        """Payoffs :math:`Z_l(s)=g_l(s)-\\sum_{k<l}c_k`, shape ``(L + 1, S)``."""
+        return self.g - self.cum[:, None]
+
     def problem(self) -> MarkovStoppingProblem:
         return MarkovStoppingProblem(self.P, self.g, self.c, self.L, initial=self.mu)
 
@@ -117,93 +122,25 @@ def _late_chain() -> _Chain:
     return _Chain(P, g, np.array([0.1, 0.1]), np.array([1.0, 0.0, 0.0]), "wait-through-a-loss")
 
 
-@dataclass(frozen=True)
-class _Paths:
-    """Every path of a chain: states ``(N, L + 1)``, probabilities ``(N,)`` (lexicographic order, first
-    layer most significant), payoffs ``Z`` ``(N, L + 1)`` and the index of each history
-    :math:`(s_0..s_l)`, ``l < L``, among all histories (``hist`` ``(N, L)``, ``n_hist`` of them)."""
-
-    states: np.ndarray
-    prob: np.ndarray
-    Z: np.ndarray
-    hist: np.ndarray
-    n_hist: int
-
-
-def _enumerate_paths(ch: _Chain) -> _Paths:
-    S, L = ch.S, ch.L
-    states = np.array(list(itertools.product(range(S), repeat=L + 1)), dtype=np.int64)
-    prob = ch.mu[states[:, 0]].copy()
-    for l in range(L):
-        prob *= ch.P[l, states[:, l], states[:, l + 1]]
-    Z = ch.g[np.arange(L + 1)[None, :], states] - ch.cum[None, :]
-    hist = np.empty((states.shape[0], L), dtype=np.int64)
-    code = np.zeros(states.shape[0], dtype=np.int64)
-    offset = 0
-    for l in range(L):
-        code = code * S + states[:, l]
-        hist[:, l] = offset + code
-        offset += S ** (l + 1)
-    return _Paths(states, prob, Z, hist, offset)
-
-
-def _brute_force(paths: _Paths) -> tuple[np.ndarray, np.ndarray]:
-    r"""Value and stopping layers of *every* stopping rule (a stop/continue decision on each history):
-    ``(values (R,), tau (R, N))`` with :math:`R=2^{\text{n\_hist}}`."""
-    H = paths.n_hist
-    L = paths.Z.shape[1] - 1
-    rules = ((np.arange(2**H, dtype=np.int64)[:, None] >> np.arange(H)[None, :]) & 1).astype(bool)
-    stop = rules[:, paths.hist]  # (R, N, L)
-    tau = np.where(stop.any(axis=2), stop.argmax(axis=2), L)
-    z = np.take_along_axis(np.broadcast_to(paths.Z, (rules.shape[0], *paths.Z.shape)), tau[:, :, None], 2)
-    return (z[:, :, 0] * paths.prob[None, :]).sum(axis=1), tau
+def _enumerate_paths(ch: _Chain) -> HistoryPaths:
+    """Every path of the chain (:func:`stochdepth.testing.references.enumerate_histories`)."""
+    return enumerate_histories(ch.P, ch.payoffs, ch.mu)
 
 
 def _tree_snell(ch: _Chain, *, envelope: str = "max", rule: str = "smallest") -> tuple[float, np.ndarray]:
-    r"""Snell envelope on the tree of histories (no Markov reduction) and its stopping time on every path.
-
-    ``envelope="max"``: :math:`U_L=Z_L`, :math:`U_l=\max(Z_l,\mathbb E[U_{l+1}\mid\mathcal F_l])` (the claim);
-    ``"no-max"``: :math:`U_l=\mathbb E[U_{l+1}\mid\mathcal F_l]` (a wrong variant). ``rule="smallest"``:
-    :math:`\tau=\min\{l:U_l=Z_l\}` (the claim); ``"ties-continue"``: :math:`\min\{l:Z_l>\mathbb E[U_{l+1}
-    \mid\mathcal F_l]\}`; ``"myopic"``: :math:`\min\{l:Z_l\ge\mathbb E[Z_{l+1}\mid\mathcal F_l]\}` (wrong
-    variants). Returns :math:`\mathbb EU_0` and :math:`\tau` on the paths of :func:`_enumerate_paths`.
-    """
-    S, L = ch.S, ch.L
-    cum = ch.cum
-
-    def payoff(l: int) -> np.ndarray:
-        return np.broadcast_to(ch.g[l] - cum[l], (S,) * (l + 1))
-
-    U = payoff(L).copy()
-    stops: list[np.ndarray] = [np.ones((S,) * (L + 1), dtype=bool)] * (L + 1)
-    for l in range(L - 1, -1, -1):
-        cont = (U * ch.P[l]).sum(axis=-1)  # E[U_{l+1} | s_0..s_l]: P_l acts on the last two axes
-        z = payoff(l)
-        scale = 1.0 + np.abs(z) + np.abs(cont)
-        U = np.maximum(z, cont) if envelope == "max" else cont.copy()
-        if rule == "smallest":
-            stop = np.abs(U - z) <= TIE * scale
-        elif rule == "ties-continue":
-            stop = z > cont + TIE * scale
-        elif rule == "myopic":
-            nxt = (payoff(l + 1) * ch.P[l]).sum(axis=-1)
-            stop = z >= nxt - TIE * scale
-        else:
-            raise ValueError(f"unknown rule {rule!r}")
-        stops[l] = np.broadcast_to(stop.reshape(stop.shape + (1,) * (L - l)), (S,) * (L + 1))
-    table = np.stack([s.reshape(-1) for s in stops], axis=1)  # (N, L + 1), paths in lexicographic order
-    tau = table.argmax(axis=1)
-    return float(ch.mu @ U), tau
+    """The Snell envelope on the tree of histories and its stopping time on every path, with the wrong
+    variants (:func:`stochdepth.testing.references.tree_snell`)."""
+    return tree_snell(ch.P, ch.payoffs, ch.mu, envelope=envelope, rule=rule, tie=TIE)
 
 
-def _library_tau(ch: _Chain, paths: _Paths) -> tuple[float, np.ndarray]:
+def _library_tau(ch: _Chain, paths: HistoryPaths) -> tuple[float, np.ndarray]:
     """Value and smallest optimal stopping time of the library's Markov backward induction on the paths."""
     sol = solve_stopping(ch.problem(), BackwardInduction())
     stop = sol.stop[np.arange(ch.L + 1)[None, :], paths.states]  # (N, L + 1)
     return sol.value(), stop.argmax(axis=1)
 
 
-def _path_value(paths: _Paths, tau: np.ndarray) -> float:
+def _path_value(paths: HistoryPaths, tau: np.ndarray) -> float:
     return float(paths.prob @ paths.Z[np.arange(tau.size), tau])
 
 
@@ -223,7 +160,7 @@ def _b1_finite(level: str, seed: int) -> dict[str, Any]:
     out = []
     for ch in chains:
         paths = _enumerate_paths(ch)
-        values, taus = _brute_force(paths)
+        values, taus = brute_force_rules(paths)
         v_lib, tau_lib = _library_tau(ch, paths)
         out.append(
             {"chain": ch, "paths": paths, "values": values, "taus": taus, "v_lib": v_lib, "tau_lib": tau_lib}

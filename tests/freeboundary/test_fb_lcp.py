@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from stochdepth.freeboundary import PSOR, BrennanSchwartz, PrimalDualActiveSet, solve_lcp
 from stochdepth.freeboundary import _kernels as K
-from stochdepth.freeboundary._reference import (
+from stochdepth.testing.generators import random_m_matrix
+from stochdepth.testing.references import (
     brennan_schwartz_reference,
     dense_from_bands,
     lcp_least_element,
     policy_iteration_reference,
     psor_reference,
 )
-from stochdepth.testing.generators import random_m_matrix
 
 
 @st.composite

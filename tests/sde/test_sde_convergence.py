@@ -25,8 +25,8 @@ import sde_models as models
 
 from stochdepth.random import chunk_generators
 from stochdepth.sde import EulerMaruyama, Milstein, simulate_levels
-from stochdepth.sde._kernels import reference_levels
 from stochdepth.testing import Z_MAX
+from stochdepth.testing.references import reference_levels
 
 STEPS = (16, 32, 64, 128, 256)
 TOL = 0.15

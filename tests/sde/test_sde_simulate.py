@@ -29,8 +29,8 @@ from stochdepth.sde import (
     squared_norm,
     state,
 )
-from stochdepth.sde._kernels import reference_paths
 from stochdepth.testing import Z_MAX
+from stochdepth.testing.references import reference_paths
 
 # ----------------------------------------------------------------------------------------------------
 # The numba kernels against the slow reference (same random numbers)

@@ -22,8 +22,8 @@ from stochdepth.stats import (
     two_sample_test,
 )
 from stochdepth.stats import _kernels as K
-from stochdepth.stats import _reference as R
 from stochdepth.stats.gof import _labelled
+from stochdepth.testing import references as R
 
 RTOL = 1e-10
 

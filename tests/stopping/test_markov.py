@@ -18,10 +18,9 @@ from stochdepth.stopping import (
     random_walk_transitions,
     solve_stopping,
 )
-from stochdepth.stopping import _reference as ref
+from stochdepth.testing import references as ref
 from stochdepth.testing.generators import random_banded_rows
 
-from .brute import enumerate_markov_rules, tree_snell
 from .strategies import infinite_problems, markov_problems
 
 
@@ -40,7 +39,9 @@ def test_backward_induction_matches_tree_of_histories(prob: MarkovStoppingProble
     """Value and law of the smallest optimal stopping time equal the brute-force Snell envelope computed
     on the tree of histories (exact arithmetic up to rounding: 1e-9)."""
     sol = solve_stopping(prob, BackwardInduction())
-    value, pmf = tree_snell(prob)
+    arrays = ref.problem_arrays(prob)
+    value, tau = ref.tree_snell(*arrays)
+    pmf = ref.stopping_law(ref.enumerate_histories(*arrays), tau)
     assert sol.value() == pytest.approx(value, abs=1e-9)
     law = sol.depth_law()
     np.testing.assert_allclose(law.pmf, pmf, atol=1e-9)
@@ -52,7 +53,7 @@ def test_backward_induction_matches_tree_of_histories(prob: MarkovStoppingProble
 def test_snell_value_is_best_markov_rule(prob: MarkovStoppingProblem) -> None:
     """No deterministic Markov rule (all 2^(S L) enumerated) beats the Snell value, and one attains it."""
     sol = solve_stopping(prob)
-    assert enumerate_markov_rules(prob) == pytest.approx(sol.value(), abs=1e-9)
+    assert ref.enumerate_markov_rules(prob) == pytest.approx(sol.value(), abs=1e-9)
 
 
 @given(markov_problems(max_states=5, max_horizon=5))

@@ -23,10 +23,10 @@ from seeding import seed_for
 from stochdepth.networks import sample_linear_log_norm
 from stochdepth.stopping import is_monotone
 from stochdepth.testing.generators import random_monotone_problem
+from stochdepth.testing.references import brute_force_rules
 from stochdepth.testing.strategies import residual_families
 from theory import BOOK, load_all
 from theory.claims_b import (
-    _brute_force,
     _enumerate_paths,
     _late_chain,
     _le,
@@ -106,7 +106,7 @@ def test_enumeration_and_brute_force_on_the_tie_chain():
     paths = _enumerate_paths(ch)
     assert math.isclose(paths.prob.sum(), 1.0)
     assert paths.n_hist == 2 and paths.states.shape == (4, 2)
-    values, taus = _brute_force(paths)
+    values, taus = brute_force_rules(paths)
     np.testing.assert_allclose(values, 0.0, atol=1e-15)
     assert taus.shape == (4, 4)
     value, tau = _tree_snell(ch)
@@ -121,7 +121,7 @@ def test_tree_recursion_on_the_wait_through_a_loss_chain():
     the brute force); the myopic rule (one layer ahead looks like a loss of 1.1) stops at once."""
     ch = _late_chain()
     paths = _enumerate_paths(ch)
-    values, _ = _brute_force(paths)
+    values, _ = brute_force_rules(paths)
     assert math.isclose(values.max(), 1.8)
     v, tau = _tree_snell(ch)
     assert math.isclose(v, 1.8) and tau[paths.prob > 0].tolist() == [2]
@@ -134,7 +134,7 @@ def test_tree_recursion_matches_brute_force_on_random_chains(seed):
     for S, L in ((2, 3), (3, 2)):
         ch = _random_chain(rng, S, L)
         paths = _enumerate_paths(ch)
-        values, _ = _brute_force(paths)
+        values, _ = brute_force_rules(paths)
         v, tau = _tree_snell(ch)
         assert close(v, float(values.max()))
         assert close(float(paths.prob @ paths.Z[np.arange(tau.size), tau]), v)
