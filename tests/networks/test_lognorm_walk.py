@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _network_testing import holm_min_adjusted, ks_pvalue, reference_log_norm_walk
+from _network_testing import holm_min_adjusted, ks_pvalue
 
 from stochdepth import NumericalError
 from stochdepth.networks import (
@@ -24,6 +24,7 @@ from stochdepth.networks import (
     squared_norms,
 )
 from stochdepth.random import chunk_generators
+from stochdepth.testing.references import reference_log_norm_walk
 
 
 @pytest.mark.parametrize(("width", "depth", "t1"), [(5, 7, 1.0), (1, 4, 2.0), (2, 3, 30.0)])

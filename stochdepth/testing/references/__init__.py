@@ -10,6 +10,8 @@ compare the two and a benchmark can measure what the fast version buys. One modu
 * :mod:`.freeboundary`: LCP solvers (least element by linear programming, PSOR, Brennan--Schwartz,
   policy iteration) and the theta-scheme march with dense matrices;
 * :mod:`.stats`: two-sample statistics from the samples themselves, the exact lattice KS tail;
+* :mod:`.networks`: the exact-law sampler (pivoted Cholesky factor included) and the log-norm walk,
+  with the kernels' draw order;
 * :mod:`.sde`: the Euler--Maruyama / Milstein kernels in python with the same random numbers.
 
 The library never imports this package.
@@ -23,6 +25,7 @@ from .freeboundary import (
     psor_reference,
     theta_march_reference,
 )
+from .networks import reference_exact, reference_factor, reference_log_norm_walk
 from .sde import reference_levels, reference_paths
 from .stats import ad_2samp, cvm_2samp, ks_2samp, lattice_ks_sf
 from .stopping import (
@@ -60,7 +63,10 @@ __all__ = [
     "policy_iteration_reference",
     "problem_arrays",
     "psor_reference",
+    "reference_exact",
+    "reference_factor",
     "reference_levels",
+    "reference_log_norm_walk",
     "reference_paths",
     "stopping_law",
     "theta_march_reference",
