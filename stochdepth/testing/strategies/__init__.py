@@ -21,8 +21,9 @@ strategy                                      draws
 :func:`stochastic_matrices`                   row-stochastic matrices with exact zeros
 :func:`markov_stopping_problems`              :class:`~stochdepth.stopping.MarkovStoppingProblem` (finite
                                               or infinite horizon, monotone by construction or not)
-:func:`residual_families`                     :class:`ResidualFamily`: residual networks that satisfy (or
-                                              observably violate) the hypotheses of SCIENCE.md B2
+:func:`residual_families`                     :class:`~stochdepth.depth.ResidualFamily`: residual
+                                              networks that satisfy (or observably violate) the
+                                              hypotheses of SCIENCE.md B2
 :func:`obstacle_problems_with_closed_forms`   :class:`ObstacleCase`: perpetual put, B5 noiseless
                                               contraction, B6 bridge, with closed-form solutions
 :func:`american_options`                      :class:`AmericanPut`: European closed form, American PDE,
@@ -69,7 +70,7 @@ from .diffusions import KnownLawDiffusion, diffusions_with_known_laws
 from .finance import AmericanPut, american_options
 from .freeboundary import ObstacleCase, obstacle_problems_with_closed_forms
 from .networks import NetworkConfig, activations, depths, network_configs, network_inputs, widths
-from .residuals import ResidualFamily, residual_families
+from .residuals import residual_families
 from .stopping import markov_stopping_problems, stochastic_matrices
 
 __all__ = [
@@ -77,7 +78,6 @@ __all__ = [
     "KnownLawDiffusion",
     "NetworkConfig",
     "ObstacleCase",
-    "ResidualFamily",
     "activations",
     "american_options",
     "depths",

@@ -93,12 +93,8 @@ def _obstacle_problem(
     kind: str, cf: Any, horizon: float | None, params: dict[str, float], n: int
 ) -> tuple[Any, tuple[float, float]]:
     """The obstacle problem of a case on ``n`` nodes, and its comparison interval."""
-    from ...freeboundary import (
-        Dirichlet,
-        StationaryObstacleProblem,
-        StretchedGrid,
-        linear_resnet_depth_problem,
-    )
+    from ...depth import linear_resnet_depth_problem
+    from ...freeboundary import Dirichlet, StationaryObstacleProblem, StretchedGrid
 
     if kind == "perpetual_put":
         K, r, vol, q = params["strike"], params["rate"], params["volatility"], params["dividend"]
@@ -149,12 +145,12 @@ def obstacle_problems_with_closed_forms(
       :math:`K\in[50,150]`, :math:`r\in[0.01,0.1]`, :math:`\sigma\in[0.1,0.5]`, :math:`q\in[0,0.05]`;
     * ``"noiseless_contraction"``: SCIENCE.md B5, :math:`\dot d=-\kappa d`, gain :math:`-d^2`, cost
       :math:`c`; stop iff :math:`d\le\sqrt{c/(2\kappa)}`
-      (:func:`~stochdepth.freeboundary.noiseless_contraction`), stationary or with a horizon
+      (:func:`~stochdepth.depth.noiseless_contraction`), stationary or with a horizon
       :math:`T\in[0.1,2]`; :math:`\kappa\in[0.2,5]`, :math:`c\in[0.01,1]`, domain :math:`[0,u]` with
       :math:`u` between 3 and 20 boundaries;
     * ``"linear_resnet"``: SCIENCE.md B6, the log-norm of a linear random ResNet of width
       :math:`n\le` ``max_width``, gain :math:`-(y-a)^2`, cost :math:`c`; boundary :math:`a-c/(2m)`
-      (:func:`~stochdepth.freeboundary.linear_resnet_optimal_depth`); :math:`a\in[-1,1]`,
+      (:func:`~stochdepth.depth.linear_resnet_optimal_depth`); :math:`a\in[-1,1]`,
       :math:`c\in[0.01,0.5]`.
 
     Parameters
@@ -196,7 +192,8 @@ def obstacle_problems_with_closed_forms(
 
     @hst.composite
     def draw_case(draw: Any) -> ObstacleCase:
-        from ...freeboundary import linear_resnet_optimal_depth, noiseless_contraction, perpetual_american_put
+        from ...depth import linear_resnet_optimal_depth, noiseless_contraction
+        from ...freeboundary import perpetual_american_put
 
         kind = draw(hst.sampled_from(kinds_t))
         params: dict[str, float]

@@ -1,26 +1,24 @@
-"""Strategies for residual families that satisfy (or observably violate) the hypotheses of the depth
-bounds of SCIENCE.md B2."""
+"""Strategies for residual families (:class:`stochdepth.depth.ResidualFamily`) that satisfy (or
+observably violate) the hypotheses of the depth bounds of SCIENCE.md B2."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import strategies as hst
 
 from ..._checks import check_choice, check_int
-from ..._results import Result
 from ...random import as_generator
 from ._common import SEEDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypothesis.strategies import SearchStrategy
 
-    from ...stopping import DepthBound
+    from ...depth import ResidualFamily
 
-__all__ = ["ResidualFamily", "residual_families"]
+__all__ = ["residual_families"]
 
 
 _RESIDUAL_KINDS = ("geometric", "summable", "bounded")
@@ -29,80 +27,6 @@ _VIOLATIONS = {
     "summable": ("bounds", "lipschitz"),
     "bounded": ("zero_cost", "discounted"),
 }
-#: the DepthBound hypothesis that each violation breaks
-_VIOLATED_HYPOTHESIS = {
-    "growth": "geometric_decay",
-    "lipschitz": "lipschitz_consistent",
-    "bounds": "residual_bounds_consistent",
-    "zero_cost": "costs_positive",
-    "discounted": "undiscounted",
-}
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class ResidualFamily(Result):
-    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of SCIENCE.md B2.
-
-    Attributes
-    ----------
-    problem : PathStoppingProblem
-        The recorded paths (features :math:`h_l`, gains :math:`G_l=g(h_l)`), ``deterministic=True``.
-    kind : str
-        Which bound the family is built for: ``"geometric"`` (:math:`\sup\|f_l\|\le C\rho^l`),
-        ``"summable"`` (:math:`\sup\|f_l\|\le b_l=C(l+1)^{-q}`), ``"bounded"`` (bounded gains,
-        non-decaying residuals).
-    lipschitz : float
-        Declared Lipschitz constant :math:`L_g` of the gain.
-    C, rho : float
-        Declared envelope constant and decay rate (``rho`` is ``nan`` unless ``kind == "geometric"``).
-    residual_bounds : ndarray, shape (L,)
-        Declared :math:`\sup_h\|f_l(h)\|`.
-    cost : float
-        Cost per layer :math:`c` (0 for the ``"zero_cost"`` violation).
-    satisfying : bool
-        Whether every hypothesis of the bound holds (by construction).
-    violation : str
-        ``""``, or which hypothesis is violated: ``"growth"`` (residuals grow, :math:`C\rho'^l` with
-        :math:`\rho'>1`, while :math:`\rho<1` is declared), ``"lipschitz"`` (the gain is :math:`K>1` times
-        steeper than declared), ``"bounds"`` (one layer's residuals exceed its declared bound),
-        ``"zero_cost"`` (:math:`c=0`), ``"discounted"`` (:math:`\beta<1`). Each violation is *observable* on
-        the recorded paths, so a correct hypothesis checker flags it.
-    parameters : dict
-        Every drawn constant, the true ones included.
-    """
-
-    problem: Any
-    kind: str
-    lipschitz: float
-    C: float
-    rho: float
-    residual_bounds: np.ndarray
-    cost: float
-    satisfying: bool
-    violation: str
-    parameters: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def violated_hypothesis(self) -> str | None:
-        """The key of :attr:`DepthBound.hypotheses` that the violation breaks (``None`` if satisfying)."""
-        return _VIOLATED_HYPOTHESIS.get(self.violation)
-
-    def depth_bound(self) -> DepthBound:
-        """The B2 bound this family is built for, computed with the declared constants.
-
-        ``geometric`` -> :func:`~stochdepth.stopping.geometric_depth_bound`, ``summable`` ->
-        :func:`~stochdepth.stopping.summable_residuals_bound`, ``bounded`` ->
-        :func:`~stochdepth.stopping.bounded_gains_bound`.
-        """
-        from ...stopping import bounded_gains_bound, geometric_depth_bound, summable_residuals_bound
-
-        if self.kind == "geometric":
-            return geometric_depth_bound(self.problem, self.lipschitz, self.rho, C=self.C)
-        if self.kind == "summable":
-            return summable_residuals_bound(
-                self.problem, self.lipschitz, residual_bounds=self.residual_bounds
-            )
-        return bounded_gains_bound(self.problem)
 
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
@@ -137,10 +61,10 @@ def residual_families(
       bounded (:math:`\mathbb E\tau^\star\le(\mathbb E\sup G-\mathbb EG_0)/c`);
     * ``kind=None``: any of the three.
 
-    With ``satisfying=False`` one hypothesis is violated (see :class:`ResidualFamily`), in a way the
-    recorded paths reveal: the violating residuals have scale exactly 1 (norm :math:`e_l`), the steeper
-    gain is revealed by the radial first step of a path started at distance :math:`\ge2C+1` from
-    :math:`y`.
+    With ``satisfying=False`` one hypothesis is violated (see :class:`~stochdepth.depth.ResidualFamily`),
+    in a way the recorded paths reveal: the violating residuals have scale exactly 1 (norm :math:`e_l`),
+    the steeper gain is revealed by the radial first step of a path started at distance :math:`\ge2C+1`
+    from :math:`y`.
 
     Parameters
     ----------
@@ -180,7 +104,8 @@ def residual_families(
 
     @hst.composite
     def draw_family(draw: Any) -> ResidualFamily:
-        from ...stopping import PathStoppingProblem, residual_path_problem
+        from ...depth import ResidualFamily, residual_path_problem
+        from ...stopping import PathStoppingProblem
 
         fam_kind = draw(hst.sampled_from(kinds))
         violation = "" if satisfying else draw(hst.sampled_from(_VIOLATIONS[fam_kind]))
