@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth.testing.generators import random_markov_problem
+
 from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import as_floats, fmt
 from ..runner import Check, Context, TaskOutput
-from .pending import random_chain, residual_family
+from .pending import residual_family
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -97,7 +99,7 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
     cgen = np.random.default_rng(ctx.rng("chains"))
     chains = []
     for _ in range(n_chains):
-        prob = random_chain(cgen)
+        prob = random_markov_problem(cgen)
         rec = _bound_record(bounded_gains_bound(prob))
         rec["horizon"] = prob.horizon
         rec["n_states"] = prob.n_states

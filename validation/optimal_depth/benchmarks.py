@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth.testing.quantlib import american_put
 from stochdepth.testing.tolerance import Z_MAX
 
 from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import as_floats, fmt, fmt_pm, loglog_slope
 from ..runner import Check, Context, TaskOutput
-from .pending import quantlib_put
 
 __all__ = [
     "EXPERIMENT",
@@ -226,7 +226,8 @@ def _bench_pde(nodes: tuple) -> dict[str, Any]:
 
     rows = []
     for spot, strike, rate, q, vol, T in PUT_SETS:
-        ref, tau = quantlib_put(spot, strike, rate, q, vol, T)
+        ql_put = american_put(spot, strike, rate, q, vol, T)
+        ref, tau = ql_put.price, ql_put.tau
         prices: dict[str, list[float]] = {}
         for name, scheme in (("crank-nicolson", CrankNicolson), ("implicit", Implicit)):
             prices[name] = []

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth.testing.generators import random_markov_problem, random_monotone_problem
 from stochdepth.testing.tolerance import Z_MAX
 
 from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import as_floats, fmt, fmt_pm
 from ..runner import Check, Context, TaskOutput
-from .pending import monotone_chain, random_chain
 from .problems import B6, b6_constants
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
@@ -60,7 +60,7 @@ def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
     gen = np.random.default_rng(ctx.rng("monotone"))
     mono = []
     for k in range(n_mono):
-        prob = monotone_chain(gen, finite=k % 2 == 0)
+        prob = random_monotone_problem(gen, lattice=False, finite=k % 2 == 0)
         sol = solve_stopping(prob)
         v = sol.value()
         _lo, hi = sol.value_interval()
@@ -76,7 +76,7 @@ def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
     rgen = np.random.default_rng(ctx.rng("random"))
     rand = []
     for _ in range(n_rand):
-        prob = random_chain(rgen)
+        prob = random_markov_problem(rgen)
         sol = solve_stopping(prob)
         rand.append(
             {

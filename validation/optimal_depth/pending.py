@@ -5,10 +5,9 @@ replaces the local copy and this module shrinks:
 
 * :func:`network_depths`: first-passage depths of simulated linear random ResNets with explicit weights
   (next to :class:`stochdepth.depth.LinearResNetSimulator`);
-* :func:`residual_family`: the B2 deterministic residual families (to :mod:`stochdepth.depth`);
-* :func:`random_chain` and :func:`monotone_chain`: random Markov stopping problems, monotone by
-  construction for the latter (to :mod:`stochdepth.testing`);
-* :func:`quantlib_put`: QuantLib's American put reference (to :mod:`stochdepth.testing`).
+* :func:`residual_family`: random B2 deterministic residual families, satisfying or violating one
+  hypothesis (a generator for :mod:`stochdepth.testing.generators`, on :mod:`stochdepth.depth`'s
+  :func:`~stochdepth.depth.residual_path_problem`).
 """
 
 from __future__ import annotations
@@ -19,10 +18,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "monotone_chain",
     "network_depths",
-    "quantlib_put",
-    "random_chain",
     "residual_family",
 ]
 
@@ -80,26 +76,6 @@ def residual_family(gen: np.random.Generator, violation: str = "") -> tuple[Any,
     return prob, info
 
 
-def random_chain(gen: np.random.Generator) -> Any:
-    """A random chain with bounded gains and costs >= c > 0 (finite or infinite horizon)."""
-    from stochdepth.stopping import MarkovStoppingProblem
-
-    S = int(gen.integers(3, 21))
-    P = gen.random((S, S)) ** 3
-    P[gen.random((S, S)) < 0.4] = 0.0
-    P[np.arange(S), gen.integers(0, S, size=S)] += 0.05  # every row has mass
-    P /= P.sum(axis=1, keepdims=True)
-    init = gen.dirichlet(np.ones(S))
-    if gen.random() < 0.5:
-        L = int(gen.integers(3, 31))
-        gains = gen.uniform(-1.0, 1.0, size=(L + 1, S))
-        costs = gen.uniform(0.01, 0.3, size=L)
-        return MarkovStoppingProblem(P, gains, costs, L, initial=init)
-    return MarkovStoppingProblem(
-        P, gen.uniform(-1.0, 1.0, size=S), float(gen.uniform(0.02, 0.3)), initial=init
-    )
-
-
 def network_depths(
     width: int, depth: int, threshold: float, y0: float, n_paths: int, rng: int, max_layers: int
 ) -> np.ndarray:
@@ -128,52 +104,3 @@ def network_depths(
         return tau
 
     return np.concatenate(map_chunks(job, rng, n_paths, chunk_size=2048))
-
-
-def monotone_chain(gen: np.random.Generator, finite: bool) -> Any:
-    r"""A monotone problem by construction: an upward chain on 0..S-1 (the top absorbing) whose one-step gain
-    :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing, so the look-ahead set :math:`\{d\le0\}` is
-    an up-set and closed under the chain's moves (Chow, Robbins & Siegmund 1971, sec. 3.5)."""
-    from stochdepth.stopping import MarkovStoppingProblem
-
-    S = int(gen.integers(3, 16))
-    c = float(gen.uniform(0.02, 0.5))
-    P = np.zeros((S, S))
-    for s in range(S - 1):
-        w = gen.random(S - s) * (gen.random(S - s) < 0.7)
-        w[1] += 0.1  # always a chance to move up
-        P[s, s:] = w / w.sum()
-    P[S - 1, S - 1] = 1.0
-    d = np.sort(gen.uniform(-c, 1.0, size=S - 1))[::-1]
-    d = np.concatenate([d, [-c]])
-    g = np.zeros(S)
-    g[S - 1] = gen.uniform(-1.0, 1.0)
-    for s in range(S - 2, -1, -1):
-        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
-    init = gen.dirichlet(np.ones(S))
-    return MarkovStoppingProblem(P, g, c, int(gen.integers(2, 30)) if finite else None, initial=init)
-
-
-def quantlib_put(
-    spot: float, strike: float, rate: float, dividend: float, vol: float, maturity: float
-) -> tuple[float, float]:
-    """QuantLib's high-precision American put (QdFp engine, Andersen-Lake-Offengenden 2016) and its year
-    fraction (maturity rounded to whole days, Actual/365)."""
-    import QuantLib as ql
-
-    today = ql.Date(1, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    expiry = today + ql.Period(round(maturity * 365), ql.Days)
-    tau = dc.yearFraction(today, expiry)
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
-    )
-    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
-    return float(option.NPV()), float(tau)
