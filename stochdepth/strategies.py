@@ -562,7 +562,7 @@ class KnownLawDiffusion(Result):
 
     @property
     def statistic(self) -> Any:
-        """The scalar observable whose law :meth:`law` gives (an :class:`~stochdepth.sde.Observable`)."""
+        """Scalar observable whose law :meth:`law` gives (a :class:`~stochdepth.montecarlo.Observable`)."""
         from .sde import coordinate, squared_norm
 
         return coordinate(0, "statistic") if self.statistic_kind == "x0" else squared_norm("statistic")

@@ -887,8 +887,8 @@ def _lin_walk_vs_network(ctx: Context, widths: tuple, L: int, N: int) -> dict[st
 
 def _lin_kurtosis(ctx: Context, widths: tuple, L: int, N: int, n_law: int) -> dict[str, Any]:
     from stochdepth.limits import linear_neuron_law
+    from stochdepth.montecarlo import Observable
     from stochdepth.networks import neuron, sample_network
-    from stochdepth.sde.observe import Observable
     from stochdepth.stats import one_sample_test
 
     t1 = 2.0

@@ -30,7 +30,8 @@ from scipy import stats
 
 from .._checks import check_array, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
+from ..montecarlo import map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from .grids import StretchedGrid
 from .problems import ObstacleProblem, StationaryObstacleProblem
 

@@ -25,11 +25,11 @@ import numpy as np
 from .._checks import check_array, check_int, check_real
 from .._results import Estimate, Result
 from ..activations import Activation, get_activation
+from ..montecarlo import Observable, Reducer, as_observables, check_threads
 from ..networks import sample_input_layer, sample_network
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, spawn
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from ..sde import SDE, EulerMaruyama, simulate, simulate_levels
 from ..sde.observables import _squared_norm, squared_norm
-from ..sde.observe import Observable, Reducer, as_observables
 from ..sde.simulate import _check_steps
 from ..stats import weak_error_fit_differences
 from ..stats.weak_error import _check_geometric
@@ -172,7 +172,8 @@ def simulate_limit(
     Examples
     --------
     >>> import numpy as np
-    >>> from stochdepth.sde import Moments, squared_norm
+    >>> from stochdepth.montecarlo import Moments
+    >>> from stochdepth.sde import squared_norm
     >>> res = simulate_limit(np.ones(3), 4, "linear", n_steps=64, n_paths=4000,
     ...                      observe=squared_norm(), reduce=Moments(), rng=0)
     >>> m = res["squared_norm"].moments      # E||X_1||^2 = n e^1 for sigma0 = 1 (here (1+1/64)^64 n)

@@ -31,7 +31,8 @@ from scipy import stats as st
 
 from .._checks import check_int, check_real
 from .._results import Estimate, Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks, spawn
+from ..montecarlo import check_threads, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from . import _kernels as K
 from ._common import check_n_paths, check_width, check_widths, even_record
 

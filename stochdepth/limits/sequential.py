@@ -30,9 +30,9 @@ from scipy import integrate
 from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
 from .._results import Result
 from ..activations import Activation, _arccos_kernel_f, get_activation
+from ..montecarlo import Moments, Samples, check_threads
 from ..networks import log_norms, sample_network, squared_norms
-from ..random import RNGLike, check_threads, spawn
-from ..sde.observe import Moments, Samples
+from ..random import RNGLike, spawn
 from . import _kernels as K
 from ._common import check_q0, check_times, check_widths, even_record
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks
+from ..montecarlo import check_threads, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size
 from . import _kernels as K
 from .sampling import check_record_layers
 

@@ -28,16 +28,17 @@ import numpy as np
 
 from .._checks import check_array, check_int, check_real, check_record
 from ..activations import Activation, get_activation
-from ..random import RNGLike, as_generator, check_chunk_size, check_threads
-from ..sde.observe import (
+from ..montecarlo import (
     Observable,
     Observed,
     ObservedResult,
     Reducer,
     as_observables,
     as_reducers,
+    check_threads,
     run_observed,
 )
+from ..random import RNGLike, as_generator, check_chunk_size
 from . import _kernels as K
 from .observables import preactivations
 
@@ -149,7 +150,7 @@ class NetworkSampler:
     A sampler implements :meth:`make_kernel`; :func:`sample_network` validates the arguments (with
     :func:`check_network_inputs` and :func:`check_record_layers`, which subclasses in other packages may
     reuse), builds the kernel once and drives it chunk by chunk through
-    :func:`stochdepth.sde.observe.run_observed`. Subclasses: :class:`ExactLaw`, :class:`ExplicitWeights`,
+    :func:`stochdepth.montecarlo.run_observed`. Subclasses: :class:`ExactLaw`, :class:`ExplicitWeights`,
     and :class:`stochdepth.nn.TorchExplicitWeights`.
     """
 
@@ -334,7 +335,7 @@ class NetworkSample(ObservedResult):
     def mean(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Monte Carlo mean of observable ``name`` over networks and its standard error.
 
-        Uses the :class:`~stochdepth.sde.observe.Moments` reducer if it ran, else the samples.
+        Uses the :class:`~stochdepth.montecarlo.Moments` reducer if it ran, else the samples.
         Both arrays have shape ``(n_record, *out_shape)``.
         """
         obs = self[name]
@@ -409,14 +410,14 @@ def sample_network(
         Functions of the state ``(..., width, k)`` (see :mod:`stochdepth.networks.observables`).
         Default :func:`~stochdepth.networks.preactivations`.
     reduce : Reducer or list of them, optional
-        Default :class:`~stochdepth.sde.observe.Samples` (keep every value).
+        Default :class:`~stochdepth.montecarlo.Samples` (keep every value).
     rng : None, int, SeedSequence or Generator
         Seed (see :mod:`stochdepth.random`).
     chunk_size : int, optional
         Networks per chunk; default :func:`default_chunk_size`. With the seed, it fixes the random
         numbers; the result does not depend on ``n_threads``.
     n_threads : int, optional
-        Threads running chunks (default :func:`stochdepth.random.default_threads`).
+        Threads running chunks (default :func:`stochdepth.montecarlo.default_threads`).
 
     Returns
     -------

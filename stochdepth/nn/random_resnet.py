@@ -39,10 +39,10 @@ import torch
 
 from .._checks import NumericalError, check_array, check_int, check_real
 from ..activations import Activation, get_activation
+from ..montecarlo import Observable, Reducer
 from ..networks import NetworkSample, NetworkSampler, sample_network
 from ..networks.sampling import check_network_inputs, check_record_layers, states_chunk_size
 from ..random import RNGLike
-from ..sde.observe import Observable, Reducer
 from ._device import as_device, as_dtype, torch_generator
 
 __all__ = ["RandomResNet", "TorchExplicitWeights", "sample_torch_network"]

@@ -11,8 +11,9 @@ from scipy import stats as st
 
 from stochdepth.activations import Activation
 from stochdepth.limits import limit_sde, simulate_limit, weak_error_study
+from stochdepth.montecarlo import Moments
 from stochdepth.networks import gram, sample_network, squared_norms
-from stochdepth.sde import Milstein, Moments, squared_norm
+from stochdepth.sde import Milstein, squared_norm
 
 P_MIN = 1e-6
 

@@ -22,8 +22,9 @@ from stochdepth.limits import (
     linear_norm_ratio_law,
     simulate_limit,
 )
+from stochdepth.montecarlo import Moments
 from stochdepth.networks import log_norms, sample_linear_log_norm, sample_network, squared_norms
-from stochdepth.sde import Moments, coordinate
+from stochdepth.sde import coordinate
 
 P_MIN = 1e-6  # one-sample tests: reject only at p < 1e-6, so a correct law passes for any seed
 

@@ -10,6 +10,7 @@ import pytest
 import stochdepth.networks as nw
 from stochdepth import NumericalError
 from stochdepth.activations import RELU, TANH
+from stochdepth.montecarlo import Histogram, Moments, Observable
 from stochdepth.networks import (
     ExactLaw,
     ExplicitWeights,
@@ -24,7 +25,6 @@ from stochdepth.networks import (
     sample_network,
     squared_norms,
 )
-from stochdepth.sde.observe import Histogram, Moments, Observable
 
 X = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, 0.0]])
 

@@ -95,7 +95,7 @@ def test_linear_mean_square_norm(seed, sampler, width, depth, t1):
 
 def test_moments_reducer_gives_the_same_mean(seed):
     """The Moments reducer and the samples give the same mean; NetworkSample.mean uses either."""
-    from stochdepth.sde.observe import Moments, Samples
+    from stochdepth.montecarlo import Moments, Samples
 
     res = sample_network(
         X3,

@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 from _nn_testing import DEVICES, reference_sample  # noqa: E402
 
 from stochdepth.activations import get_activation  # noqa: E402
+from stochdepth.montecarlo import Moments  # noqa: E402
 from stochdepth.networks import (  # noqa: E402
     ExactLaw,
     NetworkSample,
@@ -29,7 +30,6 @@ from stochdepth.networks import (  # noqa: E402
 )
 from stochdepth.nn import TorchExplicitWeights, sample_torch_network  # noqa: E402
 from stochdepth.nn.random_resnet import _accelerator_chunk_size  # noqa: E402
-from stochdepth.sde.observe import Moments  # noqa: E402
 
 X2 = np.array([[1.0, 0.2], [-0.5, 1.0], [0.3, 0.3]])
 X3 = np.array([[1.0, 0.2, -1.0], [-0.5, 1.0, 0.1], [0.3, 0.3, 0.8], [0.0, 1.0, 1.0]])

@@ -127,8 +127,8 @@ def test_exact_neuron_kurtosis_matches_networks(seed):
     the 5-stderr check would catch any error in the formula larger than about 0.15 (the limit is 35 stderr
     away).
     """
+    from stochdepth.montecarlo import Observable
     from stochdepth.networks import sample_network
-    from stochdepth.sde.observe import Observable
 
     n, L, N = 8, 2, 40_000
     m2 = Observable("m2", lambda s: np.mean(s**2, axis=-2))
