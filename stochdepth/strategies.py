@@ -365,7 +365,7 @@ class NetworkConfig(Result):
     activation : Activation
         :math:`\phi`.
     t1 : float
-        Depth-time horizon :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
+        Final depth-time :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
     """
 
     x: np.ndarray
@@ -384,7 +384,7 @@ class NetworkConfig(Result):
         r"""Per-neuron variance of the first layer, :math:`q_0=\|x^{(a)}\|^2/d` for each input ``(k,)``."""
         return np.sum(self.x**2, axis=0) / self.x.shape[0]
 
-    def sample(self, *, n_networks: int, **kwargs: Any) -> Any:
+    def sample(self, *, n_paths: int, **kwargs: Any) -> Any:
         """Sample networks of this configuration with :func:`stochdepth.networks.sample_network`.
 
         ``kwargs`` are passed on (``record``, ``observe``, ``reduce``, ``rng``, ``sampler``, ...).
@@ -392,7 +392,7 @@ class NetworkConfig(Result):
         from .networks import sample_network
 
         return sample_network(
-            self.x, self.width, self.depth, self.activation, n_networks=n_networks, t1=self.t1, **kwargs
+            self.x, self.width, self.depth, self.activation, n_paths=n_paths, t1=self.t1, **kwargs
         )
 
 
@@ -430,7 +430,7 @@ def network_configs(
     >>> @settings(max_examples=3)
     ... @given(network_configs(max_width=4, max_depth=4, activation=activations(names=["relu"])))
     ... def check(cfg):
-    ...     res = cfg.sample(n_networks=8, rng=0)
+    ...     res = cfg.sample(n_paths=8, rng=0)
     ...     assert res["preactivations"].samples.shape[-2:] == (cfg.width, cfg.x.shape[1])
     >>> check()
     """

@@ -60,7 +60,7 @@ def _mv(
         1.0,
         1.0,
         n_steps=n_steps,
-        n_particles=n_particles,
+        n_paths=n_particles,
         n_clouds=n_clouds,
         n_times=2,
         rng=stream(seed, "A6-mv", activation, n_steps, n_particles),
@@ -216,7 +216,7 @@ def _two_input_gram(seed: int, width: int, depth: int, m: int, c0: float) -> np.
         width,
         depth,
         "relu",
-        n_networks=m,
+        n_paths=m,
         record=[depth],
         observe=[gram()],
         rng=stream(seed, "A6-kernel", width, depth, c0),
@@ -381,7 +381,7 @@ def _grid(seed: int, activation: str, widths: tuple[int, ...], depths: tuple[int
         activation,
         list(widths),
         list(depths),
-        n_networks=m,
+        n_paths=m,
         rng=stream(seed, "A6-grid", activation, widths, depths),
     )
 

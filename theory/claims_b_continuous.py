@@ -494,7 +494,7 @@ class _LinearNetworkLogNorm(Simulator):
             self.width,
             horizon,
             "linear",
-            n_networks=m,
+            n_paths=m,
             t1=horizon * self.h,
             record=np.arange(horizon + 1),
             observe=[log_norms()],

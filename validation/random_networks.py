@@ -292,7 +292,7 @@ def _law_config(
                 n,
                 L,
                 act,
-                n_networks=N,
+                n_paths=N,
                 record=record,
                 observe=preactivations(),
                 device=device,
@@ -304,7 +304,7 @@ def _law_config(
                 n,
                 L,
                 act,
-                n_networks=N,
+                n_paths=N,
                 sampler=sampler,
                 record=record,
                 observe=preactivations(),
@@ -368,7 +368,7 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
     ref, ref2 = fine_ratio("fine-a"), fine_ratio("fine-b")
     rows = []
     for L in depths:
-        res = sample_network(x, n, L, act, n_networks=N, observe=log_norms(), rng=ctx.rng(f"{tag}/L{L}"))
+        res = sample_network(x, n, L, act, n_paths=N, observe=log_norms(), rng=ctx.rng(f"{tag}/L{L}"))
         v = res["log_norms"].samples[:, :, 0]
         r = v[:, -1] - v[:, 0]
         ks = two_sample_test(r, ref)
@@ -878,7 +878,7 @@ def _lin_walk_vs_network(ctx: Context, widths: tuple, L: int, N: int) -> dict[st
     for n in widths:
         walk = sample_linear_log_norm(n, L, n_paths=N, rng=ctx.rng(f"walk/n{n}"))
         res = sample_network(
-            _INPUTS[:, 0], n, L, "linear", n_networks=N, observe=log_norms(), rng=ctx.rng(f"walknet/n{n}")
+            _INPUTS[:, 0], n, L, "linear", n_paths=N, observe=log_norms(), rng=ctx.rng(f"walknet/n{n}")
         )
         v = res["log_norms"].samples[:, :, 0]
         rows.append({"n": n, "ks_p": two_sample_test(walk.log_ratio[:, -1], v[:, -1] - v[:, 0]).pvalue})
@@ -902,7 +902,7 @@ def _lin_kurtosis(ctx: Context, widths: tuple, L: int, N: int, n_law: int) -> di
             n,
             L,
             "linear",
-            n_networks=N,
+            n_paths=N,
             t1=t1,
             record=record,
             observe=[m2, m4, neuron(0)],
@@ -941,7 +941,7 @@ def _lin_mean_square(ctx: Context, widths: tuple, depths: tuple, N: int) -> dict
                     n,
                     L,
                     "linear",
-                    n_networks=N,
+                    n_paths=N,
                     sampler=sampler,
                     observe=squared_norms(),
                     rng=ctx.rng(f"ms/{sampler.name}/n{n}/L{L}"),
@@ -1290,7 +1290,7 @@ def _relu_dead(ctx: Context, N: int, L: int, sweep: tuple) -> dict[str, Any]:
     rows = []
     for n in range(1, 9):
         res = sample_network(
-            _INPUTS[:, 0], n, L, "relu", n_networks=N, observe=dead("relu"), rng=ctx.rng(f"dead/n{n}")
+            _INPUTS[:, 0], n, L, "relu", n_paths=N, observe=dead("relu"), rng=ctx.rng(f"dead/n{n}")
         )
         d = res["dead"].samples[:, :, 0]
         rows.append(
@@ -1310,7 +1310,7 @@ def _relu_dead(ctx: Context, N: int, L: int, sweep: tuple) -> dict[str, Any]:
                 n,
                 Ls,
                 "relu",
-                n_networks=N,
+                n_paths=N,
                 observe=dead("relu"),
                 rng=ctx.rng(f"dead-sweep/n{n}/L{Ls}"),
             )
@@ -1622,7 +1622,7 @@ def _relu_facts(ctx: Context) -> TaskOutput:
 def _grid(ctx: Context, act: str, widths: tuple, depths: tuple, N: int) -> dict[str, Any]:
     from stochdepth.limits import commutation_grid
 
-    g = commutation_grid(act, widths, depths, n_networks=N, rng=ctx.rng(f"grid/{act}"))
+    g = commutation_grid(act, widths, depths, n_paths=N, rng=ctx.rng(f"grid/{act}"))
     return {"variance": g.variance, "stderr": g.stderr, "width_first": g.width_first, "ode": g.ode}
 
 
@@ -1642,7 +1642,7 @@ def _fluct(ctx: Context, act: str, widths: tuple, L: int, N: int) -> dict[str, A
 def _mv(ctx: Context, act: str, steps: int, P: int, C: int) -> dict[str, Any]:
     from stochdepth.limits import mckean_vlasov
 
-    r = mckean_vlasov(act, 1.0, 1.0, n_steps=steps, n_particles=P, n_clouds=C, rng=ctx.rng(f"mv/{act}"))
+    r = mckean_vlasov(act, 1.0, 1.0, n_steps=steps, n_paths=P, n_clouds=C, rng=ctx.rng(f"mv/{act}"))
     x = r.particles
     m2 = np.mean(x**2, axis=1)
     kurt = np.mean(x**4, axis=1) / m2**2
@@ -1669,7 +1669,7 @@ def _corr(ctx: Context, c0s: tuple, n: int, L: int, N: int) -> dict[str, Any]:
             n,
             L,
             "relu",
-            n_networks=N,
+            n_paths=N,
             record=record,
             observe=gram(),
             rng=ctx.rng(f"corr/c{c0:g}/n{n}/L{L}"),

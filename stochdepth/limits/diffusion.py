@@ -213,7 +213,7 @@ def simulate_limit(
         n,
         n_steps,
         act,
-        n_networks=n_paths,
+        n_paths=n_paths,
         t1=t1,
         record=record,
         observe=observe,

@@ -1,6 +1,6 @@
 r"""Finite-depth random residual networks without torch.
 
-The network of SCIENCE.md A1 (width :math:`n`, depth :math:`L`, horizon :math:`t_1`),
+The network of SCIENCE.md A1 (width :math:`n`, depth :math:`L`, final depth-time :math:`t_1`),
 
 .. math::
     Y_0=W_{\rm in}X,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),

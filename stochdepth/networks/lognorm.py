@@ -112,7 +112,7 @@ def sample_linear_log_norm(
     n_paths : int
         Number of independent walks, :math:`\ge1`.
     t1 : float
-        Depth-time horizon, :math:`>0`.
+        Final depth-time :math:`t_1>0`.
     record : sequence of int, optional
         Layers in ``[0, depth]`` (sorted, duplicates removed; default ``[0, depth]``).
     rng : None, int, SeedSequence or Generator

@@ -72,7 +72,7 @@ def _sum_squares(v: np.ndarray) -> np.ndarray:
 def preactivations(*, name: str | None = None) -> Observable:
     r"""The state itself, :math:`Y_l` (pre-activations), shape ``(..., width, k)``.
 
-    Memory grows as ``n_networks * n_record * width * k``; prefer a summary when only norms matter.
+    Memory grows as ``n_paths * n_record * width * k``; prefer a summary when only norms matter.
     """
     return Observable(_name(name, "preactivations"), lambda s: _check_states(s))
 

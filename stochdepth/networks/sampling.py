@@ -1,6 +1,6 @@
 r"""Finite-depth random residual networks, sampled without torch.
 
-The network of SCIENCE.md A1, with a depth-time horizon :math:`t_1` (:math:`t_1=1` is the paper's
+The network of SCIENCE.md A1, with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network):
 
 .. math::
@@ -289,7 +289,7 @@ class ExplicitWeights(NetworkSampler):
 
 @dataclass(frozen=True, repr=False)
 class NetworkSample(ObservedResult):
-    r"""Observables of ``n_networks`` independent random ResNets at the recorded layers.
+    r"""Observables of ``n_paths`` independent random ResNets at the recorded layers.
 
     Attributes
     ----------
@@ -303,12 +303,12 @@ class NetworkSample(ObservedResult):
     width, depth : int
         :math:`n` and :math:`L`.
     t1 : float
-        Depth-time horizon (branch scale :math:`\sqrt{t_1/L}`).
+        Final depth-time :math:`t_1` (branch scale :math:`\sqrt{t_1/L}`).
     activation : str
         Name of :math:`\phi`.
     n_inputs, input_dim : int
         :math:`k` and :math:`d`.
-    n_networks : int
+    n_paths : int
         Number of independent networks (Monte Carlo sample size).
     sampler : str
         ``"exact_law"``, ``"explicit_weights"`` or ``"torch_explicit_weights(<device>, <dtype>)"``.
@@ -325,7 +325,7 @@ class NetworkSample(ObservedResult):
     activation: str
     n_inputs: int
     input_dim: int
-    n_networks: int
+    n_paths: int
     sampler: str
     chunk_size: int
 
@@ -365,7 +365,7 @@ def sample_network(
     depth: int,
     activation: str | Activation = "relu",
     *,
-    n_networks: int,
+    n_paths: int,
     sampler: NetworkSampler | None = None,
     t1: float = 1.0,
     record: Any = None,
@@ -395,12 +395,12 @@ def sample_network(
     activation : str or Activation
         :math:`\phi` (default ReLU); any :class:`~stochdepth.Activation`, including user ones (a user
         activation compiles its own kernel once, about a second).
-    n_networks : int
+    n_paths : int
         Number of independent networks, :math:`\ge1`.
     sampler : ExactLaw or ExplicitWeights, optional
         How to draw them (default :class:`ExactLaw`); both give the same law.
     t1 : float
-        Depth-time horizon :math:`t_1>0`.
+        Final depth-time :math:`t_1>0`.
     record : int or sequence of int, optional
         Layers in ``[0, depth]`` at which states are observed (sorted, duplicates removed; default
         ``[0, depth]``). Only these states are ever held in memory; layers after the last recorded one
@@ -443,7 +443,7 @@ def sample_network(
     >>> import numpy as np
     >>> from stochdepth.networks import sample_network, squared_norms, gram
     >>> x = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    >>> res = sample_network(x, 16, 32, "relu", n_networks=500, record=[0, 16, 32],
+    >>> res = sample_network(x, 16, 32, "relu", n_paths=500, record=[0, 16, 32],
     ...                      observe=[squared_norms(), gram()], rng=1)
     >>> res["squared_norms"].samples.shape, res["gram"].samples.shape
     ((500, 3, 3), (500, 3, 3, 3))
@@ -456,7 +456,7 @@ def sample_network(
     width = check_int("width", width, min=1)
     depth = check_int("depth", depth, min=1)
     act = get_activation(activation)
-    n_networks = check_int("n_networks", n_networks, min=1)
+    n_paths = check_int("n_paths", n_paths, min=1)
     if sampler is None:
         sampler = ExactLaw()
     if not isinstance(sampler, NetworkSampler):
@@ -476,7 +476,7 @@ def sample_network(
     observed = run_observed(
         kernel,
         rng,
-        n_networks,
+        n_paths,
         times,
         obs,
         red,
@@ -494,7 +494,7 @@ def sample_network(
         activation=act.name,
         n_inputs=int(X.shape[1]),
         input_dim=int(X.shape[0]),
-        n_networks=n_networks,
+        n_paths=n_paths,
         sampler=sampler.name,
         chunk_size=chunk,
     )

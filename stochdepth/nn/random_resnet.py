@@ -1,6 +1,6 @@
 r"""Random residual networks with explicit torch weights, on any device.
 
-The network of SCIENCE.md A1 with a depth-time horizon :math:`t_1` (:math:`t_1=1` is the paper's
+The network of SCIENCE.md A1 with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network), written with explicit Gaussian weight matrices:
 
 .. math::
@@ -94,7 +94,7 @@ class RandomResNet(torch.nn.Module):
         :math:`\phi` (default ReLU); it needs a torch implementation (all built-ins have one; for a
         custom one pass ``torch_fn`` to :meth:`~stochdepth.Activation.custom`).
     t1 : float
-        Depth-time horizon :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
+        Final depth-time :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
     rng : None, int, SeedSequence or numpy Generator
         Seed of the weights (see :mod:`stochdepth.random`); a :class:`torch.Generator` on ``device`` is
         seeded from it.
@@ -363,7 +363,7 @@ class TorchExplicitWeights(NetworkSampler):
     >>> import numpy as np
     >>> from stochdepth.networks import sample_network, squared_norms
     >>> from stochdepth.nn import TorchExplicitWeights
-    >>> res = sample_network(np.ones(3), 8, 16, "tanh", n_networks=100, observe=squared_norms(),
+    >>> res = sample_network(np.ones(3), 8, 16, "tanh", n_paths=100, observe=squared_norms(),
     ...                      sampler=TorchExplicitWeights(device="cpu"), rng=2)
     >>> res.sampler, res["squared_norms"].samples.shape
     ('torch_explicit_weights(cpu, float64)', (100, 2, 1))
@@ -438,7 +438,7 @@ def sample_torch_network(
     depth: int,
     activation: str | Activation = "relu",
     *,
-    n_networks: int,
+    n_paths: int,
     t1: float = 1.0,
     record: Any = None,
     observe: Observable | list[Observable] | dict[str, Any] | None = None,
@@ -468,10 +468,10 @@ def sample_torch_network(
         :math:`n\ge1`, :math:`L\ge1`.
     activation : str or Activation
         :math:`\phi` (default ReLU), with a torch implementation.
-    n_networks : int
+    n_paths : int
         Number of independent networks, :math:`\ge1`.
     t1 : float
-        Depth-time horizon :math:`t_1>0`.
+        Final depth-time :math:`t_1>0`.
     record, observe, reduce
         As in :func:`~stochdepth.networks.sample_network` (default: states at layers ``[0, depth]``,
         all samples kept). Observables see float64 numpy states of shape ``(m, n_record, width, k)``.
@@ -518,7 +518,7 @@ def sample_torch_network(
     >>> from stochdepth.networks import squared_norms, post_squared_norms
     >>> from stochdepth.nn import sample_torch_network
     >>> x = np.array([[1.0, 0.0], [0.5, 1.0], [-1.0, 2.0]])
-    >>> res = sample_torch_network(x, 16, 8, "relu", n_networks=200, record=[0, 4, 8],
+    >>> res = sample_torch_network(x, 16, 8, "relu", n_paths=200, record=[0, 4, 8],
     ...                            observe=[squared_norms(), post_squared_norms("relu")],
     ...                            rng=3, device="cpu")
     >>> res["squared_norms"].samples.shape
@@ -537,7 +537,7 @@ def sample_torch_network(
         width,
         depth,
         activation,
-        n_networks=n_networks,
+        n_paths=n_paths,
         sampler=sampler,
         t1=t1,
         record=record,

@@ -46,7 +46,7 @@ def test_simulate_limit_matches_the_network_sampler(seed: int) -> None:
     x = np.array([0.5, 1.5])
     n, L = 3, 8
     a = simulate_limit(x, n, "tanh", n_steps=L, n_paths=10_000, observe=squared_norm(), rng=seed)
-    b = sample_network(x, n, L, "tanh", n_networks=10_000, observe=squared_norms(), rng=seed + 1)
+    b = sample_network(x, n, L, "tanh", n_paths=10_000, observe=squared_norms(), rng=seed + 1)
     assert st.ks_2samp(a["squared_norm"].samples[:, -1], b["squared_norms"].samples[:, -1, 0]).pvalue > P_MIN
 
 

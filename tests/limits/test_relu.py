@@ -57,7 +57,7 @@ def test_log_drift_monte_carlo(seed: int, n: int) -> None:
 def test_dead_probability_against_networks(seed: int) -> None:
     """Fraction of dead networks at layer 0 and at layer L: 2^-n (binomial standard error, 5 SE)."""
     n, N = 3, 40_000
-    res = sample_network(np.ones(2), n, 32, "relu", n_networks=N, observe=dead("relu"), rng=seed)
+    res = sample_network(np.ones(2), n, 32, "relu", n_paths=N, observe=dead("relu"), rng=seed)
     frac = res["dead"].samples[:, :, 0].mean(axis=0)
     p = relu_dead_probability(n)
     se = math.sqrt(p * (1 - p) / N)
@@ -165,8 +165,8 @@ def test_relu_bad_input() -> None:
         relu_log_drift(3, exact=1)
     with pytest.raises(ValueError, match="t must be >= 0"):
         relu_width1_law(1.0, -1.0)
-    with pytest.raises(ValueError, match="horizon"):
-        relu_log_drift_mc(3, horizon=0.0)
+    with pytest.raises(ValueError, match="t1"):
+        relu_log_drift_mc(3, t1=0.0)
     with pytest.raises(ValueError, match=r"widths\[1\]"):
         relu_regime([3, 0])
     with pytest.raises(ValueError, match="t1"):
@@ -188,9 +188,7 @@ def test_initial_drift_from_network_active_counts(seed: int) -> None:
     from stochdepth.networks import active_counts
 
     n, N = 4, 50_000
-    res = sample_network(
-        np.ones(1), n, 1, "relu", n_networks=N, record=[0], observe=active_counts(), rng=seed
-    )
+    res = sample_network(np.ones(1), n, 1, "relu", n_paths=N, record=[0], observe=active_counts(), rng=seed)
     mu = res["active_counts"].samples[:, 0, 0]
     alive = mu > 0
     vals = (mu[alive] - 2) / (2 * n)

@@ -81,7 +81,7 @@ def test_user_activation_kernel_equals_builtin(seed):
     """A user activation computing ReLU gets its own kernel; it must reproduce the built-in one."""
     my_relu = Activation.custom("my_relu", lambda v: v if v > 0.0 else 0.0)
     x = np.array([[1.0, -0.5], [0.5, 2.0], [0.0, 1.0]])
-    kw = dict(n_networks=50, record=[0, 3, 8], observe=preactivations(), rng=seed)
+    kw = dict(n_paths=50, record=[0, 3, 8], observe=preactivations(), rng=seed)
     a = sample_network(x, 6, 8, my_relu, **kw)
     b = sample_network(x, 6, 8, "relu", **kw)
     assert a.activation == "my_relu"

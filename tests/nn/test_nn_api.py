@@ -102,7 +102,7 @@ def test_cuda_without_gpu_is_a_clear_error():
     ):
         as_device("cuda")
     with pytest.raises(ValueError, match="device 'cuda' is not available"):
-        sample_torch_network(np.ones(2), 3, 2, n_networks=2, device="cuda")
+        sample_torch_network(np.ones(2), 3, 2, n_paths=2, device="cuda")
 
 
 def test_as_dtype():
@@ -205,7 +205,7 @@ def test_forward_wrong_device():
     [
         (dict(width=0), ValueError, "width must be an int >= 1, got 0"),
         (dict(depth=-1), ValueError, "depth must be an int >= 1"),
-        (dict(n_networks=0), ValueError, "n_networks must be an int >= 1"),
+        (dict(n_paths=0), ValueError, "n_paths must be an int >= 1"),
         (dict(x=np.ones((2, 2, 2))), ValueError, "x must have 1 or 2 dimension"),
         (dict(x=np.array([1.0, np.nan])), ValueError, "x must be finite"),
         (dict(activation="swish"), ValueError, "activation must be one of"),
@@ -224,7 +224,7 @@ def test_forward_wrong_device():
     ],
 )
 def test_sample_torch_network_bad_arguments(changes, err, match):
-    kwargs = {**dict(x=np.ones(3), width=3, depth=4, n_networks=4, device="cpu"), **changes}
+    kwargs = {**dict(x=np.ones(3), width=3, depth=4, n_paths=4, device="cpu"), **changes}
     x = kwargs.pop("x")
     with pytest.raises(err, match=match):
         sample_torch_network(x, **kwargs)
@@ -249,7 +249,7 @@ def test_non_finite_states_raise_numerical_error(seed):
             4,
             "linear",
             t1=1e4,
-            n_networks=3,
+            n_paths=3,
             rng=seed,
             device="cpu",
             dtype=torch.float32,
