@@ -47,7 +47,7 @@ def linear_limit_sde():
     """The library's own limit diffusion of the linear network (what users simulate)."""
     from stochdepth.limits import limit_sde
 
-    return limit_sde("linear", WIDTH)
+    return limit_sde(WIDTH, "linear")
 
 
 def interleaved_best(runs: dict[str, object], repeats: int) -> dict[str, float]:

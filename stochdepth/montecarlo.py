@@ -59,6 +59,7 @@ from ._results import Result
 from .random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, chunk_generators
 
 __all__ = [
+    "ChunkKernel",
     "Histogram",
     "HistogramResult",
     "Moments",
@@ -78,6 +79,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: A chunk kernel: ``kernel(start, stop, generator)`` returns the states of paths ``start..stop-1`` at the
+#: recorded times, shape ``(stop - start, n_times, *state_shape)``, drawing from ``generator`` only.
+ChunkKernel = Callable[[int, int, np.random.Generator], np.ndarray]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -570,7 +575,7 @@ class ObservedResult(Result):
 
 
 def run_observed(
-    kernel: Callable[[int, int, np.random.Generator], np.ndarray],
+    kernel: ChunkKernel,
     rng: RNGLike,
     n_paths: int,
     times: np.ndarray,

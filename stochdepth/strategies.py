@@ -799,7 +799,7 @@ def diffusions_with_known_laws(
 def _linear_limit_sde(n: int) -> Any:
     from .limits import limit_sde
 
-    return limit_sde("linear", n)
+    return limit_sde(n, "linear")
 
 
 # ====================================================================================================

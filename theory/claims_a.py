@@ -436,7 +436,7 @@ def _a3_strong_fit(seed: int, steps: tuple[int, ...], m: int) -> tuple[float, fl
     def x0(gen: np.random.Generator, k: int) -> np.ndarray:
         return sample_input_layer(np.ones(3), 4, k, gen)[:, :, 0]
 
-    sde = limit_sde("relu", 4)
+    sde = limit_sde(4, "relu")
     rms, ses = [], []
     for k, ss in enumerate(spawn(stream(seed, "A3-strong", steps), len(steps) - 1)):
         res = simulate_levels(

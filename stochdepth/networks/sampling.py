@@ -21,14 +21,16 @@ Two samplers give the same law:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_array, check_int, check_real, check_record
-from ..activations import Activation, get_activation
+from ..activations import Activation
 from ..montecarlo import (
+    ChunkKernel,
     Observable,
     Observed,
     ObservedResult,
@@ -41,6 +43,7 @@ from ..montecarlo import (
 from ..random import RNGLike, as_generator, check_chunk_size
 from . import _kernels as K
 from .observables import preactivations
+from .spec import NetworkSpec, as_network_spec, check_network_inputs
 
 __all__ = [
     "ExactLaw",
@@ -56,12 +59,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------------
 # Argument checks shared with the log-norm walk
 # ----------------------------------------------------------------------------------------------------
-
-
-def check_network_inputs(x: Any) -> np.ndarray:
-    """``x`` as a finite ``(d, k)`` array with ``d, k >= 1``."""
-    X = check_array("x", x, ndim=(1, 2), min_size=1)  # min_size=1: d, k >= 1
-    return np.ascontiguousarray(X[:, None] if X.ndim == 1 else X)
 
 
 def check_record_layers(record: Any, depth: int) -> np.ndarray:
@@ -144,31 +141,42 @@ def _input_factor(X: np.ndarray, rtol: float) -> tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------------------------------
 
 
-class NetworkSampler:
-    """Base class of the random-network samplers (how to draw networks, not which network).
+class NetworkSampler(ABC):
+    """Abstract base of the random-network samplers: *how* to draw networks, not *which* network.
 
-    A sampler implements :meth:`make_kernel`; :func:`sample_network` validates the arguments (with
-    :func:`check_network_inputs` and :func:`check_record_layers`, which subclasses in other packages may
-    reuse), builds the kernel once and drives it chunk by chunk through
-    :func:`stochdepth.montecarlo.run_observed`. Subclasses: :class:`ExactLaw`, :class:`ExplicitWeights`,
-    and :class:`stochdepth.nn.TorchExplicitWeights`.
+    A sampler implements :meth:`make_kernel`. :func:`sample_network` validates the arguments (into a
+    :class:`~stochdepth.networks.NetworkSpec` and recorded layers), builds the kernel once and drives it
+    chunk by chunk through :func:`stochdepth.montecarlo.run_observed`. Subclasses: :class:`ExactLaw`,
+    :class:`ExplicitWeights` and :class:`stochdepth.nn.TorchExplicitWeights`; a user sampler subclasses
+    this class the same way and is passed as ``sample_network(..., sampler=MySampler())``.
+
+    Attributes
+    ----------
+    name : str
+        Reported in :attr:`NetworkSample.sampler` and in error messages.
     """
 
     name: str = "sampler"
 
-    def make_kernel(
-        self,
-        X: np.ndarray,
-        width: int,
-        depth: int,
-        act: Activation,
-        t1: float,
-        layers: np.ndarray,
-    ) -> Any:  # pragma: no cover - abstract
-        """Return ``kernel(start, stop, generator) -> states`` of shape ``(stop - start, len(layers),
-        width, k)``: the pre-activations of networks ``start..stop-1`` at the recorded ``layers``, for
-        inputs ``X`` of shape ``(d, k)`` (validated), branch scale ``sqrt(t1 / depth)``."""
-        raise NotImplementedError
+    @abstractmethod
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        """The chunk kernel of the network ``spec`` observed at ``layers``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            Validated, with inputs and a depth (:attr:`NetworkSpec.input_matrix` is the ``(d, k)``
+            input matrix); the branch scale is ``sqrt(spec.t1 / spec.depth)``.
+        layers : ndarray of int
+            Recorded layers, increasing, in ``[0, spec.depth]``.
+
+        Returns
+        -------
+        callable
+            ``kernel(start, stop, generator) -> states`` of shape ``(stop - start, len(layers), width,
+            k)``: the pre-activations of networks ``start..stop-1`` at the recorded layers, drawn from
+            ``generator`` only (so that results are reproducible chunk by chunk).
+        """
 
 
 @dataclass(frozen=True)
@@ -203,9 +211,9 @@ class ExactLaw(NetworkSampler):
         if self.rtol is not None:
             object.__setattr__(self, "rtol", check_real("rtol", self.rtol, lo=0.0, hi=1.0, hi_open=True))
 
-    def make_kernel(
-        self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
-    ) -> Any:
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
+        act = spec.activation
         k = X.shape[1]
         rtol = K.default_rtol(k) if self.rtol is None else float(self.rtol)
         C0, rank0 = _input_factor(X, rtol)
@@ -252,15 +260,14 @@ class ExplicitWeights(NetworkSampler):
         if self.batch_size is not None:
             object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, min=1))
 
-    def make_kernel(
-        self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
-    ) -> Any:
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
         d, k = X.shape
         batch = self.batch_size or max(1, (32 * 2**20) // (8 * width * max(width, d)))
         scale = math.sqrt(t1 / (depth * width))
         last = int(layers[-1])
         rec_index = {int(l): j for j, l in enumerate(layers)}
-        fn = act.fn
+        fn = spec.activation.fn
 
         def kernel(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
             m = stop - start
@@ -361,13 +368,13 @@ def default_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
 
 def sample_network(
     x: Any,
-    width: int,
-    depth: int,
-    activation: str | Activation = "relu",
+    width: int | None = None,
+    depth: int | None = None,
+    activation: str | Activation | None = None,
+    t1: float | None = None,
     *,
     n_paths: int,
     sampler: NetworkSampler | None = None,
-    t1: float = 1.0,
     record: Any = None,
     observe: Observable | list[Observable] | dict[str, Any] | None = None,
     reduce: Reducer | list[Reducer] | None = None,
@@ -386,8 +393,9 @@ def sample_network(
 
     Parameters
     ----------
-    x : array_like, shape (d,) or (d, k)
-        Input(s), finite, :math:`d\ge1`.
+    x : array_like, shape (d,) or (d, k), or NetworkSpec
+        Input(s), finite, :math:`d\ge1`; or a :class:`~stochdepth.networks.NetworkSpec` with inputs and a
+        depth, which then replaces ``width``, ``depth``, ``activation`` and ``t1`` (not to be given).
     width : int
         :math:`n\ge1`.
     depth : int
@@ -395,12 +403,12 @@ def sample_network(
     activation : str or Activation
         :math:`\phi` (default ReLU); any :class:`~stochdepth.Activation`, including user ones (a user
         activation compiles its own kernel once, about a second).
+    t1 : float
+        Final depth-time :math:`t_1>0` (default 1).
     n_paths : int
         Number of independent networks, :math:`\ge1`.
-    sampler : ExactLaw or ExplicitWeights, optional
-        How to draw them (default :class:`ExactLaw`); both give the same law.
-    t1 : float
-        Final depth-time :math:`t_1>0`.
+    sampler : NetworkSampler, optional
+        How to draw them (default :class:`ExactLaw`; :class:`ExplicitWeights` gives the same law).
     record : int or sequence of int, optional
         Layers in ``[0, depth]`` at which states are observed (sorted, duplicates removed; default
         ``[0, depth]``). Only these states are ever held in memory; layers after the last recorded one
@@ -452,10 +460,8 @@ def sample_network(
     >>> res.times
     array([0. , 0.5, 1. ])
     """
-    X = check_network_inputs(x)
-    width = check_int("width", width, min=1)
-    depth = check_int("depth", depth, min=1)
-    act = get_activation(activation)
+    spec = as_network_spec(x, width, depth, activation, t1)
+    X, width, depth, act, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.activation, spec.t1
     n_paths = check_int("n_paths", n_paths, min=1)
     if sampler is None:
         sampler = ExactLaw()
@@ -464,7 +470,6 @@ def sample_network(
             f"sampler must be a NetworkSampler instance such as ExactLaw() or ExplicitWeights(), "
             f"got {sampler!r}"
         )
-    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     layers = check_record_layers(record, depth)
     obs = as_observables(observe, default=(preactivations(),))
     red = as_reducers(reduce)
@@ -472,7 +477,7 @@ def sample_network(
     threads = check_threads(n_threads)
     times = t1 * layers / depth
 
-    kernel = sampler.make_kernel(X, width, depth, act, t1, layers)
+    kernel = sampler.make_kernel(spec, layers)
     observed = run_observed(
         kernel,
         rng,

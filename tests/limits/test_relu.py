@@ -72,7 +72,7 @@ def test_width1_law_against_the_sde(seed: int) -> None:
     log mean is about 3h/4 = 0.0015, i.e. 0.0015 standard deviations: invisible at 20000 paths)."""
     x0, t = 1.5, 1.0
     res = simulate(
-        limit_sde("relu", 1), EulerMaruyama(), t, 512, [x0], n_paths=20_000, observe=coordinate(0), rng=seed
+        limit_sde(1, "relu"), EulerMaruyama(), t, 512, [x0], n_paths=20_000, observe=coordinate(0), rng=seed
     )
     assert st.kstest(res["x0"].samples[:, -1], relu_width1_law(x0, t).cdf).pvalue > P_MIN
     frozen = relu_width1_law(-0.7, 3.0)

@@ -21,6 +21,7 @@ from _network_testing import reference_exact
 from stochdepth.activations import Activation, get_activation
 from stochdepth.networks import (
     ExactLaw,
+    NetworkSpec,
     preactivations,
     sample_input_layer,
     sample_network,
@@ -32,7 +33,8 @@ from stochdepth.random import chunk_generators
 
 def _kernel_states(X, width, depth, act, t1, layers, m, seed):
     """States of the first chunk of sample_network's ExactLaw kernel, and the chunk's generator seed."""
-    kernel = ExactLaw().make_kernel(X, width, depth, get_activation(act), t1, np.asarray(layers, np.int64))
+    spec = NetworkSpec(width, depth, act, t1, inputs=X)
+    kernel = ExactLaw().make_kernel(spec, np.asarray(layers, np.int64))
     (_, _, gen), *_ = chunk_generators(seed, m, m)
     return kernel(0, m, gen)
 

@@ -257,7 +257,7 @@ def test_log_norms_beyond_the_square_overflow():
 
 @pytest.mark.parametrize(
     "module",
-    [nw.sampling, nw.lognorm, nw.observables],
+    [nw.sampling, nw.lognorm, nw.observables, nw.spec],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module):

@@ -129,7 +129,7 @@ NO_TORCH = Activation.custom("cube_root_free", lambda v: v * 0.5)
         (dict(depth=0), ValueError, "depth must be an int >= 1"),
         (dict(input_dim=0), ValueError, "input_dim must be an int >= 1"),
         (dict(activation="swish"), ValueError, "activation must be one of"),
-        (dict(activation=None), TypeError, "activation must be a str or an Activation"),
+        (dict(activation=3), TypeError, "activation must be a str or an Activation"),
         (dict(activation=NO_TORCH), ValueError, "has no torch implementation"),
         (dict(t1=0.0), ValueError, "t1 must be > 0"),
         (dict(t1=np.inf), ValueError, "t1 must be finite"),
@@ -270,3 +270,23 @@ def test_docstring_examples_run(module):
     assert result.failed == 0
     if module != "stochdepth.nn":
         assert result.attempted > 0
+
+
+def test_network_spec_is_accepted(seed):
+    """A NetworkSpec stands for (input_dim or x, width, depth, activation, t1) and changes no number."""
+    from stochdepth.networks import NetworkSpec, squared_norms
+
+    x = np.array([1.0, -2.0, 0.5])
+    spec = NetworkSpec(5, 3, "tanh", 0.5, inputs=x)
+    a = RandomResNet(spec, rng=seed, device="cpu")
+    b = RandomResNet(3, 5, 3, "tanh", 0.5, rng=seed, device="cpu")
+    assert (a.input_dim, a.width, a.depth, a.t1) == (3, 5, 3, 0.5)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.input_weight, b.input_weight)
+    kw = dict(n_paths=20, observe=squared_norms(), rng=seed, device="cpu")
+    r1 = sample_torch_network(spec, **kw)
+    r2 = sample_torch_network(x, 5, 3, "tanh", 0.5, **kw)
+    np.testing.assert_array_equal(r1["squared_norms"].samples, r2["squared_norms"].samples)
+    with pytest.raises(TypeError, match="not both"):
+        RandomResNet(spec, 5, device="cpu")
+    with pytest.raises(ValueError, match="no inputs"):
+        RandomResNet(NetworkSpec(5, 3), device="cpu")
