@@ -316,8 +316,8 @@ def _fluct(seed: int, activation: str, widths: tuple[int, ...], depth: int, m: i
     from stochdepth.limits import fluctuation_scale
 
     return fluctuation_scale(
-        activation,
         list(widths),
+        activation,
         depth=depth,
         n_paths=m,
         rng=stream(seed, "A6-fluct", activation, widths, depth),
@@ -378,9 +378,9 @@ def _grid(seed: int, activation: str, widths: tuple[int, ...], depths: tuple[int
     from stochdepth.limits import commutation_grid
 
     return commutation_grid(
-        activation,
         list(widths),
         list(depths),
+        activation,
         n_paths=m,
         rng=stream(seed, "A6-grid", activation, widths, depths),
     )

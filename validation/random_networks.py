@@ -1622,14 +1622,14 @@ def _relu_facts(ctx: Context) -> TaskOutput:
 def _grid(ctx: Context, act: str, widths: tuple, depths: tuple, N: int) -> dict[str, Any]:
     from stochdepth.limits import commutation_grid
 
-    g = commutation_grid(act, widths, depths, n_paths=N, rng=ctx.rng(f"grid/{act}"))
+    g = commutation_grid(widths, depths, act, n_paths=N, rng=ctx.rng(f"grid/{act}"))
     return {"variance": g.variance, "stderr": g.stderr, "width_first": g.width_first, "ode": g.ode}
 
 
 def _fluct(ctx: Context, act: str, widths: tuple, L: int, N: int) -> dict[str, Any]:
     from stochdepth.limits import fluctuation_scale
 
-    fs = fluctuation_scale(act, widths, depth=L, n_paths=N, rng=ctx.rng(f"fluct/{act}"))
+    fs = fluctuation_scale(widths, act, depth=L, n_paths=N, rng=ctx.rng(f"fluct/{act}"))
     return {
         "mean": fs.mean,
         "mean_se": fs.mean_stderr,

@@ -29,10 +29,10 @@ from ..montecarlo import Observable, Reducer, as_observables, check_threads
 from ..networks import NetworkSpec, as_network_spec, sample_input_layer, sample_network
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from ..sde import SDE, EulerMaruyama, simulate, simulate_levels
-from ..sde.observables import _squared_norm, squared_norm
-from ..sde.simulate import _check_steps
+from ..sde.observables import squared_norm
+from ..sde.simulate import check_nested_steps
 from ..stats import weak_error_fit_differences
-from ..stats.weak_error import _check_geometric
+from ..stats.weak_error import check_geometric_steps
 from ._common import check_width
 
 __all__ = ["WeakErrorStudy", "limit_sde", "simulate_limit", "weak_error_study"]
@@ -241,10 +241,12 @@ def simulate_limit(
 def default_weak_observables(activation: Activation) -> tuple[Observable, ...]:
     r""":math:`\|X\|^2` and :math:`\log(1+\|\phi(X)\|^2)` (the defaults of :func:`weak_error_study`)."""
 
-    def post(s: np.ndarray) -> np.ndarray:
-        return np.log1p(_squared_norm(activation.fn(s)))
+    norm2 = squared_norm()
 
-    return (squared_norm(), Observable("log1p_post_squared_norm", post))
+    def post(s: np.ndarray) -> np.ndarray:
+        return np.log1p(norm2.fn(activation.fn(s)))
+
+    return (norm2, Observable("log1p_post_squared_norm", post))
 
 
 @dataclass(frozen=True)
@@ -356,10 +358,10 @@ def weak_error_study(
     n = check_width(width)
     act = get_activation(activation)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    levels = _check_steps(steps).tolist()  # nested levels: each depth divides the next
+    levels = check_nested_steps(steps).tolist()  # nested levels: each depth divides the next
     if len(levels) < 3:
         raise ValueError(f"steps must hold at least 3 depths, got {levels}")
-    _check_geometric(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
+    check_geometric_steps(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
     n_paths = check_int("n_paths", n_paths, min=2)
     chunk_size = check_chunk_size(chunk_size)
     n_threads = check_threads(n_threads)

@@ -29,7 +29,7 @@ from scipy import integrate
 
 from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
 from .._results import Result
-from ..activations import Activation, _arccos_kernel_f, get_activation
+from ..activations import Activation, arccos_kernel, get_activation
 from ..montecarlo import Moments, Samples, check_threads
 from ..networks import log_norms, sample_network, squared_norms
 from ..random import RNGLike, spawn
@@ -274,7 +274,7 @@ def relu_correlation(c0: float, t: Any) -> Any:
     if c0 == 1.0:
         out = np.ones(ts.shape)
     else:
-        rhs = lambda c: 0.5 * (float(_arccos_kernel_f(min(c, 1.0))) - min(c, 1.0))  # noqa: E731
+        rhs = lambda c: 0.5 * (float(arccos_kernel(min(c, 1.0))) - min(c, 1.0))  # noqa: E731
         out = _solve_scalar(rhs, c0, ts, atol=_ATOL)
         out = np.minimum(out, 1.0)
     check_finite_result("relu_correlation", out)
@@ -496,8 +496,8 @@ class FluctuationScale(Result):
 
 
 def fluctuation_scale(
-    activation: str | Activation,
     widths: Any,
+    activation: str | Activation,
     t1: float = 1.0,
     *,
     depth: int = 64,
@@ -536,7 +536,7 @@ def fluctuation_scale(
 
     Examples
     --------
-    >>> fs = fluctuation_scale("linear", [4, 16], depth=32, n_paths=4000, rng=0)
+    >>> fs = fluctuation_scale([4, 16], "linear", depth=32, n_paths=4000, rng=0)
     >>> bool(np.all(np.abs(fs.width_times_var - 1.0) < 0.2))
     True
     """
@@ -619,9 +619,9 @@ class CommutationGrid(Result):
 
 
 def commutation_grid(
-    activation: str | Activation,
     widths: Any,
     depths: Any,
+    activation: str | Activation,
     *,
     q0: float = 1.0,
     t1: float = 1.0,
@@ -665,7 +665,7 @@ def commutation_grid(
 
     Examples
     --------
-    >>> g = commutation_grid("linear", [2, 8], [4, 16], n_paths=4000, rng=0)
+    >>> g = commutation_grid([2, 8], [4, 16], "linear", n_paths=4000, rng=0)
     >>> bool(np.all(np.abs(g.gap_width_first) < 6 * g.stderr))
     True
     """

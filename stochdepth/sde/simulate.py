@@ -420,7 +420,8 @@ def simulate(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _check_steps(steps: Any) -> np.ndarray:
+def check_nested_steps(steps: Any) -> np.ndarray:
+    """Step counts of nested grids: at least 2 ints ``>= 1``, increasing, each dividing the next."""
     if isinstance(steps, (int, np.integer)) or not isinstance(steps, (Sequence, np.ndarray)):
         raise TypeError(f"steps must be a sequence of step counts such as (8, 16, 32), got {steps!r}")
     vals = [check_int(f"steps[{i}]", s, min=1) for i, s in enumerate(steps)]
@@ -505,7 +506,7 @@ def simulate_levels(
     )
     if n_paths < 2:
         raise ValueError(f"n_paths must be an int >= 2 for simulate_levels (moments), got {n_paths}")
-    steps_arr = _check_steps(steps)
+    steps_arr = check_nested_steps(steps)
     n0, n_fine = int(steps_arr[0]), int(steps_arr[-1])
     x0n = _check_x0(x0, sde.dim, n_paths)
     rec = check_record(record, n0, default=(n0,), last_name="steps[0]")

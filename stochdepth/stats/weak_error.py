@@ -125,7 +125,8 @@ def _check_steps(steps: Any, min_size: int) -> np.ndarray:
     return n
 
 
-def _check_geometric(n: np.ndarray) -> float:
+def check_geometric_steps(n: np.ndarray) -> float:
+    """The constant ratio of the step counts ``n`` (a ``ValueError`` if they are not geometric)."""
     ratios = n[1:] / n[:-1]
     if not np.allclose(ratios, ratios[0], rtol=1e-9, atol=0.0):
         raise ValueError(
@@ -352,7 +353,7 @@ def weak_error_fit(
     values, stderrs = _check_estimates("estimates", estimates, n.size, "one entry per step")
     cov = _check_covariance(covariance, stderrs, "estimates")
     if reference is None:
-        _check_geometric(n)
+        check_geometric_steps(n)
         k = n.size - 1
         diff = np.zeros((k, n.size))
         diff[np.arange(k), np.arange(k)] = 1.0
@@ -431,6 +432,6 @@ def weak_error_fit_differences(
     values, stderrs = _check_estimates(
         "differences", differences, n.size - 1, "len(steps) - 1 (one per pair of consecutive levels)"
     )
-    _check_geometric(n)
+    check_geometric_steps(n)
     cov = _check_covariance(covariance, stderrs, "differences")
     return _fit(n[:-1], values, cov, level, z_resolve, "differences")
