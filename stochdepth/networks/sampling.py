@@ -505,8 +505,8 @@ def sample_network(
     )
 
 
-def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.ndarray:
-    r"""Draw ``m`` input layers :math:`Y_0=W_{\rm in}X` of width ``width``.
+def sample_input_layer(x: Any, width: int, n_paths: int, generator: RNGLike) -> np.ndarray:
+    r"""Draw ``n_paths`` input layers :math:`Y_0=W_{\rm in}X` of width ``width``.
 
     The rows of :math:`W_{\rm in}X` are i.i.d. :math:`\mathcal N(0,X^\top X/d)` (SCIENCE.md A2), so
     :math:`Y_0\overset d=Z_0C_0^\top` with :math:`C_0C_0^\top=X^\top X/d`: ``n * rank(X)`` normals per
@@ -518,14 +518,14 @@ def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.nda
         Input(s), finite.
     width : int
         :math:`n\ge1`.
-    m : int
+    n_paths : int
         Number of draws, :math:`\ge1`.
     generator : numpy Generator (or any ``rng`` accepted by :func:`stochdepth.random.as_generator`)
         Source of the normals (a ``Generator`` is used and advanced in place).
 
     Returns
     -------
-    ndarray, shape (m, width, k)
+    ndarray, shape (n_paths, width, k)
         ``k = 1`` for a single input. Identical inputs give bitwise-identical columns.
 
     Examples
@@ -538,9 +538,9 @@ def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.nda
     """
     X = check_network_inputs(x)
     width = check_int("width", width, min=1)
-    m = check_int("m", m, min=1)
+    n_paths = check_int("n_paths", n_paths, min=1)
     gen = as_generator(generator)
     C0, rank0 = _input_factor(X, K.default_rtol(X.shape[1]))
-    out = np.empty((m, width, X.shape[1]))
+    out = np.empty((n_paths, width, X.shape[1]))
     K.input_layer_kernel(gen, C0, rank0, out)
     return out
