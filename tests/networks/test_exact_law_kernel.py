@@ -124,7 +124,7 @@ def test_input_layer_single_input_and_zero_input():
     ("args", "err", "match"),
     [
         (([1.0], 0, 2, 0), ValueError, "width"),
-        (([1.0], 2, 0, 0), ValueError, "m must"),
+        (([1.0], 2, 0, 0), ValueError, "n_paths must"),
         (([np.inf], 2, 2, 0), ValueError, "x must be finite"),
         ((1.0, 2, 2, 0), ValueError, "x must have"),
         (([1.0], 2, 2, "seed"), TypeError, "rng"),
