@@ -17,6 +17,16 @@ the seed and the chunk size only, never on the number of threads or the order in
 
 The bit generator of the spawned streams is :class:`numpy.random.SFC64`, the fastest of numpy's bit
 generators for normal variates on x86-64; numba kernels draw from these generators directly.
+
+Examples
+--------
+>>> from stochdepth.random import chunk_generators
+>>> jobs = chunk_generators(7, 10_000, chunk_size=4096)
+>>> [(a, b) for a, b, _ in jobs]
+[(0, 4096), (4096, 8192), (8192, 10000)]
+>>> again = chunk_generators(7, 10_000, chunk_size=4096)
+>>> bool(jobs[2][2].standard_normal() == again[2][2].standard_normal())
+True
 """
 
 from __future__ import annotations
