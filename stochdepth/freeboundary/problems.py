@@ -279,7 +279,7 @@ class StationaryObstacleProblem:
 
 @dataclass(frozen=True, eq=False)
 class ObstacleProblem2D:
-    r"""2-D obstacle problem on a rectangle (finite horizon, or stationary with ``horizon=None``).
+    r"""2-D obstacle problem on a rectangle (finite horizon, or stationary with ``t1=None``).
 
     State :math:`(X,Y)` with :math:`dX=b_1\,dt+\sigma_1\,dW^1`, :math:`dY=b_2\,dt+\sigma_2\,dW^2`,
     :math:`d\langle W^1,W^2\rangle=\rho\,dt`:
