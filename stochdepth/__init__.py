@@ -38,7 +38,7 @@ _SUBPACKAGES = (
     "freeboundary",
     "depth",
     "symbolic",
-    "strategies",
+    "testing",
     "nn",
 )
 

@@ -2,8 +2,8 @@ r"""Machinery shared by every claim module of the book: streams, level parameter
 
 Every check collects *criteria* (named pass/fail decisions with the numbers behind them) in a
 :class:`Criteria` object and turns them into a :class:`theory.book.Verdict`. Monte Carlo agreement is
-judged within :data:`Z_MAX` = 5 standard errors and goodness of fit at p >= :data:`P_MIN` = 1e-6 (the
-book's convention), so a correct claim passes for any seed.
+judged within ``Z_MAX`` = 5 standard errors and goodness of fit at p >= ``P_MIN`` = 1e-6 (the
+project's tolerance policy, :mod:`stochdepth.testing.tolerance`), so a correct claim passes for any seed.
 
 Randomness: a check receives one integer ``seed``; each of its random draws comes from
 :func:`stream`\ ``(seed, *key)``, a :class:`numpy.random.SeedSequence` derived from the seed and a label,
@@ -23,15 +23,15 @@ import numpy as np
 import sympy as sp
 
 from stochdepth.random import as_seed_sequence
+from stochdepth.testing.tolerance import ALPHA as P_MIN
+from stochdepth.testing.tolerance import Z_MAX
 
 from .book import Verdict
 
 __all__ = ["P_MIN", "Z_MAX", "Criteria", "params", "plain", "stream"]
 
-#: Agreement threshold in standard errors (the book's convention, see :func:`theory.book.within`).
-Z_MAX = 5.0
-#: Smallest p-value of a goodness-of-fit test that still counts as agreement.
-P_MIN = 1e-6
+# The project's tolerance policy (stochdepth.testing.tolerance): agreement within Z_MAX standard errors,
+# goodness of fit at p >= P_MIN (its ALPHA, under the book's name).
 
 
 def stream(seed: int, *key: Any) -> np.random.SeedSequence:

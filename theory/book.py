@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stochdepth.testing.tolerance import Z_MAX
+
 TAGS = ("seed", "derived", "classical")
 LEVELS = ("quick", "full")
 
@@ -160,6 +162,6 @@ def _sort_key(cid: str) -> tuple[str, int, str]:
     return (sec[:1], int(digits) if digits else 0, rest)
 
 
-def within(value: float, reference: float, stderr: float, z: float = 5.0) -> bool:
+def within(value: float, reference: float, stderr: float, z: float = Z_MAX) -> bool:
     """``|value - reference| <= z * stderr`` (the book's standard Monte Carlo agreement)."""
     return math.isfinite(value) and abs(value - reference) <= z * stderr

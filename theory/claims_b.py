@@ -17,16 +17,16 @@ Conventions (see :mod:`theory.claims_b_common`): exact computations agree up to 
 families are drawn from :func:`~theory.claims_b_common.stream`\ ``(seed, ...)`` and cached per
 ``(level, seed)`` so that the wrong variants reuse them and only change the comparison. Every family
 mixes random draws with fixed edge cases (ties, tight instances, counterexamples), so each wrong variant
-is rejected for every seed. The random families follow the constructions of :mod:`stochdepth.strategies`
-(chains with exact zeros and ties, monotone chains, geometric / summable / bounded residual families) but
-are drawn with numpy from the seed: the book runs without hypothesis, a test extra. The test suite checks
+is rejected for every seed. The random chains come from :mod:`stochdepth.testing.generators` (exact
+zeros and ties, monotone chains by construction), drawn with numpy from the seed, so the book runs
+without hypothesis (a test extra); the residual families follow the constructions of
+:mod:`stochdepth.testing.strategies` (geometric / summable / bounded). The test suite checks
 the book's bound formulas on the strategies' own families as well.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +47,12 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
+from stochdepth.testing.generators import (
+    random_lattice_chain,
+    random_lattice_problem,
+    random_monotone_problem,
+)
+from stochdepth.testing.references import HistoryPaths, brute_force_rules, enumerate_histories, tree_snell
 
 from .book import Verdict, claim
 from .claims_b_common import EXACT_TOL, Criteria, close, params, stream
@@ -85,35 +91,19 @@ class _Chain:
         """Accumulated costs :math:`\\sum_{k<l}c_k`, ``l = 0..L``."""
         return np.concatenate([[0.0], np.cumsum(self.c)])
 
+    @property
+    def payoffs(self) -> np.ndarray:
+        """Payoffs :math:`Z_l(s)=g_l(s)-\\sum_{k<l}c_k`, shape ``(L + 1, S)``."""
+        return self.g - self.cum[:, None]
+
     def problem(self) -> MarkovStoppingProblem:
         return MarkovStoppingProblem(self.P, self.g, self.c, self.L, initial=self.mu)
 
 
-def _stochastic(rng: np.random.Generator, S: int) -> np.ndarray:
-    """Row-stochastic matrix with integer weights 0..4 (exact zeros included)."""
-    w = rng.integers(0, 5, size=(S, S)).astype(float)
-    for i in np.nonzero(w.sum(axis=1) == 0)[0]:
-        w[i, rng.integers(0, S)] = 1.0
-    return w / w.sum(axis=1, keepdims=True)
-
-
 def _random_chain(rng: np.random.Generator, S: int, L: int, *, min_cost: float = 0.0) -> _Chain:
-    """Homogeneous or layer-dependent transitions and gains; gains on the grid k/4 and costs on k/8, so
-    that exact ties (which the smallest optimal time must stop at) occur often."""
-    homogeneous = bool(rng.random() < 0.5)
-    P = (
-        np.repeat(_stochastic(rng, S)[None], L, axis=0)
-        if homogeneous
-        else np.stack([_stochastic(rng, S) for _ in range(L)])
-    )
-    g = rng.integers(-8, 9, size=(L + 1, S)) / 4.0
-    if rng.random() < 0.5:
-        g[:] = g[0]
-    c = min_cost + rng.integers(0, 5, size=L) / 8.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return _Chain(P, g, c, w / w.sum())
+    """A lattice chain (:func:`stochdepth.testing.generators.random_lattice_chain`): exact ties between
+    stopping and continuing occur often."""
+    return _Chain(*random_lattice_chain(rng, S, L, min_cost=min_cost))
 
 
 def _tie_chain() -> _Chain:
@@ -132,93 +122,25 @@ def _late_chain() -> _Chain:
     return _Chain(P, g, np.array([0.1, 0.1]), np.array([1.0, 0.0, 0.0]), "wait-through-a-loss")
 
 
-@dataclass(frozen=True)
-class _Paths:
-    """Every path of a chain: states ``(N, L + 1)``, probabilities ``(N,)`` (lexicographic order, first
-    layer most significant), payoffs ``Z`` ``(N, L + 1)`` and the index of each history
-    :math:`(s_0..s_l)`, ``l < L``, among all histories (``hist`` ``(N, L)``, ``n_hist`` of them)."""
-
-    states: np.ndarray
-    prob: np.ndarray
-    Z: np.ndarray
-    hist: np.ndarray
-    n_hist: int
-
-
-def _enumerate_paths(ch: _Chain) -> _Paths:
-    S, L = ch.S, ch.L
-    states = np.array(list(itertools.product(range(S), repeat=L + 1)), dtype=np.int64)
-    prob = ch.mu[states[:, 0]].copy()
-    for l in range(L):
-        prob *= ch.P[l, states[:, l], states[:, l + 1]]
-    Z = ch.g[np.arange(L + 1)[None, :], states] - ch.cum[None, :]
-    hist = np.empty((states.shape[0], L), dtype=np.int64)
-    code = np.zeros(states.shape[0], dtype=np.int64)
-    offset = 0
-    for l in range(L):
-        code = code * S + states[:, l]
-        hist[:, l] = offset + code
-        offset += S ** (l + 1)
-    return _Paths(states, prob, Z, hist, offset)
-
-
-def _brute_force(paths: _Paths) -> tuple[np.ndarray, np.ndarray]:
-    r"""Value and stopping layers of *every* stopping rule (a stop/continue decision on each history):
-    ``(values (R,), tau (R, N))`` with :math:`R=2^{\text{n\_hist}}`."""
-    H = paths.n_hist
-    L = paths.Z.shape[1] - 1
-    rules = ((np.arange(2**H, dtype=np.int64)[:, None] >> np.arange(H)[None, :]) & 1).astype(bool)
-    stop = rules[:, paths.hist]  # (R, N, L)
-    tau = np.where(stop.any(axis=2), stop.argmax(axis=2), L)
-    z = np.take_along_axis(np.broadcast_to(paths.Z, (rules.shape[0], *paths.Z.shape)), tau[:, :, None], 2)
-    return (z[:, :, 0] * paths.prob[None, :]).sum(axis=1), tau
+def _enumerate_paths(ch: _Chain) -> HistoryPaths:
+    """Every path of the chain (:func:`stochdepth.testing.references.enumerate_histories`)."""
+    return enumerate_histories(ch.P, ch.payoffs, ch.mu)
 
 
 def _tree_snell(ch: _Chain, *, envelope: str = "max", rule: str = "smallest") -> tuple[float, np.ndarray]:
-    r"""Snell envelope on the tree of histories (no Markov reduction) and its stopping time on every path.
-
-    ``envelope="max"``: :math:`U_L=Z_L`, :math:`U_l=\max(Z_l,\mathbb E[U_{l+1}\mid\mathcal F_l])` (the claim);
-    ``"no-max"``: :math:`U_l=\mathbb E[U_{l+1}\mid\mathcal F_l]` (a wrong variant). ``rule="smallest"``:
-    :math:`\tau=\min\{l:U_l=Z_l\}` (the claim); ``"ties-continue"``: :math:`\min\{l:Z_l>\mathbb E[U_{l+1}
-    \mid\mathcal F_l]\}`; ``"myopic"``: :math:`\min\{l:Z_l\ge\mathbb E[Z_{l+1}\mid\mathcal F_l]\}` (wrong
-    variants). Returns :math:`\mathbb EU_0` and :math:`\tau` on the paths of :func:`_enumerate_paths`.
-    """
-    S, L = ch.S, ch.L
-    cum = ch.cum
-
-    def payoff(l: int) -> np.ndarray:
-        return np.broadcast_to(ch.g[l] - cum[l], (S,) * (l + 1))
-
-    U = payoff(L).copy()
-    stops: list[np.ndarray] = [np.ones((S,) * (L + 1), dtype=bool)] * (L + 1)
-    for l in range(L - 1, -1, -1):
-        cont = (U * ch.P[l]).sum(axis=-1)  # E[U_{l+1} | s_0..s_l]: P_l acts on the last two axes
-        z = payoff(l)
-        scale = 1.0 + np.abs(z) + np.abs(cont)
-        U = np.maximum(z, cont) if envelope == "max" else cont.copy()
-        if rule == "smallest":
-            stop = np.abs(U - z) <= TIE * scale
-        elif rule == "ties-continue":
-            stop = z > cont + TIE * scale
-        elif rule == "myopic":
-            nxt = (payoff(l + 1) * ch.P[l]).sum(axis=-1)
-            stop = z >= nxt - TIE * scale
-        else:
-            raise ValueError(f"unknown rule {rule!r}")
-        stops[l] = np.broadcast_to(stop.reshape(stop.shape + (1,) * (L - l)), (S,) * (L + 1))
-    table = np.stack([s.reshape(-1) for s in stops], axis=1)  # (N, L + 1), paths in lexicographic order
-    tau = table.argmax(axis=1)
-    return float(ch.mu @ U), tau
+    """The Snell envelope on the tree of histories and its stopping time on every path, with the wrong
+    variants (:func:`stochdepth.testing.references.tree_snell`)."""
+    return tree_snell(ch.P, ch.payoffs, ch.mu, envelope=envelope, rule=rule, tie=TIE)
 
 
-def _library_tau(ch: _Chain, paths: _Paths) -> tuple[float, np.ndarray]:
+def _library_tau(ch: _Chain, paths: HistoryPaths) -> tuple[float, np.ndarray]:
     """Value and smallest optimal stopping time of the library's Markov backward induction on the paths."""
     sol = solve_stopping(ch.problem(), BackwardInduction())
     stop = sol.stop[np.arange(ch.L + 1)[None, :], paths.states]  # (N, L + 1)
     return sol.value(), stop.argmax(axis=1)
 
 
-def _path_value(paths: _Paths, tau: np.ndarray) -> float:
+def _path_value(paths: HistoryPaths, tau: np.ndarray) -> float:
     return float(paths.prob @ paths.Z[np.arange(tau.size), tau])
 
 
@@ -238,7 +160,7 @@ def _b1_finite(level: str, seed: int) -> dict[str, Any]:
     out = []
     for ch in chains:
         paths = _enumerate_paths(ch)
-        values, taus = _brute_force(paths)
+        values, taus = brute_force_rules(paths)
         v_lib, tau_lib = _library_tau(ch, paths)
         out.append(
             {"chain": ch, "paths": paths, "values": values, "taus": taus, "v_lib": v_lib, "tau_lib": tau_lib}
@@ -334,19 +256,6 @@ def _check_b1_smallest(level: str, seed: int, *, rule: str = "smallest") -> Verd
 # ----------------------------------------------------------------------------------------------------
 
 
-def _homogeneous_problem(
-    rng: np.random.Generator, S: int, *, horizon: int | None = None
-) -> MarkovStoppingProblem:
-    """Random homogeneous chain, gains on k/4, cost in {1, 2, 3, 4}/16 (infinite horizon by default)."""
-    P = _stochastic(rng, S)
-    g = rng.integers(-8, 9, size=S) / 4.0
-    c = float(rng.integers(1, 5)) / 16.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[-1] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon, initial=w / w.sum())
-
-
 def _climb_problem() -> MarkovStoppingProblem:
     """Upward chain 0 -> 1 -> 2 (each move with probability 1/2), gains 0, 1/2, 1, cost 0.1: the value
     0.6 at state 0 is reached only in the limit of the horizons (V^(1)(0) = 0.15 < V^(2)(0) < ...)."""
@@ -369,7 +278,7 @@ def _b1_infinite(level: str, seed: int) -> list[dict[str, Any]]:
     p = params(level, quick={"n_random": 12, "max_states": 8}, full={"n_random": 60, "max_states": 30})
     rng = np.random.default_rng(stream(seed, "B1", "infinite"))
     probs = [_climb_problem()] + [
-        _homogeneous_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
+        random_lattice_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
     ]
     out = []
     for prob in probs:
@@ -876,33 +785,6 @@ def _check_b2_geometric(level: str, seed: int, *, offset: int = 0, rounding: str
 # ----------------------------------------------------------------------------------------------------
 
 
-def _monotone_chain(rng: np.random.Generator) -> MarkovStoppingProblem:
-    r"""A monotone problem by construction: an upward chain on ``0..n-1`` (top absorbing) whose one-step
-    gain :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing in :math:`s`, so the look-ahead set
-    :math:`\{d\le0\}` is an up-set, closed under the upward moves (Chow, Robbins & Siegmund 1971, §3.5)."""
-    n = int(rng.integers(2, 7))
-    L = int(rng.integers(1, 9))
-    c = float(rng.integers(1, 5)) / 8.0
-    P = np.zeros((n, n))
-    for s in range(n - 1):
-        w = rng.integers(0, 4, size=n - s).astype(float)
-        w[0] = min(w[0], 2.0)
-        if w[1:].sum() == 0:
-            w[1] = 1.0
-        P[s, s:] = w / w.sum()
-    P[n - 1, n - 1] = 1.0
-    d = np.maximum(np.sort(rng.integers(-1, 7, size=n - 1) / 4.0)[::-1], -c)
-    d = np.concatenate([d, [-c]])
-    g = np.zeros(n)
-    g[n - 1] = float(rng.integers(-8, 9)) / 4.0
-    for s in range(n - 2, -1, -1):
-        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
-    w = rng.integers(0, 4, size=n).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon=L, initial=w / w.sum())
-
-
 def _osla_counterexample() -> MarkovStoppingProblem:
     """Deterministic 0 -> 1 -> 2, gains 0, 0, 1, cost 0.1: one step ahead looks useless from 0 (gain 0 at
     cost 0.1), so look-ahead stops at once (value 0) while two steps pay 1 - 0.2 = 0.8. Not monotone: the
@@ -938,10 +820,10 @@ def _b2_osla(level: str, seed: int) -> dict[str, list[dict[str, Any]]]:
     p = params(level, quick={"n_random": 30}, full={"n_random": 300})
     rng = np.random.default_rng(stream(seed, "B2", "osla"))
     out: dict[str, list[dict[str, Any]]] = {"monotone": [], "non-monotone": []}
-    probs = [_monotone_chain(rng) for _ in range(p["n_random"])]
+    probs = [random_monotone_problem(rng) for _ in range(p["n_random"])]
     probs += [_osla_counterexample()]
     probs += [
-        _homogeneous_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
+        random_lattice_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
         for _ in range(p["n_random"])
     ]
     for prob in probs:

@@ -20,14 +20,14 @@ from hypothesis import given
 from seeding import seed_for
 
 from stochdepth.stopping import is_monotone
-from stochdepth.strategies import residual_families
+from stochdepth.testing.generators import random_monotone_problem
+from stochdepth.testing.references import brute_force_rules
+from stochdepth.testing.strategies import residual_families
 from theory import BOOK, load_all
 from theory.claims_b import (
-    _brute_force,
     _enumerate_paths,
     _late_chain,
     _le,
-    _monotone_chain,
     _own_bounds,
     _pathwise_tau,
     _random_chain,
@@ -104,7 +104,7 @@ def test_enumeration_and_brute_force_on_the_tie_chain():
     paths = _enumerate_paths(ch)
     assert math.isclose(paths.prob.sum(), 1.0)
     assert paths.n_hist == 2 and paths.states.shape == (4, 2)
-    values, taus = _brute_force(paths)
+    values, taus = brute_force_rules(paths)
     np.testing.assert_allclose(values, 0.0, atol=1e-15)
     assert taus.shape == (4, 4)
     value, tau = _tree_snell(ch)
@@ -119,7 +119,7 @@ def test_tree_recursion_on_the_wait_through_a_loss_chain():
     the brute force); the myopic rule (one layer ahead looks like a loss of 1.1) stops at once."""
     ch = _late_chain()
     paths = _enumerate_paths(ch)
-    values, _ = _brute_force(paths)
+    values, _ = brute_force_rules(paths)
     assert math.isclose(values.max(), 1.8)
     v, tau = _tree_snell(ch)
     assert math.isclose(v, 1.8) and tau[paths.prob > 0].tolist() == [2]
@@ -132,7 +132,7 @@ def test_tree_recursion_matches_brute_force_on_random_chains(seed):
     for S, L in ((2, 3), (3, 2)):
         ch = _random_chain(rng, S, L)
         paths = _enumerate_paths(ch)
-        values, _ = _brute_force(paths)
+        values, _ = brute_force_rules(paths)
         v, tau = _tree_snell(ch)
         assert close(v, float(values.max()))
         assert close(float(paths.prob @ paths.Z[np.arange(tau.size), tau]), v)
@@ -171,7 +171,8 @@ def test_violating_families_break_the_conclusions(seed):
 @given(residual_families(satisfying=True, kind=None))
 def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
     """The bounds as the book computes them (independently of stochdepth.stopping.bounds) hold on the
-    residual families of stochdepth.strategies: geometric, polynomially summable and bounded-gain ones."""
+    residual families of stochdepth.testing.strategies: geometric, polynomially summable and bounded-gain
+    ones."""
     own = _own_bounds(fam.problem, fam.lipschitz, fam.residual_bounds, fam.C, fam.rho)
     assert _le(own["e_tau"], own["bounded"])
     assert _le(own["e_tau"], own["summable"])
@@ -182,7 +183,7 @@ def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
 def test_monotone_chains_are_monotone(seed):
     rng = np.random.default_rng(stream(seed, "test-monotone"))
     for _ in range(20):
-        assert is_monotone(_monotone_chain(rng))
+        assert is_monotone(random_monotone_problem(rng))
 
 
 # ----------------------------------------------------------------------------------------------------
