@@ -18,9 +18,9 @@ from stochdepth.testing import ALPHA
 
 
 def test_limit_sde_structure_and_cache() -> None:
-    sde = limit_sde("tanh", 5)
+    sde = limit_sde(5, "tanh")
     assert (sde.dim, sde.noise, sde.noise_dim) == (5, "isotropic", 5)
-    assert limit_sde("tanh", 5) is sde
+    assert limit_sde(5, "tanh") is sde
     out = np.empty(1)
     x = np.array([0.3, -1.0, 2.0, 0.0, 0.5])
     sde.diffusion(0.0, x, out)
@@ -66,9 +66,9 @@ def test_simulate_limit_custom_activation(seed: int) -> None:
 
 def test_limit_bad_input() -> None:
     with pytest.raises(ValueError, match="width"):
-        limit_sde("relu", 0)
+        limit_sde(0, "relu")
     with pytest.raises(ValueError, match="activation"):
-        limit_sde("swishy", 3)
+        limit_sde(3, "swishy")
     with pytest.raises(ValueError, match="x must not be zero"):
         simulate_limit(np.zeros(3), 3, "relu", n_steps=4, n_paths=10)
     with pytest.raises(ValueError, match="t1"):
