@@ -60,7 +60,7 @@ def _a1_energy(
         width,
         depth,
         activation,
-        n_networks=m,
+        n_paths=m,
         t1=depth ** (1.0 - 2.0 * alpha),
         observe=[squared_norms()],
         rng=stream(seed, "A1", activation, alpha, depth, width),
@@ -211,7 +211,7 @@ def _a2_library_samples(seed: int, sampler: str, width: int, depth: int, m: int)
         width,
         depth,
         "relu",
-        n_networks=m,
+        n_paths=m,
         sampler=ExplicitWeights() if sampler == "explicit" else None,
         record=[depth],
         rng=stream(seed, "A2", sampler, width, depth),
@@ -303,7 +303,7 @@ def _a2_layer_norms(
         width,
         depth,
         activation,
-        n_networks=m,
+        n_paths=m,
         sampler=ExplicitWeights() if sampler == "explicit" else None,
         record=np.arange(depth + 1),
         observe=[squared_norms(), post_squared_norms(activation)],
@@ -436,7 +436,7 @@ def _a3_strong_fit(seed: int, steps: tuple[int, ...], m: int) -> tuple[float, fl
     def x0(gen: np.random.Generator, k: int) -> np.ndarray:
         return sample_input_layer(np.ones(3), 4, k, gen)[:, :, 0]
 
-    sde = limit_sde("relu", 4)
+    sde = limit_sde(4, "relu")
     rms, ses = [], []
     for k, ss in enumerate(spawn(stream(seed, "A3-strong", steps), len(steps) - 1)):
         res = simulate_levels(
@@ -667,7 +667,7 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
             1.0,
             1.0,
             n_steps=depth,
-            n_particles=m // n_clouds,
+            n_paths=m // n_clouds,
             n_clouds=n_clouds,
             rng=stream(seed, "A3-mv", activation, depth, m),
         )
@@ -679,7 +679,7 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
         width,
         depth,
         activation,
-        n_networks=m,
+        n_paths=m,
         record=[depth],
         observe=[neuron(0)],
         rng=stream(seed, "A3-neuron", activation, width, depth),

@@ -115,12 +115,12 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
     T = 0.5
     hrows = []
     for N in hnodes:
-        hs = solve_obstacle(nc.problem(upper, horizon=T, n_nodes=N), scheme=Implicit(n_steps=N))
+        hs = solve_obstacle(nc.problem(upper, t1=T, n_nodes=N), scheme=Implicit(n_steps=N))
         hrows.append(
             {
                 "nodes": N,
                 "h": upper / (N - 1),
-                "error": float(np.max(np.abs(hs.value[0] - nc.value(hs.x, horizon=T)))),
+                "error": float(np.max(np.abs(hs.value[0] - nc.value(hs.x, t1=T)))),
             }
         )
     return {

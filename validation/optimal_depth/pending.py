@@ -81,7 +81,7 @@ def network_depths(
 ) -> np.ndarray:
     r"""Optimal depths of simulated linear networks with explicit weights: the first layer at which
     :math:`\log\|Y_l\|\ge` ``threshold`` (-1 when not reached within ``max_layers``: censored)."""
-    from stochdepth.random import map_chunks
+    from stochdepth.montecarlo import map_chunks
 
     scale = 1.0 / math.sqrt(width * depth)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
 
