@@ -39,7 +39,7 @@ TINY = {
         pde_nodes=(101, 201),
         cdf_steps=(100, 200),
         reg_depth=4,
-        reg_horizon=3.0,
+        reg_t1=3.0,
         reg_starts=(0.0,),
         reg_paths=2000,
         reg_inner=10,
@@ -51,7 +51,7 @@ TINY = {
     b5_noiseless: b5_noiseless.Sizes(
         nodes=(51, 101, 201), horizon_nodes=(51, 101), draws=20, limit_depths=(100, 1000)
     ),
-    osla: osla.Sizes(monotone=12, random=12, depth=8, horizon=3.0, paths=2000),
+    osla: osla.Sizes(monotone=12, random=12, depth=8, t1=3.0, paths=2000),
     benchmarks: benchmarks.Sizes(
         put_paths=2000,
         put_dual=(20, 20),

@@ -40,9 +40,9 @@ class Sizes:
     #: obstacle PDE: grid sizes; survival equation: time steps
     pde_nodes: tuple[int, ...]
     cdf_steps: tuple[int, ...]
-    #: regression Monte Carlo on simulated networks
+    #: regression Monte Carlo on simulated networks: L layers per unit depth, horizon at depth-time reg_t1
     reg_depth: int
-    reg_horizon: float
+    reg_t1: float
     reg_starts: tuple[float, ...]
     reg_paths: int
     reg_inner: int
@@ -60,7 +60,7 @@ SIZES: dict[str, Sizes] = {
         pde_nodes=(201, 401, 801),
         cdf_steps=(200, 400, 800, 1600),
         reg_depth=8,
-        reg_horizon=6.0,
+        reg_t1=6.0,
         reg_starts=(-0.5, 0.0, 0.45),
         reg_paths=20_000,
         reg_inner=50,
@@ -75,7 +75,7 @@ SIZES: dict[str, Sizes] = {
         pde_nodes=(201, 401, 801, 1601, 3201),
         cdf_steps=(200, 400, 800, 1600, 3200, 6400),
         reg_depth=16,
-        reg_horizon=6.0,
+        reg_t1=6.0,
         reg_starts=(-1.0, -0.5, -0.25, 0.0, 0.2, 0.45),
         reg_paths=50_000,
         reg_inner=100,
@@ -114,7 +114,7 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
         f"discrete-{'-'.join(map(str, depths))}-law{law_max}",
         functools.partial(solvers.discrete, depths, law_max),
     )
-    Lr, T = sizes.reg_depth, sizes.reg_horizon
+    Lr, T = sizes.reg_depth, sizes.reg_t1
     H = round(T * Lr)
     N, ni, nd = sizes.reg_paths, sizes.reg_inner, sizes.reg_dual_paths
     reg = []
@@ -245,7 +245,7 @@ def _walk_checks(out: TaskOutput, result: Result, k: dict) -> None:
 
 def _network_checks(out: TaskOutput, result: Result, k: dict) -> None:
     n, sizes = B6["width"], result.sizes
-    Lr, T = sizes.reg_depth, sizes.reg_horizon
+    Lr, T = sizes.reg_depth, sizes.reg_t1
     H = round(T * Lr)
     N, ni, nd = sizes.reg_paths, sizes.reg_inner, sizes.reg_dual_paths
     reg, law, Ll = result.regression, result.depth_law, sizes.law_depth
@@ -366,7 +366,7 @@ def report(result: Result, ctx: Context) -> Report:
         result.depth_law,
     )
     width = result.width
-    Lr, T = sizes.reg_depth, sizes.reg_horizon
+    Lr, T = sizes.reg_depth, sizes.reg_t1
     out.notes.append(
         f"Problem: width n = {n} (m = 1/2 - 1/n = {fmt(k['m'])}, s = 1/sqrt(n) = {fmt(k['s'])}), target a = "
         f"{a}, "

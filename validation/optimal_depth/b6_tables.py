@@ -22,7 +22,7 @@ __all__ = ["regression_table", "summary_table", "walk_table", "width_table"]
 def summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> str:
     """Threshold, value, expected depth and depth law by each solver."""
     y0, sizes = B6["y0"], result.sizes
-    Lr, T, Ll = sizes.reg_depth, sizes.reg_horizon, sizes.law_depth
+    Lr, T, Ll = sizes.reg_depth, sizes.reg_t1, sizes.law_depth
     sym, pde, drow, reg, law = (
         result.symbolic,
         result.pde,
@@ -128,7 +128,7 @@ def regression_table(result: Result) -> str:
     """Regression Monte Carlo brackets on simulated networks against the exact chain, per start."""
     n, sizes, reg = B6["width"], result.sizes, result.regression
     Lr = sizes.reg_depth
-    H = round(sizes.reg_horizon * Lr)
+    H = round(sizes.reg_t1 * Lr)
     return plotting.table(
         [
             "y0",

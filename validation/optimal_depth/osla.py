@@ -28,18 +28,19 @@ __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "repor
 
 @dataclass(frozen=True)
 class Sizes:
-    """Random monotone and random chains; depth L, horizon and Monte Carlo paths of the B6 chain."""
+    """Random monotone and random chains; layers per unit depth L, depth-time t1 of the horizon (t1 L
+    layers) and Monte Carlo paths of the B6 chain."""
 
     monotone: int
     random: int
     depth: int
-    horizon: float
+    t1: float
     paths: int
 
 
 SIZES: dict[str, Sizes] = {
-    "quick": Sizes(monotone=200, random=200, depth=16, horizon=6.0, paths=50_000),
-    "full": Sizes(monotone=2000, random=2000, depth=32, horizon=6.0, paths=50_000),
+    "quick": Sizes(monotone=200, random=200, depth=16, t1=6.0, paths=50_000),
+    "full": Sizes(monotone=2000, random=2000, depth=32, t1=6.0, paths=50_000),
 }
 
 
@@ -236,7 +237,7 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
     ch = ctx.cached(f"chains-{n_mono}-{n_rand}", functools.partial(_osla_chains, ctx, n_mono, n_rand))
     b5 = ctx.cached("b5-chains", functools.partial(_osla_b5, ctx))
     dip = ctx.cached("dip", _dip_chain)
-    L, T, Np = sizes.depth, sizes.horizon, sizes.paths
+    L, T, Np = sizes.depth, sizes.t1, sizes.paths
     b6 = ctx.cached(f"b6-L{L}-T{T}-N{Np}", functools.partial(_osla_b6, ctx, L, T, Np))
     return Result(sizes, ch, b5, dip, b6)
 
