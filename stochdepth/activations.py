@@ -95,7 +95,11 @@ class Activation:
     lipschitz : float
         A Lipschitz constant of :math:`\phi` (``inf`` if unknown); the limit SDE is well posed when finite.
     torch_fn : callable or None
-        Function of a torch tensor (``None``: :meth:`torch` raises).
+        Function of a torch tensor, for activations of the user's own; the built-in ones name a
+        ``torch.nn.functional`` form in ``torch_functional`` instead, so that this module never imports
+        torch. :func:`stochdepth.nn.torch_activation` resolves either.
+    torch_functional : tuple (name, args) or None
+        ``torch.nn.functional.<name>(x, *args)`` computes the activation.
     sympy_fn : callable or None
         ``sympy_fn(x)`` returning a sympy expression of the symbol ``x``.
     second_moment_fn, kernel_fn : callable or None
@@ -111,6 +115,7 @@ class Activation:
     homogeneity: float | None = None
     lipschitz: float = math.inf
     torch_fn: Callable[[Any], Any] | None = None
+    torch_functional: tuple[str, tuple[float, ...]] | None = None
     sympy_fn: Callable[[Any], Any] | None = None
     second_moment_fn: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     kernel_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(
@@ -198,12 +203,6 @@ class Activation:
         check_finite_result(f"kernel of activation {self.name!r}", out)
         return out
 
-    def torch(self, x: Any) -> Any:
-        """Apply the activation to a torch tensor (device-agnostic)."""
-        if self.torch_fn is None:
-            raise NotImplementedError(f"activation {self.name!r} has no torch implementation")
-        return self.torch_fn(x)
-
     def sympy(self, x: Any) -> Any:
         """The activation as a sympy expression of ``x``."""
         if self.sympy_fn is None:
@@ -277,15 +276,6 @@ def _nb_gelu(x: float) -> float:
     return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def _torch_functional(name: str) -> Callable[[Any], Any]:
-    def apply(x: Any) -> Any:
-        import torch.nn.functional as F
-
-        return getattr(F, name)(x)
-
-    return apply
-
-
 def _sympy_gelu(x: Any) -> Any:
     import sympy as sp
 
@@ -329,7 +319,7 @@ RELU = Activation(
     numba_fn=_nb_relu,
     homogeneity=1.0,
     lipschitz=1.0,
-    torch_fn=_torch_functional("relu"),
+    torch_functional=("relu", ()),
     sympy_fn=_sympy_relu,
     second_moment_fn=lambda q: 0.5 * np.asarray(q, dtype=float),
     kernel_fn=_relu_kernel,
@@ -341,7 +331,7 @@ TANH = Activation(
     fn=np.tanh,
     numba_fn=_nb_tanh,
     lipschitz=1.0,
-    torch_fn=_torch_functional("tanh"),
+    torch_functional=("tanh", ()),
     sympy_fn=_sympy_tanh,
 )
 
@@ -357,7 +347,7 @@ GELU = Activation(
     fn=_gelu_np,
     numba_fn=_nb_gelu,
     lipschitz=1.13,  # sup |GELU'| = 1.1289...
-    torch_fn=_torch_functional("gelu"),
+    torch_functional=("gelu", ()),
     sympy_fn=_sympy_gelu,
 )
 
@@ -393,11 +383,6 @@ def leaky_relu(slope: float = 0.01) -> Activation:
     def kernel(qa: np.ndarray, qb: np.ndarray, qab: np.ndarray) -> np.ndarray:
         return (1 + alpha**2) * _relu_kernel(qa, qb, qab) - 2 * alpha * _relu_kernel(qa, qb, -qab)
 
-    def torch_leaky(x: Any) -> Any:
-        import torch.nn.functional as F
-
-        return F.leaky_relu(x, alpha)
-
     def sympy_leaky(x: Any) -> Any:
         import sympy as sp
 
@@ -409,7 +394,7 @@ def leaky_relu(slope: float = 0.01) -> Activation:
         numba_fn=nb_leaky,
         homogeneity=1.0,
         lipschitz=1.0,
-        torch_fn=torch_leaky,
+        torch_functional=("leaky_relu", (alpha,)),
         sympy_fn=sympy_leaky,
         second_moment_fn=lambda q: 0.5 * (1 + alpha**2) * np.asarray(q, dtype=float),
         kernel_fn=kernel,

@@ -13,6 +13,7 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
   :class:`~stochdepth.networks.NetworkSample` of :func:`stochdepth.networks.sample_network`, so that
   torch networks, the exact-in-law sampler and the limit diffusion can be compared directly
   (SCIENCE.md Part C);
+* :func:`torch_activation` -- an activation as a function of tensors;
 * :func:`default_device` -- ``cuda`` when available, else ``cpu``.
 """
 
@@ -27,6 +28,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
     ) from _exc
 
 from ._device import default_device
+from .activation import torch_activation
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
 
-__all__ = ["RandomResNet", "TorchExplicitWeights", "default_device", "sample_torch_network"]
+__all__ = ["RandomResNet", "TorchExplicitWeights", "default_device", "sample_torch_network", "torch_activation"]

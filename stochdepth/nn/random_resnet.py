@@ -44,6 +44,7 @@ from ..networks import NetworkSample, NetworkSampler, NetworkSpec, as_network_sp
 from ..networks.sampling import check_record_layers, states_chunk_size
 from ..random import RNGLike
 from ._device import as_device, as_dtype, torch_generator
+from .activation import torch_activation
 
 __all__ = ["RandomResNet", "TorchExplicitWeights", "sample_torch_network"]
 
@@ -51,17 +52,6 @@ __all__ = ["RandomResNet", "TorchExplicitWeights", "sample_torch_network"]
 #: is not given, by device type (an accelerator gets bigger batches: fewer, larger kernels).
 _BATCH_BYTES = {"cpu": 32 * 2**20}
 _BATCH_BYTES_ACCELERATOR = 512 * 2**20
-
-
-def _torch_activation(activation: str | Activation) -> Activation:
-    """The activation, checked to have a torch implementation."""
-    act = get_activation(activation)
-    if act.torch_fn is None:
-        raise ValueError(
-            f"activation {act.name!r} has no torch implementation: build it with "
-            "Activation.custom(..., torch_fn=...)"
-        )
-    return act
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -156,7 +146,8 @@ class RandomResNet(torch.nn.Module):
             input_dim = check_int("input_dim", input_dim, min=1)
             spec = as_network_spec(None, width, depth, activation, t1)
         width, depth, t1 = spec.width, spec.require("depth"), spec.t1
-        act = _torch_activation(spec.activation)
+        act = get_activation(spec.activation)
+        self._phi = torch_activation(act)
         dev = as_device(device)
         dt = as_dtype(dtype, dev)
         if not isinstance(requires_grad, (bool, np.bool_)):
@@ -292,7 +283,7 @@ class RandomResNet(torch.nn.Module):
         layers = None if record is None else check_record_layers(record, self.depth)
         keep = set() if layers is None else {int(l) for l in layers}
         scale = math.sqrt(self.t1 / self.depth)
-        phi = self.activation.torch
+        phi = self._phi
         y = x @ self.input_weight.T
         states = [y] if 0 in keep else []
         for l in range(1, self.depth + 1):
@@ -391,7 +382,7 @@ class TorchExplicitWeights(NetworkSampler):
 
     def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
         X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
-        act = _torch_activation(spec.activation)
+        act = get_activation(spec.activation)
         d, k = X.shape
         dev, dt = self.device, self.dtype
         batch = self.batch_size or self._default_batch(width, d)
@@ -400,7 +391,7 @@ class TorchExplicitWeights(NetworkSampler):
         last = int(layers[-1])
         rec_index = {int(l): j for j, l in enumerate(layers)}
         n_rec = layers.size
-        phi = act.torch
+        phi = torch_activation(act)
         Xt = torch.as_tensor(X, dtype=dt, device=dev)
 
         def kernel(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:

@@ -53,6 +53,7 @@ def test_root_package_loads_nn_lazily():
         "TorchExplicitWeights",
         "default_device",
         "sample_torch_network",
+        "torch_activation",
     ]
 
 
