@@ -12,7 +12,6 @@ suite runs every claim with each of its wrong variants and requires the verdict 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 TAGS = ("seed", "derived", "classical")
 LEVELS = ("quick", "full")
 
-__all__ = ["BOOK", "LEVELS", "TAGS", "Claim", "Verdict", "claim", "get_claim", "run_book"]
+__all__ = ["LEVELS", "TAGS", "Claim", "Verdict", "claim"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,6 @@ class Claim:
         return Verdict(verdict.passed, verdict.method, verdict.evidence, time.perf_counter() - t0)
 
 
-BOOK: dict[str, Claim] = {}
-
-
 def claim(
     id: str,
     *,
@@ -106,12 +102,14 @@ def claim(
     method: str,
     wrong: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Verdict]], Claim]:
-    """Register ``check(level, seed, **variant) -> Verdict`` as the claim ``id`` in :data:`BOOK`."""
+    """Make ``check(level, seed, **variant) -> Verdict`` the check of the claim ``id``.
 
-    def register(fn: Callable[..., Verdict]) -> Claim:
-        if id in BOOK:
-            raise ValueError(f"duplicate claim id {id!r}")
-        c = Claim(
+    The decorated name is bound to the :class:`Claim`; nothing is registered: each section module lists
+    its claims in ``CLAIMS`` and :mod:`theory.registry` collects them.
+    """
+
+    def make(fn: Callable[..., Verdict]) -> Claim:
+        return Claim(
             id=id,
             tags=(tags,) if isinstance(tags, str) else tuple(tags),
             title=title,
@@ -121,45 +119,5 @@ def claim(
             check_fn=fn,
             wrong_variants=dict(wrong or {}),
         )
-        BOOK[id] = c
-        return c
 
-    return register
-
-
-def get_claim(id: str) -> Claim:
-    if id not in BOOK:
-        raise KeyError(f"no claim {id!r}; known: {sorted(BOOK)}")
-    return BOOK[id]
-
-
-def run_book(
-    level: str = "quick",
-    only: list[str] | None = None,
-    progress: Callable[[str], None] | None = None,
-    seed: int = 0,
-) -> list[tuple[Claim, Verdict]]:
-    """Check every claim (or those whose id starts with one of ``only``); errors become failed verdicts."""
-    out = []
-    for cid, c in sorted(BOOK.items(), key=lambda kv: _sort_key(kv[0])):
-        if only and not any(cid.startswith(o) for o in only):
-            continue
-        if progress is not None:
-            progress(cid)
-        try:
-            v = c.check(level, seed=seed)
-        except Exception as exc:  # a crashing check is a failed check, with the reason as evidence
-            v = Verdict(False, c.method, {"error": f"{type(exc).__name__}: {exc}"})
-        out.append((c, v))
-    return out
-
-
-def _sort_key(cid: str) -> tuple[str, int, str]:
-    sec, _, rest = cid.partition(".")
-    digits = "".join(ch for ch in sec[1:] if ch.isdigit())
-    return (sec[:1], int(digits) if digits else 0, rest)
-
-
-def within(value: float, reference: float, stderr: float, z: float = 5.0) -> bool:
-    """``|value - reference| <= z * stderr`` (the book's standard Monte Carlo agreement)."""
-    return math.isfinite(value) and abs(value - reference) <= z * stderr
+    return make
