@@ -19,13 +19,13 @@ function runs the three steps in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .runner import Check, Context, Task, TaskOutput
 
-__all__ = ["Experiment", "Report"]
+__all__ = ["Experiment", "Report", "campaign_tasks"]
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Experiment:
         if ctx.profile not in self.sizes:
             raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
         result = self.compute(self.sizes[ctx.profile], ctx)
-        verdicts = list(self.checks(result))
+        verdicts = [Check(c.name, bool(c.passed), c.detail) for c in self.checks(result)]  # numpy bools too
         rep = self.report(result, ctx)
         return TaskOutput(
             metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
@@ -65,3 +65,13 @@ class Experiment:
     def task(self) -> Task:
         """This experiment as a runner task."""
         return Task(self.id, self.title, self.campaign, self.run, self.description)
+
+
+def campaign_tasks(experiments: Iterable[Experiment], profile: str) -> list[Task]:
+    """The runner tasks of a campaign's ``experiments`` (in order), after checking that every one has
+    sizes for ``profile``; a campaign package's ``tasks(profile)``."""
+    experiments = list(experiments)
+    for e in experiments:
+        if profile not in e.sizes:
+            raise ValueError(f"profile must be one of {sorted(e.sizes)}, got {profile!r}")
+    return [e.task() for e in experiments]

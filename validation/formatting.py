@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_floats", "fmt", "fmt_p", "fmt_pm", "loglog_slope"]
+__all__ = ["as_floats", "fmt", "fmt_p", "fmt_pm", "loglog_slope", "max_abs"]
 
 
 def fmt(x: Any, digits: int = 4) -> str:
@@ -39,3 +39,9 @@ def as_floats(values: Any) -> np.ndarray:
 def loglog_slope(x: Any, y: Any) -> float:
     """Least-squares slope of ``log|y|`` against ``log x`` (a fitted convergence rate)."""
     return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.abs(np.asarray(y, float))), 1)[0])
+
+
+def max_abs(values: Any) -> float:
+    """Largest ``|value|`` ignoring NaNs (the worst z-score of a family); ``nan`` when empty."""
+    arr = np.abs(np.asarray(values, dtype=float))
+    return float(np.nanmax(arr)) if arr.size else math.nan

@@ -74,3 +74,41 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         write_json_atomic(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_experiment_runs_compute_checks_report_as_a_task(tmp_path):
+    from dataclasses import dataclass
+
+    from validation.experiment import Experiment, Report, campaign_tasks
+    from validation.runner import Check
+
+    @dataclass(frozen=True)
+    class Sizes:
+        n: int
+
+    seen = []
+
+    def compute(sizes, ctx):
+        seen.append(sizes.n)
+        return {"value": sizes.n * 1.5, "seed": ctx.rng("a")}
+
+    def checks(result):
+        return [Check("value is positive", result["value"] > 0, f"value = {result['value']}")]
+
+    def report(result, ctx):
+        return Report(metrics={"value": result["value"]}, notes=["a note"])
+
+    exp = Experiment("toy.exp", "a toy", "toy", "what it shows", {"quick": Sizes(2), "full": Sizes(4)},
+                     compute, checks, report)  # fmt: skip
+    tasks = campaign_tasks([exp], "full")
+    assert [(t.id, t.campaign, t.title, t.description) for t in tasks] == [
+        ("toy.exp", "toy", "a toy", "what it shows")
+    ]
+    summary = run_tasks(tasks, tmp_path, profile="full", progress=False)
+    rec = summary["tasks"]["toy.exp"]
+    assert seen == [4] and rec["metrics"] == {"value": 6.0} and rec["notes"] == ["a note"]
+    assert rec["checks"] == [{"name": "value is positive", "passed": True, "detail": "value = 6.0"}]
+    with pytest.raises(ValueError, match="profile"):
+        campaign_tasks([exp], "huge")
+    with pytest.raises(ValueError, match="profile"):
+        exp.run(Context(profile="huge", seed=0, out=tmp_path))
