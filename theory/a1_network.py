@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A1: the network and its branch scaling.
+r"""Theorem book, docs/science.md §A1: the network and its branch scaling.
 
 A residual branch scaled by :math:`L^{-1/2}` is the only scaling whose depth limit is neither explosive nor
 frozen. Checked by symbolic limits in :math:`L`, the exact finite-depth value of the linear network, and

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A2: the network is an Euler scheme, in law.
+r"""Theorem book, docs/science.md §A2: the network is an Euler scheme, in law.
 
 A layer of a random ResNet has the law of one Euler step driven by a factor of the Gram matrix of the
 post-activations; the mean squared norm obeys an exact layer identity. Checked against an independent
@@ -41,7 +41,7 @@ _A2_INPUTS = np.array([[1.0, 0.75], [0.0, 0.75 * math.sqrt(3.0)], [0.0, 0.0]])  
 def _a2_formula_sampler(
     X: np.ndarray, width: int, depth: int, m: int, rng: Any, *, factor: str, gram_of: str
 ) -> np.ndarray:
-    r"""SCIENCE.md A2's formula, implemented here independently of the library (numpy, vectorised):
+    r"""The formula of docs/science.md §A2, implemented here independently of the library (numpy, vectorised):
 
     :math:`Y_0=W_{\rm in}X`, :math:`Y_l=Y_{l-1}+\frac1{\sqrt{nL}}Z_lC_{l-1}^\top` with
     :math:`C C^\top=G=\phi(Y)^\top\phi(Y)` (symmetric square root from ``eigh``, valid for singular

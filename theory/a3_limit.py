@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A3: the limit, a zero-drift diffusion.
+r"""Theorem book, docs/science.md §A3: the limit, a zero-drift diffusion.
 
 The Euler weak and strong depth errors, Itô's formula for the squared norm, the shared clock of the
 coordinates and the non-Gaussian law at finite width. Symbolic derivations (:mod:`stochdepth.symbolic`)

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A4: closed forms of the linear network, :math:`\phi(x)=x` [derived].
+r"""Theorem book, docs/science.md §A4: closed forms of the linear network, :math:`\phi(x)=x` [derived].
 
 Conventions: :mod:`theory.common`. In the depth limit the norm of the
 linear network is a geometric Brownian motion, :math:`\log(\|X_t\|/\|X_0\|)\sim\mathcal N((\frac12-
@@ -56,7 +56,7 @@ def _default_variance(n: float) -> float:
 
 @functools.cache
 def _walk(seed: int, width: int, depth: int, m: int) -> np.ndarray:
-    """Samples of the exact log-norm walk :math:`\\log(\\|Y_L\\|/\\|Y_0\\|)` (library, SCIENCE.md A4)."""
+    """Samples of the exact log-norm walk :math:`\\log(\\|Y_L\\|/\\|Y_0\\|)` (docs/science.md §A4.5)."""
     from stochdepth.networks import sample_linear_log_norm
 
     w = sample_linear_log_norm(width, depth, n_paths=m, rng=stream(seed, "A4-walk", width, depth))

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A5: closed forms and regimes of the ReLU network, :math:`\phi(x)=\max(x,0)`.
+r"""Theorem book, docs/science.md §A5: the ReLU network, :math:`\phi(x)=\max(x,0)`.
 
 Conventions: :mod:`theory.common`. The post-activation norm obeys
 :math:`d\log\|\phi(X_t)\|=\frac{\mu_t-2}{2n}dt+\frac1{\sqrt n}d\widehat W_t` (:math:`\mu_t` active units,

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md A6: sequential limits and kernels [seed; formulas derived].
+r"""Theorem book, docs/science.md §A6: sequential limits and kernels [seed; formulas derived].
 
 Conventions: :mod:`theory.common`. Depth first then width: one neuron
 tends to the McKean--Vlasov diffusion, Gaussian with variance :math:`\dot q=\mathbb E\phi(\sqrt qZ)^2`;

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md B1: the optimal depth as an optimal stopping problem (the model).
+r"""Theorem book, docs/science.md §B1: the optimal depth as an optimal stopping problem (the model).
 
 The Snell envelope gives the value, :math:`\tau^\star=\min\{l:U_l=Z_l\}` is the smallest optimal time,
 and the infinite-horizon value is the increasing limit of the finite horizons. The library's solvers

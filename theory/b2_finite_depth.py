@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md B2: finite optimal depth.
+r"""Theorem book, docs/science.md §B2: finite optimal depth.
 
 The three finite-depth bounds (bounded gains, summable residuals, geometric diminishing returns) and the
 optimality of one-step look-ahead in the monotone case. Random residual families satisfying each

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md B5: continuous depth and free boundaries.
+r"""Theorem book, docs/science.md §B5: continuous depth and free boundaries.
 
 The obstacle problem of a noisy contraction (Ornstein-Uhlenbeck, no closed form), the noiseless closed
 form and its discrete analogue. Independent solvers: the obstacle problem on grids that do not know the

@@ -1,4 +1,4 @@
-r"""Theorem book, SCIENCE.md B6: the bridge, the optimal depth of an infinite-depth linear random ResNet.
+r"""Theorem book, docs/science.md §B6: the optimal depth of an infinite-depth linear ResNet.
 
 Threshold and value, the inverse Gaussian law of the optimal depth, and the width threshold, each by
 independent solvers: symbolic (the SDE of the log-norm derived by Itô's formula, then value matching and
@@ -81,7 +81,7 @@ def _b6_claim(q: float = 2.0) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 class LinearNetworkLogNorm(Simulator):
     r"""Linear random ResNets of width :math:`n` as a stopping simulator with state
-    :math:`y_l=\log(\|Y_l\|/\|Y_0\|)` (a Markov chain: SCIENCE.md A4).
+    :math:`y_l=\log(\|Y_l\|/\|Y_0\|)` (a Markov chain: docs/science.md §A4.5).
 
     :meth:`paths` samples whole networks with :func:`stochdepth.networks.sample_network` (exact in law,
     explicit residual branches of scale :math:`\sqrt h`) and records the log-norm at every layer;

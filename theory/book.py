@@ -1,6 +1,6 @@
 """The theorem book: claims as executable objects.
 
-A :class:`Claim` carries an id (``"A4.norm-lognormal"``: SCIENCE.md section, then a slug), its provenance
+A :class:`Claim` carries an id (``"A4.norm-lognormal"``: docs/science.md section, then slug), its provenance
 tag (``seed``, ``derived`` or ``classical``, possibly several), the statement in LaTeX, its hypotheses,
 how it is checked, and a ``check(level, seed, **variant)`` function returning a :class:`Verdict` with
 evidence.
@@ -58,7 +58,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of SCIENCE.md as an executable object (see the module docstring)."""
+    """One claim of docs/science.md as an executable object (see the module docstring)."""
 
     id: str
     tags: tuple[str, ...]

@@ -1,6 +1,6 @@
 """The registry of the theorem book: which section modules it holds, in the order of the science.
 
-Each section module of SCIENCE.md (A1..A6, B1, B2, B5, B6; B3-B4, the torch depth regularisers and
+Each section of docs/science.md (A1..A6, B1, B2, B5, B6; B3-B4, the torch depth regularisers and
 transformers, are not part of the book yet) exposes its claims as ``CLAIMS``, a tuple of
 :class:`~theory.book.Claim`. :data:`SECTIONS` lists the modules explicitly; :data:`BOOK` maps each claim id
 to its claim, in the order of :data:`SECTIONS` and of each module's ``CLAIMS``. Adding a claim means adding
@@ -28,7 +28,7 @@ from .book import Claim, Verdict
 
 __all__ = ["BOOK", "SECTIONS", "collect", "get_claim", "run_book"]
 
-#: The section modules of the book, in the order of SCIENCE.md.
+#: The section modules of the book, in the order of docs/science.md.
 SECTIONS: tuple[ModuleType, ...] = (
     a1_network,
     a2_euler,
