@@ -4,8 +4,9 @@ Two research programmes in one library (see the README and ``theory/`` for the c
 
 * the infinite-depth limit of finite-width random residual networks (:mod:`stochdepth.networks`,
   :mod:`stochdepth.sde`, :mod:`stochdepth.limits`, :mod:`stochdepth.stats`);
-* the optimal depth of a network as an optimal stopping problem (:mod:`stochdepth.stopping`,
-  :mod:`stochdepth.freeboundary`), with torch models in :mod:`stochdepth.nn`.
+* the optimal depth of a network as an optimal stopping problem (:mod:`stochdepth.depth`, built on the
+  generic solvers of :mod:`stochdepth.stopping` and :mod:`stochdepth.freeboundary`), with torch models
+  in :mod:`stochdepth.nn`.
 
 Subpackages are imported on first attribute access, so ``import stochdepth`` stays light and never
 imports torch.
@@ -34,6 +35,7 @@ _SUBPACKAGES = (
     "stats",
     "stopping",
     "freeboundary",
+    "depth",
     "symbolic",
     "strategies",
     "nn",

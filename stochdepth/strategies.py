@@ -19,8 +19,9 @@ strategy                                      draws
 :func:`stochastic_matrices`                   row-stochastic matrices with exact zeros
 :func:`markov_stopping_problems`              :class:`~stochdepth.stopping.MarkovStoppingProblem` (finite
                                               or infinite horizon, monotone by construction or not)
-:func:`residual_families`                     :class:`ResidualFamily`: residual networks that satisfy (or
-                                              observably violate) the hypotheses of SCIENCE.md B2
+:func:`residual_families`                     :class:`~stochdepth.depth.ResidualFamily`: residual
+                                              networks that satisfy (or observably violate) the
+                                              hypotheses of SCIENCE.md B2
 :func:`obstacle_problems_with_closed_forms`   :class:`ObstacleCase`: perpetual put, B5 noiseless
                                               contraction, B6 bridge, with closed-form solutions
 :func:`american_options`                      :class:`AmericanPut`: European closed form, American PDE,
@@ -79,7 +80,8 @@ from .random import as_generator
 if TYPE_CHECKING:  # pragma: no cover
     from hypothesis.strategies import SearchStrategy
 
-    from .stopping import DepthBound, MarkovStoppingProblem
+    from .depth import ResidualFamily
+    from .stopping import MarkovStoppingProblem
     from .stopping.finance import GridPrice
 
 __all__ = [
@@ -87,7 +89,6 @@ __all__ = [
     "KnownLawDiffusion",
     "NetworkConfig",
     "ObstacleCase",
-    "ResidualFamily",
     "activations",
     "american_options",
     "depths",
@@ -1008,80 +1009,6 @@ _VIOLATIONS = {
     "summable": ("bounds", "lipschitz"),
     "bounded": ("zero_cost", "discounted"),
 }
-#: the DepthBound hypothesis that each violation breaks
-_VIOLATED_HYPOTHESIS = {
-    "growth": "geometric_decay",
-    "lipschitz": "lipschitz_consistent",
-    "bounds": "residual_bounds_consistent",
-    "zero_cost": "costs_positive",
-    "discounted": "undiscounted",
-}
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class ResidualFamily(Result):
-    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of SCIENCE.md B2.
-
-    Attributes
-    ----------
-    problem : PathStoppingProblem
-        The recorded paths (features :math:`h_l`, gains :math:`G_l=g(h_l)`), ``deterministic=True``.
-    kind : str
-        Which bound the family is built for: ``"geometric"`` (:math:`\sup\|f_l\|\le C\rho^l`),
-        ``"summable"`` (:math:`\sup\|f_l\|\le b_l=C(l+1)^{-q}`), ``"bounded"`` (bounded gains,
-        non-decaying residuals).
-    lipschitz : float
-        Declared Lipschitz constant :math:`L_g` of the gain.
-    C, rho : float
-        Declared envelope constant and decay rate (``rho`` is ``nan`` unless ``kind == "geometric"``).
-    residual_bounds : ndarray, shape (L,)
-        Declared :math:`\sup_h\|f_l(h)\|`.
-    cost : float
-        Cost per layer :math:`c` (0 for the ``"zero_cost"`` violation).
-    satisfying : bool
-        Whether every hypothesis of the bound holds (by construction).
-    violation : str
-        ``""``, or which hypothesis is violated: ``"growth"`` (residuals grow, :math:`C\rho'^l` with
-        :math:`\rho'>1`, while :math:`\rho<1` is declared), ``"lipschitz"`` (the gain is :math:`K>1` times
-        steeper than declared), ``"bounds"`` (one layer's residuals exceed its declared bound),
-        ``"zero_cost"`` (:math:`c=0`), ``"discounted"`` (:math:`\beta<1`). Each violation is *observable* on
-        the recorded paths, so a correct hypothesis checker flags it.
-    parameters : dict
-        Every drawn constant, the true ones included.
-    """
-
-    problem: Any
-    kind: str
-    lipschitz: float
-    C: float
-    rho: float
-    residual_bounds: np.ndarray
-    cost: float
-    satisfying: bool
-    violation: str
-    parameters: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def violated_hypothesis(self) -> str | None:
-        """The key of :attr:`DepthBound.hypotheses` that the violation breaks (``None`` if satisfying)."""
-        return _VIOLATED_HYPOTHESIS.get(self.violation)
-
-    def depth_bound(self) -> DepthBound:
-        """The B2 bound this family is built for, computed with the declared constants.
-
-        ``geometric`` -> :func:`~stochdepth.stopping.geometric_depth_bound`, ``summable`` ->
-        :func:`~stochdepth.stopping.summable_residuals_bound`, ``bounded`` ->
-        :func:`~stochdepth.stopping.bounded_gains_bound`.
-        """
-        from .stopping import bounded_gains_bound, geometric_depth_bound, summable_residuals_bound
-
-        if self.kind == "geometric":
-            return geometric_depth_bound(self.problem, self.lipschitz, self.rho, C=self.C)
-        if self.kind == "summable":
-            return summable_residuals_bound(
-                self.problem, self.lipschitz, residual_bounds=self.residual_bounds
-            )
-        return bounded_gains_bound(self.problem)
 
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
@@ -1116,10 +1043,10 @@ def residual_families(
       bounded (:math:`\mathbb E\tau^\star\le(\mathbb E\sup G-\mathbb EG_0)/c`);
     * ``kind=None``: any of the three.
 
-    With ``satisfying=False`` one hypothesis is violated (see :class:`ResidualFamily`), in a way the
-    recorded paths reveal: the violating residuals have scale exactly 1 (norm :math:`e_l`), the steeper
-    gain is revealed by the radial first step of a path started at distance :math:`\ge2C+1` from
-    :math:`y`.
+    With ``satisfying=False`` one hypothesis is violated (see :class:`~stochdepth.depth.ResidualFamily`),
+    in a way the recorded paths reveal: the violating residuals have scale exactly 1 (norm :math:`e_l`),
+    the steeper gain is revealed by the radial first step of a path started at distance :math:`\ge2C+1`
+    from :math:`y`.
 
     Parameters
     ----------
@@ -1159,7 +1086,8 @@ def residual_families(
 
     @hst.composite
     def draw_family(draw: Any) -> ResidualFamily:
-        from .stopping import PathStoppingProblem, residual_path_problem
+        from .depth import ResidualFamily, residual_path_problem
+        from .stopping import PathStoppingProblem
 
         fam_kind = draw(hst.sampled_from(kinds))
         violation = "" if satisfying else draw(hst.sampled_from(_VIOLATIONS[fam_kind]))
@@ -1308,7 +1236,8 @@ def _obstacle_problem(
     kind: str, cf: Any, horizon: float | None, params: dict[str, float], n: int
 ) -> tuple[Any, tuple[float, float]]:
     """The obstacle problem of a case on ``n`` nodes, and its comparison interval."""
-    from .freeboundary import Dirichlet, StationaryObstacleProblem, StretchedGrid, linear_resnet_depth_problem
+    from .depth import linear_resnet_depth_problem
+    from .freeboundary import Dirichlet, StationaryObstacleProblem, StretchedGrid
 
     if kind == "perpetual_put":
         K, r, vol, q = params["strike"], params["rate"], params["volatility"], params["dividend"]
@@ -1359,12 +1288,12 @@ def obstacle_problems_with_closed_forms(
       :math:`K\in[50,150]`, :math:`r\in[0.01,0.1]`, :math:`\sigma\in[0.1,0.5]`, :math:`q\in[0,0.05]`;
     * ``"noiseless_contraction"``: SCIENCE.md B5, :math:`\dot d=-\kappa d`, gain :math:`-d^2`, cost
       :math:`c`; stop iff :math:`d\le\sqrt{c/(2\kappa)}`
-      (:func:`~stochdepth.freeboundary.noiseless_contraction`), stationary or with a horizon
+      (:func:`~stochdepth.depth.noiseless_contraction`), stationary or with a horizon
       :math:`T\in[0.1,2]`; :math:`\kappa\in[0.2,5]`, :math:`c\in[0.01,1]`, domain :math:`[0,u]` with
       :math:`u` between 3 and 20 boundaries;
     * ``"linear_resnet"``: SCIENCE.md B6, the log-norm of a linear random ResNet of width
       :math:`n\le` ``max_width``, gain :math:`-(y-a)^2`, cost :math:`c`; boundary :math:`a-c/(2m)`
-      (:func:`~stochdepth.freeboundary.linear_resnet_optimal_depth`); :math:`a\in[-1,1]`,
+      (:func:`~stochdepth.depth.linear_resnet_optimal_depth`); :math:`a\in[-1,1]`,
       :math:`c\in[0.01,0.5]`.
 
     Parameters
@@ -1406,7 +1335,8 @@ def obstacle_problems_with_closed_forms(
 
     @hst.composite
     def draw_case(draw: Any) -> ObstacleCase:
-        from .freeboundary import linear_resnet_optimal_depth, noiseless_contraction, perpetual_american_put
+        from .depth import linear_resnet_optimal_depth, noiseless_contraction
+        from .freeboundary import perpetual_american_put
 
         kind = draw(hst.sampled_from(kinds_t))
         params: dict[str, float]

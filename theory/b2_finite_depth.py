@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth.depth import residual_path_problem
 from stochdepth.stopping import (
     BackwardInduction,
     MarkovStoppingProblem,
@@ -26,7 +27,6 @@ from stochdepth.stopping import (
     bounded_gains_bound,
     geometric_depth_bound,
     is_monotone,
-    residual_path_problem,
     solve_stopping,
     summable_residuals_bound,
 )

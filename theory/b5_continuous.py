@@ -20,21 +20,9 @@ import sympy as sp
 from scipy import sparse
 from scipy import stats as st
 
-from stochdepth.freeboundary import (
-    Natural,
-    StationaryObstacleProblem,
-    UniformGrid,
-    contraction_stopping_depth,
-    noiseless_contraction,
-    solve_obstacle,
-)
-from stochdepth.stopping import (
-    MarkovStoppingProblem,
-    PathwiseMaximum,
-    PolicyIteration,
-    residual_path_problem,
-    solve_stopping,
-)
+from stochdepth.depth import contraction_stopping_depth, noiseless_contraction, residual_path_problem
+from stochdepth.freeboundary import Natural, StationaryObstacleProblem, UniformGrid, solve_obstacle
+from stochdepth.stopping import MarkovStoppingProblem, PathwiseMaximum, PolicyIteration, solve_stopping
 from stochdepth.symbolic import solve_smooth_fit
 
 from .book import Claim, Verdict, claim

@@ -4,7 +4,8 @@ Threshold and value, the inverse Gaussian law of the optimal depth, and the widt
 independent solvers: symbolic (the SDE of the log-norm derived by Itô's formula, then value matching and
 smooth fit, nothing of the closed form typed in), the obstacle problem with coefficients generated from
 the symbolic SDE, the discrete Snell envelope of the exact finite-depth log-norm walk (depth to infinity),
-regression Monte Carlo on simulated linear networks (an interval), and Monte Carlo with distribution-free
+regression Monte Carlo on simulated linear networks
+(:class:`stochdepth.depth.LinearResNetSimulator`, an interval), and Monte Carlo with distribution-free
 (DKW) bounds for laws. Conventions: :mod:`theory.common`.
 """
 
@@ -19,23 +20,20 @@ import numpy as np
 import sympy as sp
 from scipy import stats as st
 
-from stochdepth.freeboundary import (
-    StationaryObstacleProblem,
-    UniformGrid,
+from stochdepth.depth import (
+    LinearResNetSimulator,
     linear_resnet_optimal_depth,
+    linear_resnet_stopping_problem,
+    log_norm_bridge,
     simulate_stopping_depth,
-    solve_obstacle,
 )
-from stochdepth.networks import log_norms, sample_network
+from stochdepth.freeboundary import StationaryObstacleProblem, UniformGrid, solve_obstacle
 from stochdepth.stopping import (
     BackwardInduction,
     LongstaffSchwartz,
     Polynomial,
     RegressionMartingale,
     SimulatedStoppingProblem,
-    Simulator,
-    linear_resnet_stopping_problem,
-    log_norm_bridge,
     solve_stopping,
 )
 from stochdepth.symbolic import derive_linear_log_norm_sde, solve_smooth_fit, to_obstacle_coefficients
@@ -50,7 +48,7 @@ from .common import (
     stream,
 )
 
-__all__ = ["CLAIMS", "LinearNetworkLogNorm"]
+__all__ = ["CLAIMS"]
 
 # ----------------------------------------------------------------------------------------------------
 # B6. The bridge: the optimal depth of a linear random ResNet
@@ -77,54 +75,6 @@ def _b6_claim(q: float = 2.0) -> tuple[Callable[..., Any], Callable[..., Any]]:
         return -((ys - a) ** 2) - c / m * (ys - y)
 
     return threshold, value
-
-
-class LinearNetworkLogNorm(Simulator):
-    r"""Linear random ResNets of width :math:`n` as a stopping simulator with state
-    :math:`y_l=\log(\|Y_l\|/\|Y_0\|)` (a Markov chain: docs/science.md §A4.5).
-
-    :meth:`paths` samples whole networks with :func:`stochdepth.networks.sample_network` (exact in law,
-    explicit residual branches of scale :math:`\sqrt h`) and records the log-norm at every layer;
-    :meth:`step` (used only by the nested dual bound) draws one layer of the log-norm from its exact law
-    :math:`y'=y+\tfrac12\log\xi`, :math:`\xi=(1+g\sqrt{h/n})^2+\tfrac hn\chi^2_{n-1}` (derived in
-    :mod:`stochdepth.networks.lognorm`). Gain :math:`-(y-a)^2`.
-    """
-
-    dim = 1
-
-    def __init__(self, width: int, step: float, target: float) -> None:
-        self.width, self.h, self.target = width, step, target
-        self.x = np.ones(3) / math.sqrt(3.0)
-
-    def initial(self, generator: np.random.Generator, m: int) -> np.ndarray:
-        return np.zeros((m, 1))
-
-    def paths(self, generator: np.random.Generator, m: int, horizon: int) -> np.ndarray:
-        res = sample_network(
-            self.x,
-            self.width,
-            horizon,
-            "linear",
-            n_networks=m,
-            t1=horizon * self.h,
-            record=np.arange(horizon + 1),
-            observe=[log_norms()],
-            rng=generator,
-            n_threads=1,
-        )
-        y = res["log_norms"].samples[:, :, 0]
-        return (y - y[:, :1])[:, :, None]
-
-    def step(self, layer: int, states: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-        m = states.shape[0]
-        r = math.sqrt(self.h / self.width)
-        xi = (1.0 + r * generator.standard_normal(m)) ** 2
-        if self.width > 1:
-            xi += r * r * generator.chisquare(self.width - 1, m)
-        return states + 0.5 * np.log(xi)[:, None]
-
-    def gain(self, layer: int, states: np.ndarray) -> np.ndarray:
-        return -((states[:, 0] - self.target) ** 2)
 
 
 @functools.lru_cache(maxsize=2)
@@ -169,7 +119,7 @@ def _b6_lsmc(level: str, seed: int) -> dict[str, Any]:
     n, a, c = _B6["n"], _B6["a"], _B6["c"]
     h = 1.0 / p["per_unit"]
     L = round(p["horizon"] * p["per_unit"])
-    prob = SimulatedStoppingProblem(LinearNetworkLogNorm(n, h, a), L, c * h)
+    prob = SimulatedStoppingProblem(LinearResNetSimulator(n, p["per_unit"], a, state="log_norm"), L, c * h)
     solver = LongstaffSchwartz(
         Polynomial(p["degree"]),
         n_paths=p["paths"],

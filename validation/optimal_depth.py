@@ -220,61 +220,6 @@ def _inverse_gaussian(mean: float, shape: float) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The network simulator of the B6 regression Monte Carlo
-# ----------------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _simulator_class() -> type:
-    """The :class:`~stochdepth.stopping.Simulator` of a linear random ResNet (built on first use so that
-    importing the campaign does not import the stopping subpackage)."""
-    from stochdepth.stopping import Simulator
-
-    class LinearResNetSimulator(Simulator):
-        r"""A width-:math:`n` linear random ResNet (SCIENCE.md A1, :math:`\phi=\mathrm{id}`), layer by layer.
-
-        The state is the hidden vector :math:`Y_l\in\mathbb R^n`, started at norm :math:`e^{y_0}` in a
-        uniformly random direction (the problem depends on the norm only). :meth:`paths` multiplies by
-        explicit weight matrices, :math:`Y_{l+1}=Y_l+W_lY_l/\sqrt L` with :math:`W_l` entries
-        :math:`\mathcal N(0,1/n)`; :meth:`step` (used by the nested one-step simulations of the dual bound)
-        uses the exact-in-law form :math:`Y_l+\|Y_l\|Z/\sqrt{nL}` of SCIENCE.md A2, the same law at a
-        fraction of the cost. Gain :math:`-(\log\|Y_l\|-a)^2`, regression feature :math:`\log\|Y_l\|`.
-        """
-
-        def __init__(self, width: int, depth: int, target: float, y0: float) -> None:
-            self.width, self.depth, self.target, self.y0 = int(width), int(depth), float(target), float(y0)
-            self.dim = self.width
-
-        def initial(self, generator: np.random.Generator, m: int) -> np.ndarray:
-            z = generator.standard_normal((m, self.width))
-            return z * (math.exp(self.y0) / np.linalg.norm(z, axis=1, keepdims=True))
-
-        def step(self, layer: int, states: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-            nrm = np.linalg.norm(states, axis=1, keepdims=True)
-            z = generator.standard_normal(states.shape)
-            return states + nrm * z / math.sqrt(self.width * self.depth)
-
-        def paths(self, generator: np.random.Generator, m: int, horizon: int) -> np.ndarray:
-            out = np.empty((m, horizon + 1, self.width))
-            y = self.initial(generator, m)
-            out[:, 0] = y
-            scale = 1.0 / math.sqrt(self.width * self.depth)  # N(0, 1/n) entries, branch 1/sqrt(L)
-            for l in range(horizon):
-                w = generator.standard_normal((m, self.width, self.width))
-                y = y + scale * np.einsum("mij,mj->mi", w, y)
-                out[:, l + 1] = y
-            return out
-
-        def features(self, layer: int, states: np.ndarray) -> np.ndarray:
-            return np.log(np.linalg.norm(states, axis=1))[:, None]
-
-        def gain(self, layer: int, states: np.ndarray) -> np.ndarray:
-            return -((np.log(np.linalg.norm(states, axis=1)) - self.target) ** 2)
-
-    return LinearResNetSimulator
-
-
-# ----------------------------------------------------------------------------------------------------
 # 1. The bounds of B2
 # ----------------------------------------------------------------------------------------------------
 
@@ -292,7 +237,7 @@ def _residual_family(gen: np.random.Generator, violation: str = "") -> tuple[Any
     families have :math:`\tilde\rho=\rho<1`, :math:`s_l\in[\tfrac12,1]`, :math:`K=1`; ``"growth"`` has
     :math:`\tilde\rho\in[1.02,1.3]` (and :math:`s_l=1`), ``"lipschitz"`` has :math:`K\in[2,5]`.
     """
-    from stochdepth.stopping import residual_path_problem
+    from stochdepth.depth import residual_path_problem
 
     d = int(gen.integers(1, 5))
     L = int(gen.integers(5, 41))
@@ -405,7 +350,8 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
 
 def _counterexamples() -> dict[str, Any]:
     r"""Two deterministic families that break a conclusion (derivations in the check details)."""
-    from stochdepth.stopping import geometric_depth_bound, residual_path_problem, summable_residuals_bound
+    from stochdepth.depth import residual_path_problem
+    from stochdepth.stopping import geometric_depth_bound, summable_residuals_bound
 
     h0 = np.zeros((1, 1))
     # (a) gain 8 |h - 50| declared 1-Lipschitz, h moves +0.2 per layer, cost 1, L = 15
@@ -688,7 +634,7 @@ def _b6_symbolic() -> dict[str, Any]:
     width threshold (no upper stopping region for n <= 2)."""
     import sympy
 
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
     from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
     y, a = sympy.Symbol("y", real=True), sympy.Symbol("a", real=True)
@@ -735,11 +681,8 @@ def _b6_symbolic() -> dict[str, Any]:
 
 def _b6_pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
     """Stationary obstacle problem at several grid sizes; the depth law from the survival PDE."""
-    from stochdepth.freeboundary import (
-        linear_resnet_depth_problem,
-        linear_resnet_optimal_depth,
-        solve_obstacle,
-    )
+    from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth
+    from stochdepth.freeboundary import solve_obstacle
 
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
     cf = linear_resnet_optimal_depth(n, a, c)
@@ -799,7 +742,8 @@ def _b6_pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
 
 def _b6_discrete(depths: tuple, law_max: int) -> dict[str, Any]:
     """The exact Snell envelope of the finite-L log-norm walk at every depth L (SCIENCE.md A4, B6)."""
-    from stochdepth.stopping import linear_resnet_stopping_problem, log_norm_bridge, solve_stopping
+    from stochdepth.depth import linear_resnet_stopping_problem, log_norm_bridge
+    from stochdepth.stopping import solve_stopping
 
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
     rows = []
@@ -842,17 +786,17 @@ def _b6_regression_run(
     ctx: Context, width: int, L: int, H: int, y0: float, n_paths: int, n_inner: int, n_dual: int
 ) -> dict[str, Any]:
     """Longstaff-Schwartz on simulated width-n networks from y0, against the exact chain at the same L, H."""
+    from stochdepth.depth import LinearResNetSimulator, linear_resnet_stopping_problem
     from stochdepth.stopping import (
         LongstaffSchwartz,
         Polynomial,
         RegressionMartingale,
         SimulatedStoppingProblem,
-        linear_resnet_stopping_problem,
         solve_stopping,
     )
 
     a, c = B6["target"], B6["cost"]
-    prob = SimulatedStoppingProblem(_simulator_class()(width, L, a, y0), H, c / L)
+    prob = SimulatedStoppingProblem(LinearResNetSimulator(width, L, a, y0=y0), H, c / L)
     ls = LongstaffSchwartz(
         Polynomial(3),
         n_paths=n_paths,
@@ -937,8 +881,8 @@ def _jittered_cdf(pmf: np.ndarray) -> Any:
 def _b6_depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
     """Simulated networks stopped by the exact discrete Snell threshold: their depth law against the
     exact discrete law (exact KS test after jitter) and against the inverse Gaussian limit."""
+    from stochdepth.depth import log_norm_bridge
     from stochdepth.stats import one_sample_test
-    from stochdepth.stopping import log_norm_bridge
 
     k = _b6_constants()
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
@@ -998,12 +942,14 @@ def _b6_depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
 
 def _b6_width(ctx: Context, n_paths: int) -> dict[str, Any]:
     """The width threshold: n <= 2 stops at once below the target in all four solvers; n >= 3 continues."""
-    from stochdepth.freeboundary import (
+    from stochdepth.depth import (
         linear_resnet_depth_problem,
         linear_resnet_optimal_depth,
-        solve_obstacle,
+        linear_resnet_stopping_problem,
+        log_norm_bridge,
     )
-    from stochdepth.stopping import linear_resnet_stopping_problem, log_norm_bridge, solve_stopping
+    from stochdepth.freeboundary import solve_obstacle
+    from stochdepth.stopping import solve_stopping
 
     a, c = B6["target"], B6["cost"]
     rows = []
@@ -1482,7 +1428,7 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
 
 
 def _closed_value(y: float) -> float:
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
 
     return float(linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"]).value(y))
 
@@ -1490,7 +1436,7 @@ def _closed_value(y: float) -> float:
 def _b6_value_figure(
     ctx: Context, sym: dict, pde: dict, disc: dict, reg: list, k: dict, r_L: int, r_T: float
 ) -> str:
-    from stochdepth.freeboundary import linear_resnet_optimal_depth
+    from stochdepth.depth import linear_resnet_optimal_depth
 
     cf = linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"])
     fig, axes = plotting.figure(2, 1, width=5.2, height=3.8)
@@ -1619,7 +1565,8 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
     """Closed form against a brute-force maximum, the symbolic smooth fit, and the upwind PDE."""
     import sympy
 
-    from stochdepth.freeboundary import Implicit, noiseless_contraction, solve_obstacle
+    from stochdepth.depth import noiseless_contraction
+    from stochdepth.freeboundary import Implicit, solve_obstacle
     from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
     kappa, cost = B5["kappa"], B5["cost"]
@@ -1702,13 +1649,8 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
 def _b5_discrete(ctx: Context, n_draws: int, limit_depths: tuple) -> dict[str, Any]:
     r"""The discrete analogue :math:`h_{l+1}=h_l-\alpha(h_l-y)`: closed-form :math:`\tau^\star` against the
     pathwise maximum of the deterministic residual paths and backward induction on a deterministic chain."""
-    from stochdepth.freeboundary import contraction_stopping_depth, noiseless_contraction
-    from stochdepth.stopping import (
-        MarkovStoppingProblem,
-        PathwiseMaximum,
-        residual_path_problem,
-        solve_stopping,
-    )
+    from stochdepth.depth import contraction_stopping_depth, noiseless_contraction, residual_path_problem
+    from stochdepth.stopping import MarkovStoppingProblem, PathwiseMaximum, solve_stopping
 
     gen = np.random.default_rng(ctx.rng("draws"))
     rows = []
@@ -1893,7 +1835,7 @@ def _b5_noiseless(ctx: Context) -> TaskOutput:
 
 
 def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
-    from stochdepth.freeboundary import noiseless_contraction
+    from stochdepth.depth import noiseless_contraction
 
     nc = noiseless_contraction(B5["kappa"], B5["cost"])
     fig, axes = plotting.figure(3, 1, width=4.2, height=3.4)
@@ -1999,7 +1941,7 @@ def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
 
 def _osla_b5(ctx: Context) -> dict[str, Any]:
     """Look-ahead on the B5 discrete analogue (monotone) as a deterministic chain: it stops at tau*."""
-    from stochdepth.freeboundary import contraction_stopping_depth
+    from stochdepth.depth import contraction_stopping_depth
     from stochdepth.stopping import MarkovStoppingProblem, OneStepLookAhead, is_monotone
 
     gen = np.random.default_rng(ctx.rng("b5"))
@@ -2035,13 +1977,13 @@ def _dip_chain() -> dict[str, Any]:
 def _osla_b6(ctx: Context, L: int, T: float, n_paths: int) -> dict[str, Any]:
     """Policies on the B6 chain (exact finite-L walk, finite horizon): Snell, look-ahead, gain thresholds
     (exact), patience on a coarse reading of the log-norm (Monte Carlo on sampled chain paths)."""
+    from stochdepth.depth import linear_resnet_stopping_problem
     from stochdepth.stopping import (
         GainThreshold,
         OneStepLookAhead,
         PathStoppingProblem,
         Patience,
         is_monotone,
-        linear_resnet_stopping_problem,
         solve_stopping,
     )
 

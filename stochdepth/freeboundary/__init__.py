@@ -1,4 +1,4 @@
-r"""Continuous-depth optimal stopping: obstacle problems, free boundaries, smooth fit (SCIENCE.md B5-B6).
+r"""Continuous-time optimal stopping: obstacle problems, free boundaries, smooth fit (generic).
 
 For a diffusion :math:`dX=b\,dt+\sigma\,dW`, gain :math:`g`, running cost :math:`c` and discount :math:`r`,
 the value :math:`V(t,x)=\sup_\tau\mathbb E[e^{-r(\tau-t)}g(X_\tau)-\int_t^\tau e^{-r(s-t)}c\,ds]` solves the
@@ -16,10 +16,12 @@ differences:
   through :func:`solve_lcp`; each reports its complementarity residual;
 * :func:`solve_obstacle` returns the value, regions, :class:`FreeBoundary` objects (location, error,
   smooth-fit gap), slopes, expected stopping times and the stopping-time law (stationary problems);
-* reference problems: the American put (:func:`american_put_problem`), its perpetual closed form
-  (:func:`perpetual_american_put`), the noiseless problem of B5 (:func:`noiseless_contraction`,
-  :func:`contraction_stopping_depth`) and the bridge of B6 (:func:`linear_resnet_optimal_depth`,
-  :func:`linear_resnet_depth_problem`, :func:`simulate_stopping_depth`).
+* reference problems: the American put (:func:`american_put_problem`) and its perpetual closed form
+  (:func:`perpetual_american_put`).
+
+The package knows nothing about networks: the continuous-depth problems of SCIENCE.md B5 and B6 (the
+noiseless contraction, the optimal depth of the linear random ResNet) are built on it in
+:mod:`stochdepth.depth`.
 
 Stationary problems with constant coefficients are solved exactly by smooth fit in
 :mod:`stochdepth.symbolic.smooth_fit`.
@@ -27,20 +29,7 @@ Stationary problems with constant coefficients are solved exactly by smooth fit 
 
 from __future__ import annotations
 
-from .bridge import (
-    LinearResNetDepth,
-    linear_resnet_depth_problem,
-    linear_resnet_optimal_depth,
-    simulate_stopping_depth,
-)
-from .examples import (
-    NoiselessContraction,
-    PerpetualPut,
-    american_put_problem,
-    contraction_stopping_depth,
-    noiseless_contraction,
-    perpetual_american_put,
-)
+from .examples import PerpetualPut, american_put_problem, perpetual_american_put
 from .grids import Grid, StretchedGrid, UniformGrid
 from .lcp import PSOR, BrennanSchwartz, LCPSolution, PrimalDualActiveSet, solve_lcp
 from .problems import (
@@ -66,10 +55,8 @@ __all__ = [
     "Grid",
     "Implicit",
     "LCPSolution",
-    "LinearResNetDepth",
     "Natural",
     "Neumann",
-    "NoiselessContraction",
     "ObstacleProblem",
     "ObstacleProblem2D",
     "ObstacleSolution",
@@ -83,12 +70,7 @@ __all__ = [
     "ThetaScheme",
     "UniformGrid",
     "american_put_problem",
-    "contraction_stopping_depth",
-    "linear_resnet_depth_problem",
-    "linear_resnet_optimal_depth",
-    "noiseless_contraction",
     "perpetual_american_put",
-    "simulate_stopping_depth",
     "solve_lcp",
     "solve_obstacle",
 ]

@@ -12,8 +12,9 @@ or continue. One problem description, several solvers behind :func:`solve_stoppi
   (:class:`AndersenBroadie`, :class:`RegressionMartingale`, :class:`PerfectForesight`);
 * policies as objects (:class:`SnellPolicy`, :class:`OneStepLookAhead`, :class:`GainThreshold`,
   :class:`Patience`) evaluated on new paths;
-* the finite-depth bounds of SCIENCE.md B2 (:mod:`stochdepth.stopping.bounds`) and the discrete side of
-  the B6 bridge (:mod:`stochdepth.stopping.bridge`);
+* the finite-depth bounds of SCIENCE.md B2 (:mod:`stochdepth.stopping.bounds`), checked on any chain
+  or recorded paths (the residual networks they are about are built in :mod:`stochdepth.depth`);
+* random walks on a grid as Markov problems (:func:`random_walk_stopping_problem`);
 * Bermudan-option benchmarks and grid references (:mod:`stochdepth.stopping.finance`).
 """
 
@@ -25,14 +26,7 @@ from .bounds import (
     bounded_gains_bound,
     geometric_depth_bound,
     is_monotone,
-    residual_path_problem,
     summable_residuals_bound,
-)
-from .bridge import (
-    BridgeResult,
-    linear_resnet_stopping_problem,
-    log_norm_bridge,
-    random_walk_stopping_problem,
 )
 from .markov import BackwardInduction, MarkovSolution, PolicyIteration, ValueIteration
 from .policies import GainThreshold, OneStepLookAhead, Patience, Policy, SnellPolicy
@@ -49,13 +43,13 @@ from .regression import (
 from .results import DepthLaw, PolicyEvaluation
 from .solve import solve_stopping
 from .transitions import BandedTransitions, random_walk_transitions
+from .walks import random_walk_stopping_problem
 
 __all__ = [
     "AndersenBroadie",
     "BackwardInduction",
     "BandedTransitions",
     "Basis",
-    "BridgeResult",
     "DepthBound",
     "DepthLaw",
     "FittedBasis",
@@ -84,11 +78,8 @@ __all__ = [
     "bounded_gains_bound",
     "geometric_depth_bound",
     "is_monotone",
-    "linear_resnet_stopping_problem",
-    "log_norm_bridge",
     "random_walk_stopping_problem",
     "random_walk_transitions",
-    "residual_path_problem",
     "solve_stopping",
     "summable_residuals_bound",
 ]

@@ -23,18 +23,21 @@ On recorded paths the sup-norms :math:`\sup_h\|f_l(h)\|` are either declared by 
 against the observed :math:`\|h_{l+1}-h_l\|`) or replaced by their largest observed value, which is what
 the pathwise proofs need on those paths; the Lipschitz constant is declared and checked for consistency
 (:math:`|g(h_l)-g(h_0)|\le L_g\|h_l-h_0\|` and the same for consecutive layers on every path).
+The bounds know nothing about networks: any :class:`PathStoppingProblem` whose features are the states
+:math:`h_l` will do. Residual networks and families of them, with their declared constants, are built in
+:mod:`stochdepth.depth` (:func:`~stochdepth.depth.residual_path_problem`,
+:class:`~stochdepth.depth.ResidualFamily`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_real
 from .._results import Estimate, Result
 from ..random import RNGLike
 from .markov import BackwardInduction, MarkovSolution, PolicyIteration, _reach, _solve_restricted
@@ -45,7 +48,6 @@ __all__ = [
     "bounded_gains_bound",
     "geometric_depth_bound",
     "is_monotone",
-    "residual_path_problem",
     "summable_residuals_bound",
 ]
 
@@ -330,9 +332,9 @@ def summable_residuals_bound(
 
     Examples
     --------
-    >>> h0 = np.array([[2.0], [1.0]])
-    >>> prob = residual_path_problem(lambda l, h: -0.5 ** (l + 1) * np.sign(h), lambda h: -np.abs(h[:, 0]),
-    ...                              h0, horizon=6, costs=0.05)
+    >>> from stochdepth.stopping import PathStoppingProblem
+    >>> h = np.stack([1.0 + 0.5 ** np.arange(7.0), 0.5 ** np.arange(7.0)])[:, :, None]   # f_l = -2^-(l+1)
+    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True)
     >>> b = summable_residuals_bound(prob, lipschitz=1.0)
     >>> b.holds, b.hypotheses_hold
     (True, True)
@@ -415,9 +417,9 @@ def geometric_depth_bound(
 
     Examples
     --------
-    >>> h0 = np.array([[2.0], [1.0]])
-    >>> prob = residual_path_problem(lambda l, h: -0.5 ** (l + 1) * np.sign(h), lambda h: -np.abs(h[:, 0]),
-    ...                              h0, horizon=8, costs=0.05)
+    >>> from stochdepth.stopping import PathStoppingProblem
+    >>> h = np.stack([1.0 + 0.5 ** np.arange(9.0), 0.5 ** np.arange(9.0)])[:, :, None]   # f_l = -2^-(l+1)
+    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True)
     >>> b = geometric_depth_bound(prob, lipschitz=1.0, rho=0.5)
     >>> b.bound, b.max_depth, b.holds
     (4.0, 4.0, True)
@@ -500,47 +502,3 @@ def is_monotone(problem: MarkovStoppingProblem, *, tie_tol: float = 1e-11) -> bo
         if np.any(leak[table[l]] > 1e-12):
             return False
     return True
-
-
-def residual_path_problem(
-    residual: Callable[[int, np.ndarray], np.ndarray],
-    gain: Callable[[np.ndarray], np.ndarray],
-    h0: Any,
-    horizon: int,
-    costs: Any = 0.0,
-) -> PathStoppingProblem:
-    r"""Deterministic residual paths :math:`h_{l+1}=h_l+f_l(h_l)` with gains :math:`G_l=g(h_l)`.
-
-    Parameters
-    ----------
-    residual : callable
-        ``residual(l, h)`` with ``h`` of shape ``(m, d)`` returning :math:`f_l(h)` of the same shape.
-    gain : callable
-        ``gain(h)`` returning ``(m,)``.
-    h0 : array_like
-        Starting states ``(m, d)`` (``(m,)`` means ``d = 1``).
-    horizon : int
-        :math:`L\ge1`.
-    costs : float or array_like, optional
-        Cost per layer.
-
-    Returns
-    -------
-    PathStoppingProblem
-        With ``deterministic=True``.
-    """
-    h = check_array("h0", h0, ndim=(1, 2))
-    h = h[:, None] if h.ndim == 1 else h
-    L = check_int("horizon", horizon, min=1)
-    if not callable(residual) or not callable(gain):
-        raise TypeError("residual and gain must be callables")
-    states = np.empty((h.shape[0], L + 1, h.shape[1]))
-    states[:, 0] = h
-    for l in range(L):
-        f = np.asarray(residual(l, h), dtype=float)
-        if f.shape != h.shape:
-            raise ValueError(f"residual(l, h) must return shape {h.shape}, got {f.shape} at layer {l}")
-        h = h + f
-        states[:, l + 1] = h
-    gains = np.stack([np.asarray(gain(states[:, l]), dtype=float).reshape(-1) for l in range(L + 1)], axis=1)
-    return PathStoppingProblem(states, gains, costs, deterministic=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth
 from stochdepth.freeboundary import (
     PSOR,
     BrennanSchwartz,
@@ -20,8 +21,6 @@ from stochdepth.freeboundary import (
     ObstacleProblem2D,
     SteadyState,
     UniformGrid,
-    linear_resnet_depth_problem,
-    linear_resnet_optimal_depth,
     solve_obstacle,
 )
 

@@ -16,7 +16,6 @@ MODULES = [
     "stochdepth.freeboundary.results",
     "stochdepth.freeboundary.solve",
     "stochdepth.freeboundary.examples",
-    "stochdepth.freeboundary.bridge",
     "stochdepth.symbolic.smooth_fit",
 ]
 

@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
+from stochdepth.depth import ResidualFamily, residual_path_problem
 from stochdepth.stopping import (
     MarkovStoppingProblem,
     PathwiseMaximum,
     bounded_gains_bound,
     geometric_depth_bound,
-    residual_path_problem,
     solve_stopping,
     summable_residuals_bound,
 )
-from stochdepth.strategies import ResidualFamily, residual_families
+from stochdepth.strategies import residual_families
 
 from .strategies import markov_problems
 

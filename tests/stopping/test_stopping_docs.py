@@ -12,7 +12,6 @@ MODULES = [
     "stochdepth.stopping",
     "stochdepth.stopping.basis",
     "stochdepth.stopping.bounds",
-    "stochdepth.stopping.bridge",
     "stochdepth.stopping.finance",
     "stochdepth.stopping.markov",
     "stochdepth.stopping.policies",
@@ -21,6 +20,7 @@ MODULES = [
     "stochdepth.stopping.results",
     "stochdepth.stopping.solve",
     "stochdepth.stopping.transitions",
+    "stochdepth.stopping.walks",
 ]
 
 

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
+from stochdepth.depth import ResidualFamily
 from stochdepth.stopping import (
     BackwardInduction,
     MarkovStoppingProblem,
@@ -31,7 +32,7 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
-from stochdepth.strategies import ResidualFamily, markov_stopping_problems, residual_families
+from stochdepth.strategies import markov_stopping_problems, residual_families
 
 # ----------------------------------------------------------------------------------------------------
 # B2

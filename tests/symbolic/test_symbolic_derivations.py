@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
 
-from stochdepth import freeboundary as fb
-from stochdepth import limits
+from stochdepth import depth, limits
 from stochdepth.activations import LINEAR, RELU, TANH, leaky_relu
 from stochdepth.symbolic import (
     SYMBOLS,
@@ -176,7 +175,7 @@ def test_limits_and_freeboundary_linear_closed_forms_match_derivation():
         ratio = limits.linear_norm_ratio_law(width, 1.5)
         assert ratio.moment(3) == pytest.approx(float(derive_linear_norm_moment(width, 3, 1.5)), rel=1e-12)
         d = derive_linear_log_norm_sde(width)
-        cf = fb.linear_resnet_optimal_depth(width, 0.0, 0.1)
+        cf = depth.linear_resnet_optimal_depth(width, 0.0, 0.1)
         assert cf.drift == pytest.approx(float(d.drift), rel=1e-14, abs=1e-15)
         assert cf.volatility == pytest.approx(float(d.volatility), rel=1e-14)
 

@@ -5,7 +5,7 @@
   not on a TypeError), and verdicts carry plain numbers;
 * the machinery the checks rely on is right: path enumeration and brute force on hand-solved chains, the
   tree recursion, the tight and violating residual families, the monotone chains, the exact OU chain,
-  the network simulator of the B6 regression Monte Carlo, the convergence criterion.
+  the convergence criterion (the B6 network simulator is tested in tests/depth).
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given
-from scipy import stats
 from seeding import seed_for
 
-from stochdepth.networks import sample_linear_log_norm
 from stochdepth.stopping import is_monotone
 from stochdepth.strategies import residual_families
 from theory import BOOK
 from theory.b1_model import brute_force, enumerate_paths, late_chain, random_chain, tie_chain, tree_snell
 from theory.b2_finite_depth import monotone_chain, own_bounds, pathwise_tau, straight_family, violating_family
 from theory.b5_continuous import ou_chain
-from theory.b6_bridge import LinearNetworkLogNorm
 from theory.common import Criteria, at_most, close, convergence, plain, stream
 
 SEED_CLASSICAL = ("seed", "classical")
@@ -188,30 +185,6 @@ def test_ou_chain_is_stochastic_with_the_exact_mean():
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
     inner = np.abs(x) < 1.5
     np.testing.assert_allclose((P @ x)[inner], x[inner] * math.exp(-1 / 16), atol=1e-12)
-
-
-def test_network_simulator_step_has_the_law_of_one_layer(seed):
-    """The nested-simulation step of the B6 simulator against sample_linear_log_norm (one layer of the
-    exact walk): two-sample Kolmogorov-Smirnov, rejected at p < 1e-6 only."""
-    sim = LinearNetworkLogNorm(16, 1 / 64, 0.5)
-    gen = np.random.default_rng(stream(seed, "test-step"))
-    step = sim.step(0, np.zeros((20_000, 1)), gen)[:, 0]
-    walk = sample_linear_log_norm(16, 1, n_paths=20_000, t1=1 / 64, rng=stream(seed, "test-walk"))
-    assert stats.ks_2samp(step, walk.log_ratio[:, -1]).pvalue > 1e-6
-
-
-def test_network_simulator_paths_have_the_walk_mean(seed):
-    """Simulated networks: the mean log-norm ratio after L layers is L E[log xi] / 2 (exact law of one
-    layer, stochdepth.limits), within 5 standard errors."""
-    from stochdepth.limits import linear_log_factor_law
-
-    sim = LinearNetworkLogNorm(16, 1 / 32, 0.5)
-    y = sim.paths(np.random.default_rng(stream(seed, "test-paths")), 4000, 32)
-    assert y.shape == (4000, 33, 1) and np.all(y[:, 0] == 0.0)
-    last = y[:, -1, 0]
-    expected = 32 * 0.5 * float(linear_log_factor_law(16, 32, 1.0).mean())
-    assert abs(last.mean() - expected) <= 5 * last.std(ddof=1) / math.sqrt(last.size)
-    np.testing.assert_array_equal(sim.gain(0, np.array([[0.5], [1.5]])), [-0.0, -1.0])
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stochdepth.stopping import ValueIteration, linear_resnet_stopping_problem, log_norm_bridge
+from stochdepth.depth import linear_resnet_stopping_problem, log_norm_bridge
+from stochdepth.stopping import ValueIteration
 
 BETA = 0.5825971579390106  # -zeta(1/2) / sqrt(2 pi)
 A, C = 1.0, 0.1

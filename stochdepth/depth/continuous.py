@@ -1,4 +1,4 @@
-r"""The bridge of SCIENCE.md B6: the optimal depth of an infinite-depth linear random ResNet.
+r"""B6, continuous half: the optimal depth of an infinite-depth linear random ResNet in closed form.
 
 For the linear network at width :math:`n`, the log-norm :math:`Y_t=\log\|X_t\|` is a Brownian motion with
 drift :math:`m=\tfrac12-\tfrac1n` and volatility :math:`s=1/\sqrt n` (SCIENCE.md A4). Stopping at depth
@@ -10,13 +10,13 @@ drift :math:`m=\tfrac12-\tfrac1n` and volatility :math:`s=1/\sqrt n` (SCIENCE.md
   :math:`(y^\star-y_0)^2/s^2`. For :math:`n\le2` (:math:`m\le0`) stopping at once is optimal below the
   target (for :math:`n=1` the continuation region is :math:`\{y>a+c\}`, left downwards; for :math:`n=2`
   it is empty).
-* :func:`linear_resnet_depth_problem` -- the same problem for the PDE solver (finite or infinite horizon).
-* :func:`simulate_stopping_depth` -- Monte Carlo of the optimal depth (first passage of the drifted
-  Brownian motion, with the Brownian-bridge crossing correction).
+* :func:`linear_resnet_depth_problem` -- the same problem for the generic PDE solver
+  :func:`~stochdepth.freeboundary.solve_obstacle` (finite or infinite horizon).
 
-The discrete-depth counterparts (Snell envelope on the exact finite-:math:`L` walk, regression Monte Carlo)
-live in :mod:`stochdepth.stopping`; the functions here return plain numbers and scipy distributions so the
-cross-checks are one line each.
+The Monte Carlo of the optimal depth is :func:`stochdepth.depth.simulate_stopping_depth`; the
+discrete-depth counterpart (Snell envelope of the exact finite-:math:`L` walk) is
+:func:`stochdepth.depth.log_norm_bridge`. The functions here return plain numbers and scipy distributions
+so the cross-checks are one line each.
 """
 
 from __future__ import annotations
@@ -30,15 +30,12 @@ from scipy import stats
 
 from .._checks import check_array, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
-from .grids import StretchedGrid
-from .problems import ObstacleProblem, StationaryObstacleProblem
+from ..freeboundary import ObstacleProblem, StationaryObstacleProblem, StretchedGrid
 
 __all__ = [
     "LinearResNetDepth",
     "linear_resnet_depth_problem",
     "linear_resnet_optimal_depth",
-    "simulate_stopping_depth",
 ]
 
 
@@ -173,7 +170,7 @@ def linear_resnet_optimal_depth(width: int, target: float, cost: float) -> Linea
 
     Examples
     --------
-    >>> from stochdepth.freeboundary import linear_resnet_optimal_depth
+    >>> from stochdepth.depth import linear_resnet_optimal_depth
     >>> sol = linear_resnet_optimal_depth(8, 0.0, 0.1)
     >>> law = sol.depth_law(-1.0)
     >>> round(sol.boundary, 4), round(sol.expected_depth(-1.0), 4), round(float(law.mean()), 4)
@@ -226,7 +223,8 @@ def linear_resnet_depth_problem(
 
     Examples
     --------
-    >>> from stochdepth.freeboundary import linear_resnet_depth_problem, solve_obstacle
+    >>> from stochdepth.depth import linear_resnet_depth_problem
+    >>> from stochdepth.freeboundary import solve_obstacle
     >>> sol = solve_obstacle(linear_resnet_depth_problem(8, 0.0, 0.1))
     >>> round(sol.free_boundary.location, 2)
     -0.13
@@ -264,85 +262,3 @@ def linear_resnet_depth_problem(
     if horizon is None:
         return StationaryObstacleProblem(gain, m, s, grid, cost=cf.cost, gain_derivative=gain_derivative)
     return ObstacleProblem(gain, m, s, horizon, grid, cost=cf.cost, gain_derivative=gain_derivative)
-
-
-def simulate_stopping_depth(
-    width: int,
-    target: float,
-    cost: float,
-    y0: float,
-    *,
-    n_paths: int,
-    dt: float = 1e-3,
-    max_depth: float = 50.0,
-    rng: RNGLike = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    n_threads: int | None = None,
-) -> np.ndarray:
-    r"""Monte Carlo samples of the optimal depth of B6: first passage of :math:`Y` through the boundary.
-
-    :math:`Y` is simulated exactly on the grid :math:`k\,dt` (Gaussian increments); between grid points a
-    crossing is detected with the Brownian-bridge probability
-    :math:`\exp(-2(b-Y_k)(b-Y_{k+1})/(s^2dt))` (Glasserman, *Monte Carlo Methods in Financial Engineering*,
-    2004, sec. 6.4), so the sampled depth :math:`D` satisfies :math:`\tau^\star\le D<\tau^\star+dt`
-    exactly in law (the crossing is dated at the end of its step).
-
-    Parameters
-    ----------
-    width : int
-        :math:`n\ge1`.
-    target, cost : float
-        :math:`a` and :math:`c>0`.
-    y0 : float
-        Initial log-norm.
-    n_paths : int
-        Number of paths.
-    dt : float, default 1e-3
-        Time step.
-    max_depth : float, default 50
-        Paths not stopped by then get ``inf`` (censoring).
-    rng : seed, SeedSequence or Generator
-        Randomness (chunked, spawned streams: reproducible for any thread count).
-    chunk_size, n_threads : int
-        Parallel chunking (see :mod:`stochdepth.random`).
-
-    Returns
-    -------
-    ndarray, shape (n_paths,)
-        Depths (0 where stopping at once is optimal, ``inf`` if censored).
-    """
-    cf = linear_resnet_optimal_depth(width, target, cost)
-    y = check_real("y0", y0)
-    n = check_int("n_paths", n_paths, min=1)
-    h = check_real("dt", dt, lo=0.0, lo_open=True)
-    tmax = check_real("max_depth", max_depth, lo=0.0, lo_open=True)
-    if not cf.continuation(y):
-        return np.zeros(n)
-    assert cf.boundary is not None
-    up = cf.stopping_side == "above"
-    dist0 = abs(cf.boundary - y)
-    m = cf.drift if up else -cf.drift  # drift towards the boundary, in the distance variable
-    s = cf.volatility
-    n_steps = math.ceil(tmax / h)
-
-    def chunk(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
-        k = stop - start
-        out = np.full(k, np.inf)
-        d = np.full(k, dist0)  # distance to the boundary, > 0 while running
-        alive = np.arange(k)
-        for step in range(n_steps):
-            if alive.size == 0:
-                break
-            z = gen.standard_normal(alive.size)
-            u = gen.random(alive.size)
-            new = d - m * h + s * math.sqrt(h) * z
-            crossed = new <= 0.0
-            p = np.exp(-2.0 * d * np.maximum(new, 0.0) / (s * s * h))
-            crossed |= u < p
-            out[alive[crossed]] = (step + 1) * h
-            keep = ~crossed
-            alive, d = alive[keep], new[keep]
-        return out
-
-    parts = map_chunks(chunk, rng, n, chunk_size=chunk_size, n_threads=n_threads)
-    return np.concatenate(parts)

@@ -11,12 +11,8 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stochdepth.freeboundary import (
-    Implicit,
-    contraction_stopping_depth,
-    noiseless_contraction,
-    solve_obstacle,
-)
+from stochdepth.depth import contraction_stopping_depth, noiseless_contraction
+from stochdepth.freeboundary import Implicit, solve_obstacle
 from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
 KAPPA, COST = 2.0, 0.1

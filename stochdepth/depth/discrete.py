@@ -1,12 +1,13 @@
-r"""The B6 bridge on the discrete side: optimal depth of a finite-depth linear random ResNet.
+r"""B6, discrete half: the optimal depth of a finite-depth linear random ResNet.
 
 For the linear network of SCIENCE.md A4, the log-norm :math:`y_l=\log\|Y_l\|` is an exact random walk,
 :math:`y_{l+1}=y_l+\tfrac12\log\xi_l` with i.i.d. :math:`\xi_l` (law:
 :func:`stochdepth.limits.linear.linear_log_factor_law`, step :math:`h=t_1/L`). With the gain
 :math:`g(y)=-(y-a)^2` and the cost :math:`c` per unit depth (:math:`ch` per layer), stopping the walk is an
-infinite-horizon Markov problem, solved exactly on a fine grid (:func:`random_walk_transitions`,
-:class:`~stochdepth.stopping.PolicyIteration`). As :math:`L\to\infty` it must converge to the
-continuous-depth answer of SCIENCE.md B6 (derived there by smooth fit): for :math:`n\ge3`,
+infinite-horizon Markov problem, solved exactly on a fine grid
+(:func:`~stochdepth.stopping.random_walk_stopping_problem`, :class:`~stochdepth.stopping.PolicyIteration`).
+As :math:`L\to\infty` it must converge to the continuous-depth answer of SCIENCE.md B6 (derived there by
+smooth fit): for :math:`n\ge3`,
 :math:`m=\tfrac12-\tfrac1n`, :math:`s=1/\sqrt n`,
 
 .. math::
@@ -30,69 +31,18 @@ from scipy import stats as st
 
 from .._checks import check_int, check_real
 from .._results import Result
-from .markov import MarkovSolution, PolicyIteration, ValueIteration
-from .problems import MarkovStoppingProblem
-from .results import DepthLaw
-from .transitions import random_walk_transitions
+from ..stopping import (
+    DepthLaw,
+    MarkovSolution,
+    MarkovStoppingProblem,
+    PolicyIteration,
+    ValueIteration,
+    random_walk_stopping_problem,
+    solve_stopping,
+)
+from ..stopping.markov import expected_exit_time
 
-__all__ = [
-    "BridgeResult",
-    "linear_resnet_stopping_problem",
-    "log_norm_bridge",
-    "random_walk_stopping_problem",
-]
-
-
-def random_walk_stopping_problem(
-    increment_cdf: Callable[[np.ndarray], np.ndarray],
-    gain: Callable[[np.ndarray], np.ndarray],
-    cost: float,
-    grid: Any,
-    *,
-    horizon: int | None = None,
-    discount: float = 1.0,
-    initial: Any = None,
-    absorbing_edges: bool = True,
-) -> MarkovStoppingProblem:
-    r"""Stopping a random walk :math:`y_{l+1}=y_l+D_l` on a uniform grid (any increment law with a cdf).
-
-    Parameters
-    ----------
-    increment_cdf : callable
-        Vectorised cdf of the increment :math:`D`.
-    gain : callable
-        :math:`g(y)`, vectorised over the grid.
-    cost : float
-        Cost per layer :math:`\ge0`.
-    grid : array_like
-        Uniform, increasing grid of :math:`y` values (at least 2 points).
-    horizon : int, optional
-        Finite horizon; default infinite.
-    discount : float, optional
-        :math:`\beta\in(0,1]`.
-    initial : int or array_like, optional
-        Initial state index or law on the grid.
-    absorbing_edges : bool, optional
-        The walk is stopped when it leaves the grid (default True: a reflecting edge would push a recurrent
-        walk back and distort the value far inside the grid).
-
-    Examples
-    --------
-    >>> from scipy import stats
-    >>> grid = np.linspace(-2, 2, 81)
-    >>> prob = random_walk_stopping_problem(stats.norm(0.05, 0.1).cdf, lambda y: -(y - 1) ** 2, 0.01, grid)
-    >>> prob.n_states, prob.horizon is None
-    (81, True)
-    """
-    y = np.asarray(grid, dtype=float)
-    if y.ndim != 1 or y.size < 2 or not np.all(np.isfinite(y)):
-        raise ValueError("grid must be a finite 1-D array of at least 2 points")
-    h = float(y[1] - y[0])
-    if h <= 0 or not np.allclose(np.diff(y), h, rtol=1e-9, atol=1e-12 * max(1.0, float(np.max(np.abs(y))))):
-        raise ValueError("grid must be uniform and increasing")
-    P = random_walk_transitions(increment_cdf, h, y.size, absorbing_edges=absorbing_edges)
-    g = np.asarray(gain(y), dtype=float)
-    return MarkovStoppingProblem(P, g, cost, horizon, discount=discount, initial=initial)
+__all__ = ["BridgeResult", "linear_resnet_stopping_problem", "log_norm_bridge"]
 
 
 def _increment_cdf(width: int, depth: int, t1: float, increment: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -100,7 +50,7 @@ def _increment_cdf(width: int, depth: int, t1: float, increment: Any) -> Callabl
         if not hasattr(increment, "cdf"):
             raise TypeError("increment must have a vectorised cdf (e.g. a frozen scipy.stats distribution)")
         return increment.cdf
-    from ..limits.linear import linear_log_factor_law
+    from ..limits import linear_log_factor_law
 
     law = linear_log_factor_law(width, depth, t1)
     return lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))  # y increment = (1/2) log xi
@@ -312,7 +262,7 @@ def log_norm_bridge(
         raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
     kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
     prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = solver._solve(prob)
+    sol = solve_stopping(prob, solver)
     n, L = int(width), int(depth)
     h = t1 / L
     a, c = float(target), float(cost)
@@ -323,7 +273,7 @@ def log_norm_bridge(
     if math.isfinite(thr) and thr > y0:
         # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
         prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
-        sol = solver._solve(prob)
+        sol = solve_stopping(prob, solver)
         thr2 = _threshold(prob, sol, grid, y0, c * h)
         thr = thr2 if math.isfinite(thr2) else thr
     mu0 = prob.initial_law()
@@ -336,8 +286,6 @@ def log_norm_bridge(
         elim = 0.0
     dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8) if law else None
     if dl is None:
-        from .markov import expected_exit_time
-
         (m1,) = expected_exit_time(prob.chain, sol.stop)
         mean_layers = float(mu0 @ m1)
         dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=mean_layers, second=math.nan)

@@ -2,8 +2,7 @@
 
 Closed form (smooth fit) == symbolic smooth fit == PDE solver (stationary and finite horizon) == Monte
 Carlo of the depth law; the width threshold n <= 2 (stop at once below the target) is shown by all.
-The discrete Snell envelope (stochdepth.stopping) is wired in by the lead using
-``linear_resnet_optimal_depth``.
+The discrete Snell envelope is tested in test_depth_discrete.py.
 """
 
 from __future__ import annotations
@@ -12,13 +11,8 @@ import numpy as np
 import pytest
 import sympy
 
-from stochdepth.freeboundary import (
-    CrankNicolson,
-    linear_resnet_depth_problem,
-    linear_resnet_optimal_depth,
-    simulate_stopping_depth,
-    solve_obstacle,
-)
+from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth, simulate_stopping_depth
+from stochdepth.freeboundary import CrankNicolson, solve_obstacle
 from stochdepth.symbolic.smooth_fit import solve_smooth_fit
 
 A, C = 0.5, 0.1

@@ -1,0 +1,46 @@
+r"""The optimal depth of neural networks: the application of the generic stopping solvers (SCIENCE.md Part B).
+
+A network's depth seen as an optimal stopping problem, built from the networks' own laws and solved by
+the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`stochdepth.freeboundary`
+(continuous depth):
+
+* B2, finite optimal depth of residual networks (:mod:`stochdepth.depth.residuals`):
+  :func:`residual_path_problem` builds the paths :math:`h_{l+1}=h_l+f_l(h_l)`, :class:`ResidualFamily`
+  carries their declared constants and computes the bound they are built for (the bound formulas are
+  generic, in :mod:`stochdepth.stopping.bounds`);
+* B5, the noiseless contraction (:mod:`stochdepth.depth.contraction`): :func:`noiseless_contraction`
+  (closed form and obstacle problem), :func:`contraction_stopping_depth` (discrete depth);
+* B6, the optimal depth of the linear random ResNet, continuous half (:mod:`stochdepth.depth.continuous`):
+  :func:`linear_resnet_optimal_depth` (closed form by smooth fit, :class:`LinearResNetDepth`),
+  :func:`linear_resnet_depth_problem` (obstacle problem);
+* B6, discrete half (:mod:`stochdepth.depth.discrete`): :func:`linear_resnet_stopping_problem` (the exact
+  finite-depth log-norm walk as a Markov stopping problem), :func:`log_norm_bridge` (its Snell envelope
+  against the closed forms, :class:`BridgeResult`);
+* simulators (:mod:`stochdepth.depth.simulators`): :func:`simulate_stopping_depth` (first passage of
+  the infinite-depth log-norm) and :class:`LinearResNetSimulator` (finite-depth networks as a
+  :class:`~stochdepth.stopping.Simulator` for regression Monte Carlo).
+"""
+
+from __future__ import annotations
+
+from .continuous import LinearResNetDepth, linear_resnet_depth_problem, linear_resnet_optimal_depth
+from .contraction import NoiselessContraction, contraction_stopping_depth, noiseless_contraction
+from .discrete import BridgeResult, linear_resnet_stopping_problem, log_norm_bridge
+from .residuals import ResidualFamily, residual_path_problem
+from .simulators import LinearResNetSimulator, simulate_stopping_depth
+
+__all__ = [
+    "BridgeResult",
+    "LinearResNetDepth",
+    "LinearResNetSimulator",
+    "NoiselessContraction",
+    "ResidualFamily",
+    "contraction_stopping_depth",
+    "linear_resnet_depth_problem",
+    "linear_resnet_optimal_depth",
+    "linear_resnet_stopping_problem",
+    "log_norm_bridge",
+    "noiseless_contraction",
+    "residual_path_problem",
+    "simulate_stopping_depth",
+]
