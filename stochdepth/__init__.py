@@ -20,7 +20,7 @@ from typing import Any
 
 from . import activations, random
 from ._checks import NumericalError
-from ._results import Estimate
+from ._results import ConvergenceError, Estimate, Status
 from .activations import Activation, get_activation
 
 try:
@@ -43,8 +43,10 @@ _SUBPACKAGES = (
 
 __all__ = [
     "Activation",
+    "ConvergenceError",
     "Estimate",
     "NumericalError",
+    "Status",
     "__version__",
     "activations",
     "get_activation",

@@ -1,12 +1,15 @@
-"""Small shared result types: an estimate with its uncertainty, and readable printing of results.
+"""Small shared result types: an estimate with its uncertainty, the status of a solver, readable printing.
 
 Every result object of the library is a frozen dataclass inheriting :class:`Result`, so that it prints
-as a compact table (arrays summarised by shape, estimates as ``value ± stderr``).
+as a compact table (arrays summarised by shape, estimates as ``value ± stderr``). Results of iterative
+solvers and fits carry a :class:`Status` (an enum, never free text) with a human-readable ``message``;
+their drivers take ``throw=`` and raise :class:`ConvergenceError` when the status is not a success.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -16,10 +19,12 @@ import numpy as np
 
 from ._checks import check_finite_result, check_real
 
-__all__ = ["Estimate", "Result"]
+__all__ = ["ConvergenceError", "Estimate", "Result", "Status", "StatusResult", "check_status"]
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, Status):
+        return f"Status.{value.name}"
     if isinstance(value, Result) and not isinstance(value, Estimate):
         return f"{type(value).__name__}(...)"
     if isinstance(value, np.ndarray):
@@ -115,3 +120,112 @@ class Estimate(Result):
         check_finite_result("Estimate.from_samples: samples", x)
         se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.inf
         return cls(float(x.mean()), se, int(x.size))
+
+
+class Status(enum.Enum):
+    """Outcome of a solver or a fit, as data.
+
+    The value of each member is a short lower-case string (what results used to print), so that a
+    status written to JSON is ``status.value``. :attr:`success` is true for the members that mean the
+    computation did what it was asked; the others name what went wrong, with the details in the
+    result's ``message``.
+
+    Examples
+    --------
+    >>> from stochdepth import Status
+    >>> Status.CERTIFIED.success, Status.MAX_ITERATIONS.success, Status("converged")
+    (True, False, <Status.CONVERGED: 'converged'>)
+    """
+
+    #: Exact finite-horizon solution (backward induction).
+    OPTIMAL = "optimal"
+    #: Infinite-horizon value with a certified error bound within the tolerance.
+    CERTIFIED = "certified"
+    #: Iteration met its convergence criterion.
+    CONVERGED = "converged"
+    #: A Monte Carlo solver or a fit with nothing to flag.
+    OK = "ok"
+    #: Exact on deterministic paths (pathwise maximum).
+    EXACT = "exact"
+    #: A valid upper bound and no more, by construction (perfect foresight on random paths).
+    UPPER_BOUND = "upper_bound"
+    #: A fit of exact (zero-variance) data: no confidence interval.
+    DETERMINISTIC = "deterministic"
+    #: The upper bound is approximate by the choice of method (non-nested regression martingale).
+    APPROXIMATE = "approximate"
+    #: The iteration cap was reached before convergence.
+    MAX_ITERATIONS = "max_iterations"
+    #: The iteration stopped but no certificate within the tolerance could be built.
+    NOT_CERTIFIED = "not_certified"
+    #: A step of the solver failed (e.g. a singular policy-evaluation system).
+    FAILED = "failed"
+    #: An exact solver left a residual far above round-off (its assumption does not hold).
+    LARGE_RESIDUAL = "large_residual"
+    #: Ill-conditioned regressions: a warning (the policy may be poorer, its lower bound and the dual
+    #: upper bound stay valid; see the notes).
+    ILL_CONDITIONED = "ill_conditioned"
+    #: Estimates contradict each other (an upper bound clearly below a lower bound).
+    INCONSISTENT = "inconsistent"
+    #: Some errors are below the resolution threshold: a fit on the resolved levels only, or none.
+    UNRESOLVED = "unresolved"
+    #: The fitted model does not describe the data within their errors.
+    POOR_FIT = "poor_fit"
+
+    @property
+    def success(self) -> bool:
+        """True when the computation did what it was asked."""
+        return self in _SUCCESS
+
+
+_SUCCESS = frozenset(
+    {
+        Status.OPTIMAL,
+        Status.CERTIFIED,
+        Status.CONVERGED,
+        Status.OK,
+        Status.EXACT,
+        Status.UPPER_BOUND,
+        Status.DETERMINISTIC,
+        Status.APPROXIMATE,
+        Status.ILL_CONDITIONED,
+    }
+)
+
+
+class ConvergenceError(RuntimeError):
+    """A solver or a fit ended with an unsuccessful :class:`Status` and was asked to throw.
+
+    A subclass of :class:`RuntimeError`, not of :class:`ArithmeticError`: nothing was computed wrongly
+    (non-finite numbers raise :class:`~stochdepth.NumericalError`); the method ran and did not reach
+    its goal. The unsuccessful result is kept in ``result`` (its ``status`` in ``status``), so a caller
+    can catch the error and still inspect what was computed; passing ``throw=False`` to the driver
+    returns it directly.
+    """
+
+    def __init__(self, what: str, result: Any) -> None:
+        self.result = result
+        self.status: Status = result.status
+        message = getattr(result, "message", "")
+        super().__init__(f"{what}: {self.status.name}" + (f" ({message})" if message else ""))
+
+
+class StatusResult(Result):
+    """Mixin for results that carry a :class:`Status` and a ``message`` (dataclass fields of the subclass).
+
+    ``success`` is the status's :attr:`Status.success`.
+    """
+
+    status: Status
+    message: str
+
+    @property
+    def success(self) -> bool:
+        """True when :attr:`status` is a success."""
+        return self.status.success
+
+
+def check_status(result: Any, what: str, throw: bool) -> Any:
+    """Return ``result``; raise :class:`ConvergenceError` naming ``what`` if ``throw`` and it failed."""
+    if throw and not result.status.success:
+        raise ConvergenceError(what, result)
+    return result

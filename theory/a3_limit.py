@@ -98,7 +98,7 @@ def _a3_weak_fit(
     return (
         float(fit.rate),
         float(fit.rate_stderr),
-        str(fit.status),
+        fit.status.value,
         float(fit.chi2_pvalue),
         int(fit.resolved.sum()),
     )

@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from stochdepth import Status
+
 from . import plotting
 from .runner import Context, Task, TaskOutput
 
@@ -689,7 +691,7 @@ def _b6_pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
     rows = []
     sol = None
     for N in nodes:
-        sol = solve_obstacle(linear_resnet_depth_problem(n, a, c, n_nodes=N))
+        sol = solve_obstacle(linear_resnet_depth_problem(n, a, c, n_nodes=N), throw=False)
         fb = sol.free_boundary
         x = sol.x
         # nodes outside the bracket of the boundary (and off the truncated lower edge region)
@@ -707,7 +709,7 @@ def _b6_pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
         rows.append(
             {
                 "nodes": N,
-                "status": sol.status,
+                "status": sol.status.value,
                 "residual": sol.residual,
                 "boundary": fb.location,
                 "bracket": fb.error,
@@ -803,7 +805,7 @@ def _b6_regression_run(
         n_eval=n_paths,
         dual=RegressionMartingale(n_inner=n_inner, n_paths=n_dual),
     )
-    res = solve_stopping(prob, ls, rng=ctx.rng(f"ls-n{width}-L{L}-H{H}-y{y0}"))
+    res = solve_stopping(prob, ls, rng=ctx.rng(f"ls-n{width}-L{L}-H{H}-y{y0}"), throw=False)
     chain, _ = linear_resnet_stopping_problem(width, L, a, c, y0=y0)
     fin = solve_stopping(chain.with_horizon(H))
     inf = solve_stopping(chain)
@@ -816,7 +818,7 @@ def _b6_regression_run(
         "upper_se": res.upper.stderr,
         "upper_valid": res.upper_valid,
         "upper_method": res.upper_method,
-        "status": res.status,
+        "status": res.message or res.status.value,
         "p_stop_at_once": float(res.depth.pmf[0]),
         "depth_mean": res.depth.mean.value / L,
         "depth_se": res.depth.mean.stderr / L,
@@ -1015,7 +1017,8 @@ def _b6_bridge(ctx: Context) -> TaskOutput:
     out.check(
         "PDE: the free boundary sits at y* within its grid bracket",
         all(
-            abs(float(r["boundary"]) - k["ystar"]) <= float(r["bracket"]) and r["status"] == "converged"
+            abs(float(r["boundary"]) - k["ystar"]) <= float(r["bracket"])
+            and Status(r["status"]) is Status.CONVERGED
             for r in prow
         ),
         "; ".join(
@@ -1602,7 +1605,7 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
     rows = []
     sol = None
     for N in nodes:
-        sol = solve_obstacle(nc.problem(upper, n_nodes=N))
+        sol = solve_obstacle(nc.problem(upper, n_nodes=N), throw=False)
         fb = sol.free_boundary
         rows.append(
             {
@@ -1612,7 +1615,7 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
                 "boundary": fb.location,
                 "bracket": fb.error,
                 "residual": sol.residual,
-                "status": sol.status,
+                "status": sol.status.value,
             }
         )
     assert sol is not None
@@ -1749,7 +1752,7 @@ def _b5_noiseless(ctx: Context) -> TaskOutput:
     in_bracket = all(abs(float(r["boundary"]) - bstar) <= float(r["bracket"]) + float(r["h"]) for r in rows)
     out.check(
         "PDE (first-order upwind): first-order convergence to the closed form",
-        0.85 <= order <= 1.15 and in_bracket and all(r["status"] == "converged" for r in rows),
+        0.85 <= order <= 1.15 and in_bracket and all(Status(r["status"]) is Status.CONVERGED for r in rows),
         "sup |V_h - V| on [0, 2]: "
         + ", ".join(f"h = {_f(x, 3)}: {_f(e, 3)}" for x, e in zip(h, err))
         + f"; fitted order {_f(order, 3)} (upwinding is first order; required in [0.85, 1.15]); free "
@@ -2303,7 +2306,9 @@ def _bench_put(ctx: Context, n_paths: int, dual: tuple) -> dict[str, Any]:
         itm_only=True,
         dual=AndersenBroadie(n_outer=dual[0], n_inner=dual[1]),
     )
-    res = solve_stopping(bermudan_problem(gbm, Put(p["strike"])), ls, rng=ctx.rng(f"put-{n_paths}-{dual}"))
+    res = solve_stopping(
+        bermudan_problem(gbm, Put(p["strike"])), ls, rng=ctx.rng(f"put-{n_paths}-{dual}"), throw=False
+    )
     return {
         "grid": grid.value,
         "grid_error": grid.error_estimate,
@@ -2312,7 +2317,7 @@ def _bench_put(ctx: Context, n_paths: int, dual: tuple) -> dict[str, Any]:
         "lower_plain_se": res.lower_plain.stderr,
         "upper": res.upper.value,
         "upper_se": res.upper.stderr,
-        "status": res.status,
+        "status": res.message or res.status.value,
     }
 
 
@@ -2364,7 +2369,10 @@ def _bench_maxcall(
         dual=AndersenBroadie(n_outer=dual[0], n_inner=dual[1]),
     )
     res = solve_stopping(
-        bermudan_problem(gbm, MaxCall(100.0)), ls, rng=ctx.rng(f"maxcall-{n_assets}-{spot}-{n_paths}-{dual}")
+        bermudan_problem(gbm, MaxCall(100.0)),
+        ls,
+        rng=ctx.rng(f"maxcall-{n_assets}-{spot}-{n_paths}-{dual}"),
+        throw=False,
     )
     out = {
         "assets": n_assets,
@@ -2374,7 +2382,7 @@ def _bench_maxcall(
         "lower_se": res.lower.stderr,
         "upper": res.upper.value,
         "upper_se": res.upper.stderr,
-        "status": res.status,
+        "status": res.message or res.status.value,
     }
     if n_assets == 2:
         g = bermudan_max_call_grid(spot, 100.0, **MAX_CALL)

@@ -40,7 +40,7 @@ from ..stopping import (
     random_walk_stopping_problem,
     solve_stopping,
 )
-from ..stopping.markov import expected_exit_time
+from ..stopping.evaluation import expected_exit_time
 
 __all__ = ["BridgeResult", "linear_resnet_stopping_problem", "log_norm_bridge"]
 
@@ -262,7 +262,7 @@ def log_norm_bridge(
         raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
     kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
     prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = solve_stopping(prob, solver)
+    sol = solve_stopping(prob, solver, throw=False)
     n, L = int(width), int(depth)
     h = t1 / L
     a, c = float(target), float(cost)
@@ -273,7 +273,7 @@ def log_norm_bridge(
     if math.isfinite(thr) and thr > y0:
         # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
         prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
-        sol = solve_stopping(prob, solver)
+        sol = solve_stopping(prob, solver, throw=False)
         thr2 = _threshold(prob, sol, grid, y0, c * h)
         thr = thr2 if math.isfinite(thr2) else thr
     mu0 = prob.initial_law()

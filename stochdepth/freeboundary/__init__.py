@@ -10,10 +10,11 @@ differences:
   :class:`Neumann`, :class:`Natural`;
 * grids: :class:`UniformGrid`, :class:`StretchedGrid` (sinh, around a kink or a boundary), :class:`Grid`;
 * schemes: :class:`CrankNicolson` (Rannacher start-up, graded steps), :class:`Implicit`,
-  :class:`ThetaScheme`, :class:`SteadyState`; automatic upwinding where the diffusion is weak (the
-  noiseless case is a first-order obstacle problem);
-* LCP solvers: :class:`PSOR`, :class:`BrennanSchwartz`, :class:`PrimalDualActiveSet`, also directly
-  through :func:`solve_lcp`; each reports its complementarity residual;
+  :class:`ThetaScheme`, :class:`SteadyState`, all subclasses of the public :class:`TimeScheme`;
+  automatic upwinding where the diffusion is weak (the noiseless case is a first-order obstacle problem);
+* LCP solvers: :class:`PSOR`, :class:`BrennanSchwartz`, :class:`PrimalDualActiveSet`, subclasses of the
+  public :class:`LCPSolver` (a user's own solver subclasses it too), also directly through
+  :func:`solve_lcp`; each reports its complementarity residual and a :class:`~stochdepth.Status`;
 * :func:`solve_obstacle` returns the value, regions, :class:`FreeBoundary` objects (location, error,
   smooth-fit gap), slopes, expected stopping times and the stopping-time law (stationary problems);
 * reference problems: the American put (:func:`american_put_problem`) and its perpetual closed form
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from .examples import PerpetualPut, american_put_problem, perpetual_american_put
 from .grids import Grid, StretchedGrid, UniformGrid
-from .lcp import PSOR, BrennanSchwartz, LCPSolution, PrimalDualActiveSet, solve_lcp
+from .lcp import PSOR, BrennanSchwartz, LCPSolution, LCPSolver, PrimalDualActiveSet, solve_lcp
 from .problems import (
     BoundaryCondition,
     Dirichlet,
@@ -42,7 +43,7 @@ from .problems import (
     StationaryObstacleProblem,
 )
 from .results import FreeBoundary, ObstacleSolution, ObstacleSolution2D, StationarySolution
-from .schemes import CrankNicolson, Implicit, SteadyState, ThetaScheme
+from .schemes import CrankNicolson, Implicit, SteadyState, ThetaScheme, TimeScheme
 from .solve import solve_obstacle
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "Grid",
     "Implicit",
     "LCPSolution",
+    "LCPSolver",
     "Natural",
     "Neumann",
     "ObstacleProblem",
@@ -68,6 +70,7 @@ __all__ = [
     "SteadyState",
     "StretchedGrid",
     "ThetaScheme",
+    "TimeScheme",
     "UniformGrid",
     "american_put_problem",
     "perpetual_american_put",

@@ -27,8 +27,9 @@ Each reports the natural residual :math:`\|\min(Mv-q,\ v-g)\|_\infty` (zero exac
 
 from __future__ import annotations
 
+import abc
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,14 +37,43 @@ import scipy.sparse.linalg as spla
 from numba import njit
 
 from .._checks import NumericalError, check_array, check_choice, check_int, check_real
-from .._results import Result
+from .._results import Status, StatusResult, check_status
 from . import _kernels as K
 
-__all__ = ["PSOR", "BrennanSchwartz", "LCPSolution", "PrimalDualActiveSet", "solve_lcp"]
+__all__ = ["PSOR", "BrennanSchwartz", "LCPSolution", "LCPSolver", "PrimalDualActiveSet", "solve_lcp"]
+
+
+class LCPSolver(abc.ABC):
+    r"""A solver of :math:`\min(Mv-q,\ v-g)=0` (the public contract of LCP solvers).
+
+    Subclasses implement :meth:`solve` for a sparse matrix; :func:`solve_lcp` and the 2-D problems of
+    :func:`~stochdepth.freeboundary.solve_obstacle` call it. The 1-D obstacle problems march all their
+    steps in one compiled kernel: a solver runs there when :meth:`kernel_parameters` names the kernel's
+    method (the library's solvers do; a user-written solver applies to 2-D problems and to
+    :func:`solve_lcp`).
+    """
+
+    #: True for solvers that need a tridiagonal matrix (1-D problems only).
+    tridiagonal_only: ClassVar[bool] = False
+    #: True for direct solvers, whose natural residual must be at round-off level (a larger one is
+    #: reported as ``Status.LARGE_RESIDUAL``); False for tolerance-controlled iterations.
+    exact: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def solve(
+        self, matrix: sp.csr_matrix, q: np.ndarray, obstacle: np.ndarray, initial: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Solve the LCP for a sparse M-matrix from ``initial``: ``(v, iterations)``, the iterations
+        negative when the solver stopped at its cap without converging."""
+
+    def kernel_parameters(self, n: int) -> tuple[int, float, float, int] | None:
+        """``(method code, omega, tol, max_iter)`` of the compiled tridiagonal kernels for ``n`` unknowns,
+        or ``None`` (the default) for a solver that has no compiled form."""
+        return None
 
 
 @dataclass(frozen=True)
-class PSOR:
+class PSOR(LCPSolver):
     r"""Projected SOR: :math:`v_i\leftarrow\max\{g_i,\ v_i+\omega((q_i-\sum_{j\ne i}M_{ij}v_j)/M_{ii}-v_i)\}`.
 
     Parameters
@@ -80,9 +110,19 @@ class PSOR:
         object.__setattr__(self, "tol", check_real("tol", self.tol, lo=0.0, lo_open=True))
         object.__setattr__(self, "max_iter", check_int("max_iter", self.max_iter, min=1))
 
+    def solve(
+        self, matrix: sp.csr_matrix, q: np.ndarray, obstacle: np.ndarray, initial: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Projected SOR sweeps on a sparse matrix."""
+        return psor_sparse(matrix, q, obstacle, initial, self)
+
+    def kernel_parameters(self, n: int) -> tuple[int, float, float, int]:
+        """The compiled PSOR with this relaxation, tolerance and cap."""
+        return K.PSOR_CODE, self.omega, self.tol, self.max_iter
+
 
 @dataclass(frozen=True)
-class BrennanSchwartz:
+class BrennanSchwartz(LCPSolver):
     r"""Brennan--Schwartz elimination with projected substitution (exact for one-sided problems).
 
     Parameters
@@ -106,6 +146,8 @@ class BrennanSchwartz:
     'lower'
     """
 
+    tridiagonal_only: ClassVar[bool] = True
+    exact: ClassVar[bool] = True
     _: KW_ONLY
     side: str | None = None
 
@@ -115,11 +157,41 @@ class BrennanSchwartz:
 
     @property
     def code(self) -> int:
+        """The kernel's code for this side."""
         return {None: K.BS_AUTO_CODE, "lower": K.BS_LOWER_CODE, "upper": K.BS_UPPER_CODE}[self.side]
+
+    def solve(
+        self, matrix: sp.csr_matrix, q: np.ndarray, obstacle: np.ndarray, initial: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Elimination and projected substitution on the bands of a tridiagonal sparse matrix."""
+        m = sp.csr_matrix(matrix, dtype=float)
+        if sp.triu(m, 2).nnz or sp.tril(m, -2).nnz:
+            raise TypeError(
+                "BrennanSchwartz() needs a tridiagonal matrix; use PrimalDualActiveSet() or PSOR()"
+            )
+        n = m.shape[0]
+        lo, up = np.zeros(n), np.zeros(n)
+        lo[1:], up[:-1] = m.diagonal(-1), m.diagonal(1)
+        v = np.array(initial, dtype=float)
+        code, omega, tol, max_iter = self.kernel_parameters(n)
+        di = np.ascontiguousarray(m.diagonal())
+        g = np.ascontiguousarray(obstacle, dtype=float)
+        it = int(
+            K.solve_lcp_tridiagonal(
+                code, lo, di, up, np.asarray(q, float), g, v, omega, tol, max_iter, np.empty((9, n))
+            )
+        )
+        if it == 0:
+            raise NumericalError("BrennanSchwartz: the matrix is singular to working precision (zero pivot)")
+        return v, it
+
+    def kernel_parameters(self, n: int) -> tuple[int, float, float, int]:
+        """The compiled elimination for this side (one pass)."""
+        return self.code, 1.0, 0.0, 1
 
 
 @dataclass(frozen=True)
-class PrimalDualActiveSet:
+class PrimalDualActiveSet(LCPSolver):
     r"""Primal-dual active set / policy iteration; finite termination for M-matrices.
 
     Parameters
@@ -142,6 +214,7 @@ class PrimalDualActiveSet:
     True
     """
 
+    exact: ClassVar[bool] = True
     _: KW_ONLY
     max_iter: int | None = None
 
@@ -149,36 +222,45 @@ class PrimalDualActiveSet:
         if self.max_iter is not None:
             object.__setattr__(self, "max_iter", check_int("max_iter", self.max_iter, min=1))
 
+    def solve(
+        self, matrix: sp.csr_matrix, q: np.ndarray, obstacle: np.ndarray, initial: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Active-set iterations with sparse LU solves, warm-started from ``initial``."""
+        cap = q.size + 1 if self.max_iter is None else self.max_iter
+        return active_set_sparse(matrix, q, obstacle, initial, cap)
 
-LCPMethod = PSOR | BrennanSchwartz | PrimalDualActiveSet
+    def kernel_parameters(self, n: int) -> tuple[int, float, float, int]:
+        """The compiled active-set method with its cap (``n + 1`` by default)."""
+        return K.PDAS_CODE, 1.0, 0.0, (n + 1 if self.max_iter is None else self.max_iter)
 
 
-def check_lcp(lcp: Any, *, tridiagonal: bool) -> LCPMethod:
-    """Validate an ``lcp=`` argument (``None`` means :class:`PrimalDualActiveSet`)."""
+def check_lcp(lcp: Any, *, tridiagonal: bool, compiled: bool = False) -> LCPSolver:
+    """Validate an ``lcp=`` argument (``None`` means :class:`PrimalDualActiveSet`).
+
+    ``tridiagonal``: the problem is 1-D; ``compiled``: the caller runs the compiled kernels, so the solver
+    must have :meth:`LCPSolver.kernel_parameters`.
+    """
     if lcp is None:
         return PrimalDualActiveSet()
-    if not isinstance(lcp, (PSOR, BrennanSchwartz, PrimalDualActiveSet)):
+    if not isinstance(lcp, LCPSolver):
         raise TypeError(
-            f"lcp must be PSOR(...), BrennanSchwartz(...) or PrimalDualActiveSet(...), got {lcp!r}"
+            "lcp must be an LCPSolver: PSOR(...), BrennanSchwartz(...), PrimalDualActiveSet(...) or a "
+            f"subclass of one's own, got {lcp!r}"
         )
-    if isinstance(lcp, BrennanSchwartz) and not tridiagonal:
+    if lcp.tridiagonal_only and not tridiagonal:
         raise TypeError(
-            "BrennanSchwartz() needs a tridiagonal (1-D) problem; use PrimalDualActiveSet() or PSOR()"
+            f"{type(lcp).__name__}() needs a tridiagonal (1-D) problem; use PrimalDualActiveSet() or PSOR()"
+        )
+    if compiled and lcp.kernel_parameters(1) is None:
+        raise TypeError(
+            f"{type(lcp).__name__}() has no compiled form (kernel_parameters), which the 1-D obstacle "
+            "problems need; it applies to 2-D problems and to solve_lcp"
         )
     return lcp
 
 
-def lcp_parameters(lcp: LCPMethod, n: int) -> tuple[int, float, float, int]:
-    """``(method code, omega, tol, max_iter)`` for the kernels."""
-    if isinstance(lcp, PSOR):
-        return K.PSOR_CODE, lcp.omega, lcp.tol, lcp.max_iter
-    if isinstance(lcp, BrennanSchwartz):
-        return lcp.code, 1.0, 0.0, 1
-    return K.PDAS_CODE, 1.0, 0.0, (n + 1 if lcp.max_iter is None else lcp.max_iter)
-
-
 @dataclass(frozen=True, eq=False, repr=False)
-class LCPSolution(Result):
+class LCPSolution(StatusResult):
     r"""Solution of one LCP.
 
     Attributes
@@ -195,6 +277,10 @@ class LCPSolution(Result):
         Nodes where :math:`v_i=g_i` (the discrete stopping set).
     method : str
         The solver.
+    status : Status
+        ``CONVERGED`` or ``MAX_ITERATIONS`` (a property, from ``converged``).
+    message : str
+        The same in words.
     """
 
     solution: np.ndarray
@@ -204,10 +290,15 @@ class LCPSolution(Result):
     active: np.ndarray
     method: str
 
-    @property
-    def status(self) -> str:
-        """``"converged"`` or ``"max_iter reached"``."""
-        return "converged" if self.converged else "max_iter reached"
+    @property  # type: ignore[override]
+    def status(self) -> Status:
+        """``CONVERGED`` or ``MAX_ITERATIONS``."""
+        return Status.CONVERGED if self.converged else Status.MAX_ITERATIONS
+
+    @property  # type: ignore[override]
+    def message(self) -> str:
+        """Empty when converged, else ``"max_iter reached"``."""
+        return "" if self.converged else "max_iter reached"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -292,8 +383,9 @@ def solve_lcp(
     q: Any,
     obstacle: Any,
     *,
-    lcp: LCPMethod | None = None,
+    lcp: LCPSolver | None = None,
     initial: Any = None,
+    throw: bool = True,
 ) -> LCPSolution:
     r"""Solve :math:`\min(Mv-q,\ v-g)=0` for an M-matrix :math:`M`.
 
@@ -305,10 +397,14 @@ def solve_lcp(
         ``upper[N-1]`` are ignored), or a square dense/sparse matrix. The diagonal must be positive.
     q, obstacle : array_like, shape (N,)
         Right-hand side :math:`q` and obstacle :math:`g`, finite.
-    lcp : PSOR, BrennanSchwartz or PrimalDualActiveSet, optional
-        Solver; default :class:`PrimalDualActiveSet`. Brennan--Schwartz needs the banded form.
+    lcp : LCPSolver, optional
+        Solver: :class:`PSOR`, :class:`BrennanSchwartz`, :class:`PrimalDualActiveSet` (default) or a
+        subclass of :class:`LCPSolver` of one's own. Brennan--Schwartz needs the banded form.
     initial : array_like, shape (N,), optional
         Starting point (PSOR) or warm start (active set); default the obstacle.
+    throw : bool, optional
+        Raise :class:`~stochdepth.ConvergenceError` when the solver stops at its iteration cap
+        (default); with ``False`` return the solution, whose ``status`` says so.
 
     Returns
     -------
@@ -358,8 +454,13 @@ def solve_lcp(
     gv = check_array("obstacle", obstacle, shape=(n,))
     v = gv.copy() if initial is None else check_array("initial", initial, shape=(n,)).copy()
     method = check_lcp(lcp, tridiagonal=banded)
-    code, omega, tol, max_iter = lcp_parameters(method, n)
+    params = method.kernel_parameters(n)
+    if banded and params is None:  # a solver without a compiled form: hand it the sparse matrix
+        m = sp.diags([lo[1:], di, up[:-1]], [-1, 0, 1], format="csr")
+        banded = False
     if banded:
+        assert params is not None
+        code, omega, tol, max_iter = params
         work = np.empty((9, n))
         di = np.ascontiguousarray(di)
         it = int(K.solve_lcp_tridiagonal(code, lo, di, up, qv, gv, v, omega, tol, max_iter, work))
@@ -367,17 +468,15 @@ def solve_lcp(
             raise NumericalError("solve_lcp: the matrix is singular to working precision (zero pivot)")
         residual = float(K.natural_residual(lo, di, up, qv, gv, v))
     else:
-        if isinstance(method, PSOR):
-            v, it = psor_sparse(m, qv, gv, v, method)
-        else:
-            v, it = active_set_sparse(m, qv, gv, v, max_iter)
+        v, it = method.solve(m, qv, gv, v)
+        v = np.asarray(v, dtype=float)
         residual = natural_residual_sparse(m, qv, gv, v)
-    K_name = type(method).__name__
-    return LCPSolution(
+    sol = LCPSolution(
         solution=v,
         residual=residual,
         iterations=abs(it),
         converged=it > 0,
         active=v <= gv,
-        method=K_name,
+        method=type(method).__name__,
     )
+    return check_status(sol, "solve_lcp", throw)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_array, check_int, check_real
-from .._results import Result
+from .._results import Result, Status, StatusResult
 
 __all__ = [
     "FreeBoundary",
@@ -255,7 +255,7 @@ class _OneDimensional:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ObstacleSolution(_OneDimensional, Result):
+class ObstacleSolution(_OneDimensional, StatusResult):
     r"""Solution of a finite-horizon 1-D obstacle problem.
 
     Attributes
@@ -274,8 +274,11 @@ class ObstacleSolution(_OneDimensional, Result):
         Total LCP iterations (sweeps, solves or elimination passes).
     max_step_iterations : int
         Largest number of iterations of one step.
-    status : str
-        ``"converged"`` or a description of the steps whose LCP solver stopped at ``max_iter``.
+    status : Status
+        ``CONVERGED``, ``MAX_ITERATIONS`` (some steps' LCP solver stopped at ``max_iter``) or
+        ``LARGE_RESIDUAL`` (an exact LCP solver left a residual far above round-off).
+    message : str
+        What went wrong, in words (empty when converged).
     scheme, lcp : objects
         The discretisation and the LCP solver used.
 
@@ -293,7 +296,8 @@ class ObstacleSolution(_OneDimensional, Result):
     residual: float
     iterations: int
     max_step_iterations: int
-    status: str
+    status: Status
+    message: str
     scheme: Any
     lcp: Any
     decision: np.ndarray = field(repr=False)
@@ -335,7 +339,7 @@ class ObstacleSolution(_OneDimensional, Result):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class StationarySolution(_OneDimensional, Result):
+class StationarySolution(_OneDimensional, StatusResult):
     r"""Solution of a stationary (infinite-horizon) 1-D obstacle problem.
 
     Attributes
@@ -350,8 +354,10 @@ class StationarySolution(_OneDimensional, Result):
         Natural residual of the LCP (in the units of :math:`-\mathcal AV+rV+c`).
     iterations : int
         LCP iterations.
-    status : str
-        ``"converged"`` or ``"max_iter reached"``.
+    status : Status
+        As for :class:`ObstacleSolution`.
+    message : str
+        What went wrong, in words (empty when converged).
     scheme, lcp : objects
         The discretisation and the LCP solver.
     """
@@ -361,7 +367,8 @@ class StationarySolution(_OneDimensional, Result):
     gain: np.ndarray
     residual: float
     iterations: int
-    status: str
+    status: Status
+    message: str
     scheme: Any
     lcp: Any
     decision: np.ndarray = field(repr=False)
@@ -472,7 +479,7 @@ class StationarySolution(_OneDimensional, Result):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ObstacleSolution2D(Result):
+class ObstacleSolution2D(StatusResult):
     r"""Solution of a 2-D obstacle problem.
 
     Attributes
@@ -488,7 +495,10 @@ class ObstacleSolution2D(Result):
         Largest natural LCP residual.
     iterations : int
         Total LCP iterations (sparse solves for the active-set method).
-    status : str
+    status : Status
+        As for :class:`ObstacleSolution`.
+    message : str
+        What went wrong, in words (empty when converged).
     scheme, lcp : objects
     """
 
@@ -499,7 +509,8 @@ class ObstacleSolution2D(Result):
     gain: np.ndarray
     residual: float
     iterations: int
-    status: str
+    status: Status
+    message: str
     scheme: Any
     lcp: Any
     problem: Any = field(repr=False)

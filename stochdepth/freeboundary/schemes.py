@@ -29,13 +29,15 @@ problems need it), ``upwind=False`` never does.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import KW_ONLY, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from .._checks import check_int, check_real
 
-__all__ = ["CrankNicolson", "Implicit", "SteadyState", "ThetaScheme"]
+__all__ = ["CrankNicolson", "Implicit", "SteadyState", "ThetaScheme", "TimeScheme"]
 
 
 def _check_upwind(value: object) -> bool | None:
@@ -44,8 +46,29 @@ def _check_upwind(value: object) -> bool | None:
     raise TypeError(f"upwind must be None (automatic), True or False, got {value!r}")
 
 
+class TimeScheme(abc.ABC):
+    r"""How an obstacle problem is discretised in time (the public contract of schemes).
+
+    A scheme gives the time nodes and the implicitness :math:`	heta_k` of each step (the LCP of the
+    module docstring is solved once per step, backward from the horizon), and the convection
+    differencing ``upwind``. Schemes of stationary problems set :attr:`stationary` and have no steps.
+    :func:`~stochdepth.freeboundary.solve_obstacle` accepts any subclass: a scheme of one's own (another
+    grading of the steps, another start-up) implements :meth:`time_grid`.
+    """
+
+    #: True for the scheme of stationary (infinite-horizon) problems: one LCP, no time stepping.
+    stationary: ClassVar[bool] = False
+    #: Convection differencing: ``None`` automatic (centred where monotone), ``True`` upwind, ``False``
+    #: centred.
+    upwind: bool | None = None
+
+    @abc.abstractmethod
+    def time_grid(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Time nodes (increasing from ``0`` to ``horizon``) and the theta in [1/2, 1] of each step."""
+
+
 @dataclass(frozen=True)
-class ThetaScheme:
+class ThetaScheme(TimeScheme):
     r"""The theta scheme in time (see the module docstring), :math:`\tfrac12\le\theta\le1`.
 
     Parameters
@@ -149,7 +172,7 @@ class CrankNicolson(ThetaScheme):
 
 
 @dataclass(frozen=True)
-class SteadyState:
+class SteadyState(TimeScheme):
     """Discretisation of stationary (infinite-horizon) problems: one LCP, no time stepping.
 
     Parameters
@@ -164,8 +187,13 @@ class SteadyState:
     True
     """
 
+    stationary: ClassVar[bool] = True
     _: KW_ONLY
     upwind: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "upwind", _check_upwind(self.upwind))
+
+    def time_grid(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+        """No time stepping: the single node ``0`` and no steps."""
+        return np.zeros(1), np.zeros(0)

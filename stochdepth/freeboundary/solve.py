@@ -13,21 +13,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import NumericalError, check_finite_result
+from .._results import Status, check_status
 from . import _kernels as K
 from ._assembly import axis_operator, edge_values, evaluate
-from .lcp import (
-    PSOR,
-    BrennanSchwartz,
-    PrimalDualActiveSet,
-    active_set_sparse,
-    check_lcp,
-    lcp_parameters,
-    natural_residual_sparse,
-    psor_sparse,
-)
+from .lcp import BrennanSchwartz, LCPSolver, check_lcp, natural_residual_sparse
 from .problems import Dirichlet, Neumann, ObstacleProblem, ObstacleProblem2D, StationaryObstacleProblem
 from .results import ObstacleSolution, ObstacleSolution2D, StationarySolution
-from .schemes import CrankNicolson, SteadyState, ThetaScheme
+from .schemes import CrankNicolson, SteadyState, TimeScheme
 
 __all__ = ["solve_obstacle"]
 
@@ -38,8 +30,9 @@ Solution = ObstacleSolution | StationarySolution | ObstacleSolution2D
 def solve_obstacle(
     problem: Problem,
     *,
-    scheme: ThetaScheme | SteadyState | None = None,
-    lcp: Any = None,
+    scheme: TimeScheme | None = None,
+    lcp: LCPSolver | None = None,
+    throw: bool = True,
 ) -> Solution:
     r"""Solve an obstacle problem (optimal stopping of a diffusion) by finite differences.
 
@@ -52,12 +45,19 @@ def solve_obstacle(
     ----------
     problem : ObstacleProblem, StationaryObstacleProblem or ObstacleProblem2D
         What to solve (coefficients, gain, cost, discount, horizon, grid, edge conditions).
-    scheme : ThetaScheme, CrankNicolson, Implicit or SteadyState, optional
-        Time discretisation; default ``CrankNicolson(n_steps=100, rannacher_steps=2)`` for
-        finite-horizon problems and ``SteadyState()`` for stationary ones (which accept no other).
-    lcp : PSOR, BrennanSchwartz or PrimalDualActiveSet, optional
+    scheme : TimeScheme, optional
+        Time discretisation: :class:`ThetaScheme`, :class:`CrankNicolson`, :class:`Implicit` or a
+        subclass of :class:`TimeScheme` of one's own for finite-horizon problems (default
+        ``CrankNicolson(n_steps=100, rannacher_steps=2)``); a stationary scheme (``SteadyState()``, the
+        default) for stationary ones.
+    lcp : LCPSolver, optional
         LCP solver for each implicit step; default :class:`PrimalDualActiveSet` (exact, finite
-        termination). Brennan--Schwartz is 1-D only.
+        termination). Brennan--Schwartz is 1-D only; a user-written :class:`LCPSolver` without compiled
+        kernel parameters applies to 2-D problems.
+    throw : bool, optional
+        Raise :class:`~stochdepth.ConvergenceError` when the status is not a success (default: an LCP
+        iteration cap reached, or an exact LCP solver's residual far above round-off); with ``False``
+        return the solution with its status.
 
     Returns
     -------
@@ -68,6 +68,8 @@ def solve_obstacle(
     ------
     TypeError
         For a wrong kind of problem, scheme or solver.
+    ConvergenceError
+        With ``throw=True``, when the status is not a success.
     ValueError
         For inconsistent data: terminal value below the gain or different from a Dirichlet edge value at
         the horizon, negative volatility or discount, non-finite coefficients, a :class:`Natural` edge
@@ -104,35 +106,35 @@ def solve_obstacle(
     ('below', 81.0)
     """
     if isinstance(problem, ObstacleProblem):
-        scheme = CrankNicolson() if scheme is None else scheme
-        if not isinstance(scheme, ThetaScheme):
-            raise TypeError(
-                f"scheme for a finite-horizon problem must be CrankNicolson(...), Implicit(...) or "
-                f"ThetaScheme(...), got {scheme!r}"
-            )
-        return _solve_1d(problem, scheme, check_lcp(lcp, tridiagonal=True))
-    if isinstance(problem, StationaryObstacleProblem):
+        scheme = _check_scheme(scheme, stationary=False)
+        sol: Solution = _solve_1d(problem, scheme, check_lcp(lcp, tridiagonal=True, compiled=True))
+    elif isinstance(problem, StationaryObstacleProblem):
+        scheme = _check_scheme(scheme, stationary=True)
+        sol = _solve_stationary(problem, scheme, check_lcp(lcp, tridiagonal=True, compiled=True))
+    elif isinstance(problem, ObstacleProblem2D):
+        scheme = _check_scheme(scheme, stationary=problem.stationary)
+        sol = _solve_2d(problem, scheme, check_lcp(lcp, tridiagonal=False))
+    else:
+        raise TypeError(
+            "problem must be an ObstacleProblem, StationaryObstacleProblem or ObstacleProblem2D, "
+            f"got {type(problem).__name__}"
+        )
+    return check_status(sol, f"solve_obstacle with {type(sol.lcp).__name__}", throw)
+
+
+def _check_scheme(scheme: Any, *, stationary: bool) -> TimeScheme:
+    if stationary:
         scheme = SteadyState() if scheme is None else scheme
-        if not isinstance(scheme, SteadyState):
+        if not isinstance(scheme, TimeScheme) or not scheme.stationary:
             raise TypeError(f"scheme for a stationary problem must be SteadyState(...), got {scheme!r}")
-        return _solve_stationary(problem, scheme, check_lcp(lcp, tridiagonal=True))
-    if isinstance(problem, ObstacleProblem2D):
-        if problem.stationary:
-            scheme = SteadyState() if scheme is None else scheme
-            if not isinstance(scheme, SteadyState):
-                raise TypeError(f"scheme for a stationary problem must be SteadyState(...), got {scheme!r}")
-        else:
-            scheme = CrankNicolson() if scheme is None else scheme
-            if not isinstance(scheme, ThetaScheme):
-                raise TypeError(
-                    f"scheme for a finite-horizon problem must be CrankNicolson(...), Implicit(...) or "
-                    f"ThetaScheme(...), got {scheme!r}"
-                )
-        return _solve_2d(problem, scheme, check_lcp(lcp, tridiagonal=False))
-    raise TypeError(
-        "problem must be an ObstacleProblem, StationaryObstacleProblem or ObstacleProblem2D, "
-        f"got {type(problem).__name__}"
-    )
+        return scheme
+    scheme = CrankNicolson() if scheme is None else scheme
+    if not isinstance(scheme, TimeScheme) or scheme.stationary:
+        raise TypeError(
+            "scheme for a finite-horizon problem must be a time-stepping TimeScheme: CrankNicolson(...), "
+            f"Implicit(...), ThetaScheme(...) or a subclass of one's own, got {scheme!r}"
+        )
+    return scheme
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -229,22 +231,25 @@ def _dirichlet_1d(
     return mask, vals
 
 
-def _status(iters: np.ndarray, residual: float = 0.0, scale: float = 1.0, lcp: Any = None) -> str:
-    """``"converged"``, or what went wrong: iteration caps, or (exact solvers) a residual far above
-    round-off, which means the solver's assumption failed (Brennan--Schwartz on a problem that is not
-    one-sided; a singular or ill-posed discrete problem)."""
+def _status(iters: np.ndarray, residual: float = 0.0, scale: float = 1.0, lcp: Any = None) -> dict[str, Any]:
+    """``status`` and ``message`` of a solution: ``CONVERGED``, or what went wrong: iteration caps
+    (``MAX_ITERATIONS``), or (exact solvers) a residual far above round-off (``LARGE_RESIDUAL``), which
+    means the solver's assumption failed (Brennan--Schwartz on a problem that is not one-sided; a
+    singular or ill-posed discrete problem)."""
     bad = int(np.count_nonzero(iters < 0))
     msgs = []
     if bad:
         msgs.append(f"max_iter reached in {bad} of {iters.size} LCP solves")
-    if not isinstance(lcp, PSOR) and residual > 1e-8 * scale:
+    large = bool(getattr(lcp, "exact", False)) and residual > 1e-8 * scale
+    if large:
         hint = (
             "the problem is not one-sided: use PrimalDualActiveSet()"
             if isinstance(lcp, BrennanSchwartz)
             else "singular or ill-posed discrete problem"
         )
         msgs.append(f"LCP residual {residual:.3g} far above round-off ({hint})")
-    return "; ".join(msgs) if msgs else "converged"
+    status = Status.MAX_ITERATIONS if bad else Status.LARGE_RESIDUAL if large else Status.CONVERGED
+    return {"status": status, "message": "; ".join(msgs)}
 
 
 def _singular(what: str) -> NumericalError:
@@ -254,7 +259,7 @@ def _singular(what: str) -> NumericalError:
     )
 
 
-def _solve_1d(problem: ObstacleProblem, scheme: ThetaScheme, lcp: Any) -> ObstacleSolution:
+def _solve_1d(problem: ObstacleProblem, scheme: TimeScheme, lcp: LCPSolver) -> ObstacleSolution:
     x = np.ascontiguousarray(problem.grid.nodes, dtype=float)
     n = x.size
     times, thetas = scheme.time_grid(problem.horizon)
@@ -282,7 +287,7 @@ def _solve_1d(problem: ObstacleProblem, scheme: ThetaScheme, lcp: Any) -> Obstac
     src[:, mask] = 0.0
     value = np.empty((times.size, n))
     value[-1] = h
-    code, omega, tol, max_iter = lcp_parameters(lcp, n)
+    code, omega, tol, max_iter = _kernel_parameters(lcp, n)
     iters = np.zeros(times.size - 1, dtype=np.int64)
     resid = np.zeros(times.size - 1)
     ok = K.theta_march(
@@ -303,7 +308,7 @@ def _solve_1d(problem: ObstacleProblem, scheme: ThetaScheme, lcp: Any) -> Obstac
         residual=residual,
         iterations=int(np.abs(iters).sum()),
         max_step_iterations=int(np.abs(iters).max()) if iters.size else 0,
-        status=_status(iters, residual, scale, lcp),
+        **_status(iters, residual, scale, lcp),
         scheme=scheme,
         lcp=lcp,
         decision=~mask,
@@ -312,7 +317,7 @@ def _solve_1d(problem: ObstacleProblem, scheme: ThetaScheme, lcp: Any) -> Obstac
 
 
 def _solve_stationary(
-    problem: StationaryObstacleProblem, scheme: SteadyState, lcp: Any
+    problem: StationaryObstacleProblem, scheme: TimeScheme, lcp: LCPSolver
 ) -> StationarySolution:
     x = np.ascontiguousarray(problem.grid.nodes, dtype=float)
     n = x.size
@@ -325,7 +330,7 @@ def _solve_stationary(
     mlo[0] = 0.0
     mup[-1] = 0.0
     q = np.where(mask, dvals[0], src[0])
-    code, omega, tol, max_iter = lcp_parameters(lcp, n)
+    code, omega, tol, max_iter = _kernel_parameters(lcp, n)
     v = g.copy()
     work = np.empty((9, n))
     it = int(K.solve_lcp_tridiagonal(code, mlo, mdi, mup, q, g, v, omega, tol, max_iter, work))
@@ -340,7 +345,7 @@ def _solve_stationary(
         gain=g,
         residual=residual,
         iterations=abs(it),
-        status=_status(np.array([it]), residual, scale, lcp),
+        **_status(np.array([it]), residual, scale, lcp),
         scheme=scheme,
         lcp=lcp,
         decision=~mask,
@@ -480,13 +485,16 @@ def _dirichlet_values_2d(
     return vals
 
 
-def _lcp_sparse(m: sp.csr_matrix, q: np.ndarray, g: np.ndarray, v0: np.ndarray, lcp: Any) -> tuple:
-    if isinstance(lcp, PSOR):
-        v, it = psor_sparse(m, q, g, v0, lcp)
-    else:
-        assert isinstance(lcp, PrimalDualActiveSet)
-        v, it = active_set_sparse(m, q, g, v0, q.size + 1 if lcp.max_iter is None else lcp.max_iter)
-    return v, it, natural_residual_sparse(m, q, g, v)
+def _lcp_sparse(m: sp.csr_matrix, q: np.ndarray, g: np.ndarray, v0: np.ndarray, lcp: LCPSolver) -> tuple:
+    v, it = lcp.solve(m, q, g, v0)
+    v = np.asarray(v, dtype=float)
+    return v, int(it), natural_residual_sparse(m, q, g, v)
+
+
+def _kernel_parameters(lcp: LCPSolver, n: int) -> tuple[int, float, float, int]:
+    params = lcp.kernel_parameters(n)
+    assert params is not None  # check_lcp(..., compiled=True) made sure
+    return params
 
 
 def _solve_2d(problem: ObstacleProblem2D, scheme: Any, lcp: Any) -> ObstacleSolution2D:
@@ -514,7 +522,7 @@ def _solve_2d(problem: ObstacleProblem2D, scheme: Any, lcp: Any) -> ObstacleSolu
             gain=g,
             residual=float(res),
             iterations=abs(it),
-            status=_status(np.array([it]), float(res), scale, lcp),
+            **_status(np.array([it]), float(res), scale, lcp),
             scheme=scheme,
             lcp=lcp,
             problem=problem,
@@ -592,7 +600,7 @@ def _solve_2d(problem: ObstacleProblem2D, scheme: Any, lcp: Any) -> ObstacleSolu
         gain=g,
         residual=residual,
         iterations=int(np.abs(its).sum()),
-        status=_status(its, residual, scale, lcp),
+        **_status(its, residual, scale, lcp),
         scheme=scheme,
         lcp=lcp,
         problem=problem,

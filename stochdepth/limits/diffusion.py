@@ -32,7 +32,7 @@ from ..sde.observables import _squared_norm, squared_norm
 from ..sde.observe import Observable, Reducer, as_observables
 from ..sde.simulate import _check_steps
 from ..stats import weak_error_fit_differences
-from ..stats.weak_error import _check_geometric
+from ..stats.weak_error import check_geometric_steps
 from ._common import check_width
 
 __all__ = ["WeakErrorStudy", "limit_sde", "simulate_limit", "weak_error_study"]
@@ -349,7 +349,7 @@ def weak_error_study(
     levels = _check_steps(steps).tolist()  # nested levels: each depth divides the next
     if len(levels) < 3:
         raise ValueError(f"steps must hold at least 3 depths, got {levels}")
-    _check_geometric(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
+    check_geometric_steps(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
     n_paths = check_int("n_paths", n_paths, min=2)
     chunk_size = check_chunk_size(chunk_size)
     n_threads = check_threads(n_threads)

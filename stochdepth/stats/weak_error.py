@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats as _st
 
 from .._checks import check_array, check_finite_result, check_real
-from .._results import Estimate, Result
+from .._results import Estimate, Status, StatusResult, check_status
 
 __all__ = ["WeakErrorFit", "weak_error_fit", "weak_error_fit_differences"]
 
@@ -27,7 +27,7 @@ _IRLS_ITERATIONS = 20
 
 
 @dataclass(frozen=True)
-class WeakErrorFit(Result):
+class WeakErrorFit(StatusResult):
     r"""A fitted power law :math:`\text{errors} \approx C\,N^{-p}`.
 
     Attributes
@@ -55,12 +55,12 @@ class WeakErrorFit(Result):
         Confidence level.
     kind : str
         ``"reference"`` or ``"differences"``.
-    status : str
-        ``"ok"``; ``"unresolved"`` (some level's error is below :math:`z_{\rm resolve}` standard errors:
-        the fit uses the others, or is NaN when fewer than two remain); ``"poor_fit"`` (chi-square
+    status : Status
+        ``OK``; ``UNRESOLVED`` (some level's error is below :math:`z_{\rm resolve}` standard errors:
+        the fit uses the others, or is NaN when fewer than two remain); ``POOR_FIT`` (chi-square
         p-value below 1e-3: the power law does not describe the resolved levels within their errors,
-        typically higher-order terms at coarse steps; drop them); ``"deterministic"`` (all standard
-        errors are 0: an unweighted fit with no interval).
+        typically higher-order terms at coarse steps; drop them); ``DETERMINISTIC`` (all standard
+        errors are 0: an unweighted fit with no interval). ``OK`` and ``DETERMINISTIC`` are successes.
     message : str
         A human-readable account of the status.
     """
@@ -79,7 +79,7 @@ class WeakErrorFit(Result):
     chi2_pvalue: float
     level: float
     kind: str
-    status: str
+    status: Status
     message: str
 
     def predict(self, steps: Any) -> np.ndarray:
@@ -125,7 +125,8 @@ def _check_steps(steps: Any, min_size: int) -> np.ndarray:
     return n
 
 
-def _check_geometric(n: np.ndarray) -> float:
+def check_geometric_steps(n: np.ndarray) -> float:
+    """The common ratio of geometric step counts ``n``; ValueError if the ratios differ."""
     ratios = n[1:] / n[:-1]
     if not np.allclose(ratios, ratios[0], rtol=1e-9, atol=0.0):
         raise ValueError(
@@ -157,7 +158,7 @@ def _fit(
             chi2=math.nan,
             dof=0,
             chi2_pvalue=math.nan,
-            status="unresolved",
+            status=Status.UNRESOLVED,
             message=(
                 f"only {idx.size} level(s) have |error| >= {z_resolve:g} stderr (unresolved at steps "
                 f"{unresolved_steps}); no rate can be fitted: reduce the Monte Carlo error or use "
@@ -181,7 +182,7 @@ def _fit(
             chi2=math.nan,
             dof=dof,
             chi2_pvalue=math.nan,
-            status="deterministic",
+            status=Status.DETERMINISTIC,
             message="all standard errors are 0: unweighted least squares, no confidence interval",
             **common,
         )
@@ -215,19 +216,19 @@ def _fit(
     se_log_c, se_rate = float(math.sqrt(cov_beta[0, 0])), float(math.sqrt(cov_beta[1, 1]))
     check_finite_result("weak_error_fit", np.array([rate, se_rate, log_c, se_log_c, chi2]))
     if idx.size < errors.size:
-        status = "unresolved"
+        status = Status.UNRESOLVED
         message = (
             f"errors at steps {unresolved_steps} are below {z_resolve:g} standard errors and were left out "
             f"of the fit ({idx.size} of {errors.size} levels used)"
         )
     elif chi2_p < POOR_FIT_PVALUE:
-        status = "poor_fit"
+        status = Status.POOR_FIT
         message = (
             f"chi2 = {chi2:.3g} on {dof} dof (p = {chi2_p:.2g}): a single power law does not fit within the "
             "Monte Carlo errors; drop the coarsest levels (higher-order terms) and refit"
         )
     else:
-        status = "ok"
+        status = Status.OK
         message = "" if dof > 0 else "two levels: the fit is exact and its quality cannot be checked"
     return WeakErrorFit(
         rate=rate,
@@ -283,6 +284,7 @@ def weak_error_fit(
     covariance: Any = None,
     level: float = 0.95,
     z_resolve: float = 3.0,
+    throw: bool = False,
 ) -> WeakErrorFit:
     r"""Fit the weak-error rate :math:`p` in :math:`|E_N - E_\infty| \approx C N^{-p}`.
 
@@ -306,7 +308,7 @@ def weak_error_fit(
     is at most 1/3 and the log is close to linear; the tests check on synthetic data that the interval
     covers the true rate at its nominal level and that the standard error matches the spread of the
     fitted rates. The interval accounts for the Monte Carlo error only, not for higher-order terms of the
-    error expansion: those show up as a large chi-square (``status == "poor_fit"``).
+    error expansion: those show up as a large chi-square (status ``POOR_FIT``).
 
     Parameters
     ----------
@@ -327,6 +329,10 @@ def weak_error_fit(
         Confidence level of the intervals.
     z_resolve : float >= 0, default 3
         A level is resolved when :math:`|e| \ge z_{\rm resolve}` standard errors.
+    throw : bool, default False
+        Raise :class:`~stochdepth.ConvergenceError` when the status is not a success (``UNRESOLVED``,
+        ``POOR_FIT``). Off by default: these statuses describe the data rather than a failure of the fit,
+        which always returns its numbers, and callers read them.
 
     Returns
     -------
@@ -344,27 +350,29 @@ def weak_error_fit(
     >>> steps = np.array([4, 8, 16, 32, 64])
     >>> exact = 1.0 + 2.0 / steps  # E_N = E_inf + C / N
     >>> fit = weak_error_fit(steps, [(v, 1e-4) for v in exact], reference=1.0)
-    >>> round(fit.rate, 6), fit.status
-    (1.0, 'ok')
+    >>> round(fit.rate, 6), fit.status.name, fit.success
+    (1.0, 'OK', True)
     """
     level, z_resolve = _check_common(level, z_resolve)
     n = _check_steps(steps, 2 if reference is not None else 3)
     values, stderrs = _check_estimates("estimates", estimates, n.size, "one entry per step")
     cov = _check_covariance(covariance, stderrs, "estimates")
     if reference is None:
-        _check_geometric(n)
+        check_geometric_steps(n)
         k = n.size - 1
         diff = np.zeros((k, n.size))
         diff[np.arange(k), np.arange(k)] = 1.0
         diff[np.arange(k), np.arange(1, k + 1)] = -1.0
-        return _fit(n[:-1], diff @ values, diff @ cov @ diff.T, level, z_resolve, "differences")
+        fit = _fit(n[:-1], diff @ values, diff @ cov @ diff.T, level, z_resolve, "differences")
+        return check_status(fit, "weak_error_fit", throw)
     if isinstance(reference, Estimate):
         ref = check_real("reference.value", reference.value)
         ref_se = check_real("reference.stderr", reference.stderr, lo=0.0)
     else:
         ref = check_real("reference", reference)
         ref_se = 0.0
-    return _fit(n, values - ref, cov + ref_se**2, level, z_resolve, "reference")
+    fit = _fit(n, values - ref, cov + ref_se**2, level, z_resolve, "reference")
+    return check_status(fit, "weak_error_fit", throw)
 
 
 def weak_error_fit_differences(
@@ -374,6 +382,7 @@ def weak_error_fit_differences(
     covariance: Any = None,
     level: float = 0.95,
     z_resolve: float = 3.0,
+    throw: bool = False,
 ) -> WeakErrorFit:
     r"""Fit the weak-error rate from coupled level differences :math:`D_k \approx E_{N_k} - E_{N_{k+1}}`.
 
@@ -405,6 +414,9 @@ def weak_error_fit_differences(
         Confidence level.
     z_resolve : float >= 0, default 3
         A difference is resolved when it is at least ``z_resolve`` standard errors from 0.
+    throw : bool, default False
+        Raise :class:`~stochdepth.ConvergenceError` when the status is not a success (see
+        :func:`weak_error_fit`).
 
     Returns
     -------
@@ -431,6 +443,7 @@ def weak_error_fit_differences(
     values, stderrs = _check_estimates(
         "differences", differences, n.size - 1, "len(steps) - 1 (one per pair of consecutive levels)"
     )
-    _check_geometric(n)
+    check_geometric_steps(n)
     cov = _check_covariance(covariance, stderrs, "differences")
-    return _fit(n[:-1], values, cov, level, z_resolve, "differences")
+    fit = _fit(n[:-1], values, cov, level, z_resolve, "differences")
+    return check_status(fit, "weak_error_fit_differences", throw)

@@ -3,6 +3,8 @@ r"""Optimal stopping for discrete depth (SCIENCE.md Part B).
 A network's depth seen as a stopping problem: after layer :math:`l` stop and pay :math:`Z_l=G_l-\sum_{k<l}c_k`
 or continue. One problem description, several solvers behind :func:`solve_stopping`:
 
+* a public solver contract: subclass :class:`StoppingSolver` (and :class:`StoppingSolution`) to plug a
+  solver of one's own into :func:`solve_stopping`;
 * exact Snell envelopes of finite Markov chains (:class:`MarkovStoppingProblem` with
   :class:`BackwardInduction`, :class:`ValueIteration`, :class:`PolicyIteration`; certified error bounds
   in infinite horizon; the law of :math:`\tau^\star`);
@@ -20,6 +22,7 @@ or continue. One problem description, several solvers behind :func:`solve_stoppi
 
 from __future__ import annotations
 
+from .base import StoppingSolution, StoppingSolver
 from .basis import Basis, FittedBasis, Laguerre, Polynomial, RandomFeatures
 from .bounds import (
     DepthBound,
@@ -30,7 +33,13 @@ from .bounds import (
 )
 from .markov import BackwardInduction, MarkovSolution, PolicyIteration, ValueIteration
 from .policies import GainThreshold, OneStepLookAhead, Patience, Policy, SnellPolicy
-from .problems import MarkovStoppingProblem, PathStoppingProblem, SimulatedStoppingProblem, Simulator
+from .problems import (
+    MarkovStoppingProblem,
+    PathStoppingProblem,
+    SimulatedStoppingProblem,
+    Simulator,
+    StoppingProblem,
+)
 from .regression import (
     AndersenBroadie,
     LongstaffSchwartz,
@@ -74,6 +83,9 @@ __all__ = [
     "SimulatedStoppingProblem",
     "Simulator",
     "SnellPolicy",
+    "StoppingProblem",
+    "StoppingSolution",
+    "StoppingSolver",
     "ValueIteration",
     "bounded_gains_bound",
     "geometric_depth_bound",

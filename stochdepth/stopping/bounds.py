@@ -40,7 +40,8 @@ import numpy as np
 from .._checks import check_array, check_real
 from .._results import Estimate, Result
 from ..random import RNGLike
-from .markov import BackwardInduction, MarkovSolution, PolicyIteration, _reach, _solve_restricted
+from .evaluation import reach, solve_restricted
+from .markov import BackwardInduction, MarkovSolution, PolicyIteration
 from .problems import MarkovStoppingProblem, PathStoppingProblem
 
 __all__ = [
@@ -109,7 +110,7 @@ def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, 
     if isinstance(problem, MarkovStoppingProblem):
         if solution is None:
             solver = BackwardInduction() if problem.horizon is not None else PolicyIteration()
-            solution = solver._solve(problem)
+            solution = solver.solve(problem)
         if not isinstance(solution, MarkovSolution):
             raise TypeError(f"solution must be a MarkovSolution for a chain, got {type(solution).__name__}")
         law = solution.depth_law()
@@ -118,9 +119,9 @@ def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, 
         return law.mean, mx, None
     if solution is None:
         solution = (
-            PathwiseMaximum()._solve(problem)
+            PathwiseMaximum().solve(problem)
             if problem.deterministic
-            else LongstaffSchwartz()._solve(problem, rng)
+            else LongstaffSchwartz().solve(problem, rng)
         )
     if isinstance(solution, PathwiseSolution):
         if not solution.exact:
@@ -172,12 +173,12 @@ def _expected_sup_gain(problem: MarkovStoppingProblem, mu: np.ndarray, max_thres
         for t, x in enumerate(thr):
             A = g > x
             h = A.astype(float)
-            R = _reach(P, A, ~A)
+            R = reach(P, A, ~A)
             idx = np.nonzero(R)[0]
             if idx.size:
                 aidx = np.nonzero(A)[0]
                 rhs = P[idx][:, aidx] @ np.ones(aidx.size)
-                h[idx] = _solve_restricted(P, idx, 1.0, rhs)
+                h[idx] = solve_restricted(P, idx, 1.0, rhs)
             p_le[t] = 1.0 - float(mu @ np.clip(h, 0.0, 1.0))
     return float(xs[0] + np.sum(np.diff(xs) * (1.0 - p_le)))
 

@@ -394,7 +394,7 @@ def bermudan_put_grid(
         P = random_walk_transitions(_gbm_cdf(drift, sd, h), h, x.size)
         gains = np.maximum(k - np.exp(x), 0.0)
         prob = MarkovStoppingProblem(P, gains, 0.0, horizon=L, discount=math.exp(-r * dt))
-        sol = BackwardInduction()._solve(prob)
+        sol = BackwardInduction().solve(prob)
         prices.append(_lagrange4(x, sol.values[0], x_spot))
         sizes.append(int(x.size))
     coarse, fine = prices

@@ -33,31 +33,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .._checks import check_finite_result, check_int, check_real
-from .._results import Result
-from . import _kernels as K
-from .problems import MarkovStoppingProblem
+from .._results import Status
+from ..random import RNGLike
+from .base import StoppingSolution, StoppingSolver
+from .evaluation import reach, solve_restricted, stopping_law
+from .policies import SnellPolicy
+from .problems import MarkovStoppingProblem, StoppingProblem
 from .results import DepthLaw
 from .transitions import Chain
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .policies import SnellPolicy
-
 __all__ = [
     "BackwardInduction",
+    "Certificate",
     "MarkovSolution",
     "PolicyIteration",
     "ValueIteration",
     "certify_value",
-    "expected_exit_time",
-    "stopping_law",
-    "stopping_value",
 ]
 
 _EPS = float(np.finfo(float).eps)
@@ -76,7 +72,7 @@ def _rounding_factor(chain: Chain) -> float:
 
 
 @dataclass(frozen=True, repr=False)
-class MarkovSolution(Result):
+class MarkovSolution(StoppingSolution):
     r"""Snell envelope of a :class:`~stochdepth.stopping.MarkovStoppingProblem`.
 
     Attributes
@@ -98,8 +94,11 @@ class MarkovSolution(Result):
         :math:`\|\text{upper}-\text{values}\|_\infty` (``inf`` if no certificate could be built).
     iterations : int
         Sweeps (value iteration), policy evaluations (policy iteration) or layers (backward induction).
-    status : str
-        ``"optimal"`` (finite horizon), ``"certified"`` or an explanation of what failed.
+    status : Status
+        ``OPTIMAL`` (finite horizon), ``CERTIFIED``, or what failed: ``MAX_ITERATIONS``,
+        ``NOT_CERTIFIED`` (no certificate within the tolerance), ``FAILED`` (a singular policy evaluation).
+    message : str
+        What happened, in words (empty when optimal or certified).
     details : dict
         Solver-specific numbers (last value-iteration increment, certificate's epsilon, ...).
     """
@@ -111,7 +110,8 @@ class MarkovSolution(Result):
     upper: np.ndarray
     error_bound: float
     iterations: int
-    status: str
+    status: Status
+    message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     problem: MarkovStoppingProblem | None = field(default=None, repr=False, compare=False)
 
@@ -142,8 +142,6 @@ class MarkovSolution(Result):
     @property
     def policy(self) -> SnellPolicy:
         """The Snell (Bellman) policy as a :class:`~stochdepth.stopping.SnellPolicy`."""
-        from .policies import SnellPolicy
-
         return SnellPolicy.from_markov(self)
 
     @property
@@ -177,201 +175,17 @@ class MarkovSolution(Result):
         return stopping_law(prob, self.stop, mu, max_depth=max_depth, tail_tol=tail_tol)
 
 
-def stopping_law(
-    problem: MarkovStoppingProblem,
-    stop: np.ndarray,
-    mu: np.ndarray,
-    *,
-    max_depth: int = 100_000,
-    tail_tol: float = 1e-12,
-) -> DepthLaw:
-    """Exact law of the first layer at which the chain enters the stopping regions ``stop``.
-
-    ``stop`` is ``(L + 1, S)`` (finite horizon; the last row is ignored: the horizon forces a stop) or
-    ``(S,)`` for a stationary rule in infinite horizon (see :meth:`MarkovSolution.depth_law`).
-    """
-    max_depth = check_int("max_depth", max_depth, min=1)
-    tail_tol = check_real("tail_tol", tail_tol, lo=0.0)
-    chain = problem.chain
-    if stop.ndim == 2:
-        L = stop.shape[0] - 1
-        pmf = np.zeros(L + 1)
-        cur = mu
-        for l in range(L):
-            pmf[l] = cur[stop[l]].sum()
-            cur = chain.push(l, cur, ~stop[l])
-        pmf[L] = cur.sum()
-        return DepthLaw.from_pmf(pmf)
-    m1, m2 = expected_exit_time(chain, stop, moments=2)
-    support = mu > 0
-    mean = float(mu[support] @ m1[support]) if np.all(np.isfinite(m1[support])) else math.inf
-    second = float(mu[support] @ m2[support]) if math.isfinite(mean) else math.inf
-    # mass that never stops: P(tau = inf) = 1 - P(reach the stopping set), solved exactly
-    never = 0.0
-    if not math.isfinite(mean):
-        never = max(0.0, 1.0 - float(mu @ _absorption(chain, stop)))
-    pmf_list = []
-    cur = mu
-    keep = ~stop
-    for _ in range(max_depth + 1):
-        pmf_list.append(float(cur[stop].sum()))
-        cur = chain.push(0, cur, keep)
-        if cur.sum() - never <= tail_tol:
-            break
-    tail = float(cur.sum())
-    return DepthLaw.from_pmf(np.array(pmf_list), tail=tail, mean=mean, second=second)
-
-
-def _absorption(chain: Chain, stop: np.ndarray) -> np.ndarray:
-    """Probability of ever entering ``stop`` from each state (minimal solution of h = P h off ``stop``)."""
-    P = chain.csr(0)
-    h = stop.astype(float)
-    R = _reach(P, stop, ~stop)
-    idx = np.nonzero(R)[0]
-    if idx.size:
-        didx = np.nonzero(stop)[0]
-        rhs = P[idx][:, didx] @ np.ones(didx.size)
-        h[idx] = _solve_restricted(P, idx, 1.0, rhs)
-    return np.clip(h, 0.0, 1.0)
-
-
-def stopping_value(problem: MarkovStoppingProblem, stop: np.ndarray, mu: np.ndarray) -> float:
-    r"""Exact :math:`\mathbb E Z_\tau` (layer-0 units) of the rule "stop in ``stop``" from ``mu``.
-
-    Finite horizon: forward propagation. Infinite horizon (stationary ``stop``): the linear system
-    :math:`(I-\beta P_{CC})v_C=-c+\beta P_{CD}g_D`. Returns ``-inf`` when the rule misses its stopping
-    set with positive probability and costs are positive.
-    """
-    chain = problem.chain
-    beta = problem.discount
-    if stop.ndim == 2:
-        L = stop.shape[0] - 1
-        total = 0.0
-        cur = mu
-        states = np.arange(problem.n_states)
-        for l in range(L + 1):
-            here = stop[l] if l < L else np.ones(problem.n_states, bool)
-            if np.any(here & (cur > 0)):
-                z = problem.payoffs(np.full(problem.n_states, l), states)
-                total += float(cur[here] @ z[here])
-            if l < L:
-                cur = chain.push(l, cur, ~stop[l])
-        return total
-    g = problem.gains[0]
-    c = float(problem.costs[0])
-    v = g.astype(float).copy()
-    C = ~stop
-    if C.any():
-        P = chain.csr(0)
-        if beta == 1.0:
-            (m1,) = expected_exit_time(chain, stop)
-            if np.any(np.isinf(m1) & (mu > 0)):
-                return -math.inf if c > 0 else math.nan
-            idx = np.nonzero(C & np.isfinite(m1))[0]
-        else:
-            idx = np.nonzero(C)[0]
-        didx = np.nonzero(stop)[0]
-        rhs = -c + beta * (P[idx][:, didx] @ g[didx] if didx.size else np.zeros(idx.size))
-        v[idx] = _solve_restricted(P, idx, beta, rhs)
-    support = mu > 0
-    return float(mu[support] @ v[support])
-
-
-# ----------------------------------------------------------------------------------------------------
-# Helpers: reachability, exit times, certificate
-# ----------------------------------------------------------------------------------------------------
-
-
-def _reach(P: sp.csr_array, target: np.ndarray, through: np.ndarray) -> np.ndarray:
-    """States of ``through`` that can reach ``target`` along transitions that stay in ``through``."""
-    reached = target.copy()
-    frontier = target.astype(float)
-    while True:
-        hit = (P @ frontier) > 0
-        new = hit & through & ~reached
-        if not new.any():
-            return reached & through
-        reached |= new
-        frontier = new.astype(float)
-
-
-def _solve_restricted(P: sp.csr_array, idx: np.ndarray, beta: float, rhs: np.ndarray) -> np.ndarray:
-    r"""Solve :math:`(I-\beta P_{II})x=\text{rhs}` on the index set ``idx``.
-
-    The matrix is an M-matrix. Narrow-banded systems (random walks on grids) use a numba banded
-    elimination without pivoting (work :math:`O(n\,k_lk_u)`, single-threaded, deterministic); others
-    SuperLU. A singular system raises :class:`numpy.linalg.LinAlgError`.
-    """
-    A = (sp.identity(idx.size, format="csr") - beta * P[idx][:, idx]).tocoo()
-    n = idx.size
-    r, c, v = A.row, A.col, A.data
-    kl = int(max(0, np.max(r - c))) if v.size else 0
-    ku = int(max(0, np.max(c - r))) if v.size else 0
-    if n > 64 and (kl + ku + 1) * 4 < n:
-        a = np.zeros((n, kl + ku + 1))
-        np.add.at(a, (r, c - r + kl), v)
-        x = np.array(rhs, dtype=float)
-        if not K.banded_mmatrix_solve(a, kl, ku, x):
-            raise np.linalg.LinAlgError("singular system: some states never leave the set")
-        return x
-    return spla.splu(A.tocsc()).solve(rhs)
-
-
-def expected_exit_time(
-    chain: Chain, stop: np.ndarray, *, beta: float = 1.0, moments: int = 1
-) -> tuple[np.ndarray, ...]:
-    r"""Moments of the (discounted) time to reach the set ``stop`` of a homogeneous chain.
-
-    :math:`m=0` on the stopping set and :math:`m=1+\beta Pm` elsewhere (first moment); for ``moments=2``
-    also :math:`\mathbb E\tau^2` (with :math:`\beta=1`): :math:`m_2=1+P(2m+m_2)`. States from which the
-    set is missed with positive probability get ``inf``.
-
-    Parameters
-    ----------
-    chain : Chain
-        Homogeneous transitions.
-    stop : numpy.ndarray
-        Boolean stopping set.
-    beta : float, optional
-        Discount :math:`\beta\in(0,1]` (first moment only).
-    moments : {1, 2}
-        Number of moments returned.
-    """
-    P = chain.csr(0)
-    n = chain.n_states
-    cont = ~stop
-    m1 = np.zeros(n)
-    if not cont.any():
-        return (m1,) if moments == 1 else (m1, np.zeros(n))
-    if beta < 1.0:
-        ok = cont.copy()
-    else:
-        can = _reach(P, stop, cont)
-        lost = cont & ~can  # cannot reach the stopping set: tau = inf
-        bad = _reach(P, lost, cont) if lost.any() else np.zeros(n, bool)
-        ok = cont & ~bad
-        m1[bad] = math.inf
-    idx = np.nonzero(ok)[0]
-    if idx.size:
-        m1[idx] = _solve_restricted(P, idx, beta, np.ones(idx.size))
-    if moments == 1:
-        return (m1,)
-    m2 = np.where(np.isinf(m1), math.inf, 0.0)
-    if idx.size:
-        Pm = P[idx][:, idx] @ m1[idx]
-        m2[idx] = _solve_restricted(P, idx, 1.0, 1.0 + 2.0 * Pm)
-    return m1, m2
-
-
 @dataclass(frozen=True)
-class _Certificate:
+class Certificate:
+    """Certified upper bound of :func:`certify_value`: ``upper`` (``W``), ``eps``, ``ok``, ``message``."""
+
     upper: np.ndarray
     eps: float
     ok: bool
     message: str
 
 
-def certify_value(chain: Chain, g: np.ndarray, c: float, beta: float, v: np.ndarray) -> _Certificate:
+def certify_value(chain: Chain, g: np.ndarray, c: float, beta: float, v: np.ndarray) -> Certificate:
     r"""Certified upper bound :math:`W\ge V` from a lower bound ``v`` (module docstring).
 
     Returns an object with ``upper`` (``W``, or ``+inf`` everywhere when no certificate was found), the
@@ -398,13 +212,13 @@ def certify_value(chain: Chain, g: np.ndarray, c: float, beta: float, v: np.ndar
             W = v + rnd
             break
         if beta == 1.0:
-            can = _reach(P, D, C)
+            can = reach(P, D, C)
             if np.any(C & ~can):
                 message = "no certificate: some continuation states never reach the stopping set"
                 break
         idx = np.nonzero(C)[0]
         try:
-            mC = _solve_restricted(P, idx, beta, np.ones(idx.size))
+            mC = solve_restricted(P, idx, beta, np.ones(idx.size))
         except (RuntimeError, np.linalg.LinAlgError):
             message = "no certificate: singular exit-time system"
             break
@@ -425,16 +239,16 @@ def certify_value(chain: Chain, g: np.ndarray, c: float, beta: float, v: np.ndar
     if W is not None:
         candidates.append(W)
     if not candidates:
-        return _Certificate(np.full(n, math.inf), math.inf, False, message)
+        return Certificate(np.full(n, math.inf), math.inf, False, message)
     upper = np.minimum.reduce(candidates) if len(candidates) > 1 else candidates[0]
     # verify: upper >= g and upper >= -c + beta P upper (up to rounding)
     Pu = chain.expect(0, upper)
     Pau = chain.expect(0, np.abs(upper))
     tol = 4 * rf * (np.abs(upper) + abs(c) + beta * Pau + 1e-300)
     if np.any(upper < g - tol) or np.any(upper < -c + beta * Pu - tol):
-        return _Certificate(np.full(n, math.inf), math.inf, False, "no certificate: verification failed")
+        return Certificate(np.full(n, math.inf), math.inf, False, "no certificate: verification failed")
     eps_used = float(np.max(upper - v)) if n else 0.0
-    return _Certificate(upper, eps_used, True, "certified" if W is not None or beta < 1 else message)
+    return Certificate(upper, eps_used, True, "certified" if W is not None or beta < 1 else message)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -453,7 +267,7 @@ def _check_tie_tol(tie_tol: Any) -> float:
 
 
 @dataclass(frozen=True)
-class BackwardInduction:
+class BackwardInduction(StoppingSolver):
     r"""Exact finite-horizon Snell envelope by backward induction.
 
     Cost :math:`O(L\cdot\text{nnz}(P))`: numba kernels for banded and sparse transitions, BLAS for dense
@@ -479,12 +293,14 @@ class BackwardInduction:
     (0.7, [False, True])
     """
 
+    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (MarkovStoppingProblem,)
     tie_tol: float = 1e-11
 
     def __post_init__(self) -> None:
         _check_tie_tol(self.tie_tol)
 
-    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> MarkovSolution:
+        """Snell envelope of a finite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`."""
         prob = _check_problem(problem, "BackwardInduction")
         if prob.horizon is None:
             raise ValueError(
@@ -501,7 +317,7 @@ class BackwardInduction:
             upper=values,
             error_bound=0.0,
             iterations=prob.horizon,
-            status="optimal",
+            status=Status.OPTIMAL,
             problem=prob,
         )
 
@@ -517,7 +333,7 @@ def _infinite_problem(problem: Any, solver: str) -> tuple[MarkovStoppingProblem,
 
 
 @dataclass(frozen=True)
-class ValueIteration:
+class ValueIteration(StoppingSolver):
     r"""Infinite-horizon value iteration from :math:`v_0=g`, with a certified error bound.
 
     The iterates :math:`v_k=T^kg` are the finite-horizon values (horizon :math:`k`), increasing to
@@ -544,10 +360,11 @@ class ValueIteration:
     >>> P = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
     >>> prob = MarkovStoppingProblem(P, gains=[0.0, 0.5, 1.0], costs=0.1, initial=0)
     >>> sol = solve_stopping(prob, ValueIteration(tol=1e-10))
-    >>> sol.status, round(sol.value(), 8), sol.error_bound <= 1e-10
-    ('certified', 0.6, True)
+    >>> sol.status.name, round(sol.value(), 8), sol.error_bound <= 1e-10
+    ('CERTIFIED', 0.6, True)
     """
 
+    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (MarkovStoppingProblem,)
     tol: float = 1e-9
     max_iter: int = 1_000_000
     tie_tol: float = 1e-11
@@ -557,7 +374,8 @@ class ValueIteration:
         check_int("max_iter", self.max_iter, min=1)
         _check_tie_tol(self.tie_tol)
 
-    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> MarkovSolution:
+        """Certified value of an infinite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`."""
         prob, g, c = _infinite_problem(problem, "ValueIteration")
         beta = prob.discount
         chain = prob.chain
@@ -566,7 +384,8 @@ class ValueIteration:
         next_check = 8
         inc = math.inf
         cert = None
-        status = f"max_iter={self.max_iter} reached before the certified error fell below tol={self.tol:g}"
+        status = Status.MAX_ITERATIONS
+        message = f"max_iter={self.max_iter} reached before the certified error fell below tol={self.tol:g}"
         stop = np.ones(g.size, dtype=bool)
         while k < self.max_iter:
             n = min(max(1, next_check - k), self.max_iter - k)
@@ -576,12 +395,13 @@ class ValueIteration:
             if k >= next_check or inc <= self.tol or k >= self.max_iter:
                 cert = certify_value(chain, g, c, beta, v)
                 if cert.ok and float(np.max(cert.upper - v)) <= self.tol:
-                    status = "certified"
+                    status, message = Status.CERTIFIED, ""
                     break
                 next_check = 2 * k if k >= next_check else next_check
             if inc == 0.0 and cert is not None:
                 gap = float(np.max(cert.upper - v)) if cert.ok else math.inf
-                status = (
+                status = Status.NOT_CERTIFIED
+                message = (
                     f"fixed point reached (increment 0); certified error {gap:.3g} > tol={self.tol:g} "
                     "(limited by rounding)"
                     if cert.ok
@@ -592,8 +412,8 @@ class ValueIteration:
             cert = certify_value(chain, g, c, beta, v)
         upper = cert.upper
         err = float(np.max(upper - v)) if cert.ok else math.inf
-        if not cert.ok and "certificate" not in status:
-            status = f"{status}; {cert.message}"
+        if not cert.ok and "certificate" not in message:
+            message = f"{message}; {cert.message}"
         _, stop = chain.bellman(0, v, g, c, beta, self.tie_tol)
         return MarkovSolution(
             solver="ValueIteration",
@@ -604,13 +424,14 @@ class ValueIteration:
             error_bound=err,
             iterations=k,
             status=status,
+            message=message,
             details={"last_increment": inc, "finite_horizon": k},
             problem=prob,
         )
 
 
 @dataclass(frozen=True)
-class PolicyIteration:
+class PolicyIteration(StoppingSolver):
     r"""Howard's policy iteration for the infinite-horizon problem, with a certified error bound.
 
     Starts from "stop everywhere" (value :math:`g`), evaluates each policy exactly by a sparse LU solve of
@@ -637,10 +458,11 @@ class PolicyIteration:
     >>> P = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
     >>> prob = MarkovStoppingProblem(P, gains=[0.0, 0.5, 1.0], costs=0.1, initial=0)
     >>> sol = solve_stopping(prob, PolicyIteration())
-    >>> sol.status, round(sol.value(), 12), sol.stop.tolist()
-    ('certified', 0.6, [False, False, True])
+    >>> sol.status.name, round(sol.value(), 12), sol.stop.tolist()
+    ('CERTIFIED', 0.6, [False, False, True])
     """
 
+    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (MarkovStoppingProblem,)
     max_iter: int = 10_000
     tie_tol: float = 1e-11
 
@@ -657,44 +479,51 @@ class PolicyIteration:
         idx = np.nonzero(C)[0]
         didx = np.nonzero(stop)[0]
         rhs = -c + beta * (P[idx][:, didx] @ g[didx] if didx.size else np.zeros(idx.size))
-        v[idx] = _solve_restricted(P, idx, beta, rhs)
+        v[idx] = solve_restricted(P, idx, beta, rhs)
         return v
 
-    def _solve(self, problem: Any, rng: Any = None) -> MarkovSolution:
+    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> MarkovSolution:
+        """Certified value of an infinite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`."""
         prob, g, c = _infinite_problem(problem, "PolicyIteration")
         beta = prob.discount
         chain = prob.chain
         stop = np.ones(g.size, dtype=bool)
         v = g.copy()
-        status = f"max_iter={self.max_iter} policy evaluations without convergence"
+        status = Status.MAX_ITERATIONS
+        message = f"max_iter={self.max_iter} policy evaluations without convergence"
         it = 0
         for it in range(1, self.max_iter + 1):
             _, new_stop = chain.bellman(0, v, g, c, beta, self.tie_tol)
             if it > 1 and np.array_equal(new_stop, stop):
-                status = "converged"
+                status, message = Status.CONVERGED, ""
                 break
             stop = new_stop
             try:
                 with np.errstate(all="ignore"):
                     v = self._evaluate(chain, g, c, beta, stop)
             except (RuntimeError, np.linalg.LinAlgError) as exc:
-                status = (
+                status = Status.FAILED
+                message = (
                     "policy evaluation failed (singular system: the policy never stops from some states): "
                     f"{exc}"
                 )
                 break
             if not np.all(np.isfinite(v)):
-                status = (
+                status = Status.FAILED
+                message = (
                     "policy evaluation failed (non-finite values: the policy never stops from some states)"
                 )
                 v = np.where(np.isfinite(v), v, g)
                 break
         cert = certify_value(chain, g, c, beta, v)
         err = float(np.max(cert.upper - np.maximum(v, g))) if cert.ok else math.inf
-        if status == "converged":
-            status = "certified" if cert.ok else f"converged but {cert.message}"
+        if status is Status.CONVERGED:
+            if cert.ok:
+                status = Status.CERTIFIED
+            else:
+                status, message = Status.NOT_CERTIFIED, f"converged but {cert.message}"
         else:
-            status = f"{status}; {cert.message}"
+            message = f"{message}; {cert.message}"
         check_finite_result("policy iteration values", v)
         return MarkovSolution(
             solver="PolicyIteration",
@@ -705,5 +534,6 @@ class PolicyIteration:
             error_bound=err,
             iterations=it,
             status=status,
+            message=message,
             problem=prob,
         )

@@ -23,7 +23,7 @@ the last layer :math:`L`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,11 +32,9 @@ from .._results import Estimate
 from ..random import RNGLike, map_chunks, spawn
 from ._regress import LayerFit, fit_layer
 from .basis import Basis, Polynomial
+from .evaluation import stopping_law, stopping_value
 from .problems import MarkovStoppingProblem, PathStoppingProblem, SimulatedStoppingProblem
 from .results import DepthLaw, PolicyEvaluation
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .markov import MarkovSolution
 
 __all__ = ["GainThreshold", "OneStepLookAhead", "Patience", "Policy", "SnellPolicy"]
 
@@ -112,8 +110,6 @@ class Policy:
         if isinstance(problem, MarkovStoppingProblem):
             mu = problem.initial_law(initial)
             if self.markov:
-                from .markov import stopping_law, stopping_value
-
                 table = self.decision_table(problem)
                 value = stopping_value(problem, table, mu)
                 law = stopping_law(problem, table, mu)
@@ -221,6 +217,13 @@ def _table_decisions(table: np.ndarray, problem: MarkovStoppingProblem, name: st
     return table
 
 
+class _StoppingRegions(Protocol):
+    """What :meth:`SnellPolicy.from_markov` reads from a solved chain (a ``MarkovSolution``)."""
+
+    @property
+    def stop(self) -> np.ndarray: ...
+
+
 class SnellPolicy(Policy):
     r"""The Snell (Bellman) policy :math:`\tau=\min\{l:\ G_l\ge C_l(X_l)\}`.
 
@@ -279,7 +282,7 @@ class SnellPolicy(Policy):
             raise ValueError("SnellPolicy needs continuation fits or a decision table")
 
     @classmethod
-    def from_markov(cls, solution: MarkovSolution) -> SnellPolicy:
+    def from_markov(cls, solution: _StoppingRegions) -> SnellPolicy:
         """The exact Snell policy of a solved chain (a table of its stopping regions)."""
         return cls(table=solution.stop)
 

@@ -36,8 +36,23 @@ __all__ = [
     "PathStoppingProblem",
     "SimulatedStoppingProblem",
     "Simulator",
+    "StoppingProblem",
     "payoff_weights",
 ]
+
+
+class StoppingProblem(abc.ABC):
+    r"""Common base of the stopping problems: what :func:`~stochdepth.stopping.solve_stopping` accepts.
+
+    A problem describes *what* to solve (payoffs :math:`Z_l` on layers :math:`0..L`, or an infinite
+    horizon); a :class:`~stochdepth.stopping.StoppingSolver` says *how* and declares which problem classes
+    it applies to. The library's problems are :class:`MarkovStoppingProblem`, :class:`PathStoppingProblem`
+    and :class:`SimulatedStoppingProblem`; a new kind of problem subclasses this and comes with a solver
+    that applies to it.
+    """
+
+    #: Last layer :math:`L` (``None``: infinite horizon).
+    horizon: int | None
 
 
 def payoff_weights(costs: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +94,7 @@ def _check_initial(initial: Any, n_states: int, name: str = "initial") -> np.nda
     return mu
 
 
-class MarkovStoppingProblem:
+class MarkovStoppingProblem(StoppingProblem):
     r"""Optimal stopping of a finite Markov chain (SCIENCE.md B1, Markov case).
 
     The state :math:`s_l\in\{0,\dots,S-1\}` moves with :math:`P_l`; stopping at layer :math:`l` in state
@@ -292,7 +307,7 @@ class MarkovStoppingProblem:
         )
 
 
-class PathStoppingProblem:
+class PathStoppingProblem(StoppingProblem):
     r"""Optimal stopping on recorded paths: features :math:`X[p,l]` and gains :math:`G[p,l]`.
 
     The paths are i.i.d. draws of the process (e.g. the hidden states and exit-head gains of a network on
@@ -462,7 +477,7 @@ class Simulator(abc.ABC):
         return out
 
 
-class SimulatedStoppingProblem:
+class SimulatedStoppingProblem(StoppingProblem):
     r"""A stopping problem driven by a :class:`Simulator` (fresh paths on demand, restarts from any state).
 
     Parameters

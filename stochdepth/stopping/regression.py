@@ -31,18 +31,19 @@ eq. (9)).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import stats as st
 
 from .._checks import check_finite_result, check_int, check_real
-from .._results import Estimate, Result
+from .._results import Estimate, Status
 from ..random import RNGLike, map_chunks, spawn
 from ._regress import fit_layer
+from .base import StoppingSolution, StoppingSolver
 from .basis import Basis, Polynomial
 from .policies import Policy, SnellPolicy, evaluate_simulated
-from .problems import PathStoppingProblem, SimulatedStoppingProblem
+from .problems import PathStoppingProblem, SimulatedStoppingProblem, StoppingProblem
 from .results import DepthLaw
 
 __all__ = [
@@ -62,7 +63,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, repr=False)
-class RegressionSolution(Result):
+class RegressionSolution(StoppingSolution):
     r"""Answer of regression Monte Carlo: a policy and an interval for :math:`V^\star`.
 
     Attributes
@@ -94,8 +95,14 @@ class RegressionSolution(Result):
         Paths used for the regression, the lower bound and the upper bound.
     condition_numbers : numpy.ndarray
         Condition number of each layer's (column-scaled) design matrix, ``(L,)``.
-    status : str
-        ``"ok"`` or what to be careful about (ill-conditioned layers, approximate upper bound, ...).
+    status : Status
+        ``OK``; ``APPROXIMATE`` (the non-nested regression martingale gives an approximate upper bound
+        by construction); ``ILL_CONDITIONED`` (some layers' regressions, see ``notes``: the fitted policy
+        may be poorer, but its out-of-sample lower bound and the dual upper bound stay valid); these three
+        are successes. ``INCONSISTENT`` (the upper bound clearly below the lower bound: a biased
+        martingale estimate) is not. The worst applies.
+    message : str
+        Everything to be careful about, in words (empty when ``OK``).
     notes : tuple of str
         Per-layer regression notes.
     policy : SnellPolicy
@@ -116,7 +123,8 @@ class RegressionSolution(Result):
     n_eval: int
     n_dual: int
     condition_numbers: np.ndarray
-    status: str
+    status: Status
+    message: str = ""
     notes: tuple[str, ...] = ()
     policy: SnellPolicy | None = field(default=None, repr=False, compare=False)
 
@@ -127,7 +135,7 @@ class RegressionSolution(Result):
 
 
 @dataclass(frozen=True, repr=False)
-class PathwiseSolution(Result):
+class PathwiseSolution(StoppingSolution):
     r"""Result of :class:`PathwiseMaximum`: :math:`\tau=` the smallest maximiser of :math:`Z` on each path.
 
     Attributes
@@ -141,14 +149,18 @@ class PathwiseSolution(Result):
     exact : bool
         True when the problem is deterministic given its start: then ``value`` is :math:`V^\star` and
         ``tau`` is :math:`\tau^\star`. Otherwise ``value`` is the perfect-foresight upper bound.
-    status : str
+    status : Status
+        ``EXACT`` (deterministic paths) or ``UPPER_BOUND`` (random paths), both successes.
+    message : str
+        The same in words.
     """
 
     value: Estimate
     depth: DepthLaw
     tau: np.ndarray
     exact: bool
-    status: str
+    status: Status
+    message: str = ""
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -525,7 +537,7 @@ def _fit_policy(
 
 
 @dataclass(frozen=True)
-class LongstaffSchwartz:
+class LongstaffSchwartz(StoppingSolver):
     r"""Longstaff-Schwartz regression Monte Carlo with an out-of-sample lower bound and a dual upper bound.
 
     Backward on the training paths, with :math:`\text{cash}=Z_L`: at each layer :math:`l<L`, regress
@@ -590,6 +602,7 @@ class LongstaffSchwartz:
     max_condition: float = 1e10
     dual: Any = None
     level: float = 0.95
+    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (PathStoppingProblem, SimulatedStoppingProblem)
 
     def __post_init__(self) -> None:
         if not isinstance(self.basis, Basis):
@@ -612,7 +625,8 @@ class LongstaffSchwartz:
             )
         check_real("level", self.level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 
-    def _solve(self, problem: Any, rng: RNGLike = None) -> RegressionSolution:
+    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> RegressionSolution:
+        r"""Fit the policy on training paths, then bound :math:`V^\star` from below and above."""
         if not isinstance(problem, (PathStoppingProblem, SimulatedStoppingProblem)):
             raise TypeError(
                 "LongstaffSchwartz solves a PathStoppingProblem or SimulatedStoppingProblem, got "
@@ -664,12 +678,17 @@ class LongstaffSchwartz:
         interval = (lower.value - z * lower.stderr, upper.value + z * upper.stderr)
         ill = [n for n in notes if "ill-conditioned" in n]
         status_parts = []
+        status = Status.OK
+        if not out.valid:
+            status = Status.APPROXIMATE
         if ill:
             status_parts.append(f"ill-conditioned regression at {len(ill)} layer(s) (see notes)")
+            status = Status.ILL_CONDITIONED
         if not out.valid:
             status_parts.append("upper bound is approximate (non-nested regression martingale)")
         if upper.value + 5 * upper.stderr < lower.value - 5 * lower.stderr:
             status_parts.append("upper bound below lower bound: the martingale estimate is biased")
+            status = Status.INCONSISTENT
         return RegressionSolution(
             solver=f"LongstaffSchwartz({type(self.basis).__name__})",
             lower=lower,
@@ -685,14 +704,15 @@ class LongstaffSchwartz:
             n_eval=n_eval,
             n_dual=int(out.samples.size),
             condition_numbers=conds,
-            status="; ".join(status_parts) if status_parts else "ok",
+            status=status,
+            message="; ".join(status_parts),
             notes=tuple(notes),
             policy=policy,
         )
 
 
 @dataclass(frozen=True)
-class PathwiseMaximum:
+class PathwiseMaximum(StoppingSolver):
     r"""Stop each path at the smallest maximiser of its payoff: :math:`\tau=\min\arg\max_lZ_l`.
 
     Exact (:math:`\tau=\tau^\star`, value :math:`V^\star`) when the dynamics are deterministic given the
@@ -715,11 +735,13 @@ class PathwiseMaximum:
     """
 
     n_paths: int = 10_000
+    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (PathStoppingProblem, SimulatedStoppingProblem)
 
     def __post_init__(self) -> None:
         check_int("n_paths", self.n_paths, min=1)
 
-    def _solve(self, problem: Any, rng: RNGLike = None) -> PathwiseSolution:
+    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> PathwiseSolution:
+        """The smallest pathwise maximiser of :math:`Z` on each (recorded or simulated) path."""
         if isinstance(problem, SimulatedStoppingProblem):
             paths = problem.sample(self.n_paths, rng=rng)
         elif isinstance(problem, PathStoppingProblem):
@@ -734,9 +756,9 @@ class PathwiseMaximum:
         vals = Z[np.arange(paths.n_paths), tau]
         value = Estimate.from_samples(vals) if vals.size > 1 else Estimate(float(vals[0]), 0.0, 1)
         exact = paths.deterministic
-        status = (
-            "exact (deterministic paths)"
+        status, message = (
+            (Status.EXACT, "exact (deterministic paths)")
             if exact
-            else "perfect-foresight upper bound (paths not deterministic)"
+            else (Status.UPPER_BOUND, "perfect-foresight upper bound (paths not deterministic)")
         )
-        return PathwiseSolution(value, DepthLaw.from_samples(tau, paths.horizon), tau, exact, status)
+        return PathwiseSolution(value, DepthLaw.from_samples(tau, paths.horizon), tau, exact, status, message)

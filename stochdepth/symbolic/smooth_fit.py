@@ -382,78 +382,19 @@ def solve_smooth_fit(
     x = variable if variable is not None else sympy.Symbol("x", real=True)
     if not isinstance(x, sympy.Symbol):
         raise TypeError(f"variable must be a sympy Symbol, got {type(x).__name__}")
-    if callable(gain) and not isinstance(gain, sympy.Basic):
-        g = sympy.sympify(gain(x))
-    elif isinstance(gain, sympy.Basic):
-        g = sympy.sympify(gain)
-    else:
-        raise TypeError(f"gain must be a sympy expression or a callable, got {type(gain).__name__}")
-    if x not in g.free_symbols:
-        raise ValueError(f"gain must depend on the variable {x}, got {g}")
+    g = _gain_expression(gain, x)
     values: dict[sympy.Symbol, sympy.Expr] = {}
-    b = _sympify("drift", drift, x, values)
-    sig = _sympify("volatility", volatility, x, values)
-    r = _sympify("rate", rate, x, values)
-    c = _sympify("cost", cost, x, values)
-    if sig.is_negative:
-        raise ValueError(f"volatility must be >= 0, got {sig}")
-    if r.is_negative:
-        raise ValueError(f"rate must be >= 0, got {r}")
+    b, sig, r, c = _constant_coefficients(drift, volatility, rate, cost, x, values)
     if guess is not None:
         guess = check_real("guess", guess)
     d2 = sig**2 / 2
-    V = sympy.Function("V")
-    if sig.is_zero:
-        if b.is_zero:
-            raise ValueError("volatility=0 needs a non-zero drift (otherwise the state never moves)")
-        ode = b * V(x).diff(x) - r * V(x) - c
-    else:
-        ode = d2 * V(x).diff(x, 2) + b * V(x).diff(x) - r * V(x) - c
-    general = sympy.dsolve(ode, V(x)).rhs
-    consts = sorted(
-        (s for s in general.free_symbols if s.name.startswith("C") and s.name[1:].isdigit()),
-        key=lambda s: s.name,
-    )
+    general, consts = _general_solution(b, sig, r, c, x)
     particular = general.subs({k: 0 for k in consts})
-    phis = [sympy.diff(general, k) for k in consts]
-    end = -sympy.oo if side == "upper" else sympy.oo
-    direction = -1 if side == "upper" else 1
-    signs = _signs(_rates(phis, x, end), d2, b, r, values)
-    kept = [(k, p) for k, p, sg in zip(consts, phis, signs) if sg * direction <= 0]
-    excluded = tuple(p for p, sg in zip(phis, signs) if sg * direction > 0)
-    if len(kept) != 1:
-        raise ValueError(
-            f"the smooth-fit system has {len(kept) + 1} unknowns (constants {[str(k) for k, _ in kept]} and "
-            f"the boundary) for 2 equations: with drift {b.subs(values)}, volatility {sig.subs(values)}, "
-            "rate "
-            f"{r.subs(values)} a continuation region "
-            f"{'below' if side == 'upper' else 'above'} the boundary is not a well-posed one-sided problem "
-            "(try the other stopping_side; stopping at once may be optimal)"
-        )
-    k, phi = kept[0]
+    k, phi, excluded = _growth_rule(general, consts, x, side, (d2, b, sig, r), values)
     xs = sympy.Symbol("x_star", real=True)
     vc = particular + k * phi
-    # value matching is linear in the constant: solve it, then smooth fit gives one equation in x_star
-    kval = sympy.solve(sympy.Eq(vc.subs(x, xs), g.subs(x, xs)), k)
-    if len(kval) != 1:
-        raise ValueError(f"value matching does not determine {k} (got {kval})")
-    kval = sympy.simplify(kval[0])
-    eq = sympy.simplify((sympy.diff(vc, x) - sympy.diff(g, x)).subs(x, xs).subs(k, kval))
-    method = "closed form"
-    try:
-        roots = sympy.solve(eq, xs)
-    except NotImplementedError:
-        roots = []
-    roots = [rt for rt in roots if rt.is_real is not False and not rt.has(sympy.I)]
-    if not roots:
-        eq = eq.subs(values)
-        free = eq.free_symbols - {xs}
-        if free or guess is None:
-            raise ValueError(
-                f"no closed-form boundary for the equation {eq} = 0; give numeric parameters and a guess"
-            )
-        roots = [sympy.nsolve(eq, xs, guess)]
-        method = "nsolve"
+    kval, eq = _boundary_equation(vc, g, x, xs, k)
+    roots, method = _boundary_roots(eq, xs, values, guess)
 
     def num(e: sympy.Expr) -> sympy.Expr:
         return sympy.sympify(e).subs(values)
@@ -487,3 +428,125 @@ def solve_smooth_fit(
     best = cands[0]
     object.__setattr__(best, "candidates", tuple(cd.boundary for cd in cands))
     return best
+
+
+# ----------------------------------------------------------------------------------------------------
+# The steps of solve_smooth_fit
+# ----------------------------------------------------------------------------------------------------
+
+
+def _gain_expression(gain: Any, x: sympy.Symbol) -> sympy.Expr:
+    """The gain as a sympy expression in ``x`` (from an expression or a callable of ``x``)."""
+    if callable(gain) and not isinstance(gain, sympy.Basic):
+        g = sympy.sympify(gain(x))
+    elif isinstance(gain, sympy.Basic):
+        g = sympy.sympify(gain)
+    else:
+        raise TypeError(f"gain must be a sympy expression or a callable, got {type(gain).__name__}")
+    if x not in g.free_symbols:
+        raise ValueError(f"gain must depend on the variable {x}, got {g}")
+    return g
+
+
+def _constant_coefficients(
+    drift: Any, volatility: Any, rate: Any, cost: Any, x: sympy.Symbol, values: dict[sympy.Symbol, sympy.Expr]
+) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr, sympy.Expr]:
+    """Drift, volatility, rate and cost as sympy constants (numbers become placeholders: :func:`_sympify`)."""
+    b = _sympify("drift", drift, x, values)
+    sig = _sympify("volatility", volatility, x, values)
+    r = _sympify("rate", rate, x, values)
+    c = _sympify("cost", cost, x, values)
+    if sig.is_negative:
+        raise ValueError(f"volatility must be >= 0, got {sig}")
+    if r.is_negative:
+        raise ValueError(f"rate must be >= 0, got {r}")
+    return b, sig, r, c
+
+
+def _general_solution(
+    b: sympy.Expr, sig: sympy.Expr, r: sympy.Expr, c: sympy.Expr, x: sympy.Symbol
+) -> tuple[sympy.Expr, list[sympy.Symbol]]:
+    """The general solution of the ODE in the continuation region and its integration constants."""
+    d2 = sig**2 / 2
+    V = sympy.Function("V")
+    if sig.is_zero:
+        if b.is_zero:
+            raise ValueError("volatility=0 needs a non-zero drift (otherwise the state never moves)")
+        ode = b * V(x).diff(x) - r * V(x) - c
+    else:
+        ode = d2 * V(x).diff(x, 2) + b * V(x).diff(x) - r * V(x) - c
+    general = sympy.dsolve(ode, V(x)).rhs
+    consts = sorted(
+        (s for s in general.free_symbols if s.name.startswith("C") and s.name[1:].isdigit()),
+        key=lambda s: s.name,
+    )
+    return general, consts
+
+
+def _growth_rule(
+    general: sympy.Expr,
+    consts: list[sympy.Symbol],
+    x: sympy.Symbol,
+    side: str,
+    coefficients: tuple[sympy.Expr, sympy.Expr, sympy.Expr, sympy.Expr],
+    values: Mapping[sympy.Symbol, sympy.Expr],
+) -> tuple[sympy.Symbol, sympy.Expr, tuple[sympy.Expr, ...]]:
+    """Exclude the homogeneous solutions that grow exponentially towards the unbounded end.
+
+    ``coefficients`` are :math:`(\\sigma^2/2, b, \\sigma, r)`. Returns the one kept constant, its
+    homogeneous solution and the excluded ones; raises unless exactly one constant is kept.
+    """
+    d2, b, sig, r = coefficients
+    phis = [sympy.diff(general, k) for k in consts]
+    end = -sympy.oo if side == "upper" else sympy.oo
+    direction = -1 if side == "upper" else 1
+    signs = _signs(_rates(phis, x, end), d2, b, r, values)
+    kept = [(k, p) for k, p, sg in zip(consts, phis, signs) if sg * direction <= 0]
+    excluded = tuple(p for p, sg in zip(phis, signs) if sg * direction > 0)
+    if len(kept) != 1:
+        raise ValueError(
+            f"the smooth-fit system has {len(kept) + 1} unknowns (constants {[str(k) for k, _ in kept]} and "
+            f"the boundary) for 2 equations: with drift {b.subs(values)}, volatility {sig.subs(values)}, "
+            "rate "
+            f"{r.subs(values)} a continuation region "
+            f"{'below' if side == 'upper' else 'above'} the boundary is not a well-posed one-sided problem "
+            "(try the other stopping_side; stopping at once may be optimal)"
+        )
+    k, phi = kept[0]
+    return k, phi, excluded
+
+
+def _boundary_equation(
+    vc: sympy.Expr, g: sympy.Expr, x: sympy.Symbol, xs: sympy.Symbol, k: sympy.Symbol
+) -> tuple[sympy.Expr, sympy.Expr]:
+    """Value matching solved for the constant ``k`` (a function of the boundary ``xs``), and the smooth-fit
+    equation in ``xs`` that remains (``(constant, equation)``)."""
+    # value matching is linear in the constant: solve it, then smooth fit gives one equation in x_star
+    kval = sympy.solve(sympy.Eq(vc.subs(x, xs), g.subs(x, xs)), k)
+    if len(kval) != 1:
+        raise ValueError(f"value matching does not determine {k} (got {kval})")
+    kval = sympy.simplify(kval[0])
+    eq = sympy.simplify((sympy.diff(vc, x) - sympy.diff(g, x)).subs(x, xs).subs(k, kval))
+    return kval, eq
+
+
+def _boundary_roots(
+    eq: sympy.Expr, xs: sympy.Symbol, values: Mapping[sympy.Symbol, sympy.Expr], guess: float | None
+) -> tuple[list[sympy.Expr], str]:
+    """Real roots of the smooth-fit equation: in closed form, else by :func:`sympy.nsolve` from ``guess``."""
+    method = "closed form"
+    try:
+        roots = sympy.solve(eq, xs)
+    except NotImplementedError:
+        roots = []
+    roots = [rt for rt in roots if rt.is_real is not False and not rt.has(sympy.I)]
+    if not roots:
+        eq = eq.subs(values)
+        free = eq.free_symbols - {xs}
+        if free or guess is None:
+            raise ValueError(
+                f"no closed-form boundary for the equation {eq} = 0; give numeric parameters and a guess"
+            )
+        roots = [sympy.nsolve(eq, xs, guess)]
+        method = "nsolve"
+    return roots, method

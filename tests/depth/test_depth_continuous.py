@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sympy
 
+from stochdepth import Status
 from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth, simulate_stopping_depth
 from stochdepth.freeboundary import CrankNicolson, solve_obstacle
 from stochdepth.symbolic.smooth_fit import solve_smooth_fit
@@ -55,7 +56,7 @@ def test_pde_stationary_matches_closed_form(n):
     boundary, expected depth (Dynkin) and residual; below the target n <= 2 stops at once."""
     cf = linear_resnet_optimal_depth(n, A, C)
     sol = solve_obstacle(linear_resnet_depth_problem(n, A, C))
-    assert sol.status == "converged" and sol.residual < 1e-8
+    assert sol.status is Status.CONVERGED and sol.residual < 1e-8
     fb = sol.free_boundary
     assert fb.stopping_side == cf.stopping_side
     assert abs(fb.location - cf.boundary) <= fb.error
@@ -102,7 +103,7 @@ def test_finite_horizon_tends_to_stationary():
         sol = solve_obstacle(
             linear_resnet_depth_problem(n, A, C, horizon=horizon), scheme=CrankNicolson(n_steps=200)
         )
-        assert sol.status == "converged" and sol.residual < 1e-9
+        assert sol.status is Status.CONVERGED and sol.residual < 1e-9
         v = sol.value_at(0.0, ys)
         assert np.all(v <= cf.value(ys) + 1e-6)
         if prev is not None:

@@ -11,6 +11,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stochdepth import Status
 from stochdepth.depth import contraction_stopping_depth, noiseless_contraction
 from stochdepth.freeboundary import Implicit, solve_obstacle
 from stochdepth.symbolic.smooth_fit import solve_smooth_fit
@@ -43,7 +44,7 @@ def test_pde_stationary_first_order_convergence():
     errors, hs = [], []
     for n in (101, 201, 401, 801):
         sol = solve_obstacle(nc.problem(2.0, n_nodes=n))
-        assert sol.status == "converged" and sol.residual < 1e-9
+        assert sol.status is Status.CONVERGED and sol.residual < 1e-9
         errors.append(np.max(np.abs(sol.value - nc.value(sol.x))))
         hs.append(2.0 / (n - 1))
         fb = sol.free_boundary

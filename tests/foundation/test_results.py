@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stochdepth import Estimate, NumericalError
-from stochdepth._results import Result
+from stochdepth import ConvergenceError, Estimate, NumericalError, Status
+from stochdepth._results import Result, StatusResult, check_status
 
 
 @pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99, 1 - 1e-9])
@@ -58,3 +58,40 @@ def test_result_repr_summarises_fields():
     assert "big = array(shape=(10, 3), dtype=float64)" in text
     assert "value = 0.333333" in text and "small = [0., 1., 2.]" in text
     assert repr(Estimate(1.0, 0.01, 5)) == "Estimate(1 ± 0.01, n=5)"
+
+
+@dataclass(frozen=True, repr=False)
+class _Solved(StatusResult):
+    value: float
+    status: Status
+    message: str = ""
+
+
+def test_status_success_and_values():
+    """The successes are exactly the members that mean "done as asked"; values are the old strings."""
+    ok = {
+        "optimal",
+        "certified",
+        "converged",
+        "ok",
+        "exact",
+        "upper_bound",
+        "deterministic",
+        "approximate",
+        "ill_conditioned",
+    }
+    assert {s.value for s in Status if s.success} == ok
+    assert Status("max_iterations") is Status.MAX_ITERATIONS and not Status.MAX_ITERATIONS.success
+    assert _Solved(1.0, Status.CERTIFIED).success and not _Solved(1.0, Status.FAILED).success
+    assert "status = Status.CERTIFIED" in repr(_Solved(1.0, Status.CERTIFIED))
+
+
+def test_check_status_raises_a_convergence_error_naming_what_failed():
+    bad = _Solved(2.0, Status.MAX_ITERATIONS, "cap of 3 reached")
+    assert check_status(bad, "my solver", throw=False) is bad
+    good = _Solved(2.0, Status.OK)
+    assert check_status(good, "my solver", throw=True) is good
+    with pytest.raises(ConvergenceError, match=r"my solver: MAX_ITERATIONS \(cap of 3 reached\)") as err:
+        check_status(bad, "my solver", throw=True)
+    assert err.value.result is bad and err.value.status is Status.MAX_ITERATIONS
+    assert isinstance(err.value, RuntimeError) and not isinstance(err.value, ArithmeticError)

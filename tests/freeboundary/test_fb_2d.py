@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stochdepth import Status
 from stochdepth.depth import linear_resnet_depth_problem, linear_resnet_optimal_depth
 from stochdepth.freeboundary import (
     PSOR,
@@ -66,7 +67,7 @@ def test_rotated_bridge(rho):
     for n in (21, 81):
         prob, exact = rotated_bridge(n, rho)
         sol = solve_obstacle(prob)
-        assert sol.status == "converged" and sol.residual < 1e-9
+        assert sol.status is Status.CONVERGED and sol.residual < 1e-9
         xx, yy = np.meshgrid(sol.x, sol.y, indexing="ij")
         errs.append(np.max(np.abs(sol.value - exact(xx, yy))))
     assert errs[1] < 0.6 * errs[0] and errs[1] < 1e-4
@@ -105,7 +106,7 @@ def test_inert_second_coordinate_equals_1d():
     s2 = solve_obstacle(p2, scheme=scheme)
     for j in range(4):
         np.testing.assert_allclose(s2.value[:, :, j], s1.value, atol=1e-11)
-    assert s2.status == "converged"
+    assert s2.status is Status.CONVERGED
     # interpolation at a grid node and a time node is exact
     assert s2.value_at(s1.x[10], 0.3, t=s1.times[5]) == pytest.approx(s1.value[5, 10], abs=1e-11)
     with pytest.raises(ValueError, match="t is required"):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import sympy
 
+from stochdepth import Status
 from stochdepth.freeboundary import (
     BrennanSchwartz,
     CrankNicolson,
@@ -69,7 +70,7 @@ def test_american_put_matches_quantlib(params):
     ref, tau = quantlib_put(spot, strike, rate, dividend, vol, maturity)
     sol, price = our_put(spot, strike, rate, dividend, vol, tau, 801, 200)
     assert abs(price - ref) < 2e-4
-    assert sol.residual < 1e-10 and sol.status == "converged"
+    assert sol.residual < 1e-10 and sol.status is Status.CONVERGED
 
 
 def fitted_order(sizes, errors):
@@ -137,7 +138,7 @@ def test_perpetual_put_closed_form(rate, vol, dividend):
         lambda x: np.maximum(strike - np.exp(x), 0.0), mu, vol, grid, rate=rate, right=edge
     )
     sol = solve_obstacle(prob)
-    assert sol.status == "converged" and sol.residual < 1e-8
+    assert sol.status is Status.CONVERGED and sol.residual < 1e-8
     s = np.exp(sol.x)
     np.testing.assert_allclose(sol.value, cf.value(s), atol=2e-3)
     fb = sol.free_boundary

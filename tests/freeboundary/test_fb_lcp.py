@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stochdepth import ConvergenceError, Status
 from stochdepth.freeboundary import PSOR, BrennanSchwartz, PrimalDualActiveSet, solve_lcp
 from stochdepth.freeboundary import _kernels as K
 from stochdepth.freeboundary._reference import (
@@ -141,8 +142,10 @@ def test_sparse_and_banded_agree(seed):
 def test_psor_reports_non_convergence():
     n = 200
     lo, di, up = -np.ones(n), 2.0001 * np.ones(n), -np.ones(n)
-    sol = solve_lcp((lo, di, up), np.full(n, 1.0), np.zeros(n), lcp=PSOR(max_iter=3))
-    assert not sol.converged and sol.status == "max_iter reached" and sol.iterations == 3
+    sol = solve_lcp((lo, di, up), np.full(n, 1.0), np.zeros(n), lcp=PSOR(max_iter=3), throw=False)
+    assert not sol.converged and sol.status is Status.MAX_ITERATIONS and sol.iterations == 3
+    with pytest.raises(ConvergenceError, match="solve_lcp"):
+        solve_lcp((lo, di, up), np.full(n, 1.0), np.zeros(n), lcp=PSOR(max_iter=3))
     assert sol.residual > 1e-3
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stochdepth import NumericalError
+from stochdepth import ConvergenceError, NumericalError, Status
 from stochdepth.freeboundary import (
     PSOR,
     BrennanSchwartz,
@@ -92,10 +92,10 @@ def test_kernel_matches_dense_reference(seed):
     for lcp in (PrimalDualActiveSet(), PSOR(omega=1.2, tol=1e-13)):
         sol = solve_obstacle(prob, scheme=scheme, lcp=lcp)
         np.testing.assert_allclose(sol.value, ref, atol=1e-8)
-        assert sol.residual < 1e-9 and sol.status == "converged"
+        assert sol.residual < 1e-9 and sol.status is Status.CONVERGED
     # the running cost makes the far out-of-the-money side a second stopping region: the problem is
     # two-sided, and Brennan-Schwartz (exact for one-sided problems only) must say so by its residual
-    bs = solve_obstacle(prob, scheme=scheme, lcp=BrennanSchwartz())
+    bs = solve_obstacle(prob, scheme=scheme, lcp=BrennanSchwartz(), throw=False)
     two_sided = any(np.count_nonzero(np.diff(row[1:].astype(int))) > 1 for row in ref[:-1] <= g)
     if two_sided:
         assert bs.residual > 1e-9
@@ -171,7 +171,11 @@ def test_ill_posed_stationary_problems_are_reported():
     for lcp in (PrimalDualActiveSet(), BrennanSchwartz()):
         with pytest.raises(NumericalError, match="singular"):
             solve_obstacle(prob, lcp=lcp)
-    assert solve_obstacle(prob, lcp=PSOR(max_iter=50)).status.startswith("max_iter reached")
+    capped = solve_obstacle(prob, lcp=PSOR(max_iter=50), throw=False)
+    assert capped.status is Status.MAX_ITERATIONS and not capped.success
+    with pytest.raises(ConvergenceError, match="MAX_ITERATIONS") as err:
+        solve_obstacle(prob, lcp=PSOR(max_iter=50))
+    assert err.value.status is Status.MAX_ITERATIONS and err.value.result.iterations == capped.iterations
 
 
 def test_brennan_schwartz_status_on_two_sided_problem():
@@ -179,9 +183,11 @@ def test_brennan_schwartz_status_on_two_sided_problem():
     the convex tails on both sides; the problem is not one-sided and Brennan-Schwartz says so."""
     prob = StationaryObstacleProblem(lambda x: np.exp(-(x**2)), 0.0, 1.0, UniformGrid(-3, 3, 61), cost=0.01)
     ok = solve_obstacle(prob)
-    assert ok.status == "converged" and len(ok.free_boundaries) == 2
-    bad = solve_obstacle(prob, lcp=BrennanSchwartz(side="lower"))
-    assert "not one-sided" in bad.status
+    assert ok.status is Status.CONVERGED and len(ok.free_boundaries) == 2
+    bad = solve_obstacle(prob, lcp=BrennanSchwartz(side="lower"), throw=False)
+    assert bad.status is Status.LARGE_RESIDUAL and "not one-sided" in bad.message
+    with pytest.raises(ConvergenceError, match="LARGE_RESIDUAL"):
+        solve_obstacle(prob, lcp=BrennanSchwartz(side="lower"))
 
 
 def _put(**kw):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stochdepth import Estimate
+from stochdepth import Estimate, Status
 from stochdepth.random import as_generator
 from stochdepth.stats import WeakErrorFit, mc_mean, weak_error_fit, weak_error_fit_differences
 
@@ -48,7 +48,10 @@ def test_true_rate_inside_wide_interval(seed, mode):
     """At level 1 - 1e-6 the interval misses the true rate with probability ~1e-6 if it is calibrated
     (the calibration itself is checked below)."""
     fit = _synthetic(as_generator(seed), mode, 5e-4, level=1 - 1e-6)
-    assert fit.status in ("ok", "poor_fit")  # every level resolved (z > 20); poor_fit has probability 1e-3
+    assert fit.status in (
+        Status.OK,
+        Status.POOR_FIT,
+    )  # every level resolved (z > 20); poor_fit has probability 1e-3
     lo, hi = fit.rate_ci
     assert lo <= 1.0 <= hi
     # the interval is the normal one: half-width = z_{1 - 0.5e-6} * stderr = 4.8916 * stderr
@@ -138,12 +141,12 @@ def test_exact_data_fit_exactly():
     fit = weak_error_fit(STEPS, [(v, 1e-6) for v in values], reference=E_INF)
     assert fit.rate == pytest.approx(1.0, abs=1e-12)
     assert fit.constant == pytest.approx(C, rel=1e-12)
-    assert fit.chi2 == pytest.approx(0.0, abs=1e-12) and fit.status == "ok"
+    assert fit.chi2 == pytest.approx(0.0, abs=1e-12) and fit.status is Status.OK
     det = weak_error_fit(STEPS, [(v, 0.0) for v in values], reference=E_INF)
-    assert det.status == "deterministic" and det.rate == pytest.approx(1.0, abs=1e-12)
+    assert det.status is Status.DETERMINISTIC and det.success and det.rate == pytest.approx(1.0, abs=1e-12)
     assert det.rate_ci == (det.rate, det.rate) and math.isnan(det.chi2)
     two = weak_error_fit(STEPS[:2], [(v, 1e-3) for v in values[:2]], reference=E_INF)
-    assert two.dof == 0 and two.status == "ok" and "cannot be checked" in two.message
+    assert two.dof == 0 and two.status is Status.OK and "cannot be checked" in two.message
 
 
 def test_unresolved_levels_are_flagged_and_left_out():
@@ -153,7 +156,7 @@ def test_unresolved_levels_are_flagged_and_left_out():
     se[-2] = (C / STEPS[-2]) / 2.0
     se[-1] = C / STEPS[-1]
     fit = weak_error_fit(STEPS, list(zip(values, se)), reference=E_INF)
-    assert fit.status == "unresolved"
+    assert fit.status is Status.UNRESOLVED and not fit.success
     assert fit.resolved.tolist() == [True, True, True, True, False, False]
     assert "64" in fit.message and "128" in fit.message
     assert fit.rate == pytest.approx(1.0, abs=1e-12)  # the four resolved levels are exact
@@ -161,9 +164,9 @@ def test_unresolved_levels_are_flagged_and_left_out():
     se_all = C / STEPS  # every error at 1 standard error
     se_all[0] = 1e-4
     none = weak_error_fit(STEPS, list(zip(values, se_all)), reference=E_INF)
-    assert none.status == "unresolved" and math.isnan(none.rate) and "no rate" in none.message
+    assert none.status is Status.UNRESOLVED and math.isnan(none.rate) and "no rate" in none.message
     # a threshold of 0 resolves everything that is not exactly 0
-    assert weak_error_fit(STEPS, list(zip(values, se)), reference=E_INF, z_resolve=0.0).status == "ok"
+    assert weak_error_fit(STEPS, list(zip(values, se)), reference=E_INF, z_resolve=0.0).status is Status.OK
 
 
 def test_poor_fit_is_flagged():
@@ -171,7 +174,7 @@ def test_poor_fit_is_flagged():
     steps = np.array([2, 4, 8, 16, 32])
     values = 1.0 + 1.0 / steps + 5.0 / steps**2
     fit = weak_error_fit(steps, [(v, 1e-7) for v in values], reference=1.0)
-    assert fit.status == "poor_fit" and fit.chi2_pvalue < 1e-3 and "drop" in fit.message
+    assert fit.status is Status.POOR_FIT and fit.chi2_pvalue < 1e-3 and "drop" in fit.message
     assert fit.rate > 1.0  # the 1/N^2 term steepens the coarse part
 
 

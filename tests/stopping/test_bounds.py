@@ -39,7 +39,7 @@ def test_bounds_hold_on_satisfying_families(fam: ResidualFamily) -> None:
         assert math.isnan(b.tightness) or 0.0 <= b.tightness <= 1.0 + 1e-12
     assert geo.max_depth <= geo.bound
     # the pathwise proof gives the stronger statement tau* <= l_bar on every path
-    assert np.all(PathwiseMaximum()._solve(prob).tau <= geo.bound)
+    assert np.all(PathwiseMaximum().solve(prob).tau <= geo.bound)
 
 
 @given(residual_families(satisfying=False))

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 
+from stochdepth import ConvergenceError, Status
 from stochdepth.stopping import (
     BackwardInduction,
     BandedTransitions,
@@ -142,7 +143,7 @@ def test_value_and_policy_iteration_agree_within_certified_bounds(prob: MarkovSt
     stopping region and law of tau* are consistent with the values."""
     pi = solve_stopping(prob, PolicyIteration())
     vi = solve_stopping(prob, ValueIteration(tol=1e-9))
-    assert pi.status == "certified" and vi.status == "certified"
+    assert pi.status is Status.CERTIFIED and vi.status is Status.CERTIFIED
     assert vi.error_bound <= 1e-9
     tol = 1e-10 * (1 + np.abs(pi.values))
     assert np.all(pi.values <= vi.upper + tol) and np.all(vi.values <= pi.upper + tol)
@@ -182,7 +183,7 @@ def test_value_iteration_reports_gap_on_slow_problem() -> None:
     g[-1] = 1.0
     prob = MarkovStoppingProblem(BandedTransitions.from_dense(P), g, 0.01, initial=0)
     vi = solve_stopping(prob, ValueIteration(tol=1e-8))
-    assert vi.status == "certified"
+    assert vi.status is Status.CERTIFIED
     exact = 1 - 0.01 * 2 * (n - 1 - np.arange(n))
     cont = exact > 0
     np.testing.assert_allclose(vi.values[cont], exact[cont], atol=1e-8)
@@ -198,9 +199,13 @@ def test_certificate_fails_gracefully_without_costs() -> None:
     certificate through exit times exists; the solver reports it instead of a wrong bound."""
     P = np.array([[0.5, 0.5], [0.5, 0.5]])
     prob = MarkovStoppingProblem(P, [1.0, 1.0], 0.0, initial=0)
-    sol = solve_stopping(prob, PolicyIteration())
+    sol = solve_stopping(prob, PolicyIteration(), throw=False)
+    assert sol.status is Status.NOT_CERTIFIED and not sol.success and "no certificate" in sol.message
     assert sol.value() == 1.0
     assert sol.stop.all()
+    with pytest.raises(ConvergenceError, match="NOT_CERTIFIED") as err:
+        solve_stopping(prob, PolicyIteration())
+    assert err.value.result.value() == 1.0
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -284,7 +289,7 @@ def test_bad_input_layers_and_solvers() -> None:
 def test_banded_mmatrix_solver_matches_dense(seed: int) -> None:
     """The no-pivoting banded solver used for policy evaluation equals numpy's dense LU on I - beta P_II
     (a random sub-stochastic banded matrix), and reports a singular system (a closed class) as an error."""
-    from stochdepth.stopping.markov import _solve_restricted
+    from stochdepth.stopping.evaluation import solve_restricted
 
     rng = np.random.default_rng(seed)
     n, lower, w = 400, 5, 11
@@ -295,12 +300,12 @@ def test_banded_mmatrix_solver_matches_dense(seed: int) -> None:
     P = BandedTransitions(bands, lower).to_dense()
     idx = np.arange(20, 380)  # leaving the index set is the exit
     rhs = rng.normal(size=idx.size)
-    x = _solve_restricted(sp.csr_array(P), idx, 1.0, rhs)
+    x = solve_restricted(sp.csr_array(P), idx, 1.0, rhs)
     ref_x = np.linalg.solve(np.eye(idx.size) - P[np.ix_(idx, idx)], rhs)
     np.testing.assert_allclose(x, ref_x, rtol=1e-9, atol=1e-9)
     closed = np.eye(n)  # every state absorbing: I - P_II = 0
     with pytest.raises(np.linalg.LinAlgError):
-        _solve_restricted(sp.csr_array(closed), np.arange(n), 1.0, np.ones(n))
+        solve_restricted(sp.csr_array(closed), np.arange(n), 1.0, np.ones(n))
 
 
 def test_sampled_transitions_follow_the_chain(seed: int) -> None:

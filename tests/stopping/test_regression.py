@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stochdepth import Status
 from stochdepth.stopping import (
     AndersenBroadie,
     Laguerre,
@@ -62,7 +63,7 @@ def test_bounds_bracket_exact_value_on_simulated_chain(seed: int) -> None:
         res = solve_stopping(
             sim, LongstaffSchwartz(Polynomial(4), n_paths=5000, n_eval=20000, dual=dual), rng=seed
         )
-        assert res.upper_valid and res.status == "ok"
+        assert res.upper_valid and res.status is Status.OK
         assert res.lower.value <= V + 5 * res.lower.stderr
         assert res.upper.value >= V - 5 * res.upper.stderr
         lo, hi = res.interval
@@ -76,12 +77,12 @@ def test_recorded_paths_lower_bound_and_prophet_bound(seed: int) -> None:
     V = solve_stopping(prob).value()
     paths = prob.sample_paths(20_000, rng=seed)
     res = solve_stopping(paths, LongstaffSchwartz(Polynomial(4)), rng=seed)
-    assert not res.upper_valid and "approximate" in res.status
+    assert not res.upper_valid and res.status is Status.APPROXIMATE and res.success
     assert res.lower.value <= V + 5 * res.lower.stderr
     pf = solve_stopping(paths, LongstaffSchwartz(Polynomial(4), dual=PerfectForesight()), rng=seed)
     assert pf.upper_valid and pf.upper.value >= V - 5 * pf.upper.stderr
     pw = solve_stopping(paths, PathwiseMaximum())
-    assert not pw.exact and "upper bound" in pw.status
+    assert not pw.exact and pw.status is Status.UPPER_BOUND
     # the same quantity E max_l Z_l on all paths and on the evaluation half
     assert abs(pw.value.value - pf.upper.value) < 5 * (pw.value.stderr + pf.upper.stderr)
 
@@ -114,8 +115,10 @@ def test_ill_conditioned_regression_is_reported(seed: int) -> None:
     x = rng.normal(size=(n, L + 1))
     X = np.stack([x, x + 1e-13 * rng.normal(size=x.shape)], axis=2)
     G = -np.abs(x - 0.5) + 0.1 * rng.normal(size=x.shape)
-    res = solve_stopping(PathStoppingProblem(X, G, 0.01), LongstaffSchwartz(Polynomial(3)), rng=seed)
-    assert "ill-conditioned" in res.status
+    prob = PathStoppingProblem(X, G, 0.01)
+    res = solve_stopping(prob, LongstaffSchwartz(Polynomial(3)), rng=seed)
+    # a warning, not a failure: the bounds stay valid
+    assert res.status is Status.ILL_CONDITIONED and res.success and "ill-conditioned" in res.message
     assert any("ill-conditioned" in note for note in res.notes)
     assert np.max(res.condition_numbers) > 1e10
     assert np.isfinite(res.lower.value) and np.isfinite(res.upper.value)

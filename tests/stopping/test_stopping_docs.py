@@ -10,8 +10,10 @@ import pytest
 
 MODULES = [
     "stochdepth.stopping",
+    "stochdepth.stopping.base",
     "stochdepth.stopping.basis",
     "stochdepth.stopping.bounds",
+    "stochdepth.stopping.evaluation",
     "stochdepth.stopping.finance",
     "stochdepth.stopping.markov",
     "stochdepth.stopping.policies",

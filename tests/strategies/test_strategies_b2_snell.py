@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
+from stochdepth import Status
 from stochdepth.depth import ResidualFamily
 from stochdepth.stopping import (
     BackwardInduction,
@@ -188,7 +189,7 @@ def check_infinite_envelope(prob: MarkovStoppingProblem) -> None:
     :math:`V^\star=\max(g,-c+\beta PV^\star)` gives :math:`v\ge g` exactly and
     :math:`-c+\beta Pv\le-c+\beta PV^\star\le V^\star\le v+\varepsilon`."""
     sol = solve_stopping(prob, PolicyIteration())
-    assert sol.status == "certified"
+    assert sol.status is Status.CERTIFIED
     g, c, beta = prob.gains_at(0), prob.cost(0), prob.discount
     v, u, eps = sol.values, sol.upper, sol.error_bound
     P = prob.chain.csr(0)

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from scipy import stats as st
 
+from stochdepth import Status
 from stochdepth.freeboundary import Implicit, solve_obstacle
 from stochdepth.stopping import (
     BackwardInduction,
@@ -77,7 +78,7 @@ def check_pde_converges(case: ObstacleCase, sizes: tuple[int, int]) -> None:
     for n in sizes:
         c = case.refined(n)
         sol, v = _solve(c)
-        assert sol.status == "converged"
+        assert sol.status is Status.CONVERGED
         lo, hi = c.comparison_interval
         inside = (sol.x >= lo) & (sol.x <= hi)
         exact = c.value(sol.x)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
+from stochdepth import Status
 from stochdepth.activations import Activation
 from stochdepth.networks import log_norms
 from stochdepth.stopping import MarkovStoppingProblem, PolicyIteration, is_monotone, solve_stopping
@@ -141,7 +142,7 @@ def test_markov_problems_validate(prob: MarkovStoppingProblem) -> None:
 def test_infinite_problems_have_finite_certified_values(prob: MarkovStoppingProblem) -> None:
     assert prob.infinite and (prob.costs[0] > 0 or prob.discount < 1)
     sol = solve_stopping(prob, PolicyIteration())
-    assert sol.status == "certified" and np.all(np.isfinite(sol.values))
+    assert sol.status is Status.CERTIFIED and np.all(np.isfinite(sol.values))
 
 
 @given(markov_stopping_problems(max_states=5, max_horizon=5, monotone=True))

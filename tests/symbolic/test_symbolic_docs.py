@@ -9,9 +9,15 @@ import pytest
 
 MODULES = [
     "stochdepth.symbolic",
-    "stochdepth.symbolic.core",
-    "stochdepth.symbolic.derivations",
+    "stochdepth.symbolic.sdes",
+    "stochdepth.symbolic.ito_formula",
+    "stochdepth.symbolic.derivations.linear",
+    "stochdepth.symbolic.derivations.relu",
+    "stochdepth.symbolic.derivations.moments",
+    "stochdepth.symbolic.derivations.sequential",
+    "stochdepth.symbolic.derivations.limit",
     "stochdepth.symbolic.codegen",
+    "stochdepth.symbolic.coefficients",
 ]
 
 

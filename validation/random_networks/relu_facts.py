@@ -297,8 +297,8 @@ def _identity_and_dead_checks(result: Result) -> list[Check]:
             f"rms over live paths of log|phi(Y_1)|/|phi(Y_0)| - M_1 - A_1 for width {s.identity_width}, "
             f"{s.identity_paths} paths: "
             + ", ".join(f"L={r['L']}: {r['rms']:.4g}" for r in idr["rows"])
-            + f"; fitted rate {fit.rate:.3f} ± {fit.rate_stderr:.3f} (status {fit.status}), required within "
-            "0.1 of 1/2 (a local-time term would leave a non-vanishing residual, rate 0)",
+            + f"; fitted rate {fit.rate:.3f} ± {fit.rate_stderr:.3f} (status {fit.status.value}), required "
+            "within 0.1 of 1/2 (a local-time term would leave a non-vanishing residual, rate 0)",
         ),
         Check(
             "dead fraction at initialisation = 2^-n (n = 1..8)",

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import Status
 from stochdepth.testing.tolerance import Z_MAX
 
 from .. import plotting
@@ -79,7 +80,7 @@ def _weak_case(ctx: Context, act: str, n: int, N: int, steps: tuple) -> dict[str
             "rate_stderr": f.rate_stderr,
             "rate_ci": list(f.rate_ci),
             "constant": f.constant,
-            "status": f.status,
+            "status": f.status.value,
             "message": f.message,
             "chi2_pvalue": f.chi2_pvalue,
             "resolved": f.resolved,
@@ -191,7 +192,7 @@ def _table(result: Result) -> tuple[str, dict[str, Any], list[str]]:
                     "yes" if name in checked else "reported",
                 ]
             )
-            if name not in checked and o["status"] != "ok":
+            if name not in checked and Status(o["status"]) is not Status.OK:
                 notes.append(f"{act}, E {name}: {o['status']} at {N:,} paths ({o['message']}).")
     table = plotting.table(
         [
