@@ -29,6 +29,7 @@ from stochdepth.freeboundary import (
     american_put_problem,
     solve_obstacle,
 )
+from stochdepth.testing.quantlib import american_put
 
 TARGET = 1e-4
 CASES = [
@@ -36,24 +37,6 @@ CASES = [
     (100.0, 100.0, 0.05, 0.00, 0.20, 1.0),
     (90.0, 100.0, 0.03, 0.01, 0.30, 0.5),
 ]
-
-
-def quantlib_setup(spot, strike, rate, dividend, vol, maturity):
-    today = ql.Date(1, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    expiry = today + ql.Period(round(maturity * 365), ql.Days)
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
-    )
-    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
-    return process, option, option.NPV(), dc.yearFraction(today, expiry)
 
 
 def best_time(fn, min_total=0.2, max_reps=50):
@@ -123,7 +106,8 @@ def fitted_order(sizes, errors):
 
 
 def run_case(case: tuple[float, ...], quick: bool) -> None:
-    process, option, ref, tau = quantlib_setup(*case)
+    put = american_put(*case)
+    process, option, ref, tau = put.process, put.option, put.price, put.tau
     print(f"put S={case[0]} K={case[1]} r={case[2]} q={case[3]} sigma={case[4]} T={tau:.6f}: ref {ref:.10f}")
     ours(case, tau, 101, 10)()  # compile the kernels
     ours_cfgs = sorted(itertools.product([201, 301, 401, 601, 801, 1201], [25, 50, 100, 200]), key=math.prod)

@@ -3,7 +3,7 @@
 1. Bermudan max-call, 2 assets (Andersen & Broadie 2004 setting, S0 = 100), 10^5 training and 10^5
    evaluation paths: the library's Longstaff-Schwartz lower bound (numba path kernel, monomial kernel,
    Cholesky normal equations, martingale control variates) against the same algorithm written plainly in
-   numpy (``stochdepth.stopping._reference.longstaff_schwartz_max_call``: numpy paths, ``lstsq``). The
+   numpy (``stochdepth.testing.references.longstaff_schwartz_max_call``: numpy paths, ``lstsq``). The
    reference value is the product-grid Snell envelope (``bermudan_max_call_grid``, ~13.902).
 2. Banded Markov-chain backward induction: state-layer updates per second of the numba kernel against
    a plain numpy banded implementation (shifted slices) and a dense numpy matrix-vector product.
@@ -31,13 +31,14 @@ from stochdepth.stopping import (
     Polynomial,
     solve_stopping,
 )
-from stochdepth.stopping import _reference as ref
 from stochdepth.stopping.finance import (
     GeometricBrownianMotion,
     MaxCall,
     bermudan_max_call_grid,
     bermudan_problem,
 )
+from stochdepth.testing import references as ref
+from stochdepth.testing.generators import random_banded_rows
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -84,10 +85,7 @@ def bench_max_call(n_paths: int, repeat: int, seed: int) -> None:
 def bench_banded(n_states: int, width: int, n_layers: int, repeat: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     lower = width // 2
-    bands = rng.random((n_states, width))
-    s = np.arange(n_states)[:, None] - lower + np.arange(width)[None, :]
-    bands[(s < 0) | (s >= n_states)] = 0.0
-    bands /= bands.sum(axis=1, keepdims=True)
+    bands = random_banded_rows(rng, n_states, width, lower)
     gains = rng.normal(size=n_states)
     costs = np.full(n_layers, 0.01)
     prob = MarkovStoppingProblem(BandedTransitions(bands, lower), gains, 0.01, horizon=n_layers)

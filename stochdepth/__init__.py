@@ -37,7 +37,7 @@ _SUBPACKAGES = (
     "freeboundary",
     "depth",
     "symbolic",
-    "strategies",
+    "testing",
     "nn",
 )
 

@@ -5,7 +5,7 @@ and the infinite-horizon value is the increasing limit of the finite horizons. T
 (:mod:`stochdepth.stopping`) are checked against computations written here from the definitions: brute
 force over every stopping rule, enumeration of every path of small chains, the backward recursion on the
 tree of histories. The small chains and their paths (:class:`Chain`, :func:`enumerate_paths`,
-:func:`tree_snell`, ...) serve B2 as well.
+:func:`chain_snell`, on the references of :mod:`stochdepth.testing`) serve B2 as well.
 
 Random problems are drawn with numpy from :func:`~theory.common.stream` and mix random draws with fixed
 edge cases (ties, a chain that must wait through a loss), so each wrong variant is rejected for every
@@ -15,7 +15,6 @@ seed. Conventions: :mod:`theory.common`.
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,8 @@ from stochdepth.stopping import (
     ValueIteration,
     solve_stopping,
 )
+from stochdepth.testing.generators import random_lattice_chain, random_lattice_problem
+from stochdepth.testing.references import HistoryPaths, brute_force_rules, enumerate_histories, tree_snell
 
 from .book import Claim, Verdict, claim
 from .common import (
@@ -38,18 +39,7 @@ from .common import (
     stream,
 )
 
-__all__ = [
-    "CLAIMS",
-    "Chain",
-    "Paths",
-    "brute_force",
-    "enumerate_paths",
-    "homogeneous_problem",
-    "late_chain",
-    "random_chain",
-    "tie_chain",
-    "tree_snell",
-]
+__all__ = ["CLAIMS", "Chain", "chain_snell", "enumerate_paths", "late_chain", "random_chain", "tie_chain"]
 
 # ----------------------------------------------------------------------------------------------------
 # Small finite-horizon chains and their paths (B1, B2)
@@ -80,35 +70,19 @@ class Chain:
         """Accumulated costs :math:`\\sum_{k<l}c_k`, ``l = 0..L``."""
         return np.concatenate([[0.0], np.cumsum(self.c)])
 
+    @property
+    def payoffs(self) -> np.ndarray:
+        """Payoffs :math:`Z_l(s)=g_l(s)-\\sum_{k<l}c_k`, shape ``(L + 1, S)``."""
+        return self.g - self.cum[:, None]
+
     def problem(self) -> MarkovStoppingProblem:
         return MarkovStoppingProblem(self.P, self.g, self.c, self.L, initial=self.mu)
 
 
-def _stochastic(rng: np.random.Generator, S: int) -> np.ndarray:
-    """Row-stochastic matrix with integer weights 0..4 (exact zeros included)."""
-    w = rng.integers(0, 5, size=(S, S)).astype(float)
-    for i in np.nonzero(w.sum(axis=1) == 0)[0]:
-        w[i, rng.integers(0, S)] = 1.0
-    return w / w.sum(axis=1, keepdims=True)
-
-
 def random_chain(rng: np.random.Generator, S: int, L: int, *, min_cost: float = 0.0) -> Chain:
-    """Homogeneous or layer-dependent transitions and gains; gains on the grid k/4 and costs on k/8, so
-    that exact ties (which the smallest optimal time must stop at) occur often."""
-    homogeneous = bool(rng.random() < 0.5)
-    P = (
-        np.repeat(_stochastic(rng, S)[None], L, axis=0)
-        if homogeneous
-        else np.stack([_stochastic(rng, S) for _ in range(L)])
-    )
-    g = rng.integers(-8, 9, size=(L + 1, S)) / 4.0
-    if rng.random() < 0.5:
-        g[:] = g[0]
-    c = min_cost + rng.integers(0, 5, size=L) / 8.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return Chain(P, g, c, w / w.sum())
+    """A lattice chain (:func:`stochdepth.testing.generators.random_lattice_chain`): exact ties between
+    stopping and continuing occur often."""
+    return Chain(*random_lattice_chain(rng, S, L, min_cost=min_cost))
 
 
 def tie_chain() -> Chain:
@@ -127,93 +101,25 @@ def late_chain() -> Chain:
     return Chain(P, g, np.array([0.1, 0.1]), np.array([1.0, 0.0, 0.0]), "wait-through-a-loss")
 
 
-@dataclass(frozen=True)
-class Paths:
-    """Every path of a chain: states ``(N, L + 1)``, probabilities ``(N,)`` (lexicographic order, first
-    layer most significant), payoffs ``Z`` ``(N, L + 1)`` and the index of each history
-    :math:`(s_0..s_l)`, ``l < L``, among all histories (``hist`` ``(N, L)``, ``n_hist`` of them)."""
-
-    states: np.ndarray
-    prob: np.ndarray
-    Z: np.ndarray
-    hist: np.ndarray
-    n_hist: int
+def enumerate_paths(ch: Chain) -> HistoryPaths:
+    """Every path of the chain (:func:`stochdepth.testing.references.enumerate_histories`)."""
+    return enumerate_histories(ch.P, ch.payoffs, ch.mu)
 
 
-def enumerate_paths(ch: Chain) -> Paths:
-    S, L = ch.S, ch.L
-    states = np.array(list(itertools.product(range(S), repeat=L + 1)), dtype=np.int64)
-    prob = ch.mu[states[:, 0]].copy()
-    for l in range(L):
-        prob *= ch.P[l, states[:, l], states[:, l + 1]]
-    Z = ch.g[np.arange(L + 1)[None, :], states] - ch.cum[None, :]
-    hist = np.empty((states.shape[0], L), dtype=np.int64)
-    code = np.zeros(states.shape[0], dtype=np.int64)
-    offset = 0
-    for l in range(L):
-        code = code * S + states[:, l]
-        hist[:, l] = offset + code
-        offset += S ** (l + 1)
-    return Paths(states, prob, Z, hist, offset)
+def chain_snell(ch: Chain, *, envelope: str = "max", rule: str = "smallest") -> tuple[float, np.ndarray]:
+    """The Snell envelope on the tree of histories and its stopping time on every path, with the wrong
+    variants (:func:`stochdepth.testing.references.tree_snell`)."""
+    return tree_snell(ch.P, ch.payoffs, ch.mu, envelope=envelope, rule=rule, tie=TIE)
 
 
-def brute_force(paths: Paths) -> tuple[np.ndarray, np.ndarray]:
-    r"""Value and stopping layers of *every* stopping rule (a stop/continue decision on each history):
-    ``(values (R,), tau (R, N))`` with :math:`R=2^{\text{n\_hist}}`."""
-    H = paths.n_hist
-    L = paths.Z.shape[1] - 1
-    rules = ((np.arange(2**H, dtype=np.int64)[:, None] >> np.arange(H)[None, :]) & 1).astype(bool)
-    stop = rules[:, paths.hist]  # (R, N, L)
-    tau = np.where(stop.any(axis=2), stop.argmax(axis=2), L)
-    z = np.take_along_axis(np.broadcast_to(paths.Z, (rules.shape[0], *paths.Z.shape)), tau[:, :, None], 2)
-    return (z[:, :, 0] * paths.prob[None, :]).sum(axis=1), tau
-
-
-def tree_snell(ch: Chain, *, envelope: str = "max", rule: str = "smallest") -> tuple[float, np.ndarray]:
-    r"""Snell envelope on the tree of histories (no Markov reduction) and its stopping time on every path.
-
-    ``envelope="max"``: :math:`U_L=Z_L`, :math:`U_l=\max(Z_l,\mathbb E[U_{l+1}\mid\mathcal F_l])` (the claim);
-    ``"no-max"``: :math:`U_l=\mathbb E[U_{l+1}\mid\mathcal F_l]` (a wrong variant). ``rule="smallest"``:
-    :math:`\tau=\min\{l:U_l=Z_l\}` (the claim); ``"ties-continue"``: :math:`\min\{l:Z_l>\mathbb E[U_{l+1}
-    \mid\mathcal F_l]\}`; ``"myopic"``: :math:`\min\{l:Z_l\ge\mathbb E[Z_{l+1}\mid\mathcal F_l]\}` (wrong
-    variants). Returns :math:`\mathbb EU_0` and :math:`\tau` on the paths of :func:`enumerate_paths`.
-    """
-    S, L = ch.S, ch.L
-    cum = ch.cum
-
-    def payoff(l: int) -> np.ndarray:
-        return np.broadcast_to(ch.g[l] - cum[l], (S,) * (l + 1))
-
-    U = payoff(L).copy()
-    stops: list[np.ndarray] = [np.ones((S,) * (L + 1), dtype=bool)] * (L + 1)
-    for l in range(L - 1, -1, -1):
-        cont = (U * ch.P[l]).sum(axis=-1)  # E[U_{l+1} | s_0..s_l]: P_l acts on the last two axes
-        z = payoff(l)
-        scale = 1.0 + np.abs(z) + np.abs(cont)
-        U = np.maximum(z, cont) if envelope == "max" else cont.copy()
-        if rule == "smallest":
-            stop = np.abs(U - z) <= TIE * scale
-        elif rule == "ties-continue":
-            stop = z > cont + TIE * scale
-        elif rule == "myopic":
-            nxt = (payoff(l + 1) * ch.P[l]).sum(axis=-1)
-            stop = z >= nxt - TIE * scale
-        else:
-            raise ValueError(f"unknown rule {rule!r}")
-        stops[l] = np.broadcast_to(stop.reshape(stop.shape + (1,) * (L - l)), (S,) * (L + 1))
-    table = np.stack([s.reshape(-1) for s in stops], axis=1)  # (N, L + 1), paths in lexicographic order
-    tau = table.argmax(axis=1)
-    return float(ch.mu @ U), tau
-
-
-def _library_tau(ch: Chain, paths: Paths) -> tuple[float, np.ndarray]:
+def _library_tau(ch: Chain, paths: HistoryPaths) -> tuple[float, np.ndarray]:
     """Value and smallest optimal stopping time of the library's Markov backward induction on the paths."""
     sol = solve_stopping(ch.problem(), BackwardInduction())
     stop = sol.stop[np.arange(ch.L + 1)[None, :], paths.states]  # (N, L + 1)
     return sol.value(), stop.argmax(axis=1)
 
 
-def _path_value(paths: Paths, tau: np.ndarray) -> float:
+def _path_value(paths: HistoryPaths, tau: np.ndarray) -> float:
     return float(paths.prob @ paths.Z[np.arange(tau.size), tau])
 
 
@@ -233,7 +139,7 @@ def _b1_finite(level: str, seed: int) -> dict[str, Any]:
     out = []
     for ch in chains:
         paths = enumerate_paths(ch)
-        values, taus = brute_force(paths)
+        values, taus = brute_force_rules(paths)
         v_lib, tau_lib = _library_tau(ch, paths)
         out.append(
             {"chain": ch, "paths": paths, "values": values, "taus": taus, "v_lib": v_lib, "tau_lib": tau_lib}
@@ -262,7 +168,7 @@ def _check_b1_snell(level: str, seed: int, *, envelope: str = "max") -> Verdict:
     for r in data["problems"]:
         ch, paths = r["chain"], r["paths"]
         best = float(np.max(r["values"]))
-        v_tree, tau = tree_snell(ch, envelope=envelope)
+        v_tree, tau = chain_snell(ch, envelope=envelope)
         worst_tree = max(worst_tree, abs(v_tree - best) / (1.0 + abs(best)))
         worst_lib = max(worst_lib, abs(r["v_lib"] - best) / (1.0 + abs(best)))
         worst_tau = max(worst_tau, abs(_path_value(paths, tau) - best) / (1.0 + abs(best)))
@@ -303,7 +209,7 @@ def _check_b1_smallest(level: str, seed: int, *, rule: str = "smallest") -> Verd
     for r in data["problems"]:
         ch, paths = r["chain"], r["paths"]
         best = float(np.max(r["values"]))
-        _, tau = tree_snell(ch, rule=rule)
+        _, tau = chain_snell(ch, rule=rule)
         worst_val = max(worst_val, abs(_path_value(paths, tau) - best) / (1.0 + abs(best)))
         pos = paths.prob > 0
         optimal = r["values"] >= best - EXACT_TOL * (1.0 + abs(best))
@@ -329,19 +235,6 @@ def _check_b1_smallest(level: str, seed: int, *, rule: str = "smallest") -> Verd
 # ----------------------------------------------------------------------------------------------------
 
 
-def homogeneous_problem(
-    rng: np.random.Generator, S: int, *, horizon: int | None = None
-) -> MarkovStoppingProblem:
-    """Random homogeneous chain, gains on k/4, cost in {1, 2, 3, 4}/16 (infinite horizon by default)."""
-    P = _stochastic(rng, S)
-    g = rng.integers(-8, 9, size=S) / 4.0
-    c = float(rng.integers(1, 5)) / 16.0
-    w = rng.integers(0, 4, size=S).astype(float)
-    if w.sum() == 0:
-        w[-1] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon, initial=w / w.sum())
-
-
 def _climb_problem() -> MarkovStoppingProblem:
     """Upward chain 0 -> 1 -> 2 (each move with probability 1/2), gains 0, 1/2, 1, cost 0.1: the value
     0.6 at state 0 is reached only in the limit of the horizons (V^(1)(0) = 0.15 < V^(2)(0) < ...)."""
@@ -364,7 +257,7 @@ def _b1_infinite(level: str, seed: int) -> list[dict[str, Any]]:
     p = params(level, quick={"n_random": 12, "max_states": 8}, full={"n_random": 60, "max_states": 30})
     rng = np.random.default_rng(stream(seed, "B1", "infinite"))
     probs = [_climb_problem()] + [
-        homogeneous_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
+        random_lattice_problem(rng, int(rng.integers(2, p["max_states"] + 1))) for _ in range(p["n_random"])
     ]
     out = []
     for prob in probs:

@@ -4,8 +4,10 @@ The three finite-depth bounds (bounded gains, summable residuals, geometric dimi
 optimality of one-step look-ahead in the monotone case. Random residual families satisfying each
 hypothesis, tight families that reach the bounds, and families that violate a hypothesis (where the
 conclusion must fail) are checked against the library's bounds (:mod:`stochdepth.stopping`) and against
-the bounds computed here from the definitions. The families follow the constructions of the library's
-hypothesis strategies but are drawn with numpy from the seed (the book runs without hypothesis).
+the bounds computed here from the definitions. The random chains come from
+:mod:`stochdepth.testing.generators` (monotone chains by construction); the residual families follow the
+constructions of :mod:`stochdepth.testing.strategies` but are drawn with numpy from the seed (the book
+runs without hypothesis).
 Conventions: :mod:`theory.common`.
 """
 
@@ -30,8 +32,9 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
+from stochdepth.testing.generators import random_lattice_problem, random_monotone_problem
 
-from .b1_model import enumerate_paths, homogeneous_problem, random_chain, tree_snell
+from .b1_model import chain_snell, enumerate_paths, random_chain
 from .book import Claim, Verdict, claim
 from .common import (
     EXACT_TOL,
@@ -43,7 +46,7 @@ from .common import (
     stream,
 )
 
-__all__ = ["CLAIMS", "monotone_chain", "own_bounds", "pathwise_tau", "straight_family", "violating_family"]
+__all__ = ["CLAIMS", "own_bounds", "pathwise_tau", "straight_family", "violating_family"]
 
 # ----------------------------------------------------------------------------------------------------
 # B2. Finite optimal depth: residual families
@@ -234,7 +237,7 @@ def _b2_chains(level: str, seed: int) -> list[dict[str, Any]]:
         S, L = ((2, 3), (3, 3), (3, 4), (4, 2))[k % 4]
         ch = random_chain(rng, S, L, min_cost=0.125)
         paths = enumerate_paths(ch)
-        _, tau = tree_snell(ch)
+        _, tau = chain_snell(ch)
         esup = float(paths.prob @ ch.g[np.arange(L + 1)[None, :], paths.states].max(axis=1))
         eg0 = float(ch.mu @ ch.g[0])
         out.append(
@@ -446,33 +449,6 @@ def _check_b2_geometric(level: str, seed: int, *, offset: int = 0, rounding: str
 # ----------------------------------------------------------------------------------------------------
 
 
-def monotone_chain(rng: np.random.Generator) -> MarkovStoppingProblem:
-    r"""A monotone problem by construction: an upward chain on ``0..n-1`` (top absorbing) whose one-step
-    gain :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing in :math:`s`, so the look-ahead set
-    :math:`\{d\le0\}` is an up-set, closed under the upward moves (Chow, Robbins & Siegmund 1971, §3.5)."""
-    n = int(rng.integers(2, 7))
-    L = int(rng.integers(1, 9))
-    c = float(rng.integers(1, 5)) / 8.0
-    P = np.zeros((n, n))
-    for s in range(n - 1):
-        w = rng.integers(0, 4, size=n - s).astype(float)
-        w[0] = min(w[0], 2.0)
-        if w[1:].sum() == 0:
-            w[1] = 1.0
-        P[s, s:] = w / w.sum()
-    P[n - 1, n - 1] = 1.0
-    d = np.maximum(np.sort(rng.integers(-1, 7, size=n - 1) / 4.0)[::-1], -c)
-    d = np.concatenate([d, [-c]])
-    g = np.zeros(n)
-    g[n - 1] = float(rng.integers(-8, 9)) / 4.0
-    for s in range(n - 2, -1, -1):
-        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
-    w = rng.integers(0, 4, size=n).astype(float)
-    if w.sum() == 0:
-        w[0] = 1.0
-    return MarkovStoppingProblem(P, g, c, horizon=L, initial=w / w.sum())
-
-
 def _osla_counterexample() -> MarkovStoppingProblem:
     """Deterministic 0 -> 1 -> 2, gains 0, 0, 1, cost 0.1: one step ahead looks useless from 0 (gain 0 at
     cost 0.1), so look-ahead stops at once (value 0) while two steps pay 1 - 0.2 = 0.8. Not monotone: the
@@ -508,10 +484,10 @@ def _b2_osla(level: str, seed: int) -> dict[str, list[dict[str, Any]]]:
     p = params(level, quick={"n_random": 30}, full={"n_random": 300})
     rng = np.random.default_rng(stream(seed, "B2", "osla"))
     out: dict[str, list[dict[str, Any]]] = {"monotone": [], "non-monotone": []}
-    probs = [monotone_chain(rng) for _ in range(p["n_random"])]
+    probs = [random_monotone_problem(rng) for _ in range(p["n_random"])]
     probs += [_osla_counterexample()]
     probs += [
-        homogeneous_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
+        random_lattice_problem(rng, int(rng.integers(2, 6)), horizon=int(rng.integers(2, 7)))
         for _ in range(p["n_random"])
     ]
     for prob in probs:

@@ -47,6 +47,8 @@ import numpy as np
 from scipy import stats as st
 
 from stochdepth import Status
+from stochdepth.testing.generators import random_markov_problem, random_monotone_problem
+from stochdepth.testing.quantlib import american_put
 
 from . import plotting
 from .runner import Context, Task, TaskOutput
@@ -307,26 +309,6 @@ def _family_bounds(prob: Any, info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _random_chain(gen: np.random.Generator) -> Any:
-    """A random chain with bounded gains and costs >= c > 0 (finite or infinite horizon)."""
-    from stochdepth.stopping import MarkovStoppingProblem
-
-    S = int(gen.integers(3, 21))
-    P = gen.random((S, S)) ** 3
-    P[gen.random((S, S)) < 0.4] = 0.0
-    P[np.arange(S), gen.integers(0, S, size=S)] += 0.05  # every row has mass
-    P /= P.sum(axis=1, keepdims=True)
-    init = gen.dirichlet(np.ones(S))
-    if gen.random() < 0.5:
-        L = int(gen.integers(3, 31))
-        gains = gen.uniform(-1.0, 1.0, size=(L + 1, S))
-        costs = gen.uniform(0.01, 0.3, size=L)
-        return MarkovStoppingProblem(P, gains, costs, L, initial=init)
-    return MarkovStoppingProblem(
-        P, gen.uniform(-1.0, 1.0, size=S), float(gen.uniform(0.02, 0.3)), initial=init
-    )
-
-
 def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[str, Any]:
     from stochdepth.stopping import bounded_gains_bound
 
@@ -342,7 +324,7 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
     cgen = np.random.default_rng(ctx.rng("chains"))
     chains = []
     for _ in range(n_chains):
-        prob = _random_chain(cgen)
+        prob = random_markov_problem(cgen)
         rec = _bound_record(bounded_gains_bound(prob))
         rec["horizon"] = prob.horizon
         rec["n_states"] = prob.n_states
@@ -1883,37 +1865,13 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _monotone_chain(gen: np.random.Generator, finite: bool) -> Any:
-    r"""A monotone problem by construction: an upward chain on 0..S-1 (the top absorbing) whose one-step gain
-    :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing, so the look-ahead set :math:`\{d\le0\}` is
-    an up-set and closed under the chain's moves (Chow, Robbins & Siegmund 1971, sec. 3.5)."""
-    from stochdepth.stopping import MarkovStoppingProblem
-
-    S = int(gen.integers(3, 16))
-    c = float(gen.uniform(0.02, 0.5))
-    P = np.zeros((S, S))
-    for s in range(S - 1):
-        w = gen.random(S - s) * (gen.random(S - s) < 0.7)
-        w[1] += 0.1  # always a chance to move up
-        P[s, s:] = w / w.sum()
-    P[S - 1, S - 1] = 1.0
-    d = np.sort(gen.uniform(-c, 1.0, size=S - 1))[::-1]
-    d = np.concatenate([d, [-c]])
-    g = np.zeros(S)
-    g[S - 1] = gen.uniform(-1.0, 1.0)
-    for s in range(S - 2, -1, -1):
-        g[s] = (P[s, s + 1 :] @ g[s + 1 :] - c - d[s]) / (1.0 - P[s, s])
-    init = gen.dirichlet(np.ones(S))
-    return MarkovStoppingProblem(P, g, c, int(gen.integers(2, 30)) if finite else None, initial=init)
-
-
 def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
     from stochdepth.stopping import OneStepLookAhead, is_monotone, solve_stopping
 
     gen = np.random.default_rng(ctx.rng("monotone"))
     mono = []
     for k in range(n_mono):
-        prob = _monotone_chain(gen, finite=k % 2 == 0)
+        prob = random_monotone_problem(gen, lattice=False, finite=k % 2 == 0)
         sol = solve_stopping(prob)
         v = sol.value()
         _lo, hi = sol.value_interval()
@@ -1929,7 +1887,7 @@ def _osla_chains(ctx: Context, n_mono: int, n_rand: int) -> dict[str, Any]:
     rgen = np.random.default_rng(ctx.rng("random"))
     rand = []
     for _ in range(n_rand):
-        prob = _random_chain(rgen)
+        prob = random_markov_problem(rgen)
         sol = solve_stopping(prob)
         rand.append(
             {
@@ -2391,31 +2349,6 @@ def _bench_maxcall(
     return out
 
 
-def _quantlib_put(
-    spot: float, strike: float, rate: float, dividend: float, vol: float, maturity: float
-) -> tuple[float, float]:
-    """QuantLib's high-precision American put (QdFp engine, Andersen-Lake-Offengenden 2016) and its year
-    fraction (maturity rounded to whole days, Actual/365)."""
-    import QuantLib as ql
-
-    today = ql.Date(1, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    expiry = today + ql.Period(round(maturity * 365), ql.Days)
-    tau = dc.yearFraction(today, expiry)
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
-    )
-    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
-    return float(option.NPV()), float(tau)
-
-
 def _bench_pde(nodes: tuple) -> dict[str, Any]:
     from stochdepth.freeboundary import (
         BrennanSchwartz,
@@ -2427,7 +2360,8 @@ def _bench_pde(nodes: tuple) -> dict[str, Any]:
 
     rows = []
     for spot, strike, rate, q, vol, T in PUT_SETS:
-        ref, tau = _quantlib_put(spot, strike, rate, q, vol, T)
+        ql_put = american_put(spot, strike, rate, q, vol, T)
+        ref, tau = ql_put.price, ql_put.tau
         prices: dict[str, list[float]] = {}
         for name, scheme in (("crank-nicolson", CrankNicolson), ("implicit", Implicit)):
             prices[name] = []

@@ -7,7 +7,7 @@ unused), ``di[i]`` multiplies ``v[i]``, ``up[i]`` multiplies ``v[i+1]`` (``up[N-
     v\ge g,\qquad w=Mv-q\ge0,\qquad w_i\,(v_i-g_i)=0,
 
 equivalently :math:`\min(Mv-q,\ v-g)=0`; its natural residual :math:`\max_i|\min(w_i,v_i-g_i)|` is what
-the solvers report. The slow numpy references live in :mod:`stochdepth.freeboundary._reference`.
+the solvers report. The slow numpy references live in :mod:`stochdepth.testing.references.freeboundary`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ The observed statistic is computed by the same functions from the observed label
 that reproduces the observed configuration reproduces the observed value bit for bit.
 
 Slow references (sorting and ``searchsorted`` on the samples themselves) live in
-:mod:`stochdepth.stats._reference` and are compared with these kernels in the tests.
+:mod:`stochdepth.testing.references.stats` and are compared with these kernels in the tests.
 """
 
 from __future__ import annotations

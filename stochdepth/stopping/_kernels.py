@@ -1,6 +1,6 @@
 """numba kernels of the stopping package (pure, preallocated outputs, float64).
 
-Slow numpy references live in :mod:`stochdepth.stopping._reference`; the tests compare the two.
+Slow numpy references live in :mod:`stochdepth.testing.references.stopping`; the tests compare the two.
 
 Conventions shared by every Bellman kernel: the continuation value at ``s`` is
 ``cont = -c + beta * sum_j P[s, j] V[j]``, its rounding scale ``scale = |c| + beta * sum_j P[s, j] |V[j]|``

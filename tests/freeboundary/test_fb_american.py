@@ -25,6 +25,7 @@ from stochdepth.freeboundary import (
     solve_obstacle,
 )
 from stochdepth.symbolic.smooth_fit import solve_smooth_fit
+from stochdepth.testing.quantlib import american_put
 
 # (spot, strike, rate, dividend, volatility, maturity)
 PARAMETER_SETS = [
@@ -37,23 +38,9 @@ PARAMETER_SETS = [
 
 def quantlib_put(spot, strike, rate, dividend, vol, maturity):
     """QuantLib high-precision American put price and the exact year fraction it used."""
-    ql = pytest.importorskip("QuantLib")
-    today = ql.Date(1, 1, 2025)
-    ql.Settings.instance().evaluationDate = today
-    dc = ql.Actual365Fixed()
-    expiry = today + ql.Period(round(maturity * 365), ql.Days)
-    tau = dc.yearFraction(today, expiry)
-    process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, dc)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
-    )
-    option = ql.VanillaOption(
-        ql.PlainVanillaPayoff(ql.Option.Put, strike), ql.AmericanExercise(today, expiry)
-    )
-    option.setPricingEngine(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()))
-    return option.NPV(), tau
+    pytest.importorskip("QuantLib")
+    ref = american_put(spot, strike, rate, dividend, vol, maturity)
+    return ref.price, ref.tau
 
 
 def our_put(spot, strike, rate, dividend, vol, tau, n_nodes, n_steps, scheme=CrankNicolson):

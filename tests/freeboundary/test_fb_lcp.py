@@ -16,22 +16,14 @@ from hypothesis import strategies as st
 from stochdepth import ConvergenceError, Status
 from stochdepth.freeboundary import PSOR, BrennanSchwartz, PrimalDualActiveSet, solve_lcp
 from stochdepth.freeboundary import _kernels as K
-from stochdepth.freeboundary._reference import (
+from stochdepth.testing.generators import random_m_matrix
+from stochdepth.testing.references import (
     brennan_schwartz_reference,
     dense_from_bands,
     lcp_least_element,
     policy_iteration_reference,
     psor_reference,
 )
-
-
-def random_m_matrix(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo = -rng.uniform(0.0, 1.0, n)
-    up = -rng.uniform(0.0, 1.0, n)
-    lo[0] = 0.0
-    up[-1] = 0.0
-    di = -lo - up + rng.uniform(0.05, 2.0, n)  # strict diagonal dominance
-    return lo, di, up
 
 
 @st.composite

@@ -26,8 +26,8 @@ from stochdepth.freeboundary import (
     solve_obstacle,
 )
 from stochdepth.freeboundary._assembly import axis_operator
-from stochdepth.freeboundary._reference import lcp_least_element, theta_march_reference
 from stochdepth.freeboundary.solve import _assemble_1d, _dirichlet_1d
+from stochdepth.testing.references import lcp_least_element, theta_march_reference
 
 
 def test_assembly_exact_on_quadratics(seed):

@@ -13,8 +13,7 @@ from stochdepth.activations import Activation
 from stochdepth.limits import limit_sde, simulate_limit, weak_error_study
 from stochdepth.networks import gram, sample_network, squared_norms
 from stochdepth.sde import Milstein, Moments, squared_norm
-
-P_MIN = 1e-6
+from stochdepth.testing import ALPHA
 
 
 def test_limit_sde_structure_and_cache() -> None:
@@ -46,7 +45,7 @@ def test_simulate_limit_matches_the_network_sampler(seed: int) -> None:
     n, L = 3, 8
     a = simulate_limit(x, n, "tanh", n_steps=L, n_paths=10_000, observe=squared_norm(), rng=seed)
     b = sample_network(x, n, L, "tanh", n_networks=10_000, observe=squared_norms(), rng=seed + 1)
-    assert st.ks_2samp(a["squared_norm"].samples[:, -1], b["squared_norms"].samples[:, -1, 0]).pvalue > P_MIN
+    assert st.ks_2samp(a["squared_norm"].samples[:, -1], b["squared_norms"].samples[:, -1, 0]).pvalue > ALPHA
 
 
 def test_simulate_limit_several_inputs(seed: int) -> None:

@@ -24,9 +24,7 @@ from stochdepth.limits import (
 )
 from stochdepth.networks import log_norms, sample_linear_log_norm, sample_network, squared_norms
 from stochdepth.sde import Moments, coordinate
-
-P_MIN = 1e-6  # one-sample tests: reject only at p < 1e-6, so a correct law passes for any seed
-
+from stochdepth.testing import ALPHA
 
 # ---------------------------------------------------------------------------------------------------
 # The norm ratio (log-normal)
@@ -60,7 +58,7 @@ def test_norm_ratio_law_against_the_sde_simulation(seed: int) -> None:
     )
     s = res["log_norm"].samples
     r = np.exp(s[:, -1] - s[:, 0])
-    assert st.kstest(r, linear_norm_ratio_law(n, t1).cdf).pvalue > P_MIN
+    assert st.kstest(r, linear_norm_ratio_law(n, t1).cdf).pvalue > ALPHA
 
 
 def test_norm_ratio_law_rejects_bad_input() -> None:
@@ -163,13 +161,13 @@ def test_factor_law_is_the_one_layer_network(seed: int) -> None:
     res = sample_network(np.ones(2), n, 1, "linear", n_networks=20_000, t1=t1, observe=log_norms(), rng=seed)
     s = res["log_norms"].samples[:, :, 0]
     law = linear_log_factor_law(n, 1, t1)
-    assert st.kstest(2.0 * (s[:, 1] - s[:, 0]), law.cdf).pvalue > P_MIN
+    assert st.kstest(2.0 * (s[:, 1] - s[:, 0]), law.cdf).pvalue > ALPHA
 
 
 def test_factor_law_rvs_and_vectorised_cdf(seed: int) -> None:
     law = LinearLogFactorLaw(3, 50)
     r = law.rvs(size=20_000, random_state=np.random.default_rng(seed))
-    assert st.kstest(r, law.cdf).pvalue > P_MIN
+    assert st.kstest(r, law.cdf).pvalue > ALPHA
     edges = np.linspace(-0.5, 0.5, 101)
     c = law.cdf(edges)
     assert c.shape == edges.shape and np.all(np.diff(c) >= 0)
@@ -256,7 +254,7 @@ def test_neuron_law_against_the_sde_simulation(seed: int) -> None:
     res = simulate_limit(x, n, "linear", t1, n_steps=256, n_paths=20_000, observe=coordinate(0), rng=seed)
     sample = res["x0"].samples[:, -1]
     law = linear_neuron_law(n, t1, sigma0=math.sqrt(2.5))
-    assert st.kstest(np.ravel(sample), law.cdf).pvalue > P_MIN
+    assert st.kstest(np.ravel(sample), law.cdf).pvalue > ALPHA
 
 
 def test_neuron_law_t0_is_gaussian_and_freezes() -> None:

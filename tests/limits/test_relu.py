@@ -22,8 +22,7 @@ from stochdepth.limits import (
 )
 from stochdepth.networks import dead, sample_network
 from stochdepth.sde import EulerMaruyama, coordinate, simulate
-
-P_MIN = 1e-6
+from stochdepth.testing import ALPHA
 
 
 def test_log_drift_exact_values() -> None:
@@ -74,7 +73,7 @@ def test_width1_law_against_the_sde(seed: int) -> None:
     res = simulate(
         limit_sde("relu", 1), EulerMaruyama(), t, 512, [x0], n_paths=20_000, observe=coordinate(0), rng=seed
     )
-    assert st.kstest(res["x0"].samples[:, -1], relu_width1_law(x0, t).cdf).pvalue > P_MIN
+    assert st.kstest(res["x0"].samples[:, -1], relu_width1_law(x0, t).cdf).pvalue > ALPHA
     frozen = relu_width1_law(-0.7, 3.0)
     assert frozen.mean() == -0.7 and frozen.var() == 0.0
     assert relu_width1_law(2.0, 0.0).mean() == 2.0

@@ -20,8 +20,7 @@ from stochdepth.limits import (
     variance_ode,
     width_first_recursion,
 )
-
-P_MIN = 1e-6
+from stochdepth.testing import ALPHA
 
 
 @pytest.mark.parametrize(("act", "rate"), [("linear", 1.0), ("relu", 0.5), (leaky_relu(0.2), 0.52)])
@@ -103,7 +102,7 @@ def test_mckean_vlasov_relu_gaussian_with_ode_variance(seed: int) -> None:
     thr = st.t.ppf(1 - 5e-7, 47)
     assert abs(res.second_moment[-1] - res.recursion[-1]) < thr * res.stderr[-1]
     sample = res.particles.ravel()
-    assert st.kstest(sample, st.norm(scale=math.sqrt(res.recursion[-1])).cdf).pvalue > P_MIN
+    assert st.kstest(sample, st.norm(scale=math.sqrt(res.recursion[-1])).cdf).pvalue > ALPHA
     # the ODE differs from the Euler recursion by O(h): (e^{1/2} - (1 + 1/100)^{50}) ~ 4e-3
     assert abs(res.ode[-1] - res.recursion[-1]) < 0.01
 

@@ -1,6 +1,6 @@
 """The numba kernels of the exact sampler against slow references, path by path.
 
-The kernels document their draw order; the references in _network_testing replay it with plain numpy,
+The kernels document their draw order; the references in stochdepth.testing.references replay it with numpy,
 so the same generator must give the same networks (to rounding: the kernels rescale by powers of two
 and sum in another order). Exact linear dependencies other than duplicates (x3 = x1 + x2) are left out
 here: their Schur residual is rounding noise near the retirement tolerance, so kernel and reference may
@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 import pytest
-from _network_testing import reference_exact
 
 from stochdepth.activations import Activation, get_activation
 from stochdepth.networks import (
@@ -28,6 +27,7 @@ from stochdepth.networks import (
 from stochdepth.networks import _kernels as K
 from stochdepth.networks.sampling import _input_factor
 from stochdepth.random import chunk_generators
+from stochdepth.testing.references import reference_exact
 
 
 def _kernel_states(X, width, depth, act, t1, layers, m, seed):

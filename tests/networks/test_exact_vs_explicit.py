@@ -30,9 +30,9 @@ from stochdepth.networks import (
     sample_network,
     squared_norms,
 )
+from stochdepth.testing import ALPHA
 
 N = 20000
-ALPHA = 1e-6
 
 X1 = np.array([0.7, -1.2, 0.4])
 X2 = np.array([[1.0, 0.2], [-0.5, 1.0], [0.3, 0.3]])

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _network_testing import reference_factor
 from hypothesis import given
 from hypothesis import strategies as st
 
 from stochdepth.networks import psd_factor
 from stochdepth.networks._kernels import default_rtol
+from stochdepth.testing.references import reference_factor
 
 
 @st.composite

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _network_testing import holm_min_adjusted, ks_pvalue, reference_log_norm_walk
+from _network_testing import holm_min_adjusted, ks_pvalue
 
 from stochdepth import NumericalError
 from stochdepth.networks import (
@@ -24,6 +24,8 @@ from stochdepth.networks import (
     squared_norms,
 )
 from stochdepth.random import chunk_generators
+from stochdepth.testing import ALPHA
+from stochdepth.testing.references import reference_log_norm_walk
 
 
 @pytest.mark.parametrize(("width", "depth", "t1"), [(5, 7, 1.0), (1, 4, 2.0), (2, 3, 30.0)])
@@ -71,7 +73,7 @@ def test_walk_equals_full_linear_network_in_law(seed, sampler, width, depth, t1)
     ratio = ln - ln[:, :1]
     pvalues = {f"layer {l}": ks_pvalue(walk.log_ratio[:, j], ratio[:, j]) for j, l in enumerate(layers) if l}
     adjusted, worst = holm_min_adjusted(pvalues)
-    assert adjusted > 1e-6, f"{worst}: p = {pvalues[worst]:.3g}"
+    assert adjusted > ALPHA, f"{worst}: p = {pvalues[worst]:.3g}"
 
 
 def test_walk_is_log_domain_where_the_network_overflows(seed):

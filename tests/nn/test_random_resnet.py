@@ -20,6 +20,7 @@ from _nn_testing import DEVICES, hand_forward  # noqa: E402
 from stochdepth import NumericalError  # noqa: E402
 from stochdepth.activations import Activation, leaky_relu  # noqa: E402
 from stochdepth.nn import RandomResNet  # noqa: E402
+from stochdepth.testing import ALPHA  # noqa: E402
 
 CUSTOM = Activation.custom(
     "softsign", lambda v: v / (1.0 + abs(v)), lipschitz=1.0, torch_fn=torch.nn.functional.softsign
@@ -128,7 +129,7 @@ def test_weight_variances(seed):
         (n * float((net.weight**2).sum()), L * n * n),
     ]:
         p = 2 * min(stats.chi2.cdf(value, df), stats.chi2.sf(value, df))
-        assert p > 1e-6, (value, df)
+        assert p > ALPHA, (value, df)
     # the entries are not all equal across layers (independent draws)
     assert not torch.equal(net.weight[0], net.weight[1])
 

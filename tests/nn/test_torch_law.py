@@ -28,9 +28,9 @@ from _nn_testing import DEVICES  # noqa: E402
 from stochdepth.networks import ExactLaw, gram, neuron, sample_network, squared_norms  # noqa: E402
 from stochdepth.nn import sample_torch_network  # noqa: E402
 from stochdepth.stats import KolmogorovSmirnov, test_family, two_sample_test  # noqa: E402
+from stochdepth.testing import ALPHA  # noqa: E402
 
 N = 20000
-ALPHA = 1e-6
 KS = KolmogorovSmirnov(exact=False)
 
 X1 = np.array([0.7, -1.2, 0.4])

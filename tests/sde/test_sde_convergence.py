@@ -25,10 +25,10 @@ import sde_models as models
 
 from stochdepth.random import chunk_generators
 from stochdepth.sde import EulerMaruyama, Milstein, simulate_levels
-from stochdepth.sde._kernels import reference_levels
+from stochdepth.testing import Z_MAX
+from stochdepth.testing.references import reference_levels
 
 STEPS = (16, 32, 64, 128, 256)
-Z = 5.0
 TOL = 0.15
 
 
@@ -82,8 +82,8 @@ def test_weak_order_euler(seed):
     for key, exact in (("x", exact1), ("x2", exact2)):
         st = res[key]
         lev, dif = st.moments, st.differences
-        assert np.all(np.abs(lev.mean[-1] - exact) < Z * lev.stderr[-1]), key
-        assert np.all(np.abs(dif.mean[-1] - np.diff(exact)) < Z * dif.stderr[-1]), key
+        assert np.all(np.abs(lev.mean[-1] - exact) < Z_MAX * lev.stderr[-1]), key
+        assert np.all(np.abs(dif.mean[-1] - np.diff(exact)) < Z_MAX * dif.stderr[-1]), key
         # coupling: Var of a difference is O(h), far below Var of a level (O(1))
         assert np.all(dif.var[-1] < 0.05 * lev.var[-1][1:])
     d = res["x"].differences

@@ -29,10 +29,8 @@ from stochdepth.sde import (
     squared_norm,
     state,
 )
-from stochdepth.sde._kernels import reference_paths
-
-Z = 5.0
-
+from stochdepth.testing import Z_MAX
+from stochdepth.testing.references import reference_paths
 
 # ----------------------------------------------------------------------------------------------------
 # The numba kernels against the slow reference (same random numbers)
@@ -103,11 +101,11 @@ def test_ornstein_uhlenbeck_mean_and_variance(seed):
         var.append((1 - theta * h) ** 2 * var[-1] + s * s * h)
     for j, k in enumerate([50, 100]):
         i = j + 1
-        assert abs(mom.mean[i, 0] - mean[k]) < Z * mom.stderr[i, 0]
+        assert abs(mom.mean[i, 0] - mean[k]) < Z_MAX * mom.stderr[i, 0]
         # Gaussian: Var(sample variance) = 2 var^2 / (n - 1)
-        assert abs(mom.var[i, 0] - var[k]) < Z * var[k] * math.sqrt(2.0 / (n - 1))
-        assert abs(mom.skewness[i, 0]) < Z * math.sqrt(6.0 / n)
-        assert abs(mom.kurtosis[i, 0] - 3.0) < Z * math.sqrt(24.0 / n)
+        assert abs(mom.var[i, 0] - var[k]) < Z_MAX * var[k] * math.sqrt(2.0 / (n - 1))
+        assert abs(mom.skewness[i, 0]) < Z_MAX * math.sqrt(6.0 / n)
+        assert abs(mom.kurtosis[i, 0] - 3.0) < Z_MAX * math.sqrt(24.0 / n)
     t = 1.0
     cont_mean = m + (x0 - m) * math.exp(-theta * t)
     cont_var = s * s * (1 - math.exp(-2 * theta * t)) / (2 * theta)
@@ -144,8 +142,8 @@ def test_general_noise_covariance(seed):
     assert np.max(np.abs(P - P_cont)) < 5 * h
     emp = np.cov(x.T)
     se = np.sqrt((np.outer(np.diag(P), np.diag(P)) + P**2) / n)
-    assert np.all(np.abs(emp - P) < Z * se), (emp, P, se)
-    assert np.all(np.abs(x.mean(axis=0)) < Z * np.sqrt(np.diag(P) / n))
+    assert np.all(np.abs(emp - P) < Z_MAX * se), (emp, P, se)
+    assert np.all(np.abs(x.mean(axis=0)) < Z_MAX * np.sqrt(np.diag(P) / n))
 
 
 def test_isotropic_noise_linear_limit(seed):
@@ -172,16 +170,16 @@ def test_isotropic_noise_linear_limit(seed):
     )
     h = 1.0 / n_steps
     sq = res["squared_norm"].moments
-    assert abs(sq.mean[0] - n * (1 + h) ** n_steps) < Z * sq.stderr[0]
+    assert abs(sq.mean[0] - n * (1 + h) ** n_steps) < Z_MAX * sq.stderr[0]
     st = res["state"].moments
-    assert np.all(np.abs(st.mean[0] - 1.0) < Z * st.stderr[0])
+    assert np.all(np.abs(st.mean[0] - 1.0) < Z_MAX * st.stderr[0])
     cross = res["x0x1"].moments
-    assert abs(cross.mean[0] - 1.0) < Z * cross.stderr[0]
+    assert abs(cross.mean[0] - 1.0) < Z_MAX * cross.stderr[0]
     # coordinates are exchangeable: equal variances
     v = st.var[0]
-    assert np.ptp(v) < 2 * Z * np.max(v) * math.sqrt(2.0 * (st.kurtosis[0].max() - 1) / paths)
+    assert np.ptp(v) < 2 * Z_MAX * np.max(v) * math.sqrt(2.0 * (st.kurtosis[0].max() - 1) / paths)
     ln = res["log_norm"].moments
-    assert abs(ln.var[0] - 1.0 / n) < Z * ln.var[0] * math.sqrt(2.0 / paths) + 0.05 / n
+    assert abs(ln.var[0] - 1.0 / n) < Z_MAX * ln.var[0] * math.sqrt(2.0 / paths) + 0.05 / n
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ from stochdepth.stats import (
     two_sample_test,
 )
 from stochdepth.stats import _kernels as K
-from stochdepth.stats import _reference as R
 from stochdepth.stats.gof import _labelled
+from stochdepth.testing import ALPHA
+from stochdepth.testing import references as R
 
 RTOL = 1e-10
 
@@ -193,7 +194,7 @@ def test_shuffle_is_uniform(seed):
         key = tuple(lab.tolist())
         counts[key] = counts.get(key, 0) + 1
     assert len(counts) == 24
-    assert stats.chisquare(list(counts.values())).pvalue > 1e-6
+    assert stats.chisquare(list(counts.values())).pvalue > ALPHA
 
 
 @pytest.mark.parametrize("kind", ["continuous", "ties"])
@@ -294,10 +295,10 @@ def _check_uniform(p, what, *, randomized=None):
     r = p.size
     count = int(np.count_nonzero(p <= 0.05))
     tail = min(stats.binom.cdf(count, r, 0.05), stats.binom.sf(count - 1, r, 0.05))
-    assert tail > 5e-7, f"{what}: {count} of {r} p-values <= 0.05 (binomial tail {tail:.2g})"
+    assert tail > ALPHA / 2, f"{what}: {count} of {r} p-values <= 0.05 (binomial tail {tail:.2g})"
     u = p if randomized is None else np.asarray(randomized)
     ks = stats.kstest(u, "uniform")
-    assert ks.pvalue > 1e-6, f"{what}: p-values are not uniform (KS p = {ks.pvalue:.2g})"
+    assert ks.pvalue > ALPHA, f"{what}: p-values are not uniform (KS p = {ks.pvalue:.2g})"
 
 
 TWO_SAMPLE_CALIBRATION = [

@@ -1,14 +1,12 @@
-"""Test-private adapters: the stopping tests' names for the public strategies, which now live in
-:mod:`stochdepth.strategies` (:func:`~stochdepth.strategies.markov_stopping_problems`,
-:func:`~stochdepth.strategies.residual_families`, :func:`~stochdepth.strategies.stochastic_matrices`).
-"""
+"""Test-private adapters: the stopping tests' names for the public strategy
+:func:`stochdepth.testing.strategies.markov_stopping_problems`."""
 
 from __future__ import annotations
 
 from hypothesis.strategies import SearchStrategy
 
 from stochdepth.stopping import MarkovStoppingProblem
-from stochdepth.strategies import markov_stopping_problems
+from stochdepth.testing.strategies import markov_stopping_problems
 
 __all__ = ["infinite_problems", "markov_problems", "monotone_problems"]
 

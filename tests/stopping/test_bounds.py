@@ -18,7 +18,7 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
-from stochdepth.strategies import residual_families
+from stochdepth.testing.strategies import residual_families
 
 from .strategies import markov_problems
 

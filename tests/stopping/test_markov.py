@@ -19,9 +19,9 @@ from stochdepth.stopping import (
     random_walk_transitions,
     solve_stopping,
 )
-from stochdepth.stopping import _reference as ref
+from stochdepth.testing import references as ref
+from stochdepth.testing.generators import random_banded_rows
 
-from .brute import enumerate_markov_rules, tree_snell
 from .strategies import infinite_problems, markov_problems
 
 
@@ -40,7 +40,9 @@ def test_backward_induction_matches_tree_of_histories(prob: MarkovStoppingProble
     """Value and law of the smallest optimal stopping time equal the brute-force Snell envelope computed
     on the tree of histories (exact arithmetic up to rounding: 1e-9)."""
     sol = solve_stopping(prob, BackwardInduction())
-    value, pmf = tree_snell(prob)
+    arrays = ref.problem_arrays(prob)
+    value, tau = ref.tree_snell(*arrays)
+    pmf = ref.stopping_law(ref.enumerate_histories(*arrays), tau)
     assert sol.value() == pytest.approx(value, abs=1e-9)
     law = sol.depth_law()
     np.testing.assert_allclose(law.pmf, pmf, atol=1e-9)
@@ -52,7 +54,7 @@ def test_backward_induction_matches_tree_of_histories(prob: MarkovStoppingProble
 def test_snell_value_is_best_markov_rule(prob: MarkovStoppingProblem) -> None:
     """No deterministic Markov rule (all 2^(S L) enumerated) beats the Snell value, and one attains it."""
     sol = solve_stopping(prob)
-    assert enumerate_markov_rules(prob) == pytest.approx(sol.value(), abs=1e-9)
+    assert ref.enumerate_markov_rules(prob) == pytest.approx(sol.value(), abs=1e-9)
 
 
 @given(markov_problems(max_states=5, max_horizon=5))
@@ -293,10 +295,7 @@ def test_banded_mmatrix_solver_matches_dense(seed: int) -> None:
 
     rng = np.random.default_rng(seed)
     n, lower, w = 400, 5, 11
-    bands = rng.random((n, w))
-    s = np.arange(n)[:, None] - lower + np.arange(w)[None, :]
-    bands[(s < 0) | (s >= n)] = 0.0
-    bands /= bands.sum(axis=1, keepdims=True)
+    bands = random_banded_rows(rng, n, w, lower)
     P = BandedTransitions(bands, lower).to_dense()
     idx = np.arange(20, 380)  # leaving the index set is the exit
     rhs = rng.normal(size=idx.size)

@@ -20,10 +20,12 @@ from hypothesis import given
 from seeding import seed_for
 
 from stochdepth.stopping import is_monotone
-from stochdepth.strategies import residual_families
+from stochdepth.testing.generators import random_monotone_problem
+from stochdepth.testing.references import brute_force_rules
+from stochdepth.testing.strategies import residual_families
 from theory import BOOK
-from theory.b1_model import brute_force, enumerate_paths, late_chain, random_chain, tie_chain, tree_snell
-from theory.b2_finite_depth import monotone_chain, own_bounds, pathwise_tau, straight_family, violating_family
+from theory.b1_model import chain_snell, enumerate_paths, late_chain, random_chain, tie_chain
+from theory.b2_finite_depth import own_bounds, pathwise_tau, straight_family, violating_family
 from theory.b5_continuous import ou_chain
 from theory.common import Criteria, at_most, close, convergence, plain, stream
 
@@ -90,13 +92,13 @@ def test_enumeration_and_brute_force_on_the_tie_chain():
     paths = enumerate_paths(ch)
     assert math.isclose(paths.prob.sum(), 1.0)
     assert paths.n_hist == 2 and paths.states.shape == (4, 2)
-    values, taus = brute_force(paths)
+    values, taus = brute_force_rules(paths)
     np.testing.assert_allclose(values, 0.0, atol=1e-15)
     assert taus.shape == (4, 4)
-    value, tau = tree_snell(ch)
+    value, tau = chain_snell(ch)
     assert value == 0.0
     assert np.all(tau[paths.prob > 0] == 0)  # the tie stops: smallest optimal time
-    _, late = tree_snell(ch, rule="ties-continue")
+    _, late = chain_snell(ch, rule="ties-continue")
     assert np.all(late[paths.prob > 0] == 1)
 
 
@@ -105,11 +107,11 @@ def test_tree_recursion_on_the_wait_through_a_loss_chain():
     the brute force); the myopic rule (one layer ahead looks like a loss of 1.1) stops at once."""
     ch = late_chain()
     paths = enumerate_paths(ch)
-    values, _ = brute_force(paths)
+    values, _ = brute_force_rules(paths)
     assert math.isclose(values.max(), 1.8)
-    v, tau = tree_snell(ch)
+    v, tau = chain_snell(ch)
     assert math.isclose(v, 1.8) and tau[paths.prob > 0].tolist() == [2]
-    _, myopic = tree_snell(ch, rule="myopic")
+    _, myopic = chain_snell(ch, rule="myopic")
     assert myopic[paths.prob > 0].tolist() == [0]
 
 
@@ -118,11 +120,11 @@ def test_tree_recursion_matches_brute_force_on_random_chains(seed):
     for S, L in ((2, 3), (3, 2)):
         ch = random_chain(rng, S, L)
         paths = enumerate_paths(ch)
-        values, _ = brute_force(paths)
-        v, tau = tree_snell(ch)
+        values, _ = brute_force_rules(paths)
+        v, tau = chain_snell(ch)
         assert close(v, float(values.max()))
         assert close(float(paths.prob @ paths.Z[np.arange(tau.size), tau]), v)
-        v_nomax, _ = tree_snell(ch, envelope="no-max")
+        v_nomax, _ = chain_snell(ch, envelope="no-max")
         # without the max the "envelope" is E Z_L, the value of never stopping early
         assert close(v_nomax, float(paths.prob @ paths.Z[:, -1]))
 
@@ -157,7 +159,8 @@ def test_violating_families_break_the_conclusions(seed):
 @given(residual_families(satisfying=True, kind=None))
 def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
     """The bounds as the book computes them (independently of stochdepth.stopping.bounds) hold on the
-    residual families of stochdepth.strategies: geometric, polynomially summable and bounded-gain ones."""
+    residual families of stochdepth.testing.strategies: geometric, polynomially summable and bounded-gain
+    ones."""
     own = own_bounds(fam.problem, fam.lipschitz, fam.residual_bounds, fam.C, fam.rho)
     assert at_most(own["e_tau"], own["bounded"])
     assert at_most(own["e_tau"], own["summable"])
@@ -168,7 +171,7 @@ def test_own_bound_formulas_hold_on_the_public_strategy_families(fam):
 def test_monotone_chains_are_monotone(seed):
     rng = np.random.default_rng(stream(seed, "test-monotone"))
     for _ in range(20):
-        assert is_monotone(monotone_chain(rng))
+        assert is_monotone(random_monotone_problem(rng))
 
 
 # ----------------------------------------------------------------------------------------------------

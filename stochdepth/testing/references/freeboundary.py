@@ -26,7 +26,7 @@ __all__ = [
 
 
 def dense_from_bands(lo: np.ndarray, di: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """Dense tridiagonal matrix from the band convention of :mod:`._kernels`."""
+    """Dense tridiagonal matrix from bands (``lo[i]`` left of the diagonal in row ``i``, ``up[i]`` right)."""
     n = di.size
     m = np.diag(np.asarray(di, dtype=float))
     for i in range(1, n):
@@ -118,7 +118,7 @@ def theta_march_reference(
     terminal: np.ndarray,
     lcp: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = lcp_least_element,
 ) -> np.ndarray:
-    """The theta march of :func:`._kernels.theta_march` with dense matrices and the given LCP solver."""
+    """The theta march of the freeboundary kernels with dense matrices and the given LCP solver."""
     n_t, n = times.size, g.size
     value = np.empty((n_t, n))
     value[-1] = terminal

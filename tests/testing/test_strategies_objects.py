@@ -15,7 +15,7 @@ from stochdepth import Status
 from stochdepth.activations import Activation
 from stochdepth.networks import log_norms
 from stochdepth.stopping import MarkovStoppingProblem, PolicyIteration, is_monotone, solve_stopping
-from stochdepth.strategies import (
+from stochdepth.testing.strategies import (
     activations,
     depths,
     markov_stopping_problems,

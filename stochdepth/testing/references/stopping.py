@@ -1,4 +1,4 @@
-"""Plain numpy references of the numba kernels and of Longstaff-Schwartz (tests and benchmarks only).
+"""Plain numpy references of the discrete stopping kernels and of Longstaff-Schwartz.
 
 They implement the same algorithms as the library in the most direct numpy way, without kernels,
 chunking or condition checks, so that the tests can compare results and the benchmarks can measure
@@ -8,8 +8,20 @@ what the kernels buy.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...stopping import MarkovStoppingProblem
+
+__all__ = [
+    "banded_backward_induction",
+    "dense_backward_induction",
+    "enumerate_markov_rules",
+    "gbm_paths",
+    "longstaff_schwartz_max_call",
+]
 
 
 def banded_backward_induction(
@@ -143,3 +155,28 @@ def longstaff_schwartz_max_call(
         out[idx] = Z[idx, l]
         alive[idx] = False
     return float(out.mean()), float(out.std(ddof=1) / math.sqrt(n_eval))
+
+
+def enumerate_markov_rules(prob: MarkovStoppingProblem) -> float:
+    """Best value over all deterministic Markov stopping rules (2^(S L) of them) by exact evaluation.
+
+    Exponential in ``S L``: for a handful of states and layers only.
+    """
+    L = prob.horizon
+    assert L is not None
+    n = prob.n_states
+    mu0 = prob.initial_law()
+    best = -np.inf
+    for code in range(2 ** (n * L)):
+        bits = [(code >> k) & 1 for k in range(n * L)]
+        stop = np.array(bits, dtype=bool).reshape(L, n)
+        total = 0.0
+        mu = mu0.copy()
+        for l in range(L + 1):
+            here = stop[l] if l < L else np.ones(n, bool)
+            z = prob.payoffs(np.full(n, l), np.arange(n))
+            total += float(mu[here] @ z[here])
+            if l < L:
+                mu = prob.chain.push(l, mu, ~stop[l])
+        best = max(best, total)
+    return best

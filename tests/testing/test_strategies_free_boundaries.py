@@ -29,7 +29,7 @@ from stochdepth.stopping import (
     random_walk_transitions,
     solve_stopping,
 )
-from stochdepth.strategies import (
+from stochdepth.testing.strategies import (
     AmericanPut,
     ObstacleCase,
     american_options,

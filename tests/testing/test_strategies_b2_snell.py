@@ -33,7 +33,7 @@ from stochdepth.stopping import (
     solve_stopping,
     summable_residuals_bound,
 )
-from stochdepth.strategies import markov_stopping_problems, residual_families
+from stochdepth.testing.strategies import markov_stopping_problems, residual_families
 
 # ----------------------------------------------------------------------------------------------------
 # B2

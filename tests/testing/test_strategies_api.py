@@ -1,15 +1,18 @@
-"""stochdepth.strategies as a module: optional hypothesis, argument validation at build time, docstrings."""
+"""stochdepth.testing.strategies as a package: optional hypothesis, argument validation at build time,
+docstrings."""
 
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-import stochdepth.strategies as S
+import stochdepth.testing.strategies as S
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -17,11 +20,15 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_import_stochdepth_never_imports_hypothesis() -> None:
-    """``import stochdepth`` leaves hypothesis and the strategies module unloaded."""
+    """``import stochdepth`` leaves the testing package unloaded; ``import stochdepth.testing`` (and its
+    generators) leaves hypothesis, QuantLib and the strategies unloaded."""
     res = _run(
         "import sys, stochdepth\n"
+        "assert 'stochdepth.testing' not in sys.modules\n"
+        "import stochdepth.testing, stochdepth.testing.generators\n"
         "assert 'hypothesis' not in sys.modules, 'hypothesis imported'\n"
-        "assert 'stochdepth.strategies' not in sys.modules\n"
+        "assert 'QuantLib' not in sys.modules, 'QuantLib imported'\n"
+        "assert 'stochdepth.testing.strategies' not in sys.modules\n"
         "print('ok')"
     )
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
@@ -34,12 +41,16 @@ def test_missing_hypothesis_says_how_to_install() -> None:
         "import sys\n"
         "sys.modules['hypothesis'] = None  # makes 'import hypothesis' fail\n"
         "import stochdepth\n"
-        "for get in (lambda: __import__('stochdepth.strategies'), lambda: stochdepth.strategies):\n"
+        "import stochdepth.testing\n"
+        "for get in (\n"
+        "    lambda: __import__('stochdepth.testing.strategies'),\n"
+        "    lambda: stochdepth.testing.strategies,\n"
+        "):\n"
         "    try:\n"
         "        get()\n"
         "    except ImportError as exc:\n"
         "        print(exc)\n"
-        "        sys.modules.pop('stochdepth.strategies', None)\n"
+        "        sys.modules.pop('stochdepth.testing.strategies', None)\n"
         "    else:\n"
         "        raise SystemExit('no ImportError')\n"
     )
@@ -121,10 +132,12 @@ def test_residual_family_without_growth_accepts_horizon_one() -> None:
 
 
 def test_docstring_examples() -> None:
-    """Every example in the module's docstrings runs (they run @given properties under this profile)."""
+    """Every example in the package's docstrings runs (they run @given properties under this profile)."""
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    tests = finder.find(S, "stochdepth.strategies", extraglobs={"np": np})
+    names = [f"{S.__name__}.{m.name}" for m in pkgutil.iter_modules(S.__path__)]
+    modules = [S, *map(importlib.import_module, names)]
+    tests = [t for mod in modules for t in finder.find(mod, mod.__name__, extraglobs={"np": np})]
     assert sum(len(t.examples) for t in tests) >= 30
     for test in tests:
         runner.run(test)

@@ -1,4 +1,4 @@
-r"""Slow, direct numpy implementations of the two-sample statistics (private).
+r"""Slow, direct numpy implementations of the two-sample statistics.
 
 They work on the samples themselves (sorting and ``searchsorted``), independently of the label-sequence
 kernels of :mod:`stochdepth.stats._kernels`, and serve as references in the tests.
