@@ -50,15 +50,13 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def bench_samplers(width, depth, k, n_networks, threads, repeats):
+def bench_samplers(width, depth, k, n_paths, threads, repeats):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, k)) if k > 1 else rng.standard_normal(8)
-    kw = dict(
-        n_networks=n_networks, record=[0, depth // 2, depth], observe=squared_norms(), n_threads=threads
-    )
+    kw = dict(n_paths=n_paths, record=[0, depth // 2, depth], observe=squared_norms(), n_threads=threads)
 
-    def run(sampler, n=n_networks):
-        return sample_network(x, width, depth, "relu", **{**kw, "n_networks": n}, sampler=sampler, rng=1)
+    def run(sampler, n=n_paths):
+        return sample_network(x, width, depth, "relu", **{**kw, "n_paths": n}, sampler=sampler, rng=1)
 
     run(ExactLaw(), 2)  # warm-up (compilation, caches)
     run(ExplicitWeights(), 1)
@@ -66,7 +64,7 @@ def bench_samplers(width, depth, k, n_networks, threads, repeats):
     t_explicit = best_time(lambda: run(ExplicitWeights()), max(1, repeats // 2))
     return {
         "case": f"relu n={width} L={depth} k={k}",
-        "n_networks": n_networks,
+        "n_paths": n_paths,
         "exact_law_s": t_exact,
         "explicit_weights_s": t_explicit,
         "ratio": t_explicit / t_exact,
@@ -81,18 +79,18 @@ def bench_walk(width, depth, n_paths, threads, repeats):
 
     def net(sampler):
         return sample_network(
-            x, width, depth, "linear", n_networks=n_paths, sampler=sampler, observe=log_norms(),
+            x, width, depth, "linear", n_paths=n_paths, sampler=sampler, observe=log_norms(),
             n_threads=threads, rng=1,
         )  # fmt: skip
 
     sample_linear_log_norm(width, depth, n_paths=2, rng=0)  # warm-up
-    sample_network(x, width, depth, "linear", n_networks=2, observe=log_norms(), rng=0)
+    sample_network(x, width, depth, "linear", n_paths=2, observe=log_norms(), rng=0)
     t_walk = best_time(walk, repeats)
     t_exact = best_time(lambda: net(ExactLaw()), repeats)
     t_explicit = best_time(lambda: net(ExplicitWeights()), max(1, repeats // 2))
     return {
         "case": f"linear log-norm n={width} L={depth}",
-        "n_networks": n_paths,
+        "n_paths": n_paths,
         "walk_s": t_walk,
         "exact_law_s": t_exact,
         "explicit_weights_s": t_explicit,
@@ -126,7 +124,7 @@ def main(argv=None) -> int:
     print(f"{'case':<28}{'networks':>9}{'exact [s]':>12}{'explicit [s]':>14}{'explicit/exact':>16}")
     for r in rows:
         print(
-            f"{r['case']:<28}{r['n_networks']:>9}{r['exact_law_s']:>12.4f}{r['explicit_weights_s']:>14.4f}"
+            f"{r['case']:<28}{r['n_paths']:>9}{r['exact_law_s']:>12.4f}{r['explicit_weights_s']:>14.4f}"
             f"{r['ratio']:>15.1f}x"
         )
     print(
@@ -134,7 +132,7 @@ def main(argv=None) -> int:
         f"{'exact/walk':>12}{'explicit/walk':>15}"
     )
     print(
-        f"{walk['case']:<34}{walk['n_networks']:>7}{walk['walk_s']:>11.5f}{walk['exact_law_s']:>11.4f}"
+        f"{walk['case']:<34}{walk['n_paths']:>7}{walk['walk_s']:>11.5f}{walk['exact_law_s']:>11.4f}"
         f"{walk['explicit_weights_s']:>14.4f}{walk['ratio_exact_over_walk']:>11.1f}x"
         f"{walk['ratio_explicit_over_walk']:>14.1f}x"
     )

@@ -46,13 +46,13 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def rng_floor(n_networks: int, device: str, dtype: torch.dtype, chunk: int) -> None:
+def rng_floor(n_paths: int, device: str, dtype: torch.dtype, chunk: int) -> None:
     """Draw the L n^2 normals per network that an explicit-weight sampler needs (chunk by chunk)."""
     gen = torch.Generator(device=device)
     gen.manual_seed(0)
-    buf = torch.empty((min(chunk, n_networks), WIDTH, WIDTH), dtype=dtype, device=device)
-    for start in range(0, n_networks, chunk):
-        b = min(chunk, n_networks - start)
+    buf = torch.empty((min(chunk, n_paths), WIDTH, WIDTH), dtype=dtype, device=device)
+    for start in range(0, n_paths, chunk):
+        b = min(chunk, n_paths - start)
         for _ in range(DEPTH):
             buf[:b].normal_(generator=gen)
     if device == "cuda":
@@ -76,14 +76,12 @@ def main(argv=None) -> int:
 
     def numpy_case(sampler):
         return lambda n: sample_network(
-            x, WIDTH, DEPTH, "relu", n_networks=n, sampler=sampler, n_threads=args.threads, **kw
+            x, WIDTH, DEPTH, "relu", n_paths=n, sampler=sampler, n_threads=args.threads, **kw
         )
 
     def torch_case(device, dtype):
         def fn(n):
-            res = sample_torch_network(
-                x, WIDTH, DEPTH, "relu", n_networks=n, device=device, dtype=dtype, **kw
-            )
+            res = sample_torch_network(x, WIDTH, DEPTH, "relu", n_paths=n, device=device, dtype=dtype, **kw)
             if device == "cuda":
                 torch.cuda.synchronize()
             return res
@@ -107,7 +105,7 @@ def main(argv=None) -> int:
         chunk = fn(min(n, 64)).chunk_size  # warm-up (numba compilation, torch start-up, CUDA context)
         chunk = fn(n).chunk_size
         t = best_time(lambda fn=fn, n=n: fn(n), repeats)
-        row = {"sampler": label, "device": device, "n_networks": n, "seconds": t, "networks_per_s": n / t}
+        row = {"sampler": label, "device": device, "n_paths": n, "seconds": t, "networks_per_s": n / t}
         if dtype is not None:
             floor = best_time(lambda d=device, dt=dtype, c=chunk, n=n: rng_floor(n, d, dt, c), repeats)
             row["rng_floor_seconds"] = floor
@@ -115,16 +113,16 @@ def main(argv=None) -> int:
         rows.append(row)
 
     cpu = {r["sampler"]: r for r in rows if r["device"] == "cpu"}
-    base = cpu["explicit_weights (numpy)"]["seconds"] / cpu["explicit_weights (numpy)"]["n_networks"]
+    base = cpu["explicit_weights (numpy)"]["seconds"] / cpu["explicit_weights (numpy)"]["n_paths"]
     print(f"stochdepth.nn benchmark ({'quick' if args.quick else 'full'}, threads={args.threads}), "
           f"relu n={WIDTH} L={DEPTH} k={K}")  # fmt: skip
     print(f"{'sampler':<26}{'networks':>9}{'s':>9}{'net/s':>11}{'vs numpy explicit':>19}{'vs RNG floor':>14}")
     for r in rows:
-        speedup = base / (r["seconds"] / r["n_networks"])
+        speedup = base / (r["seconds"] / r["n_paths"])
         r["speedup_vs_numpy_explicit"] = speedup
         floor = f"{r['ratio_to_rng_floor']:.2f}x" if "ratio_to_rng_floor" in r else "-"
         print(
-            f"{r['sampler']:<26}{r['n_networks']:>9}{r['seconds']:>9.3f}{r['networks_per_s']:>11.0f}"
+            f"{r['sampler']:<26}{r['n_paths']:>9}{r['seconds']:>9.3f}{r['networks_per_s']:>11.0f}"
             f"{speedup:>18.2f}x{floor:>14}"
         )
 

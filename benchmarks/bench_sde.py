@@ -47,7 +47,7 @@ def linear_limit_sde():
     """The library's own limit diffusion of the linear network (what users simulate)."""
     from stochdepth.limits import limit_sde
 
-    return limit_sde("linear", WIDTH)
+    return limit_sde(WIDTH, "linear")
 
 
 def interleaved_best(runs: dict[str, object], repeats: int) -> dict[str, float]:
@@ -68,7 +68,8 @@ def interleaved_best(runs: dict[str, object], repeats: int) -> dict[str, float]:
 
 
 def stochdepth_run(n_paths: int, n_threads: int):
-    from stochdepth.sde import EulerMaruyama, Moments, simulate, squared_norm
+    from stochdepth.montecarlo import Moments
+    from stochdepth.sde import EulerMaruyama, simulate, squared_norm
 
     sde = linear_limit_sde()
     simulate(sde, EulerMaruyama(), 1.0, 10, np.ones(WIDTH), n_paths=8, rng=0)  # warm-up (compile)
@@ -183,7 +184,8 @@ def _current_rss_mib() -> float:
 def memory_child(n_paths: int) -> None:
     import tracemalloc
 
-    from stochdepth.sde import EulerMaruyama, Moments, Quantiles, simulate
+    from stochdepth.montecarlo import Moments, Quantiles
+    from stochdepth.sde import EulerMaruyama, simulate
 
     sde = linear_limit_sde()
     record = np.arange(0, N_STEPS + 1, N_STEPS // 10)
@@ -232,7 +234,7 @@ def main() -> None:
         memory_child(args.memory_child)
         return
 
-    from stochdepth.random import default_threads
+    from stochdepth.montecarlo import default_threads
 
     threads = default_threads()
     n_paths = 10_000

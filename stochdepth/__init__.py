@@ -29,6 +29,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 _SUBPACKAGES = (
+    "montecarlo",
     "networks",
     "sde",
     "limits",

@@ -72,7 +72,7 @@ _Q1_NODES, _Q1_WEIGHTS = _gaussian_rule(13.0, 0.5, 20)
 _Q2_NODES, _Q2_WEIGHTS = _gaussian_rule(10.0, 0.5, 10)
 
 
-def _arccos_kernel_f(c: np.ndarray) -> np.ndarray:
+def arccos_kernel(c: np.ndarray) -> np.ndarray:
     r"""Normalised first-order arc-cosine kernel :math:`f(c)=(\sqrt{1-c^2}+c(\pi-\arccos c))/\pi`."""
     c = np.clip(c, -1.0, 1.0)
     return (np.sqrt(1.0 - c * c) + c * (np.pi - np.arccos(c))) / np.pi
@@ -308,7 +308,7 @@ def _relu_kernel(qa: np.ndarray, qb: np.ndarray, qab: np.ndarray) -> np.ndarray:
     s = np.sqrt(qa * qb)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(s > 0, qab / s, 0.0)
-    return 0.5 * s * _arccos_kernel_f(c)
+    return 0.5 * s * arccos_kernel(c)
 
 
 LINEAR = Activation(

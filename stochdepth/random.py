@@ -11,28 +11,27 @@ Accepted values (:data:`RNGLike`):
 
 Parallel work is split into fixed-size chunks (:func:`chunk_bounds`); chunk ``i`` always gets the ``i``-th
 child of one :class:`~numpy.random.SeedSequence` (:func:`chunk_generators`). A result therefore depends on
-the seed and the chunk size only, never on the number of threads or the order in which chunks finish:
-:func:`map_chunks` returns bitwise-identical results for any ``n_threads``.
+the seed and the chunk size only, never on the number of threads or the order in which chunks finish
+(:func:`stochdepth.montecarlo.map_chunks` runs them and returns bitwise-identical results for any
+``n_threads``).
 
 The bit generator of the spawned streams is :class:`numpy.random.SFC64`, the fastest of numpy's bit
 generators for normal variates on x86-64; numba kernels draw from these generators directly.
 
 Examples
 --------
->>> from stochdepth.random import map_chunks
->>> def chunk_sum(start, stop, gen):
-...     return float(gen.standard_normal(stop - start).sum())
->>> sums = map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=2)
->>> len(sums), sums == map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=1)
-(3, True)
+>>> from stochdepth.random import chunk_generators
+>>> jobs = chunk_generators(7, 10_000, chunk_size=4096)
+>>> [(a, b) for a, b, _ in jobs]
+[(0, 4096), (4096, 8192), (8192, 10000)]
+>>> again = chunk_generators(7, 10_000, chunk_size=4096)
+>>> bool(jobs[2][2].standard_normal() == again[2][2].standard_normal())
+True
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,11 +43,8 @@ __all__ = [
     "as_generator",
     "as_seed_sequence",
     "check_chunk_size",
-    "check_threads",
     "chunk_bounds",
     "chunk_generators",
-    "default_threads",
-    "map_chunks",
     "spawn",
 ]
 
@@ -59,8 +55,6 @@ RNGLike = None | int | np.integer | Sequence[int] | np.random.SeedSequence | np.
 DEFAULT_CHUNK_SIZE = 4096
 
 _BitGenerator = np.random.SFC64
-
-T = TypeVar("T")
 
 
 def as_seed_sequence(rng: RNGLike) -> np.random.SeedSequence:
@@ -128,14 +122,6 @@ def check_chunk_size(chunk_size: object, default: int = DEFAULT_CHUNK_SIZE) -> i
     return check_int("chunk_size", chunk_size, min=1)
 
 
-def check_threads(n_threads: object) -> int | None:
-    """Validate an ``n_threads`` argument: an int ``>= 1``, or ``None`` (:func:`default_threads` at run
-    time). Results never depend on it."""
-    if n_threads is None:
-        return None
-    return check_int("n_threads", n_threads, min=1)
-
-
 def chunk_bounds(n_items: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[int, int]]:
     """Split ``range(n_items)`` into consecutive ``[start, stop)`` chunks of ``chunk_size`` items
     (the last one may be shorter)."""
@@ -151,39 +137,3 @@ def chunk_generators(
     bounds = chunk_bounds(n_items, chunk_size)
     children = as_seed_sequence(rng).spawn(len(bounds))
     return [(a, b, np.random.Generator(_BitGenerator(ss))) for (a, b), ss in zip(bounds, children)]
-
-
-def default_threads() -> int:
-    """Threads used for chunked work: ``$STOCHDEPTH_NUM_THREADS`` if set, else the CPU count."""
-    env = os.environ.get("STOCHDEPTH_NUM_THREADS")
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}") from None
-        if value < 1:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}")
-        return value
-    return max(1, os.cpu_count() or 1)
-
-
-def map_chunks(
-    fn: Callable[[int, int, np.random.Generator], T],
-    rng: RNGLike,
-    n_items: int,
-    *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    n_threads: int | None = None,
-) -> list[T]:
-    """Apply ``fn(start, stop, generator)`` to every chunk and return the results in chunk order.
-
-    Chunks run on a thread pool (useful when ``fn`` releases the GIL, as stochdepth's numba kernels do).
-    The output is identical for every ``n_threads``.
-    """
-    threads = check_threads(n_threads) or default_threads()
-    jobs = chunk_generators(rng, n_items, chunk_size)
-    if threads == 1 or len(jobs) <= 1:
-        return [fn(a, b, g) for a, b, g in jobs]
-    with ThreadPoolExecutor(max_workers=min(int(threads), len(jobs))) as pool:
-        futures = [pool.submit(fn, a, b, g) for a, b, g in jobs]
-        return [f.result() for f in futures]

@@ -44,7 +44,7 @@ def _a1_energy(
         width,
         depth,
         activation,
-        n_networks=m,
+        n_paths=m,
         t1=depth ** (1.0 - 2.0 * alpha),
         observe=[squared_norms()],
         rng=stream(seed, "A1", activation, alpha, depth, width),

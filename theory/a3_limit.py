@@ -115,7 +115,7 @@ def _a3_strong_fit(seed: int, steps: tuple[int, ...], m: int) -> tuple[float, fl
     def x0(gen: np.random.Generator, k: int) -> np.ndarray:
         return sample_input_layer(np.ones(3), 4, k, gen)[:, :, 0]
 
-    sde = limit_sde("relu", 4)
+    sde = limit_sde(4, "relu")
     rms, ses = [], []
     for k, ss in enumerate(spawn(stream(seed, "A3-strong", steps), len(steps) - 1)):
         res = simulate_levels(
@@ -346,7 +346,7 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
             1.0,
             1.0,
             n_steps=depth,
-            n_particles=m // n_clouds,
+            n_paths=m // n_clouds,
             n_clouds=n_clouds,
             rng=stream(seed, "A3-mv", activation, depth, m),
         )
@@ -358,7 +358,7 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
         width,
         depth,
         activation,
-        n_networks=m,
+        n_paths=m,
         record=[depth],
         observe=[neuron(0)],
         rng=stream(seed, "A3-neuron", activation, width, depth),

@@ -44,7 +44,7 @@ def _relu_chunk(seed: int, width: int, depth: int, size: int, index: int) -> np.
         width,
         depth,
         "relu",
-        n_networks=size,
+        n_paths=size,
         record=np.arange(depth + 1),
         observe=[preactivations()],
         rng=stream(seed, "A5-paths", width, depth, index),
@@ -156,7 +156,7 @@ def _dead_fractions(seed: int, width: int, depth: int, m: int) -> tuple[float, f
         width,
         depth,
         "relu",
-        n_networks=m,
+        n_paths=m,
         observe=[dead("relu")],
         rng=stream(seed, "A5-dead", width, depth),
     )
@@ -237,7 +237,7 @@ def _check_a5_width_one(level: str, seed: int, *, drift: float = -0.5) -> Verdic
         1,
         p["depth"],
         "relu",
-        n_networks=p["m"],
+        n_paths=p["m"],
         observe=[preactivations()],
         rng=stream(seed, "A5-width1", p["depth"]),
     )

@@ -68,7 +68,7 @@ def _mv(
         1.0,
         1.0,
         n_steps=n_steps,
-        n_particles=n_particles,
+        n_paths=n_particles,
         n_clouds=n_clouds,
         n_times=2,
         rng=stream(seed, "A6-mv", activation, n_steps, n_particles),
@@ -224,7 +224,7 @@ def _two_input_gram(seed: int, width: int, depth: int, m: int, c0: float) -> np.
         width,
         depth,
         "relu",
-        n_networks=m,
+        n_paths=m,
         record=[depth],
         observe=[gram()],
         rng=stream(seed, "A6-kernel", width, depth, c0),
@@ -324,8 +324,8 @@ def _fluct(seed: int, activation: str, widths: tuple[int, ...], depth: int, m: i
     from stochdepth.limits import fluctuation_scale
 
     return fluctuation_scale(
-        activation,
         list(widths),
+        activation,
         depth=depth,
         n_paths=m,
         rng=stream(seed, "A6-fluct", activation, widths, depth),
@@ -386,10 +386,10 @@ def _grid(seed: int, activation: str, widths: tuple[int, ...], depths: tuple[int
     from stochdepth.limits import commutation_grid
 
     return commutation_grid(
-        activation,
         list(widths),
         list(depths),
-        n_networks=m,
+        activation,
+        n_paths=m,
         rng=stream(seed, "A6-grid", activation, widths, depths),
     )
 

@@ -820,7 +820,7 @@ def _network_depths(
 ) -> np.ndarray:
     r"""Optimal depths of simulated linear networks with explicit weights: the first layer at which
     :math:`\log\|Y_l\|\ge` ``threshold`` (-1 when not reached within ``max_layers``: censored)."""
-    from stochdepth.random import map_chunks
+    from stochdepth.montecarlo import map_chunks
 
     scale = 1.0 / math.sqrt(width * depth)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
 
@@ -1604,12 +1604,12 @@ def _b5_compute(nodes: tuple, hnodes: tuple) -> dict[str, Any]:
     T = 0.5
     hrows = []
     for N in hnodes:
-        hs = solve_obstacle(nc.problem(upper, horizon=T, n_nodes=N), scheme=Implicit(n_steps=N))
+        hs = solve_obstacle(nc.problem(upper, t1=T, n_nodes=N), scheme=Implicit(n_steps=N))
         hrows.append(
             {
                 "nodes": N,
                 "h": upper / (N - 1),
-                "error": float(np.max(np.abs(hs.value[0] - nc.value(hs.x, horizon=T)))),
+                "error": float(np.max(np.abs(hs.value[0] - nc.value(hs.x, t1=T)))),
             }
         )
     return {

@@ -194,7 +194,7 @@ def linear_resnet_depth_problem(
     target: float,
     cost: float,
     *,
-    horizon: float | None = None,
+    t1: float | None = None,
     lower: float | None = None,
     upper: float | None = None,
     n_nodes: int = 801,
@@ -207,7 +207,7 @@ def linear_resnet_depth_problem(
         :math:`n\ge1`.
     target, cost : float
         :math:`a` and :math:`c>0`.
-    horizon : float, optional
+    t1 : float, optional
         Depth-time horizon :math:`T` (``1`` is the whole network of SCIENCE.md A1); ``None``: unbounded
         depth (stationary problem).
     lower, upper : float, optional
@@ -232,10 +232,8 @@ def linear_resnet_depth_problem(
     cf = linear_resnet_optimal_depth(width, target, cost)
     m, s = cf.drift, cf.volatility
     n = check_int("n_nodes", n_nodes, min=3)
-    spread = (
-        0.0 if horizon is None else 6.0 * s * math.sqrt(check_real("horizon", horizon, lo=0.0, lo_open=True))
-    )
-    spread += 0.0 if horizon is None else abs(m) * horizon
+    spread = 0.0 if t1 is None else 6.0 * s * math.sqrt(check_real("t1", t1, lo=0.0, lo_open=True))
+    spread += 0.0 if t1 is None else abs(m) * t1
     ell = s * s / (2.0 * abs(m)) if m != 0 else 1.0
     a = cf.target
     if cf.stopping_side == "above":
@@ -259,6 +257,6 @@ def linear_resnet_depth_problem(
     def gain_derivative(y: np.ndarray) -> np.ndarray:
         return -2.0 * (y - a)
 
-    if horizon is None:
+    if t1 is None:
         return StationaryObstacleProblem(gain, m, s, grid, cost=cf.cost, gain_derivative=gain_derivative)
-    return ObstacleProblem(gain, m, s, horizon, grid, cost=cf.cost, gain_derivative=gain_derivative)
+    return ObstacleProblem(gain, m, s, t1, grid, cost=cf.cost, gain_derivative=gain_derivative)

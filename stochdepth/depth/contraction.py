@@ -42,16 +42,16 @@ class NoiselessContraction(Result):
     cost: float
     boundary: float
 
-    def stopping_time(self, d: Any, horizon: float | None = None) -> np.ndarray | float:
+    def stopping_time(self, d: Any, t1: float | None = None) -> np.ndarray | float:
         r"""Optimal time :math:`s^\star=\min\{T,\ \max(0,\ \ln(2\kappa d^2/c)/(2\kappa))\}`."""
         dd = check_array("d", d, ndim=None)
         with np.errstate(divide="ignore"):
             s = np.maximum(0.0, np.log(2 * self.kappa * dd**2 / self.cost) / (2 * self.kappa))
-        if horizon is not None:
-            s = np.minimum(s, check_real("horizon", horizon, lo=0.0))
+        if t1 is not None:
+            s = np.minimum(s, check_real("t1", t1, lo=0.0))
         return float(s) if s.ndim == 0 else s
 
-    def value(self, d: Any, horizon: float | None = None) -> np.ndarray | float:
+    def value(self, d: Any, t1: float | None = None) -> np.ndarray | float:
         r"""Value :math:`\max_{0\le s\le T}\{-d^2e^{-2\kappa s}-cs\}` (time to go :math:`T`, default
         :math:`\infty`).
 
@@ -59,12 +59,12 @@ class NoiselessContraction(Result):
         :math:`V(d)=-\frac{c}{2\kappa}\big(1+\ln\frac{2\kappa d^2}{c}\big)`.
         """
         dd = check_array("d", d, ndim=None)
-        s = np.asarray(self.stopping_time(dd, horizon))
+        s = np.asarray(self.stopping_time(dd, t1))
         out = -(dd**2) * np.exp(-2 * self.kappa * s) - self.cost * s
         return float(out) if out.ndim == 0 else out
 
     def problem(
-        self, upper: float, *, horizon: float | None = None, n_nodes: int = 401
+        self, upper: float, *, t1: float | None = None, n_nodes: int = 401
     ) -> ObstacleProblem | StationaryObstacleProblem:
         r"""The same problem for the PDE solver on :math:`d\in[0,\mathrm{upper}]` (uniform grid).
 
@@ -81,7 +81,7 @@ class NoiselessContraction(Result):
         def gain_derivative(x: np.ndarray) -> np.ndarray:
             return -2.0 * x
 
-        if horizon is None:
+        if t1 is None:
             return StationaryObstacleProblem(
                 gain,
                 lambda x: -k * x,
@@ -96,7 +96,7 @@ class NoiselessContraction(Result):
             gain,
             lambda t, x: -k * x,
             0.0,
-            horizon,
+            t1,
             grid,
             cost=self.cost,
             left=Natural(),

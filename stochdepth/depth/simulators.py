@@ -18,7 +18,8 @@ import math
 import numpy as np
 
 from .._checks import check_choice, check_int, check_real
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, map_chunks
+from ..montecarlo import map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from ..stopping import Simulator
 from .continuous import linear_resnet_optimal_depth
 
@@ -130,7 +131,7 @@ class LinearResNetSimulator(Simulator):
                 self.width,
                 horizon,
                 "linear",
-                n_networks=m,
+                n_paths=m,
                 t1=horizon * self.h,
                 record=np.arange(horizon + 1),
                 observe=[log_norms()],

@@ -153,7 +153,7 @@ class ObstacleProblem:
     volatility : float or callable
         :math:`\sigma(t,x)\ge0` (the law depends on :math:`\sigma^2` only; give :math:`|\sigma|`).
         ``0`` gives a first-order problem (noiseless continuous depth), discretised by upwinding.
-    horizon : float
+    t1 : float
         :math:`T>0`; time runs over :math:`[0,T]`.
     grid : UniformGrid, StretchedGrid, Grid or array of nodes
         Spatial grid; its ends truncate the domain.
@@ -178,14 +178,14 @@ class ObstacleProblem:
     >>> import numpy as np
     >>> from stochdepth.freeboundary import ObstacleProblem, UniformGrid
     >>> p = ObstacleProblem(lambda x: -x**2, 0.0, 1.0, 1.0, UniformGrid(-3, 3, 61), cost=0.1)
-    >>> p.horizon
+    >>> p.t1
     1.0
     """
 
     gain: Callable[[np.ndarray], np.ndarray]
     drift: Coefficient
     volatility: Coefficient
-    horizon: float
+    t1: float
     grid: GridLike
     _: KW_ONLY
     cost: Coefficient = 0.0
@@ -203,7 +203,7 @@ class ObstacleProblem:
             raise ValueError(f"volatility must be >= 0, got {self.volatility!r}")
         if isinstance(self.rate, numbers.Real) and self.rate < 0:
             raise ValueError(f"rate must be >= 0, got {self.rate!r}")
-        object.__setattr__(self, "horizon", check_real("horizon", self.horizon, lo=0.0, lo_open=True))
+        object.__setattr__(self, "t1", check_real("t1", self.t1, lo=0.0, lo_open=True))
         object.__setattr__(self, "grid", as_grid("grid", self.grid))
         if self.terminal is not None:
             _check_callable("terminal", self.terminal)
@@ -279,7 +279,7 @@ class StationaryObstacleProblem:
 
 @dataclass(frozen=True, eq=False)
 class ObstacleProblem2D:
-    r"""2-D obstacle problem on a rectangle (finite horizon, or stationary with ``horizon=None``).
+    r"""2-D obstacle problem on a rectangle (finite horizon, or stationary with ``t1=None``).
 
     State :math:`(X,Y)` with :math:`dX=b_1\,dt+\sigma_1\,dW^1`, :math:`dY=b_2\,dt+\sigma_2\,dW^2`,
     :math:`d\langle W^1,W^2\rangle=\rho\,dt`:
@@ -298,7 +298,7 @@ class ObstacleProblem2D:
         when stationary); volatilities :math:`\ge0`.
     grid_x, grid_y : grid or array of nodes
         The rectangle's grids.
-    horizon : float or None, default None
+    t1 : float or None, default None
         :math:`T>0`, or ``None`` for the stationary problem.
     correlation : float, default 0
         :math:`\rho\in(-1,1)`. A non-zero :math:`\rho` uses the centred cross-difference stencil, which
@@ -323,7 +323,7 @@ class ObstacleProblem2D:
     >>> from stochdepth.freeboundary import ObstacleProblem2D, UniformGrid
     >>> g = UniformGrid(-1, 1, 21)
     >>> p = ObstacleProblem2D(lambda x, y: -(x**2 + y**2), (0.0, 0.0), (1.0, 1.0), g, g, cost=0.5)
-    >>> p.horizon is None
+    >>> p.t1 is None
     True
     """
 
@@ -333,7 +333,7 @@ class ObstacleProblem2D:
     grid_x: GridLike
     grid_y: GridLike
     _: KW_ONLY
-    horizon: float | None = None
+    t1: float | None = None
     correlation: float = 0.0
     cost: Coefficient = 0.0
     rate: Coefficient = 0.0
@@ -358,10 +358,10 @@ class ObstacleProblem2D:
             _check_coefficient(name, getattr(self, name))
         if isinstance(self.rate, numbers.Real) and self.rate < 0:
             raise ValueError(f"rate must be >= 0, got {self.rate!r}")
-        if self.horizon is not None:
-            object.__setattr__(self, "horizon", check_real("horizon", self.horizon, lo=0.0, lo_open=True))
+        if self.t1 is not None:
+            object.__setattr__(self, "t1", check_real("t1", self.t1, lo=0.0, lo_open=True))
         elif self.terminal is not None:
-            raise ValueError("terminal is only meaningful with a finite horizon (horizon=None given)")
+            raise ValueError("terminal is only meaningful with a finite horizon (t1=None given)")
         rho = check_real("correlation", self.correlation, lo=-1.0, hi=1.0, lo_open=True, hi_open=True)
         object.__setattr__(self, "correlation", rho)
         object.__setattr__(self, "grid_x", as_grid("grid_x", self.grid_x))
@@ -378,5 +378,5 @@ class ObstacleProblem2D:
 
     @property
     def stationary(self) -> bool:
-        """Whether the problem is the infinite-horizon one (``horizon is None``)."""
-        return self.horizon is None
+        """Whether the problem is the infinite-horizon one (``t1 is None``)."""
+        return self.t1 is None

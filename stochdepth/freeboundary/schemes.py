@@ -63,8 +63,8 @@ class TimeScheme(abc.ABC):
     upwind: bool | None = None
 
     @abc.abstractmethod
-    def time_grid(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
-        """Time nodes (increasing from ``0`` to ``horizon``) and the theta in [1/2, 1] of each step."""
+    def time_grid(self, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Time nodes (increasing from ``0`` to the horizon ``t1``) and the theta in [1/2, 1] of each step."""
 
 
 @dataclass(frozen=True)
@@ -100,20 +100,18 @@ class ThetaScheme(TimeScheme):
         object.__setattr__(self, "rannacher_steps", check_int("rannacher_steps", self.rannacher_steps, min=0))
         object.__setattr__(self, "upwind", _check_upwind(self.upwind))
 
-    def time_grid(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
-        """Time nodes (increasing, ``0`` to ``horizon``) and the theta of each step ``[t_k, t_{k+1}]``.
+    def time_grid(self, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Time nodes (increasing, ``0`` to the horizon ``t1``) and the theta of each step ``[t_k, t_{k+1}]``.
 
         The last ``rannacher_steps`` intervals (next to the horizon) are halved, with theta 1.
         """
         n, r = self.n_steps, min(self.rannacher_steps, self.n_steps)
         # time to go tau_j = T (j / n)^grading, j = n..0 (grading 1: uniform)
-        full = horizon - horizon * np.linspace(1.0, 0.0, n + 1) ** self.grading
-        full[0], full[-1] = 0.0, horizon
+        full = t1 - t1 * np.linspace(1.0, 0.0, n + 1) ** self.grading
+        full[0], full[-1] = 0.0, t1
         if r == 0:
             return full, np.full(n, self.theta)
-        halves = np.concatenate(
-            [[full[k], 0.5 * (full[k] + full[k + 1])] for k in range(n - r, n)] + [[horizon]]
-        )
+        halves = np.concatenate([[full[k], 0.5 * (full[k] + full[k + 1])] for k in range(n - r, n)] + [[t1]])
         times = np.concatenate([full[: n - r], halves])
         thetas = np.concatenate([np.full(n - r, self.theta), np.ones(2 * r)])
         return times, thetas
@@ -194,6 +192,6 @@ class SteadyState(TimeScheme):
     def __post_init__(self) -> None:
         object.__setattr__(self, "upwind", _check_upwind(self.upwind))
 
-    def time_grid(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    def time_grid(self, t1: float) -> tuple[np.ndarray, np.ndarray]:
         """No time stepping: the single node ``0`` and no steps."""
         return np.zeros(1), np.zeros(0)

@@ -262,7 +262,7 @@ def _singular(what: str) -> NumericalError:
 def _solve_1d(problem: ObstacleProblem, scheme: TimeScheme, lcp: LCPSolver) -> ObstacleSolution:
     x = np.ascontiguousarray(problem.grid.nodes, dtype=float)
     n = x.size
-    times, thetas = scheme.time_grid(problem.horizon)
+    times, thetas = scheme.time_grid(problem.t1)
     g = np.ascontiguousarray(evaluate("gain", problem.gain, (x,), (n,), ("x",)))
     h = g if problem.terminal is None else evaluate("terminal", problem.terminal, (x,), (n,), ("x",))
     scale = 1.0 + float(np.max(np.abs(g)))
@@ -527,8 +527,8 @@ def _solve_2d(problem: ObstacleProblem2D, scheme: Any, lcp: Any) -> ObstacleSolu
             lcp=lcp,
             problem=problem,
         )
-    assert problem.horizon is not None
-    times, thetas = scheme.time_grid(problem.horizon)
+    assert problem.t1 is not None
+    times, thetas = scheme.time_grid(problem.t1)
     h = (
         g
         if problem.terminal is None

@@ -25,12 +25,12 @@ import numpy as np
 from .._checks import check_array, check_int, check_real
 from .._results import Estimate, Result
 from ..activations import Activation, get_activation
-from ..networks import sample_input_layer, sample_network
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, spawn
+from ..montecarlo import Observable, Reducer, as_observables, check_threads
+from ..networks import NetworkSpec, as_network_spec, sample_input_layer, sample_network
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from ..sde import SDE, EulerMaruyama, simulate, simulate_levels
-from ..sde.observables import _squared_norm, squared_norm
-from ..sde.observe import Observable, Reducer, as_observables
-from ..sde.simulate import _check_steps
+from ..sde.observables import squared_norm
+from ..sde.simulate import check_nested_steps
 from ..stats import weak_error_fit_differences
 from ..stats.weak_error import check_geometric_steps
 from ._common import check_width
@@ -54,7 +54,7 @@ def _make_diffusion(phi: Any, n: int) -> Any:
     return diffusion
 
 
-def limit_sde(activation: str | Activation, width: int) -> Any:
+def limit_sde(width: int | NetworkSpec, activation: str | Activation | None = None) -> Any:
     r"""The limit diffusion of width-:math:`n` random ResNets with activation :math:`\phi`, as an SDE.
 
     .. math::
@@ -66,10 +66,11 @@ def limit_sde(activation: str | Activation, width: int) -> Any:
 
     Parameters
     ----------
+    width : int or NetworkSpec
+        :math:`n\ge1`; or a :class:`~stochdepth.networks.NetworkSpec` giving the width and the
+        activation (its depth, depth-time and inputs are not used).
     activation : str or Activation
-        :math:`\phi` (well posed when Lipschitz).
-    width : int
-        :math:`n\ge1`.
+        :math:`\phi` (default ReLU; well posed when Lipschitz).
 
     Returns
     -------
@@ -81,12 +82,15 @@ def limit_sde(activation: str | Activation, width: int) -> Any:
 
     Examples
     --------
-    >>> sde = limit_sde("relu", 4)
+    >>> sde = limit_sde(4, "relu")
     >>> sde.dim, sde.noise
     (4, 'isotropic')
     """
-    act = get_activation(activation)
-    n = check_width(width)
+    if isinstance(width, NetworkSpec):
+        spec = as_network_spec(width, activation=activation)
+    else:
+        spec = as_network_spec(None, width, None, activation)
+    act, n = spec.activation, spec.width
     key = (act, n)
     if key not in _SDE_CACHE:
         _SDE_CACHE[key] = SDE(
@@ -112,11 +116,11 @@ def _input_sampler(x: np.ndarray, n: int) -> Any:
 
 def simulate_limit(
     x: Any,
-    width: int,
-    activation: str | Activation,
-    t1: float = 1.0,
+    width: int | None = None,
+    activation: str | Activation | None = None,
+    t1: float | None = None,
     *,
-    n_steps: int,
+    n_steps: int | None = None,
     n_paths: int,
     solver: Any = None,
     record: Any = None,
@@ -141,16 +145,18 @@ def simulate_limit(
 
     Parameters
     ----------
-    x : array_like, shape (d,) or (d, k)
-        Input(s), finite and not all zero.
+    x : array_like, shape (d,) or (d, k), or NetworkSpec
+        Input(s), finite and not all zero; or a :class:`~stochdepth.networks.NetworkSpec` with inputs,
+        in place of ``x``, ``width``, ``activation`` and ``t1`` (its depth, if set, is the default
+        ``n_steps``).
     width : int
         :math:`n\ge1`.
     activation : str or Activation
-        :math:`\phi`.
+        :math:`\phi` (default ReLU).
     t1 : float
-        Horizon :math:`t_1>0`.
+        Final depth-time :math:`t_1>0` (default 1).
     n_steps : int, keyword-only
-        Time steps (the depth of the equivalent network).
+        Time steps (the depth of the equivalent network); required unless a spec with a depth is given.
     n_paths : int, keyword-only
         Independent paths.
     solver : Solver or None, keyword-only
@@ -172,24 +178,28 @@ def simulate_limit(
     Examples
     --------
     >>> import numpy as np
-    >>> from stochdepth.sde import Moments, squared_norm
+    >>> from stochdepth.montecarlo import Moments
+    >>> from stochdepth.sde import squared_norm
     >>> res = simulate_limit(np.ones(3), 4, "linear", n_steps=64, n_paths=4000,
     ...                      observe=squared_norm(), reduce=Moments(), rng=0)
     >>> m = res["squared_norm"].moments      # E||X_1||^2 = n e^1 for sigma0 = 1 (here (1+1/64)^64 n)
     >>> bool(abs(m.mean[-1] - 4 * (1 + 1 / 64) ** 64) < 5 * m.stderr[-1])
     True
     """
-    X = _check_x(x)
-    n = check_width(width)
-    act = get_activation(activation)
-    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
+    spec = as_network_spec(x, width, None, activation, t1)
+    X = _check_x(spec.require("inputs"))
+    n, act, t1 = spec.width, spec.activation, spec.t1
+    if n_steps is None:
+        if spec.depth is None:
+            raise TypeError("n_steps is required (or pass a NetworkSpec with a depth)")
+        n_steps = spec.depth
     n_steps = check_int("n_steps", n_steps, min=1)
     n_paths = check_int("n_paths", n_paths, min=1)
     if solver is None:
         solver = EulerMaruyama()
     if X.ndim == 1:
         return simulate(
-            limit_sde(act, n),
+            limit_sde(n, act),
             solver,
             t1,
             n_steps,
@@ -212,8 +222,8 @@ def simulate_limit(
         n,
         n_steps,
         act,
-        n_networks=n_paths,
-        t1=t1,
+        t1,
+        n_paths=n_paths,
         record=record,
         observe=observe,
         reduce=reduce,
@@ -231,10 +241,12 @@ def simulate_limit(
 def default_weak_observables(activation: Activation) -> tuple[Observable, ...]:
     r""":math:`\|X\|^2` and :math:`\log(1+\|\phi(X)\|^2)` (the defaults of :func:`weak_error_study`)."""
 
-    def post(s: np.ndarray) -> np.ndarray:
-        return np.log1p(_squared_norm(activation.fn(s)))
+    norm2 = squared_norm()
 
-    return (squared_norm(), Observable("log1p_post_squared_norm", post))
+    def post(s: np.ndarray) -> np.ndarray:
+        return np.log1p(norm2.fn(activation.fn(s)))
+
+    return (norm2, Observable("log1p_post_squared_norm", post))
 
 
 @dataclass(frozen=True)
@@ -346,7 +358,7 @@ def weak_error_study(
     n = check_width(width)
     act = get_activation(activation)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    levels = _check_steps(steps).tolist()  # nested levels: each depth divides the next
+    levels = check_nested_steps(steps).tolist()  # nested levels: each depth divides the next
     if len(levels) < 3:
         raise ValueError(f"steps must hold at least 3 depths, got {levels}")
     check_geometric_steps(np.asarray(levels, dtype=float))  # the rate fit needs a constant ratio
@@ -354,7 +366,7 @@ def weak_error_study(
     chunk_size = check_chunk_size(chunk_size)
     n_threads = check_threads(n_threads)
     obs = as_observables(observe, default_weak_observables(act))
-    sde = limit_sde(act, n)
+    sde = limit_sde(n, act)
     x0 = _input_sampler(X, n)
     seeds = spawn(rng, len(levels) - 1)
     means: dict[str, list[Estimate]] = {o.name: [] for o in obs}

@@ -31,7 +31,8 @@ from scipy import stats as st
 
 from .._checks import check_int, check_real
 from .._results import Estimate, Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks, spawn
+from ..montecarlo import check_threads, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from . import _kernels as K
 from ._common import check_n_paths, check_width, check_widths, even_record
 
@@ -143,7 +144,7 @@ def _run_paths(
 def relu_log_drift_mc(
     width: int,
     *,
-    horizon: float = 1e-3,
+    t1: float = 1e-3,
     n_steps: int = 4,
     n_paths: int = 1_000_000,
     rng: RNGLike = None,
@@ -152,7 +153,7 @@ def relu_log_drift_mc(
 ) -> Estimate:
     r"""Monte Carlo estimate of :math:`D(n)` from short simulated paths of the ReLU network.
 
-    Simulates live networks over a short depth-time ``horizon`` :math:`\delta` in ``n_steps`` Euler steps
+    Simulates live networks over a short depth-time ``t1`` :math:`\delta` in ``n_steps`` Euler steps
     (the network itself, SCIENCE.md A2) and returns the mean of
 
     .. math::
@@ -168,10 +169,10 @@ def relu_log_drift_mc(
     ----------
     width : int
         :math:`n\ge1`.
-    horizon : float, keyword-only
+    t1 : float, keyword-only
         :math:`\delta>0`.
     n_steps : int, keyword-only
-        Euler steps over the horizon, :math:`\ge1`.
+        Euler steps over :math:`[0,\delta]`, :math:`\ge1`.
     n_paths : int, keyword-only
         Networks simulated (dead ones are discarded), :math:`\ge2`.
     rng, chunk_size, n_threads
@@ -198,7 +199,7 @@ def relu_log_drift_mc(
     True
     """
     n = check_width(width)
-    delta = check_real("horizon", horizon, lo=0.0, lo_open=True)
+    delta = check_real("t1", t1, lo=0.0, lo_open=True)
     n_steps = check_int("n_steps", n_steps, min=1)
     n_paths = check_n_paths(n_paths)
     chunk_size = check_chunk_size(chunk_size)

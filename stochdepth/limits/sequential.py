@@ -29,10 +29,10 @@ from scipy import integrate
 
 from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
 from .._results import Result
-from ..activations import Activation, _arccos_kernel_f, get_activation
+from ..activations import Activation, arccos_kernel, get_activation
+from ..montecarlo import Moments, Samples, check_threads
 from ..networks import log_norms, sample_network, squared_norms
-from ..random import RNGLike, check_threads, spawn
-from ..sde.observe import Moments, Samples
+from ..random import RNGLike, spawn
 from . import _kernels as K
 from ._common import check_q0, check_times, check_widths, even_record
 
@@ -274,7 +274,7 @@ def relu_correlation(c0: float, t: Any) -> Any:
     if c0 == 1.0:
         out = np.ones(ts.shape)
     else:
-        rhs = lambda c: 0.5 * (float(_arccos_kernel_f(min(c, 1.0))) - min(c, 1.0))  # noqa: E731
+        rhs = lambda c: 0.5 * (float(arccos_kernel(min(c, 1.0))) - min(c, 1.0))  # noqa: E731
         out = _solve_scalar(rhs, c0, ts, atol=_ATOL)
         out = np.minimum(out, 1.0)
     check_finite_result("relu_correlation", out)
@@ -347,9 +347,9 @@ class McKeanVlasovResult(Result):
     recursion : ndarray (n_times,)
         :func:`width_first_recursion` (step ``t1 / n_steps``) at ``times``: the exact mean of the
         particle scheme for the linear activation, up to :math:`O(1/N)` otherwise.
-    particles : ndarray (n_clouds, n_particles)
+    particles : ndarray (n_clouds, n_paths)
         The particles at :math:`t_1`.
-    n_particles, n_clouds, n_steps : int
+    n_paths, n_clouds, n_steps : int
     t1, q0 : float
     activation : str
     """
@@ -361,7 +361,7 @@ class McKeanVlasovResult(Result):
     ode: np.ndarray
     recursion: np.ndarray
     particles: np.ndarray = field(repr=False)
-    n_particles: int
+    n_paths: int
     n_clouds: int
     n_steps: int
     t1: float
@@ -375,7 +375,7 @@ def mckean_vlasov(
     t1: float = 1.0,
     *,
     n_steps: int = 100,
-    n_particles: int = 10_000,
+    n_paths: int = 10_000,
     n_clouds: int = 16,
     n_times: int = 11,
     rng: RNGLike = None,
@@ -398,7 +398,7 @@ def mckean_vlasov(
         :math:`q_0\ge0`.
     t1 : float
         Horizon :math:`t_1>0`.
-    n_steps, n_particles, n_clouds, n_times : int, keyword-only
+    n_steps, n_paths, n_clouds, n_times : int, keyword-only
         Euler steps (:math:`\ge1`), particles per cloud (:math:`\ge2`), clouds (:math:`\ge2`), equally
         spaced recorded times (:math:`\ge2`).
     rng : seed, keyword-only
@@ -414,7 +414,7 @@ def mckean_vlasov(
 
     Examples
     --------
-    >>> res = mckean_vlasov("relu", 1.0, n_particles=2000, n_clouds=8, rng=0)
+    >>> res = mckean_vlasov("relu", 1.0, n_paths=2000, n_clouds=8, rng=0)
     >>> bool(abs(res.second_moment[-1] - res.recursion[-1]) < 6 * res.stderr[-1])
     True
     """
@@ -422,7 +422,7 @@ def mckean_vlasov(
     q0 = check_q0(q0)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     n_steps = check_int("n_steps", n_steps, min=1)
-    n_particles = check_int("n_particles", n_particles, min=2)
+    n_paths = check_int("n_paths", n_paths, min=2)
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
     rec = even_record(n_steps, n_times)
@@ -430,10 +430,10 @@ def mckean_vlasov(
     kernel = K.make_mckean_vlasov_kernel(act.numba_fn)
     m2 = np.empty((n_clouds, rec.size))
     m4 = np.empty((n_clouds, rec.size))
-    parts = np.empty((n_clouds, n_particles))
+    parts = np.empty((n_clouds, n_paths))
     for c, ss in enumerate(spawn(rng, n_clouds)):
         gen = np.random.Generator(np.random.SFC64(ss))
-        x = math.sqrt(q0) * gen.standard_normal(n_particles)
+        x = math.sqrt(q0) * gen.standard_normal(n_paths)
         kernel(gen, x, n_steps, h, rec, m2[c], m4[c])
         parts[c] = x
     check_finite_result("mckean_vlasov particles", parts)
@@ -449,7 +449,7 @@ def mckean_vlasov(
         ode=np.asarray(variance_ode(act, q0, times)),
         recursion=rec_q,
         particles=parts,
-        n_particles=n_particles,
+        n_paths=n_paths,
         n_clouds=n_clouds,
         n_steps=n_steps,
         t1=t1,
@@ -496,8 +496,8 @@ class FluctuationScale(Result):
 
 
 def fluctuation_scale(
-    activation: str | Activation,
     widths: Any,
+    activation: str | Activation,
     t1: float = 1.0,
     *,
     depth: int = 64,
@@ -536,7 +536,7 @@ def fluctuation_scale(
 
     Examples
     --------
-    >>> fs = fluctuation_scale("linear", [4, 16], depth=32, n_paths=4000, rng=0)
+    >>> fs = fluctuation_scale([4, 16], "linear", depth=32, n_paths=4000, rng=0)
     >>> bool(np.all(np.abs(fs.width_times_var - 1.0) < 0.2))
     True
     """
@@ -554,7 +554,7 @@ def fluctuation_scale(
             int(n),
             depth,
             act,
-            n_networks=n_paths,
+            n_paths=n_paths,
             t1=t1,
             observe=log_norms(),
             reduce=Samples(),
@@ -600,7 +600,7 @@ class CommutationGrid(Result):
     gap_width_first, gap_ode : ndarray (n_widths, n_depths)
         ``variance - width_first`` and ``variance - ode``.
     q0, t1 : float
-    n_networks : int
+    n_paths : int
     activation : str
     """
 
@@ -614,18 +614,18 @@ class CommutationGrid(Result):
     gap_ode: np.ndarray = field(repr=False)
     q0: float
     t1: float
-    n_networks: int
+    n_paths: int
     activation: str
 
 
 def commutation_grid(
-    activation: str | Activation,
     widths: Any,
     depths: Any,
+    activation: str | Activation,
     *,
     q0: float = 1.0,
     t1: float = 1.0,
-    n_networks: int = 20_000,
+    n_paths: int = 20_000,
     rng: RNGLike = None,
     n_threads: int | None = None,
 ) -> CommutationGrid:
@@ -649,7 +649,7 @@ def commutation_grid(
         :math:`q_0>0`.
     t1 : float, keyword-only
         Horizon :math:`t_1>0`.
-    n_networks : int, keyword-only
+    n_paths : int, keyword-only
         Networks per grid point, :math:`\ge2`.
     rng, n_threads
         Seed (one spawned stream per grid point), threads.
@@ -665,7 +665,7 @@ def commutation_grid(
 
     Examples
     --------
-    >>> g = commutation_grid("linear", [2, 8], [4, 16], n_networks=4000, rng=0)
+    >>> g = commutation_grid([2, 8], [4, 16], "linear", n_paths=4000, rng=0)
     >>> bool(np.all(np.abs(g.gap_width_first) < 6 * g.stderr))
     True
     """
@@ -674,7 +674,7 @@ def commutation_grid(
     ds = check_widths(depths, "depths")
     q0 = check_real("q0", q0, lo=0.0, lo_open=True)
     t1 = check_real("t1", t1, lo=0.0, lo_open=True)
-    n_networks = check_int("n_networks", n_networks, min=2)
+    n_paths = check_int("n_paths", n_paths, min=2)
     n_threads = check_threads(n_threads)
     var = np.zeros((ws.size, ds.size))
     se = np.zeros_like(var)
@@ -686,7 +686,7 @@ def commutation_grid(
                 int(n),
                 int(L),
                 act,
-                n_networks=n_networks,
+                n_paths=n_paths,
                 t1=t1,
                 record=[int(L)],
                 observe=squared_norms(),
@@ -710,6 +710,6 @@ def commutation_grid(
         gap_ode=var - ode,
         q0=q0,
         t1=t1,
-        n_networks=n_networks,
+        n_paths=n_paths,
         activation=act.name,
     )

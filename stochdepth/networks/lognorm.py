@@ -32,7 +32,8 @@ import numpy as np
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads, map_chunks
+from ..montecarlo import check_threads, map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size
 from . import _kernels as K
 from .sampling import check_record_layers
 
@@ -111,7 +112,7 @@ def sample_linear_log_norm(
     n_paths : int
         Number of independent walks, :math:`\ge1`.
     t1 : float
-        Depth-time horizon, :math:`>0`.
+        Final depth-time :math:`t_1>0`.
     record : sequence of int, optional
         Layers in ``[0, depth]`` (sorted, duplicates removed; default ``[0, depth]``).
     rng : None, int, SeedSequence or Generator

@@ -2,7 +2,7 @@ r"""Observables of random residual networks.
 
 A network's state at one layer is the ``(width, k)`` matrix :math:`Y_l=[Y_l^{(1)},\dots,Y_l^{(k)}]` of
 pre-activations of its ``k`` inputs. Each function here returns a
-:class:`~stochdepth.sde.observe.Observable` mapping states of shape ``(..., width, k)`` to values of
+:class:`~stochdepth.montecarlo.Observable` mapping states of shape ``(..., width, k)`` to values of
 shape ``(..., k)`` or ``(..., k, k)``; pass them to :func:`~stochdepth.networks.sample_network` through
 ``observe=``. Every observable accepts ``name=`` to rename it (e.g. to observe two Gram matrices).
 
@@ -35,7 +35,7 @@ import numpy as np
 
 from .._checks import check_int
 from ..activations import Activation, get_activation
-from ..sde.observe import Observable
+from ..montecarlo import Observable
 
 __all__ = [
     "active_counts",
@@ -72,7 +72,7 @@ def _sum_squares(v: np.ndarray) -> np.ndarray:
 def preactivations(*, name: str | None = None) -> Observable:
     r"""The state itself, :math:`Y_l` (pre-activations), shape ``(..., width, k)``.
 
-    Memory grows as ``n_networks * n_record * width * k``; prefer a summary when only norms matter.
+    Memory grows as ``n_paths * n_record * width * k``; prefer a summary when only norms matter.
     """
     return Observable(_name(name, "preactivations"), lambda s: _check_states(s))
 

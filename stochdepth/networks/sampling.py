@@ -1,6 +1,6 @@
 r"""Finite-depth random residual networks, sampled without torch.
 
-The network of SCIENCE.md A1, with a depth-time horizon :math:`t_1` (:math:`t_1=1` is the paper's
+The network of SCIENCE.md A1, with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network):
 
 .. math::
@@ -21,25 +21,29 @@ Two samplers give the same law:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_array, check_int, check_real, check_record
-from ..activations import Activation, get_activation
-from ..random import RNGLike, as_generator, check_chunk_size, check_threads
-from ..sde.observe import (
+from ..activations import Activation
+from ..montecarlo import (
+    ChunkKernel,
     Observable,
     Observed,
     ObservedResult,
     Reducer,
     as_observables,
     as_reducers,
+    check_threads,
     run_observed,
 )
+from ..random import RNGLike, as_generator, check_chunk_size
 from . import _kernels as K
 from .observables import preactivations
+from .spec import NetworkSpec, as_network_spec, check_network_inputs
 
 __all__ = [
     "ExactLaw",
@@ -55,12 +59,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------------
 # Argument checks shared with the log-norm walk
 # ----------------------------------------------------------------------------------------------------
-
-
-def check_network_inputs(x: Any) -> np.ndarray:
-    """``x`` as a finite ``(d, k)`` array with ``d, k >= 1``."""
-    X = check_array("x", x, ndim=(1, 2), min_size=1)  # min_size=1: d, k >= 1
-    return np.ascontiguousarray(X[:, None] if X.ndim == 1 else X)
 
 
 def check_record_layers(record: Any, depth: int) -> np.ndarray:
@@ -143,31 +141,42 @@ def _input_factor(X: np.ndarray, rtol: float) -> tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------------------------------
 
 
-class NetworkSampler:
-    """Base class of the random-network samplers (how to draw networks, not which network).
+class NetworkSampler(ABC):
+    """Abstract base of the random-network samplers: *how* to draw networks, not *which* network.
 
-    A sampler implements :meth:`make_kernel`; :func:`sample_network` validates the arguments (with
-    :func:`check_network_inputs` and :func:`check_record_layers`, which subclasses in other packages may
-    reuse), builds the kernel once and drives it chunk by chunk through
-    :func:`stochdepth.sde.observe.run_observed`. Subclasses: :class:`ExactLaw`, :class:`ExplicitWeights`,
-    and :class:`stochdepth.nn.TorchExplicitWeights`.
+    A sampler implements :meth:`make_kernel`. :func:`sample_network` validates the arguments (into a
+    :class:`~stochdepth.networks.NetworkSpec` and recorded layers), builds the kernel once and drives it
+    chunk by chunk through :func:`stochdepth.montecarlo.run_observed`. Subclasses: :class:`ExactLaw`,
+    :class:`ExplicitWeights` and :class:`stochdepth.nn.TorchExplicitWeights`; a user sampler subclasses
+    this class the same way and is passed as ``sample_network(..., sampler=MySampler())``.
+
+    Attributes
+    ----------
+    name : str
+        Reported in :attr:`NetworkSample.sampler` and in error messages.
     """
 
     name: str = "sampler"
 
-    def make_kernel(
-        self,
-        X: np.ndarray,
-        width: int,
-        depth: int,
-        act: Activation,
-        t1: float,
-        layers: np.ndarray,
-    ) -> Any:  # pragma: no cover - abstract
-        """Return ``kernel(start, stop, generator) -> states`` of shape ``(stop - start, len(layers),
-        width, k)``: the pre-activations of networks ``start..stop-1`` at the recorded ``layers``, for
-        inputs ``X`` of shape ``(d, k)`` (validated), branch scale ``sqrt(t1 / depth)``."""
-        raise NotImplementedError
+    @abstractmethod
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        """The chunk kernel of the network ``spec`` observed at ``layers``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            Validated, with inputs and a depth (:attr:`NetworkSpec.input_matrix` is the ``(d, k)``
+            input matrix); the branch scale is ``sqrt(spec.t1 / spec.depth)``.
+        layers : ndarray of int
+            Recorded layers, increasing, in ``[0, spec.depth]``.
+
+        Returns
+        -------
+        callable
+            ``kernel(start, stop, generator) -> states`` of shape ``(stop - start, len(layers), width,
+            k)``: the pre-activations of networks ``start..stop-1`` at the recorded layers, drawn from
+            ``generator`` only (so that results are reproducible chunk by chunk).
+        """
 
 
 @dataclass(frozen=True)
@@ -202,9 +211,9 @@ class ExactLaw(NetworkSampler):
         if self.rtol is not None:
             object.__setattr__(self, "rtol", check_real("rtol", self.rtol, lo=0.0, hi=1.0, hi_open=True))
 
-    def make_kernel(
-        self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
-    ) -> Any:
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
+        act = spec.activation
         k = X.shape[1]
         rtol = K.default_rtol(k) if self.rtol is None else float(self.rtol)
         C0, rank0 = _input_factor(X, rtol)
@@ -251,15 +260,14 @@ class ExplicitWeights(NetworkSampler):
         if self.batch_size is not None:
             object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, min=1))
 
-    def make_kernel(
-        self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
-    ) -> Any:
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
         d, k = X.shape
         batch = self.batch_size or max(1, (32 * 2**20) // (8 * width * max(width, d)))
         scale = math.sqrt(t1 / (depth * width))
         last = int(layers[-1])
         rec_index = {int(l): j for j, l in enumerate(layers)}
-        fn = act.fn
+        fn = spec.activation.fn
 
         def kernel(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
             m = stop - start
@@ -288,7 +296,7 @@ class ExplicitWeights(NetworkSampler):
 
 @dataclass(frozen=True, repr=False)
 class NetworkSample(ObservedResult):
-    r"""Observables of ``n_networks`` independent random ResNets at the recorded layers.
+    r"""Observables of ``n_paths`` independent random ResNets at the recorded layers.
 
     Attributes
     ----------
@@ -302,12 +310,12 @@ class NetworkSample(ObservedResult):
     width, depth : int
         :math:`n` and :math:`L`.
     t1 : float
-        Depth-time horizon (branch scale :math:`\sqrt{t_1/L}`).
+        Final depth-time :math:`t_1` (branch scale :math:`\sqrt{t_1/L}`).
     activation : str
         Name of :math:`\phi`.
     n_inputs, input_dim : int
         :math:`k` and :math:`d`.
-    n_networks : int
+    n_paths : int
         Number of independent networks (Monte Carlo sample size).
     sampler : str
         ``"exact_law"``, ``"explicit_weights"`` or ``"torch_explicit_weights(<device>, <dtype>)"``.
@@ -324,7 +332,7 @@ class NetworkSample(ObservedResult):
     activation: str
     n_inputs: int
     input_dim: int
-    n_networks: int
+    n_paths: int
     sampler: str
     chunk_size: int
 
@@ -334,7 +342,7 @@ class NetworkSample(ObservedResult):
     def mean(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Monte Carlo mean of observable ``name`` over networks and its standard error.
 
-        Uses the :class:`~stochdepth.sde.observe.Moments` reducer if it ran, else the samples.
+        Uses the :class:`~stochdepth.montecarlo.Moments` reducer if it ran, else the samples.
         Both arrays have shape ``(n_record, *out_shape)``.
         """
         obs = self[name]
@@ -360,13 +368,13 @@ def default_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
 
 def sample_network(
     x: Any,
-    width: int,
-    depth: int,
-    activation: str | Activation = "relu",
+    width: int | None = None,
+    depth: int | None = None,
+    activation: str | Activation | None = None,
+    t1: float | None = None,
     *,
-    n_networks: int,
+    n_paths: int,
     sampler: NetworkSampler | None = None,
-    t1: float = 1.0,
     record: Any = None,
     observe: Observable | list[Observable] | dict[str, Any] | None = None,
     reduce: Reducer | list[Reducer] | None = None,
@@ -385,8 +393,9 @@ def sample_network(
 
     Parameters
     ----------
-    x : array_like, shape (d,) or (d, k)
-        Input(s), finite, :math:`d\ge1`.
+    x : array_like, shape (d,) or (d, k), or NetworkSpec
+        Input(s), finite, :math:`d\ge1`; or a :class:`~stochdepth.networks.NetworkSpec` with inputs and a
+        depth, which then replaces ``width``, ``depth``, ``activation`` and ``t1`` (not to be given).
     width : int
         :math:`n\ge1`.
     depth : int
@@ -394,12 +403,12 @@ def sample_network(
     activation : str or Activation
         :math:`\phi` (default ReLU); any :class:`~stochdepth.Activation`, including user ones (a user
         activation compiles its own kernel once, about a second).
-    n_networks : int
-        Number of independent networks, :math:`\ge1`.
-    sampler : ExactLaw or ExplicitWeights, optional
-        How to draw them (default :class:`ExactLaw`); both give the same law.
     t1 : float
-        Depth-time horizon :math:`t_1>0`.
+        Final depth-time :math:`t_1>0` (default 1).
+    n_paths : int
+        Number of independent networks, :math:`\ge1`.
+    sampler : NetworkSampler, optional
+        How to draw them (default :class:`ExactLaw`; :class:`ExplicitWeights` gives the same law).
     record : int or sequence of int, optional
         Layers in ``[0, depth]`` at which states are observed (sorted, duplicates removed; default
         ``[0, depth]``). Only these states are ever held in memory; layers after the last recorded one
@@ -409,14 +418,14 @@ def sample_network(
         Functions of the state ``(..., width, k)`` (see :mod:`stochdepth.networks.observables`).
         Default :func:`~stochdepth.networks.preactivations`.
     reduce : Reducer or list of them, optional
-        Default :class:`~stochdepth.sde.observe.Samples` (keep every value).
+        Default :class:`~stochdepth.montecarlo.Samples` (keep every value).
     rng : None, int, SeedSequence or Generator
         Seed (see :mod:`stochdepth.random`).
     chunk_size : int, optional
         Networks per chunk; default :func:`default_chunk_size`. With the seed, it fixes the random
         numbers; the result does not depend on ``n_threads``.
     n_threads : int, optional
-        Threads running chunks (default :func:`stochdepth.random.default_threads`).
+        Threads running chunks (default :func:`stochdepth.montecarlo.default_threads`).
 
     Returns
     -------
@@ -442,7 +451,7 @@ def sample_network(
     >>> import numpy as np
     >>> from stochdepth.networks import sample_network, squared_norms, gram
     >>> x = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    >>> res = sample_network(x, 16, 32, "relu", n_networks=500, record=[0, 16, 32],
+    >>> res = sample_network(x, 16, 32, "relu", n_paths=500, record=[0, 16, 32],
     ...                      observe=[squared_norms(), gram()], rng=1)
     >>> res["squared_norms"].samples.shape, res["gram"].samples.shape
     ((500, 3, 3), (500, 3, 3, 3))
@@ -451,11 +460,9 @@ def sample_network(
     >>> res.times
     array([0. , 0.5, 1. ])
     """
-    X = check_network_inputs(x)
-    width = check_int("width", width, min=1)
-    depth = check_int("depth", depth, min=1)
-    act = get_activation(activation)
-    n_networks = check_int("n_networks", n_networks, min=1)
+    spec = as_network_spec(x, width, depth, activation, t1)
+    X, width, depth, act, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.activation, spec.t1
+    n_paths = check_int("n_paths", n_paths, min=1)
     if sampler is None:
         sampler = ExactLaw()
     if not isinstance(sampler, NetworkSampler):
@@ -463,7 +470,6 @@ def sample_network(
             f"sampler must be a NetworkSampler instance such as ExactLaw() or ExplicitWeights(), "
             f"got {sampler!r}"
         )
-    t1 = check_real("t1", t1, lo=0.0, lo_open=True)
     layers = check_record_layers(record, depth)
     obs = as_observables(observe, default=(preactivations(),))
     red = as_reducers(reduce)
@@ -471,11 +477,11 @@ def sample_network(
     threads = check_threads(n_threads)
     times = t1 * layers / depth
 
-    kernel = sampler.make_kernel(X, width, depth, act, t1, layers)
+    kernel = sampler.make_kernel(spec, layers)
     observed = run_observed(
         kernel,
         rng,
-        n_networks,
+        n_paths,
         times,
         obs,
         red,
@@ -493,14 +499,14 @@ def sample_network(
         activation=act.name,
         n_inputs=int(X.shape[1]),
         input_dim=int(X.shape[0]),
-        n_networks=n_networks,
+        n_paths=n_paths,
         sampler=sampler.name,
         chunk_size=chunk,
     )
 
 
-def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.ndarray:
-    r"""Draw ``m`` input layers :math:`Y_0=W_{\rm in}X` of width ``width``.
+def sample_input_layer(x: Any, width: int, n_paths: int, generator: RNGLike) -> np.ndarray:
+    r"""Draw ``n_paths`` input layers :math:`Y_0=W_{\rm in}X` of width ``width``.
 
     The rows of :math:`W_{\rm in}X` are i.i.d. :math:`\mathcal N(0,X^\top X/d)` (SCIENCE.md A2), so
     :math:`Y_0\overset d=Z_0C_0^\top` with :math:`C_0C_0^\top=X^\top X/d`: ``n * rank(X)`` normals per
@@ -512,14 +518,14 @@ def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.nda
         Input(s), finite.
     width : int
         :math:`n\ge1`.
-    m : int
+    n_paths : int
         Number of draws, :math:`\ge1`.
     generator : numpy Generator (or any ``rng`` accepted by :func:`stochdepth.random.as_generator`)
         Source of the normals (a ``Generator`` is used and advanced in place).
 
     Returns
     -------
-    ndarray, shape (m, width, k)
+    ndarray, shape (n_paths, width, k)
         ``k = 1`` for a single input. Identical inputs give bitwise-identical columns.
 
     Examples
@@ -532,9 +538,9 @@ def sample_input_layer(x: Any, width: int, m: int, generator: RNGLike) -> np.nda
     """
     X = check_network_inputs(x)
     width = check_int("width", width, min=1)
-    m = check_int("m", m, min=1)
+    n_paths = check_int("n_paths", n_paths, min=1)
     gen = as_generator(generator)
     C0, rank0 = _input_factor(X, K.default_rtol(X.shape[1]))
-    out = np.empty((m, width, X.shape[1]))
+    out = np.empty((n_paths, width, X.shape[1]))
     K.input_layer_kernel(gen, C0, rank0, out)
     return out

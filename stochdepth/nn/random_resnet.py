@@ -1,6 +1,6 @@
 r"""Random residual networks with explicit torch weights, on any device.
 
-The network of SCIENCE.md A1 with a depth-time horizon :math:`t_1` (:math:`t_1=1` is the paper's
+The network of SCIENCE.md A1 with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network), written with explicit Gaussian weight matrices:
 
 .. math::
@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import NumericalError, check_array, check_int, check_real
+from .._checks import NumericalError, check_array, check_int
 from ..activations import Activation, get_activation
-from ..networks import NetworkSample, NetworkSampler, sample_network
-from ..networks.sampling import check_network_inputs, check_record_layers, states_chunk_size
+from ..montecarlo import ChunkKernel, Observable, Reducer
+from ..networks import NetworkSample, NetworkSampler, NetworkSpec, as_network_spec, sample_network
+from ..networks.sampling import check_record_layers, states_chunk_size
 from ..random import RNGLike
-from ..sde.observe import Observable, Reducer
 from ._device import as_device, as_dtype, torch_generator
 
 __all__ = ["RandomResNet", "TorchExplicitWeights", "sample_torch_network"]
@@ -64,10 +64,6 @@ def _torch_activation(activation: str | Activation) -> Activation:
     return act
 
 
-def _check_t1(t1: Any) -> float:
-    return check_real("t1", t1, lo=0.0, lo_open=True)
-
-
 # ----------------------------------------------------------------------------------------------------
 # One network as a torch module
 # ----------------------------------------------------------------------------------------------------
@@ -84,8 +80,9 @@ class RandomResNet(torch.nn.Module):
 
     Parameters
     ----------
-    input_dim : int
-        :math:`d\ge1`.
+    input_dim : int or NetworkSpec
+        :math:`d\ge1`; or a :class:`~stochdepth.networks.NetworkSpec` with a depth and inputs (giving
+        :math:`d`), which then replaces ``width``, ``depth``, ``activation`` and ``t1``.
     width : int
         :math:`n\ge1`.
     depth : int
@@ -94,7 +91,7 @@ class RandomResNet(torch.nn.Module):
         :math:`\phi` (default ReLU); it needs a torch implementation (all built-ins have one; for a
         custom one pass ``torch_fn`` to :meth:`~stochdepth.Activation.custom`).
     t1 : float
-        Depth-time horizon :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`).
+        Final depth-time :math:`t_1>0` (branch scale :math:`\sqrt{t_1/L}`; default 1).
     rng : None, int, SeedSequence or numpy Generator
         Seed of the weights (see :mod:`stochdepth.random`); a :class:`torch.Generator` on ``device`` is
         seeded from it.
@@ -141,22 +138,25 @@ class RandomResNet(torch.nn.Module):
 
     def __init__(
         self,
-        input_dim: int,
-        width: int,
-        depth: int,
-        activation: str | Activation = "relu",
+        input_dim: int | NetworkSpec,
+        width: int | None = None,
+        depth: int | None = None,
+        activation: str | Activation | None = None,
+        t1: float | None = None,
         *,
-        t1: float = 1.0,
         rng: RNGLike = None,
         device: Any = None,
         dtype: Any = torch.float64,
         requires_grad: bool = False,
     ) -> None:
-        input_dim = check_int("input_dim", input_dim, min=1)
-        width = check_int("width", width, min=1)
-        depth = check_int("depth", depth, min=1)
-        act = _torch_activation(activation)
-        t1 = _check_t1(t1)
+        if isinstance(input_dim, NetworkSpec):
+            spec = as_network_spec(input_dim, width, depth, activation, t1)
+            input_dim = spec.input_dim
+        else:
+            input_dim = check_int("input_dim", input_dim, min=1)
+            spec = as_network_spec(None, width, depth, activation, t1)
+        width, depth, t1 = spec.width, spec.require("depth"), spec.t1
+        act = _torch_activation(spec.activation)
         dev = as_device(device)
         dt = as_dtype(dtype, dev)
         if not isinstance(requires_grad, (bool, np.bool_)):
@@ -363,7 +363,7 @@ class TorchExplicitWeights(NetworkSampler):
     >>> import numpy as np
     >>> from stochdepth.networks import sample_network, squared_norms
     >>> from stochdepth.nn import TorchExplicitWeights
-    >>> res = sample_network(np.ones(3), 8, 16, "tanh", n_networks=100, observe=squared_norms(),
+    >>> res = sample_network(np.ones(3), 8, 16, "tanh", n_paths=100, observe=squared_norms(),
     ...                      sampler=TorchExplicitWeights(device="cpu"), rng=2)
     >>> res.sampler, res["squared_norms"].samples.shape
     ('torch_explicit_weights(cpu, float64)', (100, 2, 1))
@@ -389,10 +389,9 @@ class TorchExplicitWeights(NetworkSampler):
         per_network = self.dtype.itemsize * width * max(width, d)
         return max(1, budget // per_network)
 
-    def make_kernel(
-        self, X: np.ndarray, width: int, depth: int, act: Activation, t1: float, layers: np.ndarray
-    ) -> Any:
-        act = _torch_activation(act)
+    def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
+        X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
+        act = _torch_activation(spec.activation)
         d, k = X.shape
         dev, dt = self.device, self.dtype
         batch = self.batch_size or self._default_batch(width, d)
@@ -434,12 +433,12 @@ def _accelerator_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
 
 def sample_torch_network(
     x: Any,
-    width: int,
-    depth: int,
-    activation: str | Activation = "relu",
+    width: int | None = None,
+    depth: int | None = None,
+    activation: str | Activation | None = None,
+    t1: float | None = None,
     *,
-    n_networks: int,
-    t1: float = 1.0,
+    n_paths: int,
     record: Any = None,
     observe: Observable | list[Observable] | dict[str, Any] | None = None,
     reduce: Reducer | list[Reducer] | None = None,
@@ -462,16 +461,17 @@ def sample_torch_network(
 
     Parameters
     ----------
-    x : array_like, shape (d,) or (d, k)
-        Input(s) as columns, finite, :math:`d\ge1`.
+    x : array_like, shape (d,) or (d, k), or NetworkSpec
+        Input(s) as columns, finite, :math:`d\ge1`; or a :class:`~stochdepth.networks.NetworkSpec`
+        (with inputs and a depth) in place of ``x``, ``width``, ``depth``, ``activation`` and ``t1``.
     width, depth : int
         :math:`n\ge1`, :math:`L\ge1`.
     activation : str or Activation
         :math:`\phi` (default ReLU), with a torch implementation.
-    n_networks : int
-        Number of independent networks, :math:`\ge1`.
     t1 : float
-        Depth-time horizon :math:`t_1>0`.
+        Final depth-time :math:`t_1>0` (default 1).
+    n_paths : int
+        Number of independent networks, :math:`\ge1`.
     record, observe, reduce
         As in :func:`~stochdepth.networks.sample_network` (default: states at layers ``[0, depth]``,
         all samples kept). Observables see float64 numpy states of shape ``(m, n_record, width, k)``.
@@ -518,7 +518,7 @@ def sample_torch_network(
     >>> from stochdepth.networks import squared_norms, post_squared_norms
     >>> from stochdepth.nn import sample_torch_network
     >>> x = np.array([[1.0, 0.0], [0.5, 1.0], [-1.0, 2.0]])
-    >>> res = sample_torch_network(x, 16, 8, "relu", n_networks=200, record=[0, 4, 8],
+    >>> res = sample_torch_network(x, 16, 8, "relu", n_paths=200, record=[0, 4, 8],
     ...                            observe=[squared_norms(), post_squared_norms("relu")],
     ...                            rng=3, device="cpu")
     >>> res["squared_norms"].samples.shape
@@ -526,20 +526,15 @@ def sample_torch_network(
     >>> res.times
     array([0. , 0.5, 1. ])
     """
+    spec = as_network_spec(x, width, depth, activation, t1)
     sampler = TorchExplicitWeights(device=device, dtype=dtype, batch_size=batch_size)
     if chunk_size is None and sampler.device.type != "cpu":
-        X = check_network_inputs(x)
-        depth_ = check_int("depth", depth, min=1)
-        n_record = check_record_layers(record, depth_).size
-        chunk_size = _accelerator_chunk_size(check_int("width", width, min=1), X.shape[1], n_record)
+        n_record = check_record_layers(record, spec.require("depth")).size
+        chunk_size = _accelerator_chunk_size(spec.width, spec.input_matrix.shape[1], n_record)
     return sample_network(
-        x,
-        width,
-        depth,
-        activation,
-        n_networks=n_networks,
+        spec,
+        n_paths=n_paths,
         sampler=sampler,
-        t1=t1,
         record=record,
         observe=observe,
         reduce=reduce,

@@ -4,8 +4,8 @@ r"""Stochastic differential equations: descriptions, integrators and streaming M
   structure (diagonal, scalar, general, isotropic); :func:`affine_sde` for the linear test equations.
 * Solvers :class:`EulerMaruyama` and :class:`Milstein` (commutative noise).
 * :func:`simulate` -- chunked, threaded, reproducible Monte Carlo with observables and streaming reducers
-  (:mod:`stochdepth.sde.observe`); :func:`simulate_levels` -- coupled simulations on nested grids for
-  weak- and strong-error measurements (multilevel Monte Carlo coupling).
+  (the engine of :mod:`stochdepth.montecarlo`); :func:`simulate_levels` -- coupled simulations on nested
+  grids for weak- and strong-error measurements (multilevel Monte Carlo coupling).
 * Generic observables :func:`state`, :func:`coordinate`, :func:`squared_norm`, :func:`log_norm`.
 
 By SCIENCE.md A2--A3, a random ResNet of depth :math:`L` is the Euler--Maruyama scheme of its limit
@@ -14,18 +14,7 @@ diffusion with step :math:`1/L`, so this package is also the reference for depth
 
 from __future__ import annotations
 
-from . import observe
 from .observables import coordinate, log_norm, squared_norm, state
-from .observe import (
-    Histogram,
-    Moments,
-    Observable,
-    Observed,
-    Quantiles,
-    Reducer,
-    Samples,
-    run_observed,
-)
 from .problem import NOISE_TYPES, SDE, affine_sde
 from .simulate import LevelsResult, LevelStatistics, SimulationResult, simulate, simulate_levels
 from .solvers import EulerMaruyama, Milstein, Solver
@@ -34,23 +23,14 @@ __all__ = [
     "NOISE_TYPES",
     "SDE",
     "EulerMaruyama",
-    "Histogram",
     "LevelStatistics",
     "LevelsResult",
     "Milstein",
-    "Moments",
-    "Observable",
-    "Observed",
-    "Quantiles",
-    "Reducer",
-    "Samples",
     "SimulationResult",
     "Solver",
     "affine_sde",
     "coordinate",
     "log_norm",
-    "observe",
-    "run_observed",
     "simulate",
     "simulate_levels",
     "squared_norm",

@@ -1,6 +1,6 @@
 r"""Generic observables of an SDE state :math:`x\in\mathbb R^d` (the last axis of the states).
 
-Each function returns an :class:`~stochdepth.sde.observe.Observable` usable in ``observe=`` of
+Each function returns an :class:`~stochdepth.montecarlo.Observable` usable in ``observe=`` of
 :func:`~stochdepth.sde.simulate` and :func:`~stochdepth.sde.simulate_levels` (and of any simulator whose
 state is a vector on the last axis).
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int
-from .observe import Observable
+from ..montecarlo import Observable
 
 __all__ = ["coordinate", "log_norm", "squared_norm", "state"]
 

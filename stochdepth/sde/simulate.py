@@ -2,8 +2,8 @@ r"""Monte Carlo simulation of SDEs: :func:`simulate` and the coupled multilevel 
 
 Both run paths in fixed-size chunks, each with its own spawned random stream
 (:mod:`stochdepth.random`), through a numba kernel per chunk that keeps only the states at the recorded
-steps; observables and streaming reducers (:mod:`stochdepth.sde.observe`) summarise them, so memory does
-not grow with the number of paths unless :class:`~stochdepth.sde.observe.Samples` are asked for.
+steps; observables and streaming reducers (:mod:`stochdepth.montecarlo`) summarise them, so memory does
+not grow with the number of paths unless :class:`~stochdepth.montecarlo.Samples` are asked for.
 Results depend on the seed and the chunk size only, never on the number of threads.
 """
 
@@ -19,10 +19,7 @@ import numpy as np
 
 from .._checks import NumericalError, check_array, check_int, check_real, check_record
 from .._results import Result
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, check_threads
-from ._kernels import make_levels_kernel, make_path_kernel
-from .observables import state
-from .observe import (
+from ..montecarlo import (
     Moments,
     MomentsResult,
     Observable,
@@ -31,8 +28,12 @@ from .observe import (
     Reducer,
     as_observables,
     as_reducers,
+    check_threads,
     run_observed,
 )
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size
+from ._kernels import make_levels_kernel, make_path_kernel
+from .observables import state
 from .problem import SDE
 from .solvers import Solver
 
@@ -308,15 +309,15 @@ def simulate(
     observe : Observable, sequence, mapping name -> function, or None
         What to record (default: the state, :func:`~stochdepth.sde.state`).
     reduce : Reducer, sequence of Reducers, or None
-        How to summarise over paths (default :class:`~stochdepth.sde.observe.Samples`, which keeps
-        every value; use :class:`~stochdepth.sde.observe.Moments` / ``Quantiles`` / ``Histogram`` for
+        How to summarise over paths (default :class:`~stochdepth.montecarlo.Samples`, which keeps
+        every value; use :class:`~stochdepth.montecarlo.Moments` / ``Quantiles`` / ``Histogram`` for
         bounded memory).
     rng : None, int, SeedSequence or Generator
         Seed (see :mod:`stochdepth.random`).
     chunk_size : int
         Paths per chunk (part of the definition of the random numbers).
     n_threads : int or None
-        Threads (default :func:`stochdepth.random.default_threads`); results do not depend on it.
+        Threads (default :func:`stochdepth.montecarlo.default_threads`); results do not depend on it.
     progress : bool
         Show a tqdm progress bar over paths.
 
@@ -341,7 +342,7 @@ def simulate(
 
     >>> import numpy as np
     >>> from stochdepth.sde import EulerMaruyama, affine_sde, simulate
-    >>> from stochdepth.sde.observe import Moments
+    >>> from stochdepth.montecarlo import Moments
     >>> ou = affine_sde([[-1.0]], diffusion_offset=[1.0], name="ou")
     >>> res = simulate(ou, EulerMaruyama(), 1.0, 200, [0.0], n_paths=20_000, rng=1, reduce=Moments())
     >>> m = res["state"].moments
@@ -419,7 +420,8 @@ def simulate(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _check_steps(steps: Any) -> np.ndarray:
+def check_nested_steps(steps: Any) -> np.ndarray:
+    """Step counts of nested grids: at least 2 ints ``>= 1``, increasing, each dividing the next."""
     if isinstance(steps, (int, np.integer)) or not isinstance(steps, (Sequence, np.ndarray)):
         raise TypeError(f"steps must be a sequence of step counts such as (8, 16, 32), got {steps!r}")
     vals = [check_int(f"steps[{i}]", s, min=1) for i, s in enumerate(steps)]
@@ -504,7 +506,7 @@ def simulate_levels(
     )
     if n_paths < 2:
         raise ValueError(f"n_paths must be an int >= 2 for simulate_levels (moments), got {n_paths}")
-    steps_arr = _check_steps(steps)
+    steps_arr = check_nested_steps(steps)
     n0, n_fine = int(steps_arr[0]), int(steps_arr[-1])
     x0n = _check_x0(x0, sde.dim, n_paths)
     rec = check_record(record, n0, default=(n0,), last_name="steps[0]")

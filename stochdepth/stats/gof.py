@@ -32,7 +32,8 @@ from scipy import stats as _st
 
 from .._checks import check_array, check_finite_result, check_int, check_real
 from .._results import Result
-from ..random import RNGLike, check_threads, map_chunks
+from ..montecarlo import check_threads, map_chunks
+from ..random import RNGLike
 from . import _kernels as K
 from ._laws import ad_inf_sf, cvm_inf_sf
 

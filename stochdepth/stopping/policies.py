@@ -29,7 +29,8 @@ import numpy as np
 
 from .._checks import check_array, check_int, check_real
 from .._results import Estimate
-from ..random import RNGLike, map_chunks, spawn
+from ..montecarlo import map_chunks
+from ..random import RNGLike, spawn
 from ._regress import LayerFit, fit_layer
 from .basis import Basis, Polynomial
 from .evaluation import stopping_law, stopping_value

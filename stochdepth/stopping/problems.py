@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_array, check_int, check_real
-from ..random import DEFAULT_CHUNK_SIZE, RNGLike, as_generator, map_chunks
+from ..montecarlo import map_chunks
+from ..random import DEFAULT_CHUNK_SIZE, RNGLike, as_generator
 from .transitions import Chain, as_chain
 
 __all__ = [

@@ -38,7 +38,8 @@ from scipy import stats as st
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Estimate, Status
-from ..random import RNGLike, map_chunks, spawn
+from ..montecarlo import map_chunks
+from ..random import RNGLike, spawn
 from ._regress import fit_layer
 from .base import StoppingSolution, StoppingSolver
 from .basis import Basis, Polynomial

@@ -101,7 +101,7 @@ def test_finite_horizon_tends_to_stationary():
     prev = None
     for horizon in (1.0, 5.0, 30.0):
         sol = solve_obstacle(
-            linear_resnet_depth_problem(n, A, C, horizon=horizon), scheme=CrankNicolson(n_steps=200)
+            linear_resnet_depth_problem(n, A, C, t1=horizon), scheme=CrankNicolson(n_steps=200)
         )
         assert sol.status is Status.CONVERGED and sol.residual < 1e-9
         v = sol.value_at(0.0, ys)
@@ -175,7 +175,7 @@ def test_simulation_is_reproducible_and_thread_independent(seed):
         (lambda: linear_resnet_optimal_depth(3.0, A, C), TypeError, "width"),
         (lambda: linear_resnet_optimal_depth(3, A, 0.0), ValueError, "cost"),
         (lambda: linear_resnet_optimal_depth(3, np.nan, C), ValueError, "target"),
-        (lambda: linear_resnet_depth_problem(3, A, C, horizon=-1.0), ValueError, "horizon"),
+        (lambda: linear_resnet_depth_problem(3, A, C, t1=-1.0), ValueError, "t1"),
         (lambda: linear_resnet_depth_problem(3, A, C, lower=2.0, upper=1.0), ValueError, "upper must be"),
         (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=0), ValueError, "n_paths"),
         (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=5, dt=0.0), ValueError, "dt"),

@@ -30,7 +30,7 @@ def test_closed_form_is_the_maximum_over_stopping_times():
         assert nc.value(d) == pytest.approx(brute, abs=1e-9)
         capped = s[s <= 0.3]
         brute_t = np.max(-(d**2) * np.exp(-2 * KAPPA * capped) - COST * capped)
-        assert nc.value(d, horizon=0.3) == pytest.approx(brute_t, abs=1e-9)
+        assert nc.value(d, t1=0.3) == pytest.approx(brute_t, abs=1e-9)
     d = np.array([0.5, 1.0])
     np.testing.assert_allclose(
         nc.value(d), -COST / (2 * KAPPA) * (1 + np.log(2 * KAPPA * d**2 / COST)), rtol=1e-14
@@ -60,12 +60,12 @@ def test_pde_finite_horizon():
     nc = noiseless_contraction(KAPPA, COST)
     errs = []
     for n in (101, 201, 401):
-        sol = solve_obstacle(nc.problem(2.0, horizon=0.5, n_nodes=n), scheme=Implicit(n_steps=n))
-        errs.append(np.max(np.abs(sol.value[0] - nc.value(sol.x, horizon=0.5))))
+        sol = solve_obstacle(nc.problem(2.0, t1=0.5, n_nodes=n), scheme=Implicit(n_steps=n))
+        errs.append(np.max(np.abs(sol.value[0] - nc.value(sol.x, t1=0.5))))
         # at every time, V(t, .) against the closed form with time to go 0.5 - t
         k = sol.times.size // 2
         np.testing.assert_allclose(
-            sol.value[k], nc.value(sol.x, horizon=0.5 - sol.times[k]), atol=3 * errs[-1] + 1e-12
+            sol.value[k], nc.value(sol.x, t1=0.5 - sol.times[k]), atol=3 * errs[-1] + 1e-12
         )
     assert errs[1] < 0.6 * errs[0] and errs[2] < 0.6 * errs[1]
     assert errs[-1] < 0.01

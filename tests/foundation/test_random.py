@@ -1,4 +1,4 @@
-"""Tests of stochdepth.random: seed normalisation, spawning, chunking and thread-independence."""
+"""Tests of stochdepth.random: seed normalisation, spawning, chunking."""
 
 from __future__ import annotations
 
@@ -64,47 +64,14 @@ def test_spawned_chunks_are_independent_streams(seed):
     assert np.all(np.abs(r) < 5 / np.sqrt(1000))
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_map_chunks_independent_of_thread_count(seed, threads):
-    def fn(a, b, g):
-        return a, g.standard_normal(b - a)
-
-    ref = sdr.map_chunks(fn, seed, 50, chunk_size=8, n_threads=1)
-    out = sdr.map_chunks(fn, seed, 50, chunk_size=8, n_threads=threads)
-    assert [a for a, _ in out] == [0, 8, 16, 24, 32, 40, 48]
-    for (_, x), (_, y) in zip(ref, out):
-        np.testing.assert_array_equal(x, y)
-
-
-def test_default_threads_env(monkeypatch):
-    monkeypatch.setenv("STOCHDEPTH_NUM_THREADS", "3")
-    assert sdr.default_threads() == 3
-    monkeypatch.setenv("STOCHDEPTH_NUM_THREADS", "zero")
-    with pytest.raises(ValueError, match="STOCHDEPTH_NUM_THREADS"):
-        sdr.default_threads()
-    monkeypatch.delenv("STOCHDEPTH_NUM_THREADS")
-    assert sdr.default_threads() >= 1
-
-
-def test_map_chunks_bad_threads(seed):
-    with pytest.raises(ValueError, match="n_threads must be an int >= 1, got 0"):
-        sdr.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=0)
-    with pytest.raises(TypeError, match="n_threads must be an int"):
-        sdr.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=1.5)
-
-
-def test_chunk_size_and_threads_checks():
-    """The shared checks of every chunked simulator: None means the default (resolved at run time for
-    threads), anything else an int >= 1."""
+def test_chunk_size_checks():
+    """The shared check of every chunked simulator: None means the default, anything else an int >= 1."""
     assert sdr.check_chunk_size(None) == sdr.DEFAULT_CHUNK_SIZE
     assert sdr.check_chunk_size(None, 64) == 64
     assert sdr.check_chunk_size(np.int64(7)) == 7
-    assert sdr.check_threads(None) is None and sdr.check_threads(3) == 3
     with pytest.raises(ValueError, match="chunk_size must be an int >= 1, got 0"):
         sdr.check_chunk_size(0)
     with pytest.raises(TypeError, match="chunk_size must be an int"):
         sdr.check_chunk_size(2.0)
-    with pytest.raises(TypeError, match="n_threads must be an int"):
-        sdr.check_threads(True)
     with pytest.raises(ValueError, match="n must be an int >= 0"):
         sdr.spawn(0, -1)

@@ -88,7 +88,7 @@ def test_rotated_bridge(rho):
 def test_inert_second_coordinate_equals_1d():
     """Finite horizon, y with no drift and no noise, reflecting y-edges: every row of the 2-D solution
     is the 1-D solution (same grid, same scheme) to round-off."""
-    p1 = linear_resnet_depth_problem(N_WIDTH, A, C, horizon=1.0, n_nodes=81)
+    p1 = linear_resnet_depth_problem(N_WIDTH, A, C, t1=1.0, n_nodes=81)
     cf = linear_resnet_optimal_depth(N_WIDTH, A, C)
     p2 = ObstacleProblem2D(
         lambda x, y: -((x - A) ** 2) + 0.0 * y,
@@ -96,7 +96,7 @@ def test_inert_second_coordinate_equals_1d():
         (cf.volatility, 0.0),
         p1.grid,
         UniformGrid(0.0, 1.0, 4),
-        horizon=1.0,
+        t1=1.0,
         cost=C,
         bottom=Neumann(),
         top=Neumann(),
@@ -120,7 +120,7 @@ def test_transposition_symmetry():
     def gain(x, y):
         return np.exp(-(x**2) - 2 * (y - 0.5) ** 2)
 
-    kw = {"horizon": 0.5, "cost": 0.05, "rate": 0.02}
+    kw = {"t1": 0.5, "cost": 0.05, "rate": 0.02}
     p = ObstacleProblem2D(gain, (0.1, lambda t, x, y: -0.2 * y), (0.4, 0.3), gx, gy, left=Neumann(), **kw)
     q = ObstacleProblem2D(
         lambda y, x: gain(x, y), (lambda t, y, x: -0.2 * y, 0.1), (0.3, 0.4), gy, gx, bottom=Neumann(), **kw
@@ -157,7 +157,7 @@ def test_bad_input():
     vol = ObstacleProblem2D(gain, (0.0, 0.0), (lambda x, y: x - 0.5, 1.0), g, g)
     with pytest.raises(ValueError, match=r"volatility\[0\] must be >= 0"):
         solve_obstacle(vol)
-    term = ObstacleProblem2D(gain, (0.0, 0.0), (1.0, 1.0), g, g, horizon=1.0, terminal=lambda x, y: x + y - 1)
+    term = ObstacleProblem2D(gain, (0.0, 0.0), (1.0, 1.0), g, g, t1=1.0, terminal=lambda x, y: x + y - 1)
     with pytest.raises(ValueError, match="inconsistent terminal data"):
         solve_obstacle(term, scheme=Implicit(n_steps=2))
     sol = solve_obstacle(prob, scheme=SteadyState())

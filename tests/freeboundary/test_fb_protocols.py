@@ -71,8 +71,8 @@ class UniformImplicit(TimeScheme):
     n_steps: int = 20
     upwind: bool | None = None
 
-    def time_grid(self, horizon):
-        return np.linspace(0.0, horizon, self.n_steps + 1), np.ones(self.n_steps)
+    def time_grid(self, t1):
+        return np.linspace(0.0, t1, self.n_steps + 1), np.ones(self.n_steps)
 
 
 def test_user_lcp_solver_in_solve_lcp() -> None:

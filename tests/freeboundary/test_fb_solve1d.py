@@ -195,7 +195,7 @@ def _put(**kw):
         "gain": lambda x: np.maximum(1 - x, 0.0),
         "drift": 0.0,
         "volatility": 0.2,
-        "horizon": 1.0,
+        "t1": 1.0,
         "grid": UniformGrid(0.0, 2.0, 21),
     }
     base.update(kw)
@@ -207,7 +207,7 @@ def _put(**kw):
     [
         (lambda: _put(volatility=-0.2), ValueError, "volatility must be >= 0"),
         (lambda: _put(rate=-0.1), ValueError, "rate must be >= 0"),
-        (lambda: _put(horizon=0.0), ValueError, "horizon"),
+        (lambda: _put(t1=0.0), ValueError, "t1"),
         (lambda: _put(drift=np.nan), ValueError, "drift must be finite"),
         (lambda: _put(drift="up"), TypeError, "drift"),
         (lambda: _put(gain=1.0), TypeError, "gain must be a callable"),

@@ -11,15 +11,16 @@ from scipy import stats as st
 
 from stochdepth.activations import Activation
 from stochdepth.limits import limit_sde, simulate_limit, weak_error_study
+from stochdepth.montecarlo import Moments
 from stochdepth.networks import gram, sample_network, squared_norms
-from stochdepth.sde import Milstein, Moments, squared_norm
+from stochdepth.sde import Milstein, squared_norm
 from stochdepth.testing import ALPHA
 
 
 def test_limit_sde_structure_and_cache() -> None:
-    sde = limit_sde("tanh", 5)
+    sde = limit_sde(5, "tanh")
     assert (sde.dim, sde.noise, sde.noise_dim) == (5, "isotropic", 5)
-    assert limit_sde("tanh", 5) is sde
+    assert limit_sde(5, "tanh") is sde
     out = np.empty(1)
     x = np.array([0.3, -1.0, 2.0, 0.0, 0.5])
     sde.diffusion(0.0, x, out)
@@ -44,7 +45,7 @@ def test_simulate_limit_matches_the_network_sampler(seed: int) -> None:
     x = np.array([0.5, 1.5])
     n, L = 3, 8
     a = simulate_limit(x, n, "tanh", n_steps=L, n_paths=10_000, observe=squared_norm(), rng=seed)
-    b = sample_network(x, n, L, "tanh", n_networks=10_000, observe=squared_norms(), rng=seed + 1)
+    b = sample_network(x, n, L, "tanh", n_paths=10_000, observe=squared_norms(), rng=seed + 1)
     assert st.ks_2samp(a["squared_norm"].samples[:, -1], b["squared_norms"].samples[:, -1, 0]).pvalue > ALPHA
 
 
@@ -65,9 +66,9 @@ def test_simulate_limit_custom_activation(seed: int) -> None:
 
 def test_limit_bad_input() -> None:
     with pytest.raises(ValueError, match="width"):
-        limit_sde("relu", 0)
+        limit_sde(0, "relu")
     with pytest.raises(ValueError, match="activation"):
-        limit_sde("swishy", 3)
+        limit_sde(3, "swishy")
     with pytest.raises(ValueError, match="x must not be zero"):
         simulate_limit(np.zeros(3), 3, "relu", n_steps=4, n_paths=10)
     with pytest.raises(ValueError, match="t1"):

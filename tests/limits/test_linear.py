@@ -22,8 +22,9 @@ from stochdepth.limits import (
     linear_norm_ratio_law,
     simulate_limit,
 )
+from stochdepth.montecarlo import Moments
 from stochdepth.networks import log_norms, sample_linear_log_norm, sample_network, squared_norms
-from stochdepth.sde import Moments, coordinate
+from stochdepth.sde import coordinate
 from stochdepth.testing import ALPHA
 
 # ---------------------------------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def test_factor_law_is_a_density_with_mean_one_plus_h() -> None:
 def test_factor_law_is_the_one_layer_network(seed: int) -> None:
     """log(||Y_1||^2/||Y_0||^2) of depth-1 linear networks (networks sampler) is distributed as log xi."""
     n, t1 = 3, 0.5
-    res = sample_network(np.ones(2), n, 1, "linear", n_networks=20_000, t1=t1, observe=log_norms(), rng=seed)
+    res = sample_network(np.ones(2), n, 1, "linear", n_paths=20_000, t1=t1, observe=log_norms(), rng=seed)
     s = res["log_norms"].samples[:, :, 0]
     law = linear_log_factor_law(n, 1, t1)
     assert st.kstest(2.0 * (s[:, 1] - s[:, 0]), law.cdf).pvalue > ALPHA
@@ -180,7 +181,7 @@ def test_exact_mean_square_against_networks(seed: int) -> None:
     n, L, t1 = 5, 8, 1.5
     x = np.array([1.0, -2.0, 0.5])
     res = sample_network(
-        x, n, L, "linear", n_networks=40_000, t1=t1, observe=squared_norms(), reduce=Moments(), rng=seed
+        x, n, L, "linear", n_paths=40_000, t1=t1, observe=squared_norms(), reduce=Moments(), rng=seed
     )
     mom = res["squared_norms"].moments
     # E||Y_0||^2 = n ||x||^2 / d exactly

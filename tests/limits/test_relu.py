@@ -56,7 +56,7 @@ def test_log_drift_monte_carlo(seed: int, n: int) -> None:
 def test_dead_probability_against_networks(seed: int) -> None:
     """Fraction of dead networks at layer 0 and at layer L: 2^-n (binomial standard error, 5 SE)."""
     n, N = 3, 40_000
-    res = sample_network(np.ones(2), n, 32, "relu", n_networks=N, observe=dead("relu"), rng=seed)
+    res = sample_network(np.ones(2), n, 32, "relu", n_paths=N, observe=dead("relu"), rng=seed)
     frac = res["dead"].samples[:, :, 0].mean(axis=0)
     p = relu_dead_probability(n)
     se = math.sqrt(p * (1 - p) / N)
@@ -71,7 +71,7 @@ def test_width1_law_against_the_sde(seed: int) -> None:
     log mean is about 3h/4 = 0.0015, i.e. 0.0015 standard deviations: invisible at 20000 paths)."""
     x0, t = 1.5, 1.0
     res = simulate(
-        limit_sde("relu", 1), EulerMaruyama(), t, 512, [x0], n_paths=20_000, observe=coordinate(0), rng=seed
+        limit_sde(1, "relu"), EulerMaruyama(), t, 512, [x0], n_paths=20_000, observe=coordinate(0), rng=seed
     )
     assert st.kstest(res["x0"].samples[:, -1], relu_width1_law(x0, t).cdf).pvalue > ALPHA
     frozen = relu_width1_law(-0.7, 3.0)
@@ -164,8 +164,8 @@ def test_relu_bad_input() -> None:
         relu_log_drift(3, exact=1)
     with pytest.raises(ValueError, match="t must be >= 0"):
         relu_width1_law(1.0, -1.0)
-    with pytest.raises(ValueError, match="horizon"):
-        relu_log_drift_mc(3, horizon=0.0)
+    with pytest.raises(ValueError, match="t1"):
+        relu_log_drift_mc(3, t1=0.0)
     with pytest.raises(ValueError, match=r"widths\[1\]"):
         relu_regime([3, 0])
     with pytest.raises(ValueError, match="t1"):
@@ -187,9 +187,7 @@ def test_initial_drift_from_network_active_counts(seed: int) -> None:
     from stochdepth.networks import active_counts
 
     n, N = 4, 50_000
-    res = sample_network(
-        np.ones(1), n, 1, "relu", n_networks=N, record=[0], observe=active_counts(), rng=seed
-    )
+    res = sample_network(np.ones(1), n, 1, "relu", n_paths=N, record=[0], observe=active_counts(), rng=seed)
     mu = res["active_counts"].samples[:, 0, 0]
     alive = mu > 0
     vals = (mu[alive] - 2) / (2 * n)

@@ -89,7 +89,7 @@ def test_width_first_recursion_closed_forms() -> None:
 def test_mckean_vlasov_linear_is_the_exact_recursion(seed: int) -> None:
     """Linear: E of the empirical second moment is q0 (1 + h)^k exactly; checked with the t quantile at
     p = 1e-6 for the 48 independent clouds (Student t, 47 dof)."""
-    res = mckean_vlasov("linear", 1.3, 1.0, n_steps=20, n_particles=2000, n_clouds=48, rng=seed)
+    res = mckean_vlasov("linear", 1.3, 1.0, n_steps=20, n_paths=2000, n_clouds=48, rng=seed)
     thr = st.t.ppf(1 - 5e-7, 47)
     z = (res.second_moment[1:] - res.recursion[1:]) / res.stderr[1:]
     assert np.all(np.abs(z) < thr)
@@ -98,7 +98,7 @@ def test_mckean_vlasov_linear_is_the_exact_recursion(seed: int) -> None:
 def test_mckean_vlasov_relu_gaussian_with_ode_variance(seed: int) -> None:
     """ReLU particles: second moment = width-first recursion (up to O(1/N), far below the error bar) and
     each particle N(0, q_t) (KS on the pooled clouds; within-cloud correlations are O(1/N))."""
-    res = mckean_vlasov("relu", 1.0, 1.0, n_steps=50, n_particles=2000, n_clouds=48, rng=seed)
+    res = mckean_vlasov("relu", 1.0, 1.0, n_steps=50, n_paths=2000, n_clouds=48, rng=seed)
     thr = st.t.ppf(1 - 5e-7, 47)
     assert abs(res.second_moment[-1] - res.recursion[-1]) < thr * res.stderr[-1]
     sample = res.particles.ravel()
@@ -110,7 +110,7 @@ def test_mckean_vlasov_relu_gaussian_with_ode_variance(seed: int) -> None:
 def test_fluctuation_scale_linear_against_the_exact_walk(seed: int) -> None:
     """Var log(||Y_L||/||Y_0||) from the network sampler = exact finite-L variance of the walk (5 SE),
     and n Var ~ t1 at every width (O(1) fluctuations times n^{-1/2})."""
-    fs = fluctuation_scale("linear", [2, 16], 1.0, depth=32, n_paths=20_000, rng=seed)
+    fs = fluctuation_scale([2, 16], "linear", 1.0, depth=32, n_paths=20_000, rng=seed)
     for i, n in enumerate(fs.widths):
         exact = linear_log_norm_moments(int(n), 1.0, depth=32)
         assert abs(fs.var[i] - exact.var) < 5 * fs.var_stderr[i]
@@ -120,7 +120,7 @@ def test_fluctuation_scale_linear_against_the_exact_walk(seed: int) -> None:
 
 def test_commutation_grid_linear_is_exact_at_every_width(seed: int) -> None:
     """Linear: (1/n) E||Y_L||^2 = q0 (1 + t1/L)^L for every n (5 SE at each grid point)."""
-    g = commutation_grid("linear", [1, 4, 16], [2, 8], q0=0.7, n_networks=10_000, rng=seed)
+    g = commutation_grid([1, 4, 16], [2, 8], "linear", q0=0.7, n_paths=10_000, rng=seed)
     assert np.all(np.abs(g.gap_width_first) < 5 * g.stderr)
     assert g.ode == pytest.approx(0.7 * math.e)
 
@@ -131,9 +131,9 @@ def test_commutation_grid_relu_both_orders(seed: int) -> None:
     generator applied to sum(phi^2) - |x|^2/2 gives ||phi||^2 (2 mu - n)/(2n) > 0 on average), visible at
     n = 2 (development: +0.063..0.067 at n = 2, stderr 0.013-0.016 at 1e5 networks, so 1e6 are used); at
     n = 64 the gap to q_L is O(1/n), checked as < 5 SE + 5% of q_L."""
-    small = commutation_grid("relu", 2, [4, 64], n_networks=1_000_000, rng=seed)
+    small = commutation_grid(2, [4, 64], "relu", n_paths=1_000_000, rng=seed)
     assert np.all(small.gap_width_first[0] - 5 * small.stderr[0] > 0)
-    g = commutation_grid("relu", 64, [4, 64], n_networks=100_000, rng=seed + 1)
+    g = commutation_grid(64, [4, 64], "relu", n_paths=100_000, rng=seed + 1)
     assert np.all(np.abs(g.gap_width_first[0]) < 5 * g.stderr[0] + 0.05 * g.width_first)
     # depth first then width: the largest grid point is close to the ODE value (gap O(1/n + 1/L))
     assert abs(g.gap_ode[0, 1]) < 5 * g.stderr[0, 1] + 0.05 * g.ode
@@ -161,6 +161,6 @@ def test_sequential_bad_input() -> None:
     with pytest.raises(ValueError, match="n_clouds"):
         mckean_vlasov("relu", 1.0, n_clouds=1)
     with pytest.raises(ValueError, match=r"widths\[0\]"):
-        commutation_grid("relu", [0], [4])
+        commutation_grid([0], [4], "relu")
     with pytest.raises(ValueError, match=r"depths\[0\]"):
-        commutation_grid("relu", [2], [0])
+        commutation_grid([2], [0], "relu")

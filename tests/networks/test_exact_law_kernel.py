@@ -20,6 +20,7 @@ import pytest
 from stochdepth.activations import Activation, get_activation
 from stochdepth.networks import (
     ExactLaw,
+    NetworkSpec,
     preactivations,
     sample_input_layer,
     sample_network,
@@ -32,7 +33,8 @@ from stochdepth.testing.references import reference_exact
 
 def _kernel_states(X, width, depth, act, t1, layers, m, seed):
     """States of the first chunk of sample_network's ExactLaw kernel, and the chunk's generator seed."""
-    kernel = ExactLaw().make_kernel(X, width, depth, get_activation(act), t1, np.asarray(layers, np.int64))
+    spec = NetworkSpec(width, depth, act, t1, inputs=X)
+    kernel = ExactLaw().make_kernel(spec, np.asarray(layers, np.int64))
     (_, _, gen), *_ = chunk_generators(seed, m, m)
     return kernel(0, m, gen)
 
@@ -81,7 +83,7 @@ def test_user_activation_kernel_equals_builtin(seed):
     """A user activation computing ReLU gets its own kernel; it must reproduce the built-in one."""
     my_relu = Activation.custom("my_relu", lambda v: v if v > 0.0 else 0.0)
     x = np.array([[1.0, -0.5], [0.5, 2.0], [0.0, 1.0]])
-    kw = dict(n_networks=50, record=[0, 3, 8], observe=preactivations(), rng=seed)
+    kw = dict(n_paths=50, record=[0, 3, 8], observe=preactivations(), rng=seed)
     a = sample_network(x, 6, 8, my_relu, **kw)
     b = sample_network(x, 6, 8, "relu", **kw)
     assert a.activation == "my_relu"
@@ -122,7 +124,7 @@ def test_input_layer_single_input_and_zero_input():
     ("args", "err", "match"),
     [
         (([1.0], 0, 2, 0), ValueError, "width"),
-        (([1.0], 2, 0, 0), ValueError, "m must"),
+        (([1.0], 2, 0, 0), ValueError, "n_paths must"),
         (([np.inf], 2, 2, 0), ValueError, "x must be finite"),
         ((1.0, 2, 2, 0), ValueError, "x must have"),
         (([1.0], 2, 2, "seed"), TypeError, "rng"),

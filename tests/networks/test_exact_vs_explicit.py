@@ -51,7 +51,7 @@ OBSERVE = [squared_norms(), neuron(0), gram(), active_counts()]
 
 def _draw(X, width, depth, act, layers, sampler, t1, rng):
     return sample_network(
-        X, width, depth, act, n_networks=N, sampler=sampler, t1=t1, record=layers, observe=OBSERVE, rng=rng
+        X, width, depth, act, n_paths=N, sampler=sampler, t1=t1, record=layers, observe=OBSERVE, rng=rng
     )
 
 

@@ -62,7 +62,7 @@ def test_walk_equals_full_linear_network_in_law(seed, sampler, width, depth, t1)
         width,
         depth,
         "linear",
-        n_networks=n,
+        n_paths=n,
         sampler=sampler,
         t1=t1,
         record=layers,
@@ -86,15 +86,15 @@ def test_walk_is_log_domain_where_the_network_overflows(seed):
       both samplers. The walk lives in the log domain and stays finite.
     """
     x = [1.0, 2.0]
-    ok = sample_network(x, 4, 200, "linear", n_networks=10, t1=1e4, rng=seed, observe=log_norms())
+    ok = sample_network(x, 4, 200, "linear", n_paths=10, t1=1e4, rng=seed, observe=log_norms())
     assert np.all(ok["log_norms"].samples[:, -1] > np.log(1e100))
     with pytest.raises(NumericalError, match="squared_norms"):
-        sample_network(x, 4, 200, "linear", n_networks=10, t1=1e4, rng=seed, observe=squared_norms())
+        sample_network(x, 4, 200, "linear", n_paths=10, t1=1e4, rng=seed, observe=squared_norms())
     for sampler in (ExactLaw(), ExplicitWeights()):
         with pytest.raises(NumericalError, match="states"):
-            sample_network(x, 4, 200, "linear", n_networks=4, t1=1e6, rng=seed, sampler=sampler)
+            sample_network(x, 4, 200, "linear", n_paths=4, t1=1e6, rng=seed, sampler=sampler)
     with pytest.raises(NumericalError, match="states"):
-        sample_network(np.ones((2, 3)), 4, 200, "linear", n_networks=4, t1=1e6, rng=seed)
+        sample_network(np.ones((2, 3)), 4, 200, "linear", n_paths=4, t1=1e6, rng=seed)
     walk = sample_linear_log_norm(4, 200, n_paths=100, t1=1e6, rng=seed)
     assert np.all(np.isfinite(walk.log_ratio))
     # E log xi ~ log(h / n) + E log chi2_n = 8.24 here: mean log-ratio ~ 100 * 8.24 = 824 > log(1e308) = 709

@@ -10,6 +10,7 @@ import pytest
 import stochdepth.networks as nw
 from stochdepth import NumericalError
 from stochdepth.activations import RELU, TANH
+from stochdepth.montecarlo import Histogram, Moments, Observable
 from stochdepth.networks import (
     ExactLaw,
     ExplicitWeights,
@@ -24,7 +25,6 @@ from stochdepth.networks import (
     sample_network,
     squared_norms,
 )
-from stochdepth.sde.observe import Histogram, Moments, Observable
 
 X = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, 0.0]])
 
@@ -32,7 +32,7 @@ X = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, 0.0]])
 # validation
 # ----------------------------------------------------------------------------------------------------
 
-GOOD = dict(x=X, width=3, depth=4, n_networks=5)
+GOOD = dict(x=X, width=3, depth=4, n_paths=5)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ GOOD = dict(x=X, width=3, depth=4, n_networks=5)
         (dict(width=2.5), TypeError, "width must be an int"),
         (dict(depth=0), ValueError, "depth must be an int >= 1"),
         (dict(depth=True), TypeError, "depth must be an int"),
-        (dict(n_networks=0), ValueError, "n_networks must be an int >= 1"),
+        (dict(n_paths=0), ValueError, "n_paths must be an int >= 1"),
         (dict(x=np.array([1.0, np.nan])), ValueError, "x must be finite"),
         (dict(x=np.array([[1.0, np.inf]])), ValueError, "x must be finite"),
         (dict(x=1.0), ValueError, "x must have 1 or 2 dimension"),
@@ -102,7 +102,7 @@ def test_constructor_bad_input(make, err, match):
 
 def test_neuron_index_beyond_width():
     with pytest.raises(ValueError, match="neuron index i must be < width = 3"):
-        sample_network(X, 3, 2, n_networks=2, observe=neuron(3), rng=0)
+        sample_network(X, 3, 2, n_paths=2, observe=neuron(3), rng=0)
 
 
 def test_bad_observable_output_is_rejected():
@@ -111,7 +111,7 @@ def test_bad_observable_output_is_rejected():
             return 1.0 / s.sum(-2)
 
     with pytest.raises(NumericalError, match="observable 'inv'"):
-        sample_network(np.zeros(2), 3, 2, n_networks=2, observe={"inv": inverse}, rng=0)
+        sample_network(np.zeros(2), 3, 2, n_paths=2, observe={"inv": inverse}, rng=0)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -121,14 +121,14 @@ def test_bad_observable_output_is_rejected():
 
 def test_result_fields_and_shapes(seed):
     res = sample_network(
-        X, 6, 8, "tanh", n_networks=30, t1=2.0, record=[0, 2, 8],
+        X, 6, 8, "tanh", n_paths=30, t1=2.0, record=[0, 2, 8],
         observe=[squared_norms(), gram(), gram("tanh"), neuron(5), active_counts()], rng=seed,
     )  # fmt: skip
     assert isinstance(res, NetworkSample)
     np.testing.assert_array_equal(res.layers, [0, 2, 8])
     np.testing.assert_allclose(res.times, [0.0, 0.5, 2.0])
     assert (res.width, res.depth, res.t1, res.activation) == (6, 8, 2.0, "tanh")
-    assert (res.n_inputs, res.input_dim, res.n_networks, res.sampler) == (2, 3, 30, "exact_law")
+    assert (res.n_inputs, res.input_dim, res.n_paths, res.sampler) == (2, 3, 30, "exact_law")
     assert res.chunk_size == nw.default_chunk_size(6, 2, 3)
     assert res["squared_norms"].samples.shape == (30, 3, 2)
     assert res["gram"].samples.shape == (30, 3, 2, 2)
@@ -142,21 +142,21 @@ def test_result_fields_and_shapes(seed):
 
 
 def test_default_record_observe_and_sampler(seed):
-    res = sample_network([1.0, 2.0], 4, 5, n_networks=7, rng=seed)
+    res = sample_network([1.0, 2.0], 4, 5, n_paths=7, rng=seed)
     assert res.activation == "relu" and res.sampler == "exact_law"
     np.testing.assert_array_equal(res.layers, [0, 5])
     assert res["preactivations"].samples.shape == (7, 2, 4, 1)
-    res = sample_network([1.0, 2.0], 4, 5, n_networks=7, record=3, rng=seed)
+    res = sample_network([1.0, 2.0], 4, 5, n_paths=7, record=3, rng=seed)
     np.testing.assert_array_equal(res.layers, [3])
     # the record rule of every simulator: sorted, duplicates removed, integer-valued floats accepted
-    res = sample_network([1.0, 2.0], 4, 5, n_networks=7, record=[5, 2.0, 2], rng=seed)
+    res = sample_network([1.0, 2.0], 4, 5, n_paths=7, record=[5, 2.0, 2], rng=seed)
     np.testing.assert_array_equal(res.layers, [2, 5])
     assert res["preactivations"].samples.shape == (7, 2, 4, 1)
 
 
 def test_reducers_and_mean(seed):
     res = sample_network(
-        X, 4, 5, "relu", n_networks=600, observe=squared_norms(), reduce=[Moments(), Histogram(bins=10)],
+        X, 4, 5, "relu", n_paths=600, observe=squared_norms(), reduce=[Moments(), Histogram(bins=10)],
         rng=seed, chunk_size=128,
     )  # fmt: skip
     obs = res["squared_norms"]
@@ -164,7 +164,7 @@ def test_reducers_and_mean(seed):
     assert obs.histogram.counts.shape == (2, 2, 10)
     mean, se = res.mean("squared_norms")
     assert mean.shape == se.shape == (2, 2) and np.all(se > 0)
-    res = sample_network(X, 4, 5, n_networks=50, observe=squared_norms(), reduce=Histogram(bins=5), rng=0)
+    res = sample_network(X, 4, 5, n_paths=50, observe=squared_norms(), reduce=Histogram(bins=5), rng=0)
     with pytest.raises(ValueError, match="without samples or moments"):
         res.mean("squared_norms")
 
@@ -176,7 +176,7 @@ def test_reducers_and_mean(seed):
 
 @pytest.mark.parametrize("sampler", [ExactLaw(), ExplicitWeights(batch_size=7)], ids=lambda s: s.name)
 def test_reproducible_for_any_thread_count(seed, sampler):
-    kw = dict(n_networks=300, sampler=sampler, record=[0, 3, 6], observe=squared_norms(), chunk_size=64)
+    kw = dict(n_paths=300, sampler=sampler, record=[0, 3, 6], observe=squared_norms(), chunk_size=64)
     a = sample_network(X, 5, 6, "relu", rng=seed, n_threads=1, **kw)
     b = sample_network(X, 5, 6, "relu", rng=seed, n_threads=3, **kw)
     c = sample_network(X, 5, 6, "relu", rng=np.random.SeedSequence(seed), n_threads=2, **kw)
@@ -190,7 +190,7 @@ def test_recording_fewer_layers_gives_the_same_states(seed):
     """The draws depend on the last recorded layer only (later layers are not computed): recording a
     subset with the same last layer returns a subset of the states."""
     for sampler in (ExactLaw(), ExplicitWeights()):
-        kw = dict(n_networks=40, sampler=sampler, observe=preactivations(), rng=seed, chunk_size=40)
+        kw = dict(n_paths=40, sampler=sampler, observe=preactivations(), rng=seed, chunk_size=40)
         full = sample_network(X, 3, 6, "tanh", record=list(range(7)), **kw)["preactivations"].samples
         part = sample_network(X, 3, 6, "tanh", record=[1, 4, 6], **kw)["preactivations"].samples
         np.testing.assert_array_equal(full[:, [1, 4, 6]], part)
@@ -202,7 +202,7 @@ def test_explicit_weights_is_the_literal_network(seed):
 
     width, depth, t1 = 4, 3, 1.7
     res = sample_network(
-        X, width, depth, "relu", n_networks=2, t1=t1, sampler=ExplicitWeights(batch_size=1),
+        X, width, depth, "relu", n_paths=2, t1=t1, sampler=ExplicitWeights(batch_size=1),
         record=[0, 1, 2, 3], observe=preactivations(), rng=seed, chunk_size=2,
     )  # fmt: skip
     (_, _, gen), *_ = chunk_generators(seed, 2, 2)
@@ -257,7 +257,7 @@ def test_log_norms_beyond_the_square_overflow():
 
 @pytest.mark.parametrize(
     "module",
-    [nw.sampling, nw.lognorm, nw.observables],
+    [nw.sampling, nw.lognorm, nw.observables, nw.spec],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module):
@@ -269,7 +269,7 @@ def test_inputs_are_not_modified(seed):
     """The input factor rescales a copy of x by a power of two; the caller's array is left alone."""
     for x in (np.array([3.0, -5.0, 0.25]), np.array([[3.0, 1.0], [-5.0, 2.0]]), np.array([[3.0], [7.0]])):
         before = x.copy()
-        sample_network(x, 3, 2, n_networks=2, rng=seed)
-        sample_network(x, 3, 2, n_networks=2, sampler=ExplicitWeights(), rng=seed)
+        sample_network(x, 3, 2, n_paths=2, rng=seed)
+        sample_network(x, 3, 2, n_paths=2, sampler=ExplicitWeights(), rng=seed)
         nw.sample_input_layer(x, 3, 2, seed)
         np.testing.assert_array_equal(x, before)

@@ -53,7 +53,7 @@ def test_discrete_second_moment_identity(seed, sampler, x, width, depth, act, t1
         width,
         depth,
         act,
-        n_networks=20000,
+        n_paths=20000,
         sampler=sampler,
         t1=t1,
         record=layers,
@@ -78,7 +78,7 @@ def test_linear_mean_square_norm(seed, sampler, width, depth, t1):
         width,
         depth,
         "linear",
-        n_networks=40000,
+        n_paths=40000,
         sampler=sampler,
         t1=t1,
         observe=squared_norms(),
@@ -95,14 +95,14 @@ def test_linear_mean_square_norm(seed, sampler, width, depth, t1):
 
 def test_moments_reducer_gives_the_same_mean(seed):
     """The Moments reducer and the samples give the same mean; NetworkSample.mean uses either."""
-    from stochdepth.sde.observe import Moments, Samples
+    from stochdepth.montecarlo import Moments, Samples
 
     res = sample_network(
         X3,
         4,
         5,
         "relu",
-        n_networks=3000,
+        n_paths=3000,
         observe=squared_norms(),
         reduce=[Samples(), Moments()],
         rng=seed,
@@ -118,7 +118,7 @@ def test_moments_reducer_gives_the_same_mean(seed):
 @pytest.mark.parametrize("width", [1, 3])
 def test_relu_dead_at_initialisation_probability(seed, width):
     res = sample_network(
-        X3[:, 0], width, 4, "relu", n_networks=20000, observe=dead("relu"), record=[0, 4], rng=seed
+        X3[:, 0], width, 4, "relu", n_paths=20000, observe=dead("relu"), record=[0, 4], rng=seed
     )
     flags = res["dead"].samples[:, :, 0]
     p = 2.0**-width

@@ -33,7 +33,7 @@ def _states(x, width, depth, act, *, n=200, sampler=None, rng=0, record=None, ch
         width,
         depth,
         act,
-        n_networks=n,
+        n_paths=n,
         sampler=sampler,
         record=record if record is not None else list(range(depth + 1)),
         observe=preactivations(),
@@ -84,12 +84,12 @@ def test_zero_input_stays_zero_and_does_not_perturb_the_others(seed, act):
     assert np.all(both[..., 1] == 0.0)
     # same draws: rank-one Gram factor -> one normal per row, in the order of the k = 1 kernel
     np.testing.assert_array_equal(both[..., 0], alone[..., 0])
-    res = sample_network(zero, 4, 6, act, n_networks=20, observe=[squared_norms(), dead("relu")], rng=seed)
+    res = sample_network(zero, 4, 6, act, n_paths=20, observe=[squared_norms(), dead("relu")], rng=seed)
     assert np.all(res["squared_norms"].samples == 0.0)
     assert np.all(res["dead"].samples == 1.0)
     # log|0| = -inf is never returned silently
     with pytest.raises(NumericalError, match="log_norms"):
-        sample_network(zero, 4, 6, act, n_networks=20, observe=log_norms(), rng=seed)
+        sample_network(zero, 4, 6, act, n_paths=20, observe=log_norms(), rng=seed)
 
 
 @pytest.mark.parametrize("sampler", [ExactLaw(), ExplicitWeights()], ids=lambda s: s.name)

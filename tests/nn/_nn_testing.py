@@ -44,7 +44,7 @@ def reference_sample(
     act: Activation,
     t1: float,
     layers: list[int],
-    n_networks: int,
+    n_paths: int,
     rng: int,
     chunk: int,
     batch: int,
@@ -59,8 +59,8 @@ def reference_sample(
     """
     d, k = X.shape
     last = layers[-1]
-    out = np.empty((n_networks, len(layers), width, k))
-    for a, b_end, gen in chunk_generators(rng, n_networks, chunk):
+    out = np.empty((n_paths, len(layers), width, k))
+    for a, b_end, gen in chunk_generators(rng, n_paths, chunk):
         tgen = torch_generator(gen, torch.device(device))
         for b0 in range(a, b_end, batch):
             b = min(b_end, b0 + batch) - b0

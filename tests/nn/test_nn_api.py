@@ -102,7 +102,7 @@ def test_cuda_without_gpu_is_a_clear_error():
     ):
         as_device("cuda")
     with pytest.raises(ValueError, match="device 'cuda' is not available"):
-        sample_torch_network(np.ones(2), 3, 2, n_networks=2, device="cuda")
+        sample_torch_network(np.ones(2), 3, 2, n_paths=2, device="cuda")
 
 
 def test_as_dtype():
@@ -129,7 +129,7 @@ NO_TORCH = Activation.custom("cube_root_free", lambda v: v * 0.5)
         (dict(depth=0), ValueError, "depth must be an int >= 1"),
         (dict(input_dim=0), ValueError, "input_dim must be an int >= 1"),
         (dict(activation="swish"), ValueError, "activation must be one of"),
-        (dict(activation=None), TypeError, "activation must be a str or an Activation"),
+        (dict(activation=3), TypeError, "activation must be a str or an Activation"),
         (dict(activation=NO_TORCH), ValueError, "has no torch implementation"),
         (dict(t1=0.0), ValueError, "t1 must be > 0"),
         (dict(t1=np.inf), ValueError, "t1 must be finite"),
@@ -205,7 +205,7 @@ def test_forward_wrong_device():
     [
         (dict(width=0), ValueError, "width must be an int >= 1, got 0"),
         (dict(depth=-1), ValueError, "depth must be an int >= 1"),
-        (dict(n_networks=0), ValueError, "n_networks must be an int >= 1"),
+        (dict(n_paths=0), ValueError, "n_paths must be an int >= 1"),
         (dict(x=np.ones((2, 2, 2))), ValueError, "x must have 1 or 2 dimension"),
         (dict(x=np.array([1.0, np.nan])), ValueError, "x must be finite"),
         (dict(activation="swish"), ValueError, "activation must be one of"),
@@ -224,7 +224,7 @@ def test_forward_wrong_device():
     ],
 )
 def test_sample_torch_network_bad_arguments(changes, err, match):
-    kwargs = {**dict(x=np.ones(3), width=3, depth=4, n_networks=4, device="cpu"), **changes}
+    kwargs = {**dict(x=np.ones(3), width=3, depth=4, n_paths=4, device="cpu"), **changes}
     x = kwargs.pop("x")
     with pytest.raises(err, match=match):
         sample_torch_network(x, **kwargs)
@@ -249,7 +249,7 @@ def test_non_finite_states_raise_numerical_error(seed):
             4,
             "linear",
             t1=1e4,
-            n_networks=3,
+            n_paths=3,
             rng=seed,
             device="cpu",
             dtype=torch.float32,
@@ -270,3 +270,23 @@ def test_docstring_examples_run(module):
     assert result.failed == 0
     if module != "stochdepth.nn":
         assert result.attempted > 0
+
+
+def test_network_spec_is_accepted(seed):
+    """A NetworkSpec stands for (input_dim or x, width, depth, activation, t1) and changes no number."""
+    from stochdepth.networks import NetworkSpec, squared_norms
+
+    x = np.array([1.0, -2.0, 0.5])
+    spec = NetworkSpec(5, 3, "tanh", 0.5, inputs=x)
+    a = RandomResNet(spec, rng=seed, device="cpu")
+    b = RandomResNet(3, 5, 3, "tanh", 0.5, rng=seed, device="cpu")
+    assert (a.input_dim, a.width, a.depth, a.t1) == (3, 5, 3, 0.5)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.input_weight, b.input_weight)
+    kw = dict(n_paths=20, observe=squared_norms(), rng=seed, device="cpu")
+    r1 = sample_torch_network(spec, **kw)
+    r2 = sample_torch_network(x, 5, 3, "tanh", 0.5, **kw)
+    np.testing.assert_array_equal(r1["squared_norms"].samples, r2["squared_norms"].samples)
+    with pytest.raises(TypeError, match="not both"):
+        RandomResNet(spec, 5, device="cpu")
+    with pytest.raises(ValueError, match="no inputs"):
+        RandomResNet(NetworkSpec(5, 3), device="cpu")

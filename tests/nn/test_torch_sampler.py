@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 from _nn_testing import DEVICES, reference_sample  # noqa: E402
 
 from stochdepth.activations import get_activation  # noqa: E402
+from stochdepth.montecarlo import Moments  # noqa: E402
 from stochdepth.networks import (  # noqa: E402
     ExactLaw,
     NetworkSample,
@@ -29,7 +30,6 @@ from stochdepth.networks import (  # noqa: E402
 )
 from stochdepth.nn import TorchExplicitWeights, sample_torch_network  # noqa: E402
 from stochdepth.nn.random_resnet import _accelerator_chunk_size  # noqa: E402
-from stochdepth.sde.observe import Moments  # noqa: E402
 
 X2 = np.array([[1.0, 0.2], [-0.5, 1.0], [0.3, 0.3]])
 X3 = np.array([[1.0, 0.2, -1.0], [-0.5, 1.0, 0.1], [0.3, 0.3, 0.8], [0.0, 1.0, 1.0]])
@@ -51,7 +51,7 @@ def test_states_equal_the_slow_reference(x, width, depth, act, t1, layers, chunk
         width,
         depth,
         act,
-        n_networks=n,
+        n_paths=n,
         sampler=TorchExplicitWeights(device=device, batch_size=batch),
         t1=t1,
         record=layers,
@@ -70,7 +70,7 @@ def test_states_equal_the_slow_reference(x, width, depth, act, t1, layers, chunk
 @pytest.mark.parametrize("device", DEVICES)
 def test_float32_states_equal_the_slow_reference_to_float32_precision(device, seed):
     res = sample_torch_network(
-        X2, 6, 8, "tanh", n_networks=9, rng=seed, device=device, dtype=torch.float32, batch_size=4
+        X2, 6, 8, "tanh", n_paths=9, rng=seed, device=device, dtype=torch.float32, batch_size=4
     )
     assert res.sampler == f"torch_explicit_weights({torch.device(device)}, float32)"
     ref = reference_sample(
@@ -85,7 +85,7 @@ def test_float32_states_equal_the_slow_reference_to_float32_precision(device, se
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_same_seed_same_sample_other_seed_other_sample(device, seed):
-    kw = dict(n_networks=40, record=[0, 3, 6], rng=seed, device=device)
+    kw = dict(n_paths=40, record=[0, 3, 6], rng=seed, device=device)
     a = sample_torch_network(X2, 5, 6, "relu", **kw)
     b = sample_torch_network(X2, 5, 6, "relu", **kw)
     c = sample_torch_network(X2, 5, 6, "relu", **{**kw, "rng": seed + 1})
@@ -102,7 +102,7 @@ def test_same_seed_same_sample_other_seed_other_sample(device, seed):
 
 
 def test_result_does_not_depend_on_threads(seed):
-    kw = dict(n_networks=50, sampler=TorchExplicitWeights(device="cpu"), rng=seed, chunk_size=8)
+    kw = dict(n_paths=50, sampler=TorchExplicitWeights(device="cpu"), rng=seed, chunk_size=8)
     one = sample_network(X2, 4, 5, "tanh", n_threads=1, **kw)
     two = sample_network(X2, 4, 5, "tanh", n_threads=2, **kw)
     assert np.array_equal(one["preactivations"].samples, two["preactivations"].samples)
@@ -110,13 +110,13 @@ def test_result_does_not_depend_on_threads(seed):
 
 def test_a_numpy_generator_is_advanced(seed):
     g = np.random.default_rng(seed)
-    a = sample_torch_network(X2, 4, 3, n_networks=5, rng=g, device="cpu")
-    b = sample_torch_network(X2, 4, 3, n_networks=5, rng=g, device="cpu")
+    a = sample_torch_network(X2, 4, 3, n_paths=5, rng=g, device="cpu")
+    b = sample_torch_network(X2, 4, 3, n_paths=5, rng=g, device="cpu")
     assert not np.array_equal(a["preactivations"].samples, b["preactivations"].samples)
 
 
 def test_batch_size_changes_the_draws_not_the_shapes(seed):
-    kw = dict(n_networks=12, rng=seed, device="cpu", chunk_size=12)
+    kw = dict(n_paths=12, rng=seed, device="cpu", chunk_size=12)
     a = sample_torch_network(X2, 4, 3, batch_size=12, **kw)
     b = sample_torch_network(X2, 4, 3, batch_size=5, **kw)
     sa, sb = a["preactivations"].samples, b["preactivations"].samples
@@ -154,7 +154,7 @@ def test_discrete_second_moment_identity(x, width, depth, act, t1, dtype, device
         width,
         depth,
         act,
-        n_networks=N,
+        n_paths=N,
         t1=t1,
         record=list(range(depth + 1)),
         observe=[squared_norms(), post_squared_norms(act)],
@@ -185,7 +185,7 @@ def test_memory_does_not_grow_with_depth(seed):
             np.ones(3),
             64,
             depth,
-            n_networks=256,
+            n_paths=256,
             observe=squared_norms(),
             rng=seed,
             device="cuda",
@@ -202,18 +202,18 @@ def test_memory_does_not_grow_with_depth(seed):
 
 def test_moments_reducer_and_result_type(seed):
     res = sample_torch_network(
-        X2, 4, 4, n_networks=300, observe=squared_norms(), reduce=Moments(), rng=seed, device="cpu"
+        X2, 4, 4, n_paths=300, observe=squared_norms(), reduce=Moments(), rng=seed, device="cpu"
     )
     assert isinstance(res, NetworkSample)
     mean, se = res.mean("squared_norms")
     assert mean.shape == se.shape == (2, 2) and np.all(se > 0)
     assert res.sampler == "torch_explicit_weights(cpu, float64)"
-    assert (res.width, res.depth, res.n_inputs, res.input_dim, res.n_networks) == (4, 4, 2, 3, 300)
+    assert (res.width, res.depth, res.n_inputs, res.input_dim, res.n_paths) == (4, 4, 2, 3, 300)
 
 
 def test_sampler_and_exact_law_share_the_api(seed):
     """Validation code can swap samplers: same arguments, same result structure."""
-    kw = dict(n_networks=20, record=[0, 2, 4], observe=[squared_norms()], rng=seed)
+    kw = dict(n_paths=20, record=[0, 2, 4], observe=[squared_norms()], rng=seed)
     a = sample_network(X2, 4, 4, "relu", sampler=ExactLaw(), **kw)
     b = sample_network(X2, 4, 4, "relu", sampler=TorchExplicitWeights(device="cpu"), **kw)
     assert type(a) is type(b)

@@ -12,7 +12,6 @@ MODULES = [
     "stochdepth.sde.solvers",
     "stochdepth.sde.simulate",
     "stochdepth.sde.observables",
-    "stochdepth.sde.observe",
 ]
 
 

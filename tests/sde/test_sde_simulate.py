@@ -13,16 +13,12 @@ import pytest
 import sde_models as models
 
 from stochdepth import NumericalError
+from stochdepth.montecarlo import Histogram, Moments, Observable, Quantiles, Samples
 from stochdepth.random import chunk_generators
 from stochdepth.sde import (
     SDE,
     EulerMaruyama,
-    Histogram,
     Milstein,
-    Moments,
-    Observable,
-    Quantiles,
-    Samples,
     coordinate,
     log_norm,
     simulate,

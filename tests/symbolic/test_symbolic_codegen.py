@@ -215,7 +215,8 @@ def test_symbolic_gbm_simulated_matches_closed_form(seed):
     Milstein's weak error on log X is O(h) with h = 1/200, i.e. ~1e-4 here, well below the 5 standard
     errors of the test (~5 * 0.3/sqrt(20000) = 0.011).
     """
-    from stochdepth.sde import Milstein, Moments, log_norm, simulate
+    from stochdepth.montecarlo import Moments
+    from stochdepth.sde import Milstein, log_norm, simulate
 
     aa, bb = 0.05, 0.3
     gbm = to_sde(SymbolicSDE([x], [a * x], [[b * x]], params=[a, b]), {a: aa, b: bb})
@@ -245,7 +246,8 @@ def test_exchangeable_linear_limit_simulated(seed):
     Euler--Maruyama with 400 steps is the exact random walk of a depth-400 network, whose mean log-norm
     differs from the limit by O(1/L) ~ 0.003; the tolerance, 5 standard errors, is 0.018.
     """
-    from stochdepth.sde import EulerMaruyama, Moments, log_norm, simulate
+    from stochdepth.montecarlo import Moments
+    from stochdepth.sde import EulerMaruyama, log_norm, simulate
 
     sde = to_sde(exchangeable_limit_diffusion(None, "linear"), {"n": 4})
     assert sde.noise == "isotropic" and sde.dim == 4

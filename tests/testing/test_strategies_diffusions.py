@@ -24,8 +24,9 @@ from scipy import special
 from scipy import stats as st
 
 from stochdepth.limits import linear_exact_mean_square, linear_norm_ratio_law
+from stochdepth.montecarlo import Moments
 from stochdepth.networks import sample_linear_log_norm
-from stochdepth.sde import EulerMaruyama, Moments, coordinate, simulate, squared_norm
+from stochdepth.sde import EulerMaruyama, coordinate, simulate, squared_norm
 from stochdepth.testing.strategies import KnownLawDiffusion, depths, diffusions_with_known_laws, widths
 
 SEEDS = hst.integers(0, 2**32 - 1)

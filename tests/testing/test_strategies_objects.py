@@ -99,7 +99,7 @@ def test_linear_network_configs_have_the_exact_mean_square(cfg, k: int, seed: in
     :math:`(1+h)^L` exactly at every width (SCIENCE.md A4), checked at 5 standard errors with 4000
     networks (the ratio is independent of :math:`Y_0`; :math:`t_1=0.25` keeps its log-variance
     :math:`\le t_1/n\cdot4\le1`, so the standard error is reliable)."""
-    res = cfg.sample(n_networks=4000, record=[0, cfg.depth], observe=log_norms(), rng=[seed, k])
+    res = cfg.sample(n_paths=4000, record=[0, cfg.depth], observe=log_norms(), rng=[seed, k])
     r = res["log_norms"].samples  # (networks, 2, k)
     ratio = np.exp(2.0 * (r[:, 1, :] - r[:, 0, :]))
     exact = (1.0 + cfg.step) ** cfg.depth
@@ -113,7 +113,7 @@ def test_linear_network_configs_have_the_exact_mean_square(cfg, k: int, seed: in
 def test_network_configs_sample_with_any_activation(cfg) -> None:
     """Drawn configurations run through the sampler (collinear inputs, dead ReLU units included). The
     built-in activations only: each extra leaky slope compiles its own kernels (seconds)."""
-    res = cfg.sample(n_networks=16, rng=0)
+    res = cfg.sample(n_paths=16, rng=0)
     s = res["preactivations"].samples
     assert s.shape == (16, 2, cfg.width, cfg.x.shape[1]) and np.all(np.isfinite(s))
     assert cfg.step == pytest.approx(cfg.t1 / cfg.depth)

@@ -166,13 +166,13 @@ def test_exact_neuron_kurtosis_matches_networks(seed):
     the 5-stderr check would catch any error in the formula larger than about 0.15 (the limit is 35 stderr
     away).
     """
+    from stochdepth.montecarlo import Observable
     from stochdepth.networks import sample_network
-    from stochdepth.sde.observe import Observable
 
     n, L, N = 8, 2, 40_000
     m2 = Observable("m2", lambda s: np.mean(s**2, axis=-2))
     m4 = Observable("m4", lambda s: np.mean(s**4, axis=-2))
-    res = sample_network(np.ones(1), n, L, "linear", n_networks=N, record=[L], observe=[m2, m4], rng=seed)
+    res = sample_network(np.ones(1), n, L, "linear", n_paths=N, record=[L], observe=[m2, m4], rng=seed)
     a, b = res["m4"].samples[:, 0, 0], res["m2"].samples[:, 0, 0]
     K = a.mean() / b.mean() ** 2
     infl = a / b.mean() ** 2 - 2 * a.mean() * b / b.mean() ** 3

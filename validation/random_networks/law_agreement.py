@@ -146,7 +146,7 @@ def _sample_states(
                 n,
                 L,
                 act,
-                n_networks=N,
+                n_paths=N,
                 record=record,
                 observe=preactivations(),
                 device=device,
@@ -158,7 +158,7 @@ def _sample_states(
                 n,
                 L,
                 act,
-                n_networks=N,
+                n_paths=N,
                 sampler=sampler,
                 record=record,
                 observe=preactivations(),
@@ -233,7 +233,7 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
     ref, ref2 = fine_ratio("fine-a"), fine_ratio("fine-b")
     rows = []
     for L in depths:
-        res = sample_network(x, n, L, act, n_networks=N, observe=log_norms(), rng=ctx.rng(f"{tag}/L{L}"))
+        res = sample_network(x, n, L, act, n_paths=N, observe=log_norms(), rng=ctx.rng(f"{tag}/L{L}"))
         v = res["log_norms"].samples[:, :, 0]
         r = v[:, -1] - v[:, 0]
         ks = two_sample_test(r, ref)

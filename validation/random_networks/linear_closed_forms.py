@@ -166,7 +166,7 @@ def _lin_walk_vs_network(ctx: Context, widths: tuple, L: int, N: int) -> dict[st
     for n in widths:
         walk = sample_linear_log_norm(n, L, n_paths=N, rng=ctx.rng(f"walk/n{n}"))
         res = sample_network(
-            INPUTS[:, 0], n, L, "linear", n_networks=N, observe=log_norms(), rng=ctx.rng(f"walknet/n{n}")
+            INPUTS[:, 0], n, L, "linear", n_paths=N, observe=log_norms(), rng=ctx.rng(f"walknet/n{n}")
         )
         v = res["log_norms"].samples[:, :, 0]
         rows.append({"n": n, "ks_p": two_sample_test(walk.log_ratio[:, -1], v[:, -1] - v[:, 0]).pvalue})
@@ -185,7 +185,7 @@ def _lin_mean_square(ctx: Context, widths: tuple, depths: tuple, N: int) -> dict
                     n,
                     L,
                     "linear",
-                    n_networks=N,
+                    n_paths=N,
                     sampler=sampler,
                     observe=squared_norms(),
                     rng=ctx.rng(f"ms/{sampler.name}/n{n}/L{L}"),

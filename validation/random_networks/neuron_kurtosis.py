@@ -38,8 +38,8 @@ def sample_kurtosis(ctx: Context, widths: tuple, L: int, N: int, n_law: int) -> 
     """Fourth and second moments of the neurons of ``N`` linear networks at five depths (kurtosis with a
     delta-method standard error) and one-sample KS tests of neuron 0 of the first ``n_law`` networks."""
     from stochdepth.limits import linear_neuron_law
+    from stochdepth.montecarlo import Observable
     from stochdepth.networks import neuron, sample_network
-    from stochdepth.sde.observe import Observable
     from stochdepth.stats import one_sample_test
 
     t1 = 2.0
@@ -53,7 +53,7 @@ def sample_kurtosis(ctx: Context, widths: tuple, L: int, N: int, n_law: int) -> 
             n,
             L,
             "linear",
-            n_networks=N,
+            n_paths=N,
             t1=t1,
             record=record,
             observe=[m2, m4, neuron(0)],

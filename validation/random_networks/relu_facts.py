@@ -133,7 +133,7 @@ def _relu_dead(ctx: Context, N: int, L: int, sweep: tuple) -> dict[str, Any]:
     rows = []
     for n in _WIDTHS:
         res = sample_network(
-            INPUTS[:, 0], n, L, "relu", n_networks=N, observe=dead("relu"), rng=ctx.rng(f"dead/n{n}")
+            INPUTS[:, 0], n, L, "relu", n_paths=N, observe=dead("relu"), rng=ctx.rng(f"dead/n{n}")
         )
         d = res["dead"].samples[:, :, 0]
         rows.append(
@@ -153,7 +153,7 @@ def _relu_dead(ctx: Context, N: int, L: int, sweep: tuple) -> dict[str, Any]:
                 n,
                 Ls,
                 "relu",
-                n_networks=N,
+                n_paths=N,
                 observe=dead("relu"),
                 rng=ctx.rng(f"dead-sweep/n{n}/L{Ls}"),
             )

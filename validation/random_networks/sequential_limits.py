@@ -111,14 +111,14 @@ class Result:
 def _grid(ctx: Context, act: str, widths: tuple, depths: tuple, N: int) -> dict[str, Any]:
     from stochdepth.limits import commutation_grid
 
-    g = commutation_grid(act, widths, depths, n_networks=N, rng=ctx.rng(f"grid/{act}"))
+    g = commutation_grid(widths, depths, act, n_paths=N, rng=ctx.rng(f"grid/{act}"))
     return {"variance": g.variance, "stderr": g.stderr, "width_first": g.width_first, "ode": g.ode}
 
 
 def _fluct(ctx: Context, act: str, widths: tuple, L: int, N: int) -> dict[str, Any]:
     from stochdepth.limits import fluctuation_scale
 
-    fs = fluctuation_scale(act, widths, depth=L, n_paths=N, rng=ctx.rng(f"fluct/{act}"))
+    fs = fluctuation_scale(widths, act, depth=L, n_paths=N, rng=ctx.rng(f"fluct/{act}"))
     return {
         "mean": fs.mean,
         "mean_se": fs.mean_stderr,
@@ -131,7 +131,7 @@ def _fluct(ctx: Context, act: str, widths: tuple, L: int, N: int) -> dict[str, A
 def _mv(ctx: Context, act: str, steps: int, P: int, C: int) -> dict[str, Any]:
     from stochdepth.limits import mckean_vlasov
 
-    r = mckean_vlasov(act, 1.0, 1.0, n_steps=steps, n_particles=P, n_clouds=C, rng=ctx.rng(f"mv/{act}"))
+    r = mckean_vlasov(act, 1.0, 1.0, n_steps=steps, n_paths=P, n_clouds=C, rng=ctx.rng(f"mv/{act}"))
     x = r.particles
     m2 = np.mean(x**2, axis=1)
     kurt = np.mean(x**4, axis=1) / m2**2
@@ -158,7 +158,7 @@ def _corr(ctx: Context, c0s: tuple, n: int, L: int, N: int) -> dict[str, Any]:
             n,
             L,
             "relu",
-            n_networks=N,
+            n_paths=N,
             record=record,
             observe=gram(),
             rng=ctx.rng(f"corr/c{c0:g}/n{n}/L{L}"),

@@ -125,7 +125,7 @@ class KnownLawDiffusion(Result):
 
     @property
     def statistic(self) -> Any:
-        """The scalar observable whose law :meth:`law` gives (an :class:`~stochdepth.sde.Observable`)."""
+        """Scalar observable whose law :meth:`law` gives (a :class:`~stochdepth.montecarlo.Observable`)."""
         from ...sde import coordinate, squared_norm
 
         return coordinate(0, "statistic") if self.statistic_kind == "x0" else squared_norm("statistic")
@@ -362,4 +362,4 @@ def diffusions_with_known_laws(
 def _linear_limit_sde(n: int) -> Any:
     from ...limits import limit_sde
 
-    return limit_sde("linear", n)
+    return limit_sde(n, "linear")

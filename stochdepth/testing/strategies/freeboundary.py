@@ -75,7 +75,7 @@ class ObstacleCase(Result):
             return np.asarray(cf.value(np.exp(xs)), dtype=float)
         if self.kind == "noiseless_contraction" and self.horizon is not None:
             tt = check_real("t", t, lo=0.0, hi=self.horizon)
-            return np.asarray(cf.value(xs, horizon=self.horizon - tt), dtype=float)
+            return np.asarray(cf.value(xs, t1=self.horizon - tt), dtype=float)
         return np.asarray(cf.value(xs), dtype=float)
 
     def gain(self, x: Any) -> np.ndarray:
@@ -115,7 +115,7 @@ def _obstacle_problem(
         )
         return problem, (lo, hi)
     if kind == "noiseless_contraction":
-        return cf.problem(params["upper"], horizon=horizon, n_nodes=n), (0.0, params["upper"])
+        return cf.problem(params["upper"], t1=horizon, n_nodes=n), (0.0, params["upper"])
     width, target, cost = int(params["width"]), params["target"], params["cost"]
     if cf.boundary is None:  # width 2: stop everywhere, no edge effect
         problem = linear_resnet_depth_problem(width, target, cost, n_nodes=n)

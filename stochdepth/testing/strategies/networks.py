@@ -275,7 +275,7 @@ class NetworkConfig(Result):
         r"""Per-neuron variance of the first layer, :math:`q_0=\|x^{(a)}\|^2/d` for each input ``(k,)``."""
         return np.sum(self.x**2, axis=0) / self.x.shape[0]
 
-    def sample(self, *, n_networks: int, **kwargs: Any) -> Any:
+    def sample(self, *, n_paths: int, **kwargs: Any) -> Any:
         """Sample networks of this configuration with :func:`stochdepth.networks.sample_network`.
 
         ``kwargs`` are passed on (``record``, ``observe``, ``reduce``, ``rng``, ``sampler``, ...).
@@ -283,7 +283,7 @@ class NetworkConfig(Result):
         from ...networks import sample_network
 
         return sample_network(
-            self.x, self.width, self.depth, self.activation, n_networks=n_networks, t1=self.t1, **kwargs
+            self.x, self.width, self.depth, self.activation, n_paths=n_paths, t1=self.t1, **kwargs
         )
 
 
@@ -321,7 +321,7 @@ def network_configs(
     >>> @settings(max_examples=3)
     ... @given(network_configs(max_width=4, max_depth=4, activation=activations(names=["relu"])))
     ... def check(cfg):
-    ...     res = cfg.sample(n_networks=8, rng=0)
+    ...     res = cfg.sample(n_paths=8, rng=0)
     ...     assert res["preactivations"].samples.shape[-2:] == (cfg.width, cfg.x.shape[1])
     >>> check()
     """

@@ -1,4 +1,4 @@
-"""The streaming reducers of stochdepth.sde.observe and the chunk driver run_observed."""
+"""The Monte Carlo engine stochdepth.montecarlo: streaming reducers, the chunk runner and run_observed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from stochdepth import NumericalError
-from stochdepth.sde.observe import (
+from stochdepth import montecarlo as mc
+from stochdepth.montecarlo import (
     Histogram,
     Moments,
     Observable,
@@ -185,3 +186,46 @@ def test_run_observed_first_chunk_failure_does_not_hang(seed):
         run_observed(kernel, seed, 100, np.array([0.0]), obs, (Quantiles(),), chunk_size=10, n_threads=3)
     with pytest.raises(ValueError, match="n_paths must be an int >= 1"):
         run_observed(kernel, seed, 0, np.array([0.0]), obs, (Moments(),))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_map_chunks_independent_of_thread_count(seed, threads):
+    def fn(a, b, g):
+        return a, g.standard_normal(b - a)
+
+    ref = mc.map_chunks(fn, seed, 50, chunk_size=8, n_threads=1)
+    out = mc.map_chunks(fn, seed, 50, chunk_size=8, n_threads=threads)
+    assert [a for a, _ in out] == [0, 8, 16, 24, 32, 40, 48]
+    for (_, x), (_, y) in zip(ref, out):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_default_threads_env(monkeypatch):
+    monkeypatch.setenv("STOCHDEPTH_NUM_THREADS", "3")
+    assert mc.default_threads() == 3
+    monkeypatch.setenv("STOCHDEPTH_NUM_THREADS", "zero")
+    with pytest.raises(ValueError, match="STOCHDEPTH_NUM_THREADS"):
+        mc.default_threads()
+    monkeypatch.delenv("STOCHDEPTH_NUM_THREADS")
+    assert mc.default_threads() >= 1
+
+
+def test_map_chunks_bad_threads(seed):
+    with pytest.raises(ValueError, match="n_threads must be an int >= 1, got 0"):
+        mc.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=0)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        mc.map_chunks(lambda a, b, g: 0, seed, 10, chunk_size=2, n_threads=1.5)
+
+
+def test_check_threads():
+    """None means the default (resolved at run time), anything else an int >= 1."""
+    assert mc.check_threads(None) is None and mc.check_threads(3) == 3
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        mc.check_threads(True)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(mc, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0

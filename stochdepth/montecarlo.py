@@ -1,7 +1,9 @@
-r"""Observables and streaming reductions shared by every simulator of the library.
+r"""The Monte Carlo engine: chunked runs, observables and streaming reductions shared by every simulator.
 
-A simulator (an SDE integrator, a random-network sampler) runs paths in fixed-size chunks
-(:mod:`stochdepth.random`). For each chunk it returns the *states at the recorded times* only, an array of
+A simulator (an SDE integrator, a random-network sampler, a limit law) runs paths in fixed-size chunks,
+each with its own stream spawned from one seed (:mod:`stochdepth.random`); :func:`map_chunks` runs the
+chunks on a thread pool and returns their results in chunk order, so a result never depends on the
+number of threads. For each chunk it returns the *states at the recorded times* only, an array of
 shape ``(m, n_times, *state_shape)``; observables turn those into values ``(m, n_times, *out_shape)`` and
 reducers fold the values into a summary. The chunk's states are then dropped, so memory is bounded by one
 chunk per thread plus the reducers' summaries, whatever the number of paths.
@@ -15,10 +17,19 @@ Observables are plain numpy functions; :func:`run_observed` is the driver simula
 
 Examples
 --------
+Chunk results do not depend on the number of threads:
+
+>>> from stochdepth.montecarlo import map_chunks
+>>> def chunk_sum(start, stop, gen):
+...     return float(gen.standard_normal(stop - start).sum())
+>>> sums = map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=2)
+>>> len(sums), sums == map_chunks(chunk_sum, 7, 10_000, chunk_size=4096, n_threads=1)
+(3, True)
+
 A toy simulator whose state is 0 at time 0 and a standard normal at time 1:
 
 >>> import numpy as np
->>> from stochdepth.sde.observe import Moments, Observable, Quantiles, run_observed
+>>> from stochdepth.montecarlo import Moments, Observable, Quantiles, run_observed
 >>> def kernel(start, stop, gen):
 ...     out = np.zeros((stop - start, 2, 1))
 ...     out[:, 1, 0] = gen.standard_normal(stop - start)
@@ -34,26 +45,21 @@ True
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from .._checks import check_finite_result, check_int, check_real
-from .._results import Result
-from ..random import (
-    DEFAULT_CHUNK_SIZE,
-    RNGLike,
-    check_chunk_size,
-    check_threads,
-    chunk_generators,
-    default_threads,
-)
+from ._checks import check_finite_result, check_int, check_real
+from ._results import Result
+from .random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, chunk_generators
 
 __all__ = [
+    "ChunkKernel",
     "Histogram",
     "HistogramResult",
     "Moments",
@@ -66,8 +72,66 @@ __all__ = [
     "Samples",
     "as_observables",
     "as_reducers",
+    "check_threads",
+    "default_threads",
+    "map_chunks",
     "run_observed",
 ]
+
+T = TypeVar("T")
+
+#: A chunk kernel: ``kernel(start, stop, generator)`` returns the states of paths ``start..stop-1`` at the
+#: recorded times, shape ``(stop - start, n_times, *state_shape)``, drawing from ``generator`` only.
+ChunkKernel = Callable[[int, int, np.random.Generator], np.ndarray]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The chunk runner
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_threads(n_threads: object) -> int | None:
+    """Validate an ``n_threads`` argument: an int ``>= 1``, or ``None`` (:func:`default_threads` at run
+    time). Results never depend on it."""
+    if n_threads is None:
+        return None
+    return check_int("n_threads", n_threads, min=1)
+
+
+def default_threads() -> int:
+    """Threads used for chunked work: ``$STOCHDEPTH_NUM_THREADS`` if set, else the CPU count."""
+    env = os.environ.get("STOCHDEPTH_NUM_THREADS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}") from None
+        if value < 1:
+            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}")
+        return value
+    return max(1, os.cpu_count() or 1)
+
+
+def map_chunks(
+    fn: Callable[[int, int, np.random.Generator], T],
+    rng: RNGLike,
+    n_items: int,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    n_threads: int | None = None,
+) -> list[T]:
+    """Apply ``fn(start, stop, generator)`` to every chunk and return the results in chunk order.
+
+    Chunks (:func:`stochdepth.random.chunk_generators`) run on a thread pool (useful when ``fn`` releases
+    the GIL, as stochdepth's numba kernels do). The output is identical for every ``n_threads``.
+    """
+    threads = check_threads(n_threads) or default_threads()
+    jobs = chunk_generators(rng, n_items, chunk_size)
+    if threads == 1 or len(jobs) <= 1:
+        return [fn(a, b, g) for a, b, g in jobs]
+    with ThreadPoolExecutor(max_workers=min(int(threads), len(jobs))) as pool:
+        futures = [pool.submit(fn, a, b, g) for a, b, g in jobs]
+        return [f.result() for f in futures]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -511,7 +575,7 @@ class ObservedResult(Result):
 
 
 def run_observed(
-    kernel: Callable[[int, int, np.random.Generator], np.ndarray],
+    kernel: ChunkKernel,
     rng: RNGLike,
     n_paths: int,
     times: np.ndarray,
@@ -531,7 +595,7 @@ def run_observed(
         ``kernel(start, stop, generator)`` returns the states at the recorded times of paths
         ``start..stop-1``, shape ``(stop - start, len(times), *state_shape)``.
     rng, n_paths, chunk_size, n_threads
-        As in :func:`stochdepth.random.map_chunks`.
+        As in :func:`map_chunks`.
     times : ndarray
         The recorded times (stored in the results).
     observables, reducers
