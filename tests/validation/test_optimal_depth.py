@@ -1,17 +1,19 @@
-"""The "optimal depth" validation campaign (validation/optimal_depth.py).
+"""The "optimal depth" validation campaign (the package validation/optimal_depth/).
 
-What is tested: the campaign is registered and its task list is well formed in both profiles; the size
-tables of the two profiles have the same keys; the pieces the campaign builds itself -- the jittered lattice
-CDF behind its exact one-sample tests, the linear-network simulator of its regression Monte Carlo, the
-network depth sampler and the closed-form constants of B6 -- against independent derivations; and cheap
-tasks end to end at a tiny size (sizes shrunk through the module's size table), writing their checks, tables,
-cached sub-results and figures. At tiny sizes the statistical and convergence checks have little power, so
-only their presence and form are asserted, except for the deterministic ones (exact identities that hold at
-any size). The whole campaign is run by ``python -m validation --only depth``, not here.
+What is tested: the campaign is registered and its experiments and task list are well formed in both
+profiles; every experiment has a frozen size table per profile; the pieces the campaign builds itself --
+the jittered lattice CDF behind its exact one-sample tests, the network depth sampler and the closed-form
+constants of B6 -- against independent derivations (the library's linear-network simulator is tested in
+tests/depth); and cheap tasks end to end at a tiny size (each experiment's quick size table replaced),
+writing their checks, tables, cached sub-results and figures. At tiny sizes the statistical and convergence
+checks have little power, so only their presence and form are asserted, except for the deterministic ones
+(exact identities that hold at any size). The whole campaign is run by
+``python -m validation --only depth``, not here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,52 +22,58 @@ from task_testing import run_task_end_to_end
 
 from validation import CAMPAIGNS, all_tasks
 from validation import optimal_depth as od
+from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
+from validation.optimal_depth.b6_solvers import jittered_cdf
+from validation.optimal_depth.pending import network_depths
+from validation.optimal_depth.problems import B6, b6_constants, inverse_gaussian
 
 TASK_IDS = ["depth.b2-bounds", "depth.b6-bridge", "depth.b5-noiseless", "depth.osla", "depth.benchmarks"]
+MODULES = [b2_bounds, b6_bridge, b5_noiseless, osla, benchmarks]
 
 # Sizes small enough for the test suite (each task runs in seconds, compilation aside).
 TINY = {
-    "b2_families": 12,
-    "b2_violating": 12,
-    "b2_chains": 8,
-    "b6_depths": (8, 16, 32),
-    "b6_law_max_depth": 32,
-    "b6_pde_nodes": (101, 201),
-    "b6_cdf_steps": (100, 200),
-    "b6_reg_depth": 4,
-    "b6_reg_horizon": 3.0,
-    "b6_reg_starts": (0.0,),
-    "b6_reg_paths": 2000,
-    "b6_reg_inner": 10,
-    "b6_reg_dual_paths": 200,
-    "b6_width_paths": 1000,
-    "b6_law_depth": 16,
-    "b6_law_networks": 2000,
-    "b5_nodes": (51, 101, 201),
-    "b5_horizon_nodes": (51, 101),
-    "b5_draws": 20,
-    "b5_limit_depths": (100, 1000),
-    "osla_monotone": 12,
-    "osla_random": 12,
-    "osla_depth": 8,
-    "osla_horizon": 3.0,
-    "osla_paths": 2000,
-    "bench_put_paths": 2000,
-    "bench_put_dual": (20, 20),
-    "bench_maxcall_paths": 2000,
-    "bench_maxcall_dual": (20, 20),
-    "bench_tree_steps": (5,),
-    "bench_pde_nodes": (51, 101, 201),
+    b2_bounds: b2_bounds.Sizes(families=12, violating=12, chains=8),
+    b6_bridge: b6_bridge.Sizes(
+        depths=(8, 16, 32),
+        law_max_depth=32,
+        pde_nodes=(101, 201),
+        cdf_steps=(100, 200),
+        reg_depth=4,
+        reg_t1=3.0,
+        reg_starts=(0.0,),
+        reg_paths=2000,
+        reg_inner=10,
+        reg_dual_paths=200,
+        width_paths=1000,
+        law_depth=16,
+        law_networks=2000,
+    ),
+    b5_noiseless: b5_noiseless.Sizes(
+        nodes=(51, 101, 201), horizon_nodes=(51, 101), draws=20, limit_depths=(100, 1000)
+    ),
+    osla: osla.Sizes(monotone=12, random=12, depth=8, t1=3.0, paths=2000),
+    benchmarks: benchmarks.Sizes(
+        put_paths=2000,
+        put_dual=(20, 20),
+        maxcall_paths=2000,
+        maxcall_dual=(20, 20),
+        tree_steps=(5,),
+        pde_nodes=(51, 101, 201),
+    ),
 }
+# Monte Carlo counts: the full profile never uses fewer than the quick one.
+COUNTS = ("families", "violating", "chains", "paths", "networks", "draws", "monotone", "random")
 
 
 def _tiny(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in TINY.items():
-        monkeypatch.setitem(od.SIZES["quick"], key, value)
+    for module, sizes in TINY.items():
+        monkeypatch.setitem(module.SIZES, "quick", sizes)
 
 
 def test_registered_and_task_list_well_formed():
     assert "optimal_depth" in CAMPAIGNS
+    assert [e.id for e in od.EXPERIMENTS] == TASK_IDS
+    assert [m.EXPERIMENT for m in MODULES] == list(od.EXPERIMENTS)
     for profile in ("quick", "full"):
         tasks = od.tasks(profile)
         assert [t.id for t in tasks] == TASK_IDS
@@ -77,15 +85,17 @@ def test_registered_and_task_list_well_formed():
         od.tasks("huge")
 
 
-def test_size_tables_have_the_same_keys_and_tiny_covers_them():
-    assert set(od.SIZES["quick"]) == set(od.SIZES["full"])
-    assert set(TINY) == set(od.SIZES["quick"])
-    for key, quick in od.SIZES["quick"].items():
-        full = od.SIZES["full"][key]
-        if isinstance(quick, int) and key.endswith(
-            ("families", "violating", "chains", "paths", "networks", "draws")
-        ):
-            assert full >= quick, key
+def test_size_tables_are_frozen_per_profile_and_tiny_covers_them():
+    for module in MODULES:
+        assert set(module.SIZES) == {"quick", "full"} and module.EXPERIMENT.sizes is module.SIZES
+        quick, full = module.SIZES["quick"], module.SIZES["full"]
+        assert type(quick) is type(full) is type(TINY[module]) is module.Sizes
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(quick, dataclasses.fields(quick)[0].name, None)
+        for f in dataclasses.fields(quick):
+            q = getattr(quick, f.name)
+            if isinstance(q, int) and f.name.endswith(COUNTS):
+                assert getattr(full, f.name) >= q, (module.__name__, f.name)
 
 
 def test_b6_constants_match_the_closed_form():
@@ -94,15 +104,15 @@ def test_b6_constants_match_the_closed_form():
     mean^3/shape."""
     from stochdepth.depth import linear_resnet_optimal_depth
 
-    k = od._b6_constants()
-    cf = linear_resnet_optimal_depth(od.B6["width"], od.B6["target"], od.B6["cost"])
+    k = b6_constants()
+    cf = linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"])
     assert k["ystar"] == pytest.approx(cf.boundary, abs=1e-15)
-    assert k["mean"] == pytest.approx(cf.expected_depth(od.B6["y0"]), rel=1e-14)
-    assert k["value"] == pytest.approx(cf.value(od.B6["y0"]), abs=1e-15)
-    ig = od._inverse_gaussian(k["mean"], k["shape"])
+    assert k["mean"] == pytest.approx(cf.expected_depth(B6["y0"]), rel=1e-14)
+    assert k["value"] == pytest.approx(cf.value(B6["y0"]), abs=1e-15)
+    ig = inverse_gaussian(k["mean"], k["shape"])
     assert ig.mean() == pytest.approx(k["mean"], rel=1e-12)
     assert ig.var() == pytest.approx(k["mean"] ** 3 / k["shape"], rel=1e-12)
-    assert math.isnan(od._b6_constants(2)["ystar"])  # no upward drift: no threshold
+    assert math.isnan(b6_constants(2)["ystar"])  # no upward drift: no threshold
 
 
 def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
@@ -112,7 +122,7 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
     from stochdepth.stats import one_sample_test
 
     pmf = np.array([0.1, 0.0, 0.35, 0.25, 0.2, 0.1])
-    G = od._jittered_cdf(pmf)
+    G = jittered_cdf(pmf)
     np.testing.assert_allclose(G(np.arange(6.0)), np.cumsum(pmf), atol=1e-15)
     assert (
         G(-1.0) == 0.0 and G(-5.0) == 0.0 and G(6.0) == pytest.approx(1.0) and G(100.0) == pytest.approx(1.0)
@@ -127,13 +137,13 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
 
 
 def test_network_depths_are_reproducible_and_start_at_zero_above_the_threshold(seed):
-    a = od._network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
-    b = od._network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
+    a = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
+    b = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.int64 and np.all(a >= 1)  # y0 = 0 < 0.2: at least one layer
-    np.testing.assert_array_equal(od._network_depths(4, 8, -0.1, 0.0, 50, seed, 10), 0)
+    np.testing.assert_array_equal(network_depths(4, 8, -0.1, 0.0, 50, seed, 10), 0)
     # censoring: a threshold out of reach within 3 layers of a width-4 network is reported as -1
-    assert np.all(od._network_depths(4, 8, 50.0, 0.0, 20, seed, 3) == -1)
+    assert np.all(network_depths(4, 8, 50.0, 0.0, 20, seed, 3) == -1)
 
 
 def _run(task_id, tmp_path, seed):
