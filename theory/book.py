@@ -1,6 +1,6 @@
 """The theorem book: claims as executable objects.
 
-A :class:`Claim` carries an id (``"A4.norm-lognormal"``: SCIENCE.md section, then a slug), its provenance
+A :class:`Claim` carries an id (``"A4.norm-lognormal"``: docs/science.md section, then slug), its provenance
 tag (``seed``, ``derived`` or ``classical``, possibly several), the statement in LaTeX, its hypotheses,
 how it is checked, and a ``check(level, seed, **variant)`` function returning a :class:`Verdict` with
 evidence.
@@ -12,18 +12,15 @@ suite runs every claim with each of its wrong variants and requires the verdict 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stochdepth.testing.tolerance import Z_MAX
-
 TAGS = ("seed", "derived", "classical")
 LEVELS = ("quick", "full")
 
-__all__ = ["BOOK", "LEVELS", "TAGS", "Claim", "Verdict", "claim", "get_claim", "run_book"]
+__all__ = ["LEVELS", "TAGS", "Claim", "Verdict", "claim"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of SCIENCE.md as an executable object (see the module docstring)."""
+    """One claim of docs/science.md as an executable object (see the module docstring)."""
 
     id: str
     tags: tuple[str, ...]
@@ -95,9 +92,6 @@ class Claim:
         return Verdict(verdict.passed, verdict.method, verdict.evidence, time.perf_counter() - t0)
 
 
-BOOK: dict[str, Claim] = {}
-
-
 def claim(
     id: str,
     *,
@@ -108,12 +102,14 @@ def claim(
     method: str,
     wrong: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Verdict]], Claim]:
-    """Register ``check(level, seed, **variant) -> Verdict`` as the claim ``id`` in :data:`BOOK`."""
+    """Make ``check(level, seed, **variant) -> Verdict`` the check of the claim ``id``.
 
-    def register(fn: Callable[..., Verdict]) -> Claim:
-        if id in BOOK:
-            raise ValueError(f"duplicate claim id {id!r}")
-        c = Claim(
+    The decorated name is bound to the :class:`Claim`; nothing is registered: each section module lists
+    its claims in ``CLAIMS`` and :mod:`theory.registry` collects them.
+    """
+
+    def make(fn: Callable[..., Verdict]) -> Claim:
+        return Claim(
             id=id,
             tags=(tags,) if isinstance(tags, str) else tuple(tags),
             title=title,
@@ -123,45 +119,5 @@ def claim(
             check_fn=fn,
             wrong_variants=dict(wrong or {}),
         )
-        BOOK[id] = c
-        return c
 
-    return register
-
-
-def get_claim(id: str) -> Claim:
-    if id not in BOOK:
-        raise KeyError(f"no claim {id!r}; known: {sorted(BOOK)}")
-    return BOOK[id]
-
-
-def run_book(
-    level: str = "quick",
-    only: list[str] | None = None,
-    progress: Callable[[str], None] | None = None,
-    seed: int = 0,
-) -> list[tuple[Claim, Verdict]]:
-    """Check every claim (or those whose id starts with one of ``only``); errors become failed verdicts."""
-    out = []
-    for cid, c in sorted(BOOK.items(), key=lambda kv: _sort_key(kv[0])):
-        if only and not any(cid.startswith(o) for o in only):
-            continue
-        if progress is not None:
-            progress(cid)
-        try:
-            v = c.check(level, seed=seed)
-        except Exception as exc:  # a crashing check is a failed check, with the reason as evidence
-            v = Verdict(False, c.method, {"error": f"{type(exc).__name__}: {exc}"})
-        out.append((c, v))
-    return out
-
-
-def _sort_key(cid: str) -> tuple[str, int, str]:
-    sec, _, rest = cid.partition(".")
-    digits = "".join(ch for ch in sec[1:] if ch.isdigit())
-    return (sec[:1], int(digits) if digits else 0, rest)
-
-
-def within(value: float, reference: float, stderr: float, z: float = Z_MAX) -> bool:
-    """``|value - reference| <= z * stderr`` (the book's standard Monte Carlo agreement)."""
-    return math.isfinite(value) and abs(value - reference) <= z * stderr
+    return make

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 from seeding import seed_for
 
-from theory import BOOK, TAGS, load_all
+from theory import BOOK, TAGS
 
-load_all()
 CLAIMS = sorted(BOOK)
 VARIANTS = [(cid, name) for cid in CLAIMS for name in BOOK[cid].wrong_variants]
 

@@ -1,4 +1,4 @@
-"""Part A of the theorem book (theory/claims_a*.py), beyond the generic checks of test_book.py.
+"""Part A of the theorem book (theory/a1_network.py ... a6_sequential.py), beyond test_book.py.
 
 * every claim of SCIENCE.md A1-A6 is registered, with the provenance tags SCIENCE.md gives it;
 * every wrong variant names keyword arguments that the check accepts (so it fails on the comparison,
@@ -17,8 +17,8 @@ import pytest
 import sympy as sp
 from seeding import seed_for
 
-from theory import BOOK, load_all
-from theory.claims_a_common import (
+from theory import BOOK
+from theory.common import (
     Criteria,
     gaussian_expectation,
     log_slope,
@@ -27,8 +27,6 @@ from theory.claims_a_common import (
     sympy_equal_on_grid,
     wls,
 )
-
-load_all()
 
 SEED_DERIVED = ("seed", "derived")
 # Provenance as SCIENCE.md states it: A1 [seed + derived]; A2 [derived]; A3 [seed; exact statement derived]

@@ -1,6 +1,6 @@
-r"""Theorem book, SCIENCE.md A6: sequential limits and kernels [seed; formulas derived].
+r"""Theorem book, docs/science.md §A6: sequential limits and kernels [seed; formulas derived].
 
-Imported by :mod:`theory.claims_a` (which documents the conventions). Depth first then width: one neuron
+Conventions: :mod:`theory.common`. Depth first then width: one neuron
 tends to the McKean--Vlasov diffusion, Gaussian with variance :math:`\dot q=\mathbb E\phi(\sqrt qZ)^2`;
 width first then depth: the Euler scheme of the same ODE; two inputs: the kernel ODE (ReLU: arc-cosine
 kernel, :math:`\dot c=\frac12(f(c)-c)`); both orders reach the same covariance, and at finite width the
@@ -17,10 +17,18 @@ import numpy as np
 import sympy as sp
 from scipy import integrate
 
-from .book import Verdict, claim
-from .claims_a_common import Z_MAX, Criteria, log_slope, params, stream, sympy_equal_on_grid, wls
+from .book import Claim, Verdict, claim
+from .common import (
+    Z_MAX,
+    Criteria,
+    log_slope,
+    params,
+    stream,
+    sympy_equal_on_grid,
+    wls,
+)
 
-__all__: list[str] = []
+__all__ = ["CLAIMS"]
 
 _SEQ_TAGS = ("seed", "derived")
 
@@ -430,3 +438,13 @@ def _check_a6_commutation(level: str, seed: int, *, second_moment: Any = None) -
     q_ode = _ode(second_moment, 1.0, 1.0)
     crit.note(ode_limit=q_ode, width_first_at_depths=g.width_first, networks=p["m"])
     return crit.verdict("monte carlo grids of widths and depths + exact recursions and ODE")
+
+
+#: The claims of this section, in the order of the science.
+CLAIMS: tuple[Claim, ...] = (
+    _check_a6_variance,
+    _check_a6_width_first,
+    _check_a6_kernel,
+    _check_a6_fluct,
+    _check_a6_commutation,
+)

@@ -1,6 +1,6 @@
-r"""Theorem book, SCIENCE.md A4: closed forms of the linear network, :math:`\phi(x)=x` [derived].
+r"""Theorem book, docs/science.md §A4: closed forms of the linear network, :math:`\phi(x)=x` [derived].
 
-Imported by :mod:`theory.claims_a` (which documents the conventions). In the depth limit the norm of the
+Conventions: :mod:`theory.common`. In the depth limit the norm of the
 linear network is a geometric Brownian motion, :math:`\log(\|X_t\|/\|X_0\|)\sim\mathcal N((\frac12-
 \frac1n)t,\frac tn)`; its direction is a spherical Brownian motion independent of the norm; one neuron is a
 Gaussian scale mixture; and at finite depth the squared norm is an exact multiplicative random walk.
@@ -25,9 +25,9 @@ from stochdepth.networks import (
     squared_norms,
 )
 
-from .book import Verdict, claim
-from .claims_a_common import (
-    P_MIN,
+from .book import Claim, Verdict, claim
+from .common import (
+    ALPHA,
     Z_MAX,
     Criteria,
     gaussian_expectation,
@@ -37,7 +37,7 @@ from .claims_a_common import (
     sympy_equal_on_grid,
 )
 
-__all__: list[str] = []
+__all__ = ["CLAIMS"]
 
 _N, _T, _P = (
     sp.Symbol("n", integer=True, positive=True),
@@ -56,7 +56,7 @@ def _default_variance(n: float) -> float:
 
 @functools.cache
 def _walk(seed: int, width: int, depth: int, m: int) -> np.ndarray:
-    """Samples of the exact log-norm walk :math:`\\log(\\|Y_L\\|/\\|Y_0\\|)` (library, SCIENCE.md A4)."""
+    """Samples of the exact log-norm walk :math:`\\log(\\|Y_L\\|/\\|Y_0\\|)` (docs/science.md §A4.5)."""
     from stochdepth.networks import sample_linear_log_norm
 
     w = sample_linear_log_norm(width, depth, n_paths=m, rng=stream(seed, "A4-walk", width, depth))
@@ -136,7 +136,7 @@ def _check_a4_lognormal(level: str, seed: int, *, drift: Any = None, variance: A
         v_, v_se = _var_se(x)
         zm, zv = (m_ - drift(n)) / m_se, (v_ - variance(n)) / v_se
         exact = linear_log_norm_moments(n, 1.0, depth=L)
-        ok = pv >= P_MIN and abs(zm) <= Z_MAX and abs(zv) <= Z_MAX
+        ok = pv >= ALPHA and abs(zm) <= Z_MAX and abs(zv) <= Z_MAX
         crit.add(
             name,
             ok,
@@ -370,10 +370,10 @@ def _check_a4_finite(level: str, seed: int, *, mean_square: Any = None, factor: 
     p2 = two_sample_test(_walk(seed, n, L, p["m"]), net, method=ks).pvalue
     e_sq = np.exp(2 * claimed_walk)
     v, se = mean_se(e_sq)
-    crit.add("claimed_walk_vs_network", p1 >= P_MIN, ks_p=p1)
-    crit.add("library_walk_vs_network", p2 >= P_MIN, ks_p=p2)
+    crit.add("claimed_walk_vs_network", p1 >= ALPHA, ks_p=p1)
+    crit.add("library_walk_vs_network", p2 >= ALPHA, ks_p=p2)
     p3 = one_sample_test(_first_layer_log_factor(seed, n, L, p["m"]), LinearLogFactorLaw(n, L, 1.0)).pvalue
-    crit.add("one_layer_vs_exact_law", p3 >= P_MIN, ks_p=p3)
+    crit.add("one_layer_vs_exact_law", p3 >= ALPHA, ks_p=p3)
     crit.note(claimed_walk_mean_square=v, claimed_walk_mean_square_se=se, samples=p["m"])
     return crit.verdict("symbolic E xi + monte carlo (both samplers, two-sample and one-sample KS)")
 
@@ -456,8 +456,18 @@ def _check_a4_neuron(level: str, seed: int, *, kurtosis: Any = None, variance: A
     nodes = np.unique(np.quantile(x, np.linspace(0.0, 1.0, 4001)))
     cdf_nodes = lib.cdf(nodes)
     pv = one_sample_test(x, lambda u: np.interp(u, nodes, cdf_nodes)).pvalue
-    crit.add("ks_library_law", pv >= P_MIN, ks_p=pv)
+    crit.add("ks_library_law", pv >= ALPHA, ks_p=pv)
     crit.note(networks=p["m"], width=n, depth=L)
     return crit.verdict(
         "symbolic scale-mixture moments + monte carlo moments (delta-method SE) + KS vs library"
     )
+
+
+#: The claims of this section, in the order of the science.
+CLAIMS: tuple[Claim, ...] = (
+    _check_a4_lognormal,
+    _check_a4_moments,
+    _check_a4_direction,
+    _check_a4_finite,
+    _check_a4_neuron,
+)

@@ -1,6 +1,6 @@
-r"""Theorem book, SCIENCE.md A5: closed forms and regimes of the ReLU network, :math:`\phi(x)=\max(x,0)`.
+r"""Theorem book, docs/science.md §A5: the ReLU network, :math:`\phi(x)=\max(x,0)`.
 
-Imported by :mod:`theory.claims_a` (which documents the conventions). The post-activation norm obeys
+Conventions: :mod:`theory.common`. The post-activation norm obeys
 :math:`d\log\|\phi(X_t)\|=\frac{\mu_t-2}{2n}dt+\frac1{\sqrt n}d\widehat W_t` (:math:`\mu_t` active units,
 Itô without local time); the dead set has probability :math:`2^{-n}`; width 1 is a geometric Brownian
 motion; the initial drift :math:`D(n)` changes sign between widths 3 and 4; over long depth every width
@@ -19,9 +19,9 @@ from scipy import stats as st
 
 from stochdepth.networks import dead, preactivations, sample_network
 
-from .book import Verdict, claim
-from .claims_a_common import (
-    P_MIN,
+from .book import Claim, Verdict, claim
+from .common import (
+    ALPHA,
     Z_MAX,
     Criteria,
     log_slope,
@@ -31,8 +31,7 @@ from .claims_a_common import (
     sympy_equal_on_grid,
 )
 
-__all__: list[str] = []
-
+__all__ = ["CLAIMS"]
 
 _RELU_CHUNK = 1000  # networks per chunk of recorded paths (bounded memory at level full)
 
@@ -249,8 +248,8 @@ def _check_a5_width_one(level: str, seed: int, *, drift: float = -0.5) -> Verdic
     pv = one_sample_test(np.log(ratio), st.norm(loc=drift, scale=1.0)).pvalue
     pv_lib = one_sample_test(ratio, relu_width1_law(1.0, 1.0)).pvalue
     v, se = mean_se(ratio)
-    crit.add("ks_claimed_law", pv >= P_MIN, ks_p=pv)
-    crit.add("ks_library_law", pv_lib >= P_MIN, ks_p=pv_lib)
+    crit.add("ks_claimed_law", pv >= ALPHA, ks_p=pv)
+    crit.add("ks_library_law", pv_lib >= ALPHA, ks_p=pv_lib)
     crit.add("martingale", abs(v - 1.0) <= Z_MAX * se, mean_ratio=v, se=se)
     crit.note(networks=p["m"], depth=p["depth"])
     return crit.verdict("symbolic Ito + monte carlo (KS vs claimed and library laws, martingale test)")
@@ -420,3 +419,14 @@ def _check_a5_long_depth(level: str, seed: int, *, eventual_sign: int = -1) -> V
         )
     crit.note(paths_per_width=p["m"], horizon=p["t1"], euler_steps=p["n_steps"])
     return crit.verdict("symbolic drift at mu = 1 and mu = n + monte carlo over long depth")
+
+
+#: The claims of this section, in the order of the science.
+CLAIMS: tuple[Claim, ...] = (
+    _check_a5_identity,
+    _check_a5_dead,
+    _check_a5_width_one,
+    _check_a5_log_drift,
+    _check_a5_regime,
+    _check_a5_long_depth,
+)
