@@ -2,7 +2,7 @@
 
     python benchmarks/bench_sde.py [--quick] [--repeats R]
 
-The SDE is the infinite-depth limit of a linear random ResNet of width n = 8 (SCIENCE.md A3),
+The SDE is the infinite-depth limit of a linear random ResNet of width n = 8 (docs/science.md §A3),
 dX = ||X|| / sqrt(n) dB (isotropic noise), integrated by Euler--Maruyama with 1000 steps on [0, 1]
 in float64. Everything is measured side by side in one run, warm-up call first (numba compilation is
 never timed), each timing the minimum of ``--repeats`` runs (interleaved in (a)). Three targets:

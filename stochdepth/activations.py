@@ -9,7 +9,7 @@ Lipschitz constant, and the Gaussian expectations of the sequential (width-first
     K(q_{aa}, q_{bb}, q_{ab}) = \mathbb E\,\phi(U)\phi(V),\ (U,V)\sim\mathcal N\Big(0,
     \begin{pmatrix}q_{aa}&q_{ab}\\ q_{ab}&q_{bb}\end{pmatrix}\Big),
 
-in closed form where one exists (linear, ReLU, leaky ReLU; SCIENCE.md A6, the arc-cosine kernel of
+in closed form where one exists (linear, ReLU, leaky ReLU; docs/science.md §A6, the arc-cosine kernel of
 Cho & Saul, NeurIPS 2009) and by composite Gauss--Legendre quadrature otherwise.
 
 Built-ins: ``linear``, ``relu``, ``leaky_relu`` (slope 0.01, or :func:`leaky_relu` for another), ``tanh``,
@@ -106,7 +106,7 @@ class Activation:
         Closed forms of :math:`M_2` and :math:`K` (``None``: quadrature).
     square_c1_lipschitz : bool
         Whether :math:`\phi^2` is :math:`C^1` with Lipschitz derivative but not :math:`C^2` (ReLU): Itô's
-        formula for :math:`\sum_i\phi(x_i)^2` then holds without a local-time term (SCIENCE.md A5).
+        formula for :math:`\sum_i\phi(x_i)^2` then holds without a local-time term (docs/science.md §A5).
     """
 
     name: str
@@ -364,7 +364,7 @@ def leaky_relu(slope: float = 0.01) -> Activation:
     ----------
     slope : float
         :math:`\alpha\in[0,1]` (0 is ReLU's function, without ReLU's closed-form identities of
-        SCIENCE.md A5 attached). One object per slope is kept, so its numba kernels compile once.
+        docs/science.md §A5 attached). One object per slope is kept, so its numba kernels compile once.
 
     References
     ----------

@@ -61,7 +61,7 @@ def _a1_energy(
     r"{\|Y_0\|^2}\xrightarrow[L\to\infty]{}\begin{cases}\infty&\alpha<\frac12\\ R_\infty\in(0,\infty)"
     r"&\alpha=\frac12\\ 0&\alpha>\frac12\end{cases}",
     hypotheses=(
-        "W_in entries N(0,1/d), W_l entries N(0,1/n), independent, no biases (SCIENCE.md A1)",
+        "W_in entries N(0,1/d), W_l entries N(0,1/n), independent, no biases (docs/science.md §A1)",
         "fixed width n; phi = ReLU or linear",
         "linear: R_alpha(L) = (1+L^{-2 alpha})^L - 1 exactly (discrete identity of A2 with step "
         "h = L^{-2 alpha}); branch scale L^{-alpha} = the network of horizon t1 = L^{1-2 alpha}",

@@ -232,7 +232,7 @@ def _phi_sp(activation: str) -> Any:
     r"\ \Rightarrow\ "
     r"\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2+\int_0^t\mathbb E\|\phi(X_s)\|^2ds",
     hypotheses=(
-        "dX = |phi(X)|/sqrt(n) dB (SCIENCE.md A3), phi Lipschitz",
+        "dX = |phi(X)|/sqrt(n) dB (docs/science.md §A3), phi Lipschitz",
         "symbolic: any width (exchangeable coordinates) and n = 3; MC: tanh and ReLU, n = 4",
     ),
     method="symbolic Ito (symbolic width and n = 3) + monte carlo on the SDE integrator",

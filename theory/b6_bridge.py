@@ -141,7 +141,7 @@ def _b6_lsmc(level: str, seed: int) -> dict[str, Any]:
     statement=r"dY=m\,dt+s\,dW,\ m=\tfrac12-\tfrac1n,\ g=-(y-a)^2:\quad y^\star=a-\frac{c}{2m},\quad"
     r"V(y)=g(y^\star)-\frac cm(y^\star-y)\ \ (y<y^\star),\ \ n\ge3",
     hypotheses=(
-        "Y = log ||X_t|| of the infinite-depth linear network (SCIENCE.md A4), width n >= 3",
+        "Y = log ||X_t|| of the infinite-depth linear network (docs/science.md §A4), width n >= 3",
         "cost c per unit depth, infinite horizon",
         "numbers at n = 16, a = 0.5, c = 0.2, y0 = 0; symbolic for every width n >= 3",
     ),

@@ -1,7 +1,7 @@
 r"""B6, continuous half: the optimal depth of an infinite-depth linear random ResNet in closed form.
 
 For the linear network at width :math:`n`, the log-norm :math:`Y_t=\log\|X_t\|` is a Brownian motion with
-drift :math:`m=\tfrac12-\tfrac1n` and volatility :math:`s=1/\sqrt n` (SCIENCE.md A4). Stopping at depth
+drift :math:`m=\tfrac12-\tfrac1n` and volatility :math:`s=1/\sqrt n` (docs/science.md §A4). Stopping at depth
 :math:`t` pays :math:`g(Y_t)=-(Y_t-a)^2` (reach a target log-norm :math:`a`) minus :math:`c\,t`.
 
 * :func:`linear_resnet_optimal_depth` -- the closed form (smooth fit): for :math:`n\ge3` stop when
@@ -139,7 +139,7 @@ class LinearResNetDepth(Result):
 
 
 def linear_resnet_optimal_depth(width: int, target: float, cost: float) -> LinearResNetDepth:
-    r"""Closed-form optimal depth of SCIENCE.md B6 (log-norm of a linear random ResNet).
+    r"""Closed-form optimal depth of docs/science.md §B6 (log-norm of a linear random ResNet).
 
     .. math::
         dY_t=m\,dt+s\,dW_t,\quad m=\tfrac12-\tfrac1n,\ s=\tfrac1{\sqrt n},\qquad
@@ -164,7 +164,7 @@ def linear_resnet_optimal_depth(width: int, target: float, cost: float) -> Linea
 
     Notes
     -----
-    Reference: SCIENCE.md B6 [derived]; re-derived symbolically by
+    Reference: docs/science.md §B6 [derived]; re-derived symbolically by
     :func:`stochdepth.symbolic.smooth_fit.solve_smooth_fit` and numerically by
     :func:`~stochdepth.freeboundary.solve_obstacle` in the tests.
 
@@ -208,7 +208,7 @@ def linear_resnet_depth_problem(
     target, cost : float
         :math:`a` and :math:`c>0`.
     t1 : float, optional
-        Depth-time horizon :math:`T` (``1`` is the whole network of SCIENCE.md A1); ``None``: unbounded
+        Depth-time horizon :math:`T` (``1`` is the whole network of docs/science.md §A1); ``None``: unbounded
         depth (stationary problem).
     lower, upper : float, optional
         Domain; the defaults put the edges (Dirichlet: stop there) about 30 decay lengths

@@ -1,4 +1,4 @@
-r"""SCIENCE.md B5: the noiseless contraction, continuous depth and its discrete-depth analogue.
+r"""docs/science.md §B5: the noiseless contraction, continuous depth and its discrete-depth analogue.
 
 Without noise, a residual network that contracts towards a target :math:`y` at rate :math:`\kappa`
 (distance :math:`d_t=d_0e^{-\kappa t}`), with gain :math:`-d^2` and cost :math:`c` per unit depth, is a
@@ -28,7 +28,7 @@ __all__ = ["NoiselessContraction", "contraction_stopping_depth", "noiseless_cont
 
 @dataclass(frozen=True, eq=False, repr=False)
 class NoiselessContraction(Result):
-    r"""SCIENCE.md B5: stopping :math:`\dot d=-\kappa d` with gain :math:`-d^2` and cost rate :math:`c`.
+    r"""docs/science.md §B5: stopping :math:`\dot d=-\kappa d` with gain :math:`-d^2` and cost rate :math:`c`.
 
     Attributes
     ----------
@@ -106,7 +106,7 @@ class NoiselessContraction(Result):
 
 
 def noiseless_contraction(kappa: float, cost: float) -> NoiselessContraction:
-    r"""Closed form of SCIENCE.md B5 (noiseless continuous depth).
+    r"""Closed form of docs/science.md §B5 (noiseless continuous depth).
 
     For :math:`d_t=d_0e^{-\kappa t}`, gain :math:`-d^2` and cost :math:`c`: stopping at time :math:`s`
     pays :math:`-d^2e^{-2\kappa s}-cs`, concave in :math:`s`, maximal at
@@ -123,7 +123,7 @@ def noiseless_contraction(kappa: float, cost: float) -> NoiselessContraction:
 
     Notes
     -----
-    Reference: SCIENCE.md B5 [derived]; re-derived by smooth fit in :mod:`stochdepth.symbolic.smooth_fit`
+    Reference: docs/science.md §B5 [derived]; re-derived by smooth fit in :mod:`stochdepth.symbolic.smooth_fit`
     (variable :math:`u=\ln d`).
 
     Examples
@@ -160,7 +160,7 @@ def contraction_stopping_depth(d0: float, alpha: float, cost: float) -> int:
 
     Notes
     -----
-    Reference: SCIENCE.md B5 [derived] and B2 (one-step look-ahead in the monotone case, classical).
+    Reference: docs/science.md §B5 [derived] and B2 (one-step look-ahead in the monotone case, classical).
 
     Examples
     --------

@@ -1,12 +1,12 @@
 r"""B6, discrete half: the optimal depth of a finite-depth linear random ResNet.
 
-For the linear network of SCIENCE.md A4, the log-norm :math:`y_l=\log\|Y_l\|` is an exact random walk,
+For the linear network of docs/science.md §A4, the log-norm :math:`y_l=\log\|Y_l\|` is an exact random walk,
 :math:`y_{l+1}=y_l+\tfrac12\log\xi_l` with i.i.d. :math:`\xi_l` (law:
 :func:`stochdepth.limits.linear.linear_log_factor_law`, step :math:`h=t_1/L`). With the gain
 :math:`g(y)=-(y-a)^2` and the cost :math:`c` per unit depth (:math:`ch` per layer), stopping the walk is an
 infinite-horizon Markov problem, solved exactly on a fine grid
 (:func:`~stochdepth.stopping.random_walk_stopping_problem`, :class:`~stochdepth.stopping.PolicyIteration`).
-As :math:`L\to\infty` it must converge to the continuous-depth answer of SCIENCE.md B6 (derived there by
+As :math:`L\to\infty` it must converge to the continuous-depth answer of docs/science.md §B6 (derived there by
 smooth fit): for :math:`n\ge3`,
 :math:`m=\tfrac12-\tfrac1n`, :math:`s=1/\sqrt n`,
 
@@ -115,7 +115,7 @@ def linear_resnet_stopping_problem(
         of the start, the target and the threshold. Default 4.
     increment : frozen distribution, optional
         Law of the increment :math:`y_{l+1}-y_l` (with a vectorised ``cdf``); default the exact law
-        :math:`\tfrac12\log\xi` of SCIENCE.md A4.
+        :math:`\tfrac12\log\xi` of docs/science.md §A4.
     edge_at : float, optional
         Put a cell edge here (see above).
 
@@ -168,7 +168,7 @@ def linear_resnet_stopping_problem(
 
 @dataclass(frozen=True, repr=False)
 class BridgeResult(Result):
-    r"""Discrete optimal depth of the linear ResNet against the continuous closed forms (SCIENCE.md B6).
+    r"""Discrete optimal depth of the linear ResNet against the continuous closed forms (docs/science.md §B6).
 
     Attributes
     ----------
@@ -245,7 +245,7 @@ def log_norm_bridge(
 
     References
     ----------
-    Derived, SCIENCE.md B6; first-passage law of a drifted Brownian motion: Karatzas & Shreve,
+    Derived, docs/science.md §B6; first-passage law of a drifted Brownian motion: Karatzas & Shreve,
     *Brownian Motion and Stochastic Calculus* (1991), §3.5.C.
 
     Examples

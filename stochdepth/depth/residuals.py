@@ -1,6 +1,6 @@
 r"""B2 residual families: residual networks :math:`h_{l+1}=h_l+f_l(h_l)` as stopping problems.
 
-SCIENCE.md B2 bounds the optimal depth of a residual network whose residuals are small: with gains
+docs/science.md §B2 bounds the optimal depth of a residual network whose residuals are small: with gains
 :math:`G_l=g(h_l)`, :math:`g` :math:`L_g`-Lipschitz, and a cost :math:`c` per layer,
 
 * bounded gains: :math:`\mathbb E\tau^\star\le(\mathbb E\sup_lG_l-\mathbb EG_0)/c`;
@@ -95,7 +95,7 @@ _VIOLATED_HYPOTHESIS = {
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ResidualFamily(Result):
-    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of SCIENCE.md B2.
+    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of docs/science.md §B2.
 
     Attributes
     ----------

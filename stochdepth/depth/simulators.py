@@ -1,7 +1,7 @@
-r"""Simulators of the linear random ResNet for the optimal-depth problem of SCIENCE.md B6.
+r"""Simulators of the linear random ResNet for the optimal-depth problem of docs/science.md §B6.
 
 * :func:`simulate_stopping_depth` -- Monte Carlo samples of the optimal depth of the infinite-depth
-  network: the first passage of the log-norm (a drifted Brownian motion, SCIENCE.md A4) through the
+  network: the first passage of the log-norm (a drifted Brownian motion, docs/science.md §A4) through the
   free boundary of :func:`~stochdepth.depth.linear_resnet_optimal_depth`, with the Brownian-bridge
   crossing correction.
 * :class:`LinearResNetSimulator` -- the finite-depth network layer by layer as a
@@ -26,17 +26,17 @@ from .continuous import linear_resnet_optimal_depth
 __all__ = ["LinearResNetSimulator", "simulate_stopping_depth"]
 
 #: the input of the networks sampled with ``state="log_norm"`` (the log-norm walk from layer 0 does not
-#: depend on it: SCIENCE.md A4)
+#: depend on it: docs/science.md §A4)
 _INPUT = np.ones(3) / math.sqrt(3.0)
 
 
 class LinearResNetSimulator(Simulator):
-    r"""The linear random ResNet of width :math:`n` (SCIENCE.md A1, :math:`\phi=\mathrm{id}`) as a simulator.
+    r"""The linear random ResNet of width :math:`n` (docs/science.md §A1, :math:`\phi=\mathrm{id}`) as a simulator.
 
     Layer :math:`l\to l+1` is :math:`Y_{l+1}=Y_l+\sqrt h\,W_lY_l` with :math:`W_l` entries
     :math:`\mathcal N(0,1/n)` and the step :math:`h=t_1/L` (``depth`` :math:`L` layers span the depth-time
     :math:`t_1`). Stopping after layer :math:`l` pays :math:`-(y_l-a)^2` with :math:`y_l=\log\|Y_l\|`, the
-    gain of SCIENCE.md B6; with a cost :math:`ch` per layer, the
+    gain of docs/science.md §B6; with a cost :math:`ch` per layer, the
     :class:`~stochdepth.stopping.SimulatedStoppingProblem` of this simulator converges to the closed
     form of :func:`~stochdepth.depth.linear_resnet_optimal_depth` as :math:`L\to\infty`. The horizon of
     the stopping problem may exceed ``depth`` (deeper networks of the same step).
@@ -47,9 +47,9 @@ class LinearResNetSimulator(Simulator):
       :math:`e^{y_0}` in a uniformly random direction (the problem depends on the norm only).
       :meth:`paths` multiplies by explicit weight matrices; :meth:`step` (used by the nested one-step
       simulations of a dual bound) uses the exact-in-law form :math:`Y_l+\sqrt h\,\|Y_l\|Z/\sqrt n` of
-      SCIENCE.md A2, the same law at a fraction of the cost. Regression feature :math:`\log\|Y_l\|`.
+      docs/science.md §A2, the same law at a fraction of the cost. Regression feature :math:`\log\|Y_l\|`.
     * ``state="log_norm"``: the state is :math:`y_l=y_0+\log(\|Y_l\|/\|Y_0\|)` itself, a Markov chain
-      (SCIENCE.md A4). :meth:`paths` samples whole networks with
+      (docs/science.md §A4). :meth:`paths` samples whole networks with
       :func:`stochdepth.networks.sample_network` (exact in law, explicit residual branches) and records
       the log-norm at every layer; :meth:`step` draws one layer from the exact law
       :math:`y'=y+\tfrac12\log\xi`, :math:`\xi=(1+g\sqrt{h/n})^2+\tfrac hn\chi^2_{n-1}`

@@ -20,7 +20,7 @@ differences:
 * reference problems: the American put (:func:`american_put_problem`) and its perpetual closed form
   (:func:`perpetual_american_put`).
 
-The package knows nothing about networks: the continuous-depth problems of SCIENCE.md B5 and B6 (the
+The package knows nothing about networks: the continuous-depth problems of docs/science.md §B5 and B6 (the
 noiseless contraction, the optimal depth of the linear random ResNet) are built on it in
 :mod:`stochdepth.depth`.
 

@@ -5,7 +5,7 @@ r"""Reference problems with known answers: the American put and the perpetual pu
 * :func:`perpetual_american_put` -- its infinite-maturity closed form (McKean, *Ind. Manag. Rev.* 6
   (1965); Merton, *Bell J. Econ.* 4 (1973) 141-183, sec. 8).
 
-The obstacle problems of the optimal depth of networks (SCIENCE.md B5, B6), with their closed forms,
+The obstacle problems of the optimal depth of networks (docs/science.md §B5, B6), with their closed forms,
 are built in :mod:`stochdepth.depth`.
 """
 

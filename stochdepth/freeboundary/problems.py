@@ -13,7 +13,7 @@ solves the obstacle problem (variational inequality)
     \min\big\{-\partial_tV-\mathcal A V+rV+c,\ V-g\big\}=0,\qquad V(T,\cdot)=g,\qquad
     \mathcal A=b\,\partial_x+\tfrac12\sigma^2\partial_x^2,
 
-(SCIENCE.md B5 [classical]; Peskir & Shiryaev, *Optimal Stopping and Free-Boundary Problems*, Birkhäuser
+(docs/science.md §B5 [classical]; Peskir & Shiryaev, *Optimal Stopping and Free-Boundary Problems*, Birkhäuser
 2006, ch. III). The stationary problem (infinite horizon, time-homogeneous coefficients) drops
 :math:`\partial_tV`. The continuation region is :math:`\{V>g\}`, the stopping region :math:`\{V=g\}`, and
 the free boundary separates them.
@@ -107,7 +107,7 @@ class Natural(BoundaryCondition):
 
     Valid where the diffusion vanishes at the edge and the drift does not point out of the domain; the
     normal derivative is then taken one-sided from inside (upwind). Typical uses: the first-order
-    (noiseless) problems of SCIENCE.md B5, the price :math:`S=0` of a geometric Brownian motion. The
+    (noiseless) problems of docs/science.md §B5, the price :math:`S=0` of a geometric Brownian motion. The
     solver raises :class:`ValueError` if the diffusion is non-zero or the drift points outwards there.
     """
 
@@ -170,7 +170,7 @@ class ObstacleProblem:
 
     Notes
     -----
-    Reference: SCIENCE.md B5; Peskir & Shiryaev (2006), ch. III, eq. (7.1)-(7.4) (free-boundary problem),
+    Reference: docs/science.md §B5; Peskir & Shiryaev (2006), ch. III, eq. (7.1)-(7.4) (free-boundary problem),
     Jaillet, Lamberton & Lapeyre, *Acta Appl. Math.* 21 (1990) (the variational inequality).
 
     Examples
@@ -241,7 +241,7 @@ class StationaryObstacleProblem:
 
     Notes
     -----
-    Reference: Peskir & Shiryaev (2006), ch. IV (infinite horizon, smooth fit); SCIENCE.md B5-B6.
+    Reference: Peskir & Shiryaev (2006), ch. IV (infinite horizon, smooth fit); docs/science.md §B5-B6.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-r"""The infinite-depth limits of finite-width random residual networks (SCIENCE.md A3--A6).
+r"""The infinite-depth limits of finite-width random residual networks (docs/science.md §A3--A6).
 
 * The limit diffusion for any activation (:mod:`~stochdepth.limits.diffusion`): :func:`limit_sde`,
   :func:`simulate_limit`, and the depth error as a weak error, :func:`weak_error_study`.

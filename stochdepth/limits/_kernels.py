@@ -1,9 +1,9 @@
 r"""numba kernels of :mod:`stochdepth.limits`, with slow pure-python references for the tests.
 
-* :func:`relu_path_kernel` -- the ReLU network of width :math:`n` in its Euler form (SCIENCE.md A2),
+* :func:`relu_path_kernel` -- the ReLU network of width :math:`n` in its Euler form (docs/science.md §A2),
   :math:`Y_{l+1}=Y_l+\|\phi(Y_l)\|\sqrt{h/n}\,Z_l`, started at an isotropic Gaussian, kept in the log
   domain (the state is renormalised every step; :math:`\phi` is positively homogeneous). Along each path
-  it accumulates the two terms of the post-activation norm identity (SCIENCE.md A5),
+  it accumulates the two terms of the post-activation norm identity (docs/science.md §A5),
 
   .. math::
       M_l=\frac1{\sqrt n}\sum_{j<l}\frac{\langle\phi(Y_j),\Delta B_j\rangle}{\|\phi(Y_j)\|},\qquad
@@ -11,7 +11,7 @@ r"""numba kernels of :mod:`stochdepth.limits`, with slow pure-python references 
 
   next to :math:`\log\|\phi(Y_l)\|-\log\|\phi(Y_0)\|`.
 * :func:`make_mckean_vlasov_kernel` -- interacting particles :math:`X^j_{k+1}=X^j_k+
-  \big(\frac1N\sum_i\phi(X^i_k)^2\big)^{1/2}\sqrt h\,Z^j_k` (SCIENCE.md A6).
+  \big(\frac1N\sum_i\phi(X^i_k)^2\big)^{1/2}\sqrt h\,Z^j_k` (docs/science.md §A6).
 """
 
 from __future__ import annotations

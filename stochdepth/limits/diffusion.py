@@ -1,6 +1,6 @@
-r"""The infinite-depth limit diffusion of a finite-width random ResNet, for any activation (SCIENCE.md A3).
+r"""The infinite-depth limit diffusion of a finite-width random ResNet, for any activation (docs/science.md §A3).
 
-As :math:`L\to\infty` at fixed width :math:`n`, the network of SCIENCE.md A1 converges in law to
+As :math:`L\to\infty` at fixed width :math:`n`, the network of docs/science.md §A1 converges in law to
 
 .. math::
     dX_t=\frac{\|\phi(X_t)\|}{\sqrt n}\,dB_t,\qquad X_0=W_{\rm in}x,
@@ -8,7 +8,7 @@ As :math:`L\to\infty` at fixed width :math:`n`, the network of SCIENCE.md A1 con
 (isotropic noise: one scalar diffusion coefficient for an :math:`n`-dimensional Brownian motion), and
 for :math:`k` inputs to :math:`d\mathbf X_t=\frac1{\sqrt n}dB_t\,G_t^{1/2}`, :math:`G` the Gram matrix of
 the post-activations. The finite network of depth :math:`L` *is* the Euler--Maruyama scheme of this
-equation with step :math:`t_1/L` (SCIENCE.md A2), so the depth error of a random ResNet is the weak error
+equation with step :math:`t_1/L` (docs/science.md §A2), so the depth error of a random ResNet is the weak error
 of Euler--Maruyama, measured by :func:`weak_error_study`.
 """
 
@@ -78,7 +78,7 @@ def limit_sde(width: int | NetworkSpec, activation: str | Activation | None = No
 
     References
     ----------
-    Hayou, TMLR 2023 [seed]; exact statement derived, SCIENCE.md A3.
+    Hayou, TMLR 2023 [seed]; exact statement derived, docs/science.md §A3.
 
     Examples
     --------
@@ -172,7 +172,7 @@ def simulate_limit(
 
     References
     ----------
-    Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 [seed]; SCIENCE.md
+    Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 [seed]; docs/science.md
     A2--A3 (the exact statement and the Euler-scheme identity are derived).
 
     Examples
@@ -341,7 +341,7 @@ def weak_error_study(
 
     References
     ----------
-    SCIENCE.md A2--A3 (the depth error is the weak error of Euler--Maruyama); Giles, Oper. Res. 2008
+    docs/science.md §A2--A3 (the depth error is the weak error of Euler--Maruyama); Giles, Oper. Res. 2008
     (coupled levels).
 
     Examples

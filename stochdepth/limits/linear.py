@@ -1,4 +1,4 @@
-r"""Closed forms of the linear network, :math:`\phi(x)=x` (SCIENCE.md A4).
+r"""Closed forms of the linear network, :math:`\phi(x)=x` (docs/science.md §A4).
 
 In the infinite-depth limit at width :math:`n` the network is the diffusion
 :math:`dX_t=\|X_t\|\,dB_t/\sqrt n`. Itô's formula for :math:`\|X\|^2` gives a geometric Brownian motion,
@@ -20,7 +20,7 @@ multiplicative random walk, :math:`\|Y_l\|^2=\|Y_{l-1}\|^2\xi_l` with i.i.d. fac
 a scaled non-central chi-square (the squared norm of :math:`e_1+\sqrt{h/n}\,Z`,
 :math:`Z\sim\mathcal N(0,I_n)`). :class:`LinearLogFactorLaw` is the exact law of :math:`\log\xi`.
 
-Everything here is derived in SCIENCE.md A4 (tag [derived]); the tests re-derive each statement against
+Everything here is derived in docs/science.md §A4 (tag [derived]); the tests re-derive each statement against
 Monte Carlo of the network samplers and against independent numerical integration.
 """
 
@@ -84,7 +84,7 @@ def linear_norm_ratio_law(width: int, t: float) -> Any:
 
     References
     ----------
-    Derived, SCIENCE.md A4 (Itô's formula for :math:`\|X\|^2`).
+    Derived, docs/science.md §A4 (Itô's formula for :math:`\|X\|^2`).
 
     Examples
     --------
@@ -153,7 +153,7 @@ def linear_log_norm_moments(width: int, t: float, *, depth: int | None = None) -
 
     References
     ----------
-    Derived, SCIENCE.md A4.
+    Derived, docs/science.md §A4.
 
     Examples
     --------
@@ -203,7 +203,7 @@ def linear_exact_mean_square(width: int, depth: int, t1: float = 1.0) -> float:
 
     References
     ----------
-    Derived, SCIENCE.md A4.
+    Derived, docs/science.md §A4.
 
     Examples
     --------
@@ -266,7 +266,7 @@ class LinearNeuronLaw(st.rv_continuous):
 
     References
     ----------
-    Derived, SCIENCE.md A4.
+    Derived, docs/science.md §A4.
 
     Examples
     --------
@@ -445,7 +445,7 @@ def linear_neuron_law(width: int, t: float, sigma0: float = 1.0) -> LinearNeuron
 
     References
     ----------
-    Derived, SCIENCE.md A4.
+    Derived, docs/science.md §A4.
 
     Examples
     --------
@@ -525,7 +525,7 @@ class LinearLogFactorLaw(st.rv_continuous):
 
     References
     ----------
-    Derived, SCIENCE.md A4 (the non-central chi-square form is derived here: :math:`\xi=\|e_1+aZ\|^2`).
+    Derived, docs/science.md §A4 (the non-central chi-square form is derived here: :math:`\xi=\|e_1+aZ\|^2`).
 
     Examples
     --------
@@ -710,7 +710,7 @@ def linear_log_factor_law(width: int, depth: int, t1: float = 1.0) -> LinearLogF
 
     References
     ----------
-    Derived, SCIENCE.md A4.
+    Derived, docs/science.md §A4.
 
     Examples
     --------

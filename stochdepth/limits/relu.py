@@ -1,4 +1,4 @@
-r"""Closed forms and identities of the ReLU network, :math:`\phi(x)=\max(x,0)` (SCIENCE.md A5).
+r"""Closed forms and identities of the ReLU network, :math:`\phi(x)=\max(x,0)` (docs/science.md §A5).
 
 :math:`\sum_i(x_i)_+^2` is :math:`C^1` with a Lipschitz gradient, so Itô's formula applies to it without a
 local-time term. With :math:`\mu_t` the number of active neurons, the post-activation norm of the depth
@@ -16,7 +16,7 @@ is :math:`D(n)=\frac1{4(1-2^{-n})}-\frac1n` (:func:`relu_log_drift`, with a Mont
 identity itself is checkable along simulated paths (:func:`relu_norm_identity`); and the change of regime
 between widths 3 and 4, with the eventual decay of every width, is tabulated by :func:`relu_regime`.
 
-All statements are tagged [derived] (the regime [seed; reading derived]) in SCIENCE.md A5.
+All statements are tagged [derived] (the regime [seed; reading derived]) in docs/science.md §A5.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def relu_dead_probability(width: int) -> float:
 
     References
     ----------
-    Derived, SCIENCE.md A5.
+    Derived, docs/science.md §A5.
 
     Examples
     --------
@@ -95,7 +95,7 @@ def relu_log_drift(width: int, *, exact: bool = False) -> float | Fraction:
 
     References
     ----------
-    Derived, SCIENCE.md A5 (the change of regime between widths 3 and 4).
+    Derived, docs/science.md §A5 (the change of regime between widths 3 and 4).
 
     Examples
     --------
@@ -154,7 +154,7 @@ def relu_log_drift_mc(
     r"""Monte Carlo estimate of :math:`D(n)` from short simulated paths of the ReLU network.
 
     Simulates live networks over a short depth-time ``t1`` :math:`\delta` in ``n_steps`` Euler steps
-    (the network itself, SCIENCE.md A2) and returns the mean of
+    (the network itself, docs/science.md §A2) and returns the mean of
 
     .. math::
         \frac1\delta\Big(\log\frac{\|\phi(Y_\delta)\|}{\|\phi(Y_0)\|}-M_\delta\Big),
@@ -190,7 +190,7 @@ def relu_log_drift_mc(
 
     References
     ----------
-    Derived, SCIENCE.md A5 (the estimator and its control variate).
+    Derived, docs/science.md §A5 (the estimator and its control variate).
 
     Examples
     --------
@@ -234,7 +234,7 @@ def relu_width1_law(x0: float, t: float) -> Any:
 
     References
     ----------
-    Derived, SCIENCE.md A5.
+    Derived, docs/science.md §A5.
 
     Examples
     --------
@@ -298,7 +298,7 @@ def relu_norm_identity(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
 ) -> NormIdentityCheck:
-    r"""Check the post-activation norm identity of SCIENCE.md A5 along simulated paths.
+    r"""Check the post-activation norm identity of docs/science.md §A5 along simulated paths.
 
     .. math::
         \log\|\phi(X_t)\|-\log\|\phi(X_0)\|=\frac1{\sqrt n}\widehat W_t+\frac1n\int_0^t
@@ -335,7 +335,7 @@ def relu_norm_identity(
 
     References
     ----------
-    Derived, SCIENCE.md A5 (Itô's formula for the :math:`C^1` function with Lipschitz gradient
+    Derived, docs/science.md §A5 (Itô's formula for the :math:`C^1` function with Lipschitz gradient
     :math:`\sum_i(x_i)_+^2`).
 
     Examples
@@ -448,14 +448,14 @@ def relu_regime(
 ) -> ReluRegime:
     r"""Tabulate :math:`\mathbb E[\log\|\phi(X_t)\|/\|\phi(X_0)\|\mid\text{alive}]` over :math:`[0,t_1]`.
 
-    The log post-activation norm drifts at rate :math:`(\mu_t-2)/(2n)` (SCIENCE.md A5): at
+    The log post-activation norm drifts at rate :math:`(\mu_t-2)/(2n)` (docs/science.md §A5): at
     initialisation the mean drift of a live network is :math:`D(n)`, negative for :math:`n\le3` and
     positive for :math:`n\ge4`; so over :math:`[0,1]` the mean log-ratio is negative for :math:`n\le3`
     and positive for :math:`n\ge4`. Over long depth every width eventually decays (the state drifts
     towards the dead cone, where :math:`\mu_t` is small): run with a large ``t1`` (e.g. 100) to see the
     curve turn down (``peak_time < t1``).
 
-    Each width is simulated as its Euler scheme (the network of depth ``n_steps``; SCIENCE.md A2) in the
+    Each width is simulated as its Euler scheme (the network of depth ``n_steps``; docs/science.md §A2) in the
     log domain, and the mean is estimated with the exact zero-mean martingale part removed path by path
     (control variate), which divides the standard error by about 5-10 without changing the mean.
 
@@ -487,7 +487,7 @@ def relu_regime(
 
     References
     ----------
-    SCIENCE.md A5 [seed: change of regime between widths 3 and 4; reading derived].
+    docs/science.md §A5 [seed: change of regime between widths 3 and 4; reading derived].
 
     Examples
     --------

@@ -1,4 +1,4 @@
-r"""Sequential limits: width then depth, depth then width, and the kernel ODEs (SCIENCE.md A6).
+r"""Sequential limits: width then depth, depth then width, and the kernel ODEs (docs/science.md §A6).
 
 *Depth first, then width.* The coordinates of the width-:math:`n` diffusion propagate chaos: one neuron
 tends to the McKean--Vlasov diffusion :math:`d\bar X_t=\sqrt{\mathbb E\phi(\bar X_t)^2}\,d\beta_t`, a
@@ -95,7 +95,7 @@ def variance_ode(activation: str | Activation, q0: float, t: Any, *, closed_form
 
     References
     ----------
-    SCIENCE.md A6 [seed; formulas derived].
+    docs/science.md §A6 [seed; formulas derived].
 
     Examples
     --------
@@ -154,7 +154,7 @@ def _check_cov(Q0: Any) -> np.ndarray:
 def kernel_ode(
     activation: str | Activation, Q0: Any, t: Any, *, closed_form: bool | None = None
 ) -> np.ndarray:
-    r"""Covariance :math:`Q_t` of :math:`k` inputs in the sequential limit (SCIENCE.md A6).
+    r"""Covariance :math:`Q_t` of :math:`k` inputs in the sequential limit (docs/science.md §A6).
 
     .. math::
         \dot Q_{ab}(t)=\mathbb E\big[\phi(U_a)\phi(U_b)\big],\qquad
@@ -182,7 +182,7 @@ def kernel_ode(
 
     References
     ----------
-    SCIENCE.md A6 [seed; formulas derived]; the arc-cosine kernel: Cho & Saul, *Kernel methods for deep
+    docs/science.md §A6 [seed; formulas derived]; the arc-cosine kernel: Cho & Saul, *Kernel methods for deep
     learning*, NeurIPS 2009.
 
     Examples
@@ -261,7 +261,7 @@ def relu_correlation(c0: float, t: Any) -> Any:
 
     References
     ----------
-    SCIENCE.md A6 (derived); arc-cosine kernel: Cho & Saul, NeurIPS 2009.
+    docs/science.md §A6 (derived); arc-cosine kernel: Cho & Saul, NeurIPS 2009.
 
     Examples
     --------
@@ -306,7 +306,7 @@ def width_first_recursion(activation: str | Activation, q0: float, depth: int, t
 
     References
     ----------
-    SCIENCE.md A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance map of
+    docs/science.md §A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance map of
     residual networks: Yang & Schoenholz, *Mean field residual networks: on the edge of chaos*,
     NeurIPS 2017.
 
@@ -409,7 +409,7 @@ def mckean_vlasov(
 
     References
     ----------
-    SCIENCE.md A6 [seed; formulas derived]; propagation of chaos: Sznitman, *Topics in propagation of
+    docs/science.md §A6 [seed; formulas derived]; propagation of chaos: Sznitman, *Topics in propagation of
     chaos*, École d'Été de Probabilités de Saint-Flour XIX, LNM 1464, Springer 1991.
 
     Examples
@@ -531,7 +531,7 @@ def fluctuation_scale(
 
     References
     ----------
-    SCIENCE.md A4 (linear: variance :math:`t/n` exactly in the depth limit) and A6 [seed] (fluctuations of
+    docs/science.md §A4 (linear: variance :math:`t/n` exactly in the depth limit) and A6 [seed] (fluctuations of
     order :math:`n^{-1/2}` at finite width).
 
     Examples
@@ -629,7 +629,7 @@ def commutation_grid(
     rng: RNGLike = None,
     n_threads: int | None = None,
 ) -> CommutationGrid:
-    r"""Per-neuron variance at finite :math:`(n,L)` against both sequential limits (SCIENCE.md A6).
+    r"""Per-neuron variance at finite :math:`(n,L)` against both sequential limits (docs/science.md §A6).
 
     .. math::
         v(n,L)=\frac1n\mathbb E\|Y_L\|^2\ \xrightarrow[n\to\infty]{}\ q_L\ \ (\text{width first}),\qquad
@@ -660,7 +660,7 @@ def commutation_grid(
 
     References
     ----------
-    SCIENCE.md A6; Hayou & Yang, *Width and depth limits commute in residual networks*, ICML 2023
+    docs/science.md §A6; Hayou & Yang, *Width and depth limits commute in residual networks*, ICML 2023
     [seed-adjacent].
 
     Examples

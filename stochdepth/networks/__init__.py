@@ -1,14 +1,14 @@
 r"""Finite-depth random residual networks without torch.
 
-The network of SCIENCE.md A1 (width :math:`n`, depth :math:`L`, final depth-time :math:`t_1`),
+The network of docs/science.md §A1 (width :math:`n`, depth :math:`L`, final depth-time :math:`t_1`),
 
 .. math::
     Y_0=W_{\rm in}X,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),
 
-sampled exactly in law through Gram factors (:class:`ExactLaw`, SCIENCE.md A2) or with explicit weight
+sampled exactly in law through Gram factors (:class:`ExactLaw`, docs/science.md §A2) or with explicit weight
 matrices (:class:`ExplicitWeights`), observed layer by layer with bounded memory
 (:func:`sample_network`); the random input layer (:func:`sample_input_layer`); and the exact finite-depth
-log-norm random walk of the linear network (:func:`sample_linear_log_norm`, SCIENCE.md A4). A
+log-norm random walk of the linear network (:func:`sample_linear_log_norm`, docs/science.md §A4). A
 :class:`NetworkSpec` describes one network for every driver (here, in ``limits`` and in ``nn``).
 """
 

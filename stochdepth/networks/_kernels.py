@@ -230,7 +230,7 @@ def input_layer_kernel(gen: Any, C0: np.ndarray, rank0: int, out: np.ndarray) ->
 
 
 # ----------------------------------------------------------------------------------------------------
-# The exact-in-law sampler (SCIENCE.md A2). Source shared by the cached built-in kernels and by the
+# The exact-in-law sampler (docs/science.md §A2). Source shared by the cached built-in kernels and by the
 # specialisations for user activations (which replace the global ``_apply_phi``).
 # ----------------------------------------------------------------------------------------------------
 
@@ -355,7 +355,7 @@ def custom_exact_kernels(act: Activation) -> tuple[Callable[..., None], Callable
 
 
 # ----------------------------------------------------------------------------------------------------
-# The exact finite-L log-norm walk of the linear network (SCIENCE.md A4)
+# The exact finite-L log-norm walk of the linear network (docs/science.md §A4)
 # ----------------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-r"""The exact finite-depth log-norm random walk of the linear random ResNet (SCIENCE.md A4).
+r"""The exact finite-depth log-norm random walk of the linear random ResNet (docs/science.md §A4).
 
 For :math:`\phi(x)=x` the network of :func:`~stochdepth.networks.sample_network` is
 :math:`Y_l=(I+\sqrt h\,W_l)Y_{l-1}` with :math:`h=t_1/L`. Given the past, write
@@ -17,7 +17,7 @@ i.i.d. and independent of :math:`Y_0`:
     \log\frac{\|Y_l\|}{\|Y_0\|}=\frac12\sum_{j=1}^{l}\log\xi_j,
     \qquad \mathbb E\,\xi=1+h,\qquad \mathbb E\frac{\|Y_l\|^2}{\|Y_0\|^2}=(1+h)^l.
 
-This is the general-:math:`h` form of SCIENCE.md A4 (which states :math:`t_1=1`, :math:`h=1/L`; derived
+This is the general-:math:`h` form of docs/science.md §A4 (which states :math:`t_1=1`, :math:`h=1/L`; derived
 here). Two random numbers per layer instead of :math:`n`, and no overflow: the walk lives in the log
 domain.
 """
@@ -99,7 +99,7 @@ def sample_linear_log_norm(
 
     :math:`g_j\sim\mathcal N(0,1)` and :math:`\chi^2_{n-1,j}` all independent (:math:`\chi^2_0=0`). It has
     the law of :math:`\log(\|Y_l\|/\|Y_0\|)` for the network of :func:`sample_network` with
-    ``activation="linear"``, jointly over layers and for any input (derived; SCIENCE.md A4 for
+    ``activation="linear"``, jointly over layers and for any input (derived; docs/science.md §A4 for
     :math:`h=1/L`, general :math:`h` in :mod:`stochdepth.networks.lognorm`). As :math:`L\to\infty` it
     tends to :math:`\mathcal N((\tfrac12-\tfrac1n)t,\,t/n)` at depth-time :math:`t`.
 

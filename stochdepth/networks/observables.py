@@ -125,8 +125,8 @@ def gram(activation: str | Activation | None = None, *, name: str | None = None)
         \frac1n\,Y_l^\top Y_l \quad(\text{activation } None),\qquad
         \frac1n\,\phi(Y_l)^\top\phi(Y_l)\quad(\text{otherwise}).
 
-    The second one is :math:`G_l/n`, the diffusion matrix of the increments (SCIENCE.md A2); as
-    :math:`n\to\infty` both tend to the kernels of the sequential limit (SCIENCE.md A6).
+    The second one is :math:`G_l/n`, the diffusion matrix of the increments (docs/science.md §A2); as
+    :math:`n\to\infty` both tend to the kernels of the sequential limit (docs/science.md §A6).
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ def gram(activation: str | Activation | None = None, *, name: str | None = None)
 def active_counts(*, name: str | None = None) -> Observable:
     r"""Number of active neurons :math:`\mu_l^{(a)}=\#\{i: Y_l^{i,a}>0\}`, shape ``(..., k)``.
 
-    For ReLU these drive the log-norm drift :math:`(\mu_t-2)/(2n)` (SCIENCE.md A5).
+    For ReLU these drive the log-norm drift :math:`(\mu_t-2)/(2n)` (docs/science.md §A5).
     """
     return Observable(
         _name(name, "active_counts"), lambda s: np.count_nonzero(_check_states(s) > 0, axis=-2).astype(float)
@@ -186,7 +186,7 @@ def dead(activation: str | Activation, *, name: str | None = None) -> Observable
     r"""Indicator (0.0 or 1.0) that the network is dead for input ``a``: :math:`\phi(Y_l^{(a)})=0`,
     shape ``(..., k)``.
 
-    For ReLU this is the absorbing dead set of SCIENCE.md A5 (all pre-activations :math:`\le 0`), of
+    For ReLU this is the absorbing dead set of docs/science.md §A5 (all pre-activations :math:`\le 0`), of
     probability :math:`2^{-n}` at initialisation.
     """
     act = get_activation(activation)

@@ -1,6 +1,6 @@
 r"""Finite-depth random residual networks, sampled without torch.
 
-The network of SCIENCE.md A1, with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
+The network of docs/science.md §A1, with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network):
 
 .. math::
@@ -12,7 +12,7 @@ same weights. Layer :math:`l` sits at depth-time :math:`t=t_1l/L`.
 
 Two samplers give the same law:
 
-* :class:`ExactLaw` -- the exact-in-law sampler of SCIENCE.md A2 (Gram factors; no weight matrix is
+* :class:`ExactLaw` -- the exact-in-law sampler of docs/science.md §A2 (Gram factors; no weight matrix is
   ever formed), cost :math:`O(L(nk^2+k^3))` per network;
 * :class:`ExplicitWeights` -- the plain reference with explicit Gaussian weight matrices,
   cost :math:`O(Ln^2k)` per network.
@@ -73,7 +73,7 @@ def psd_factor(G: Any, *, rtol: float | None = None) -> tuple[np.ndarray, int]:
     Pivoted (outer-product) Cholesky with a relative retirement tolerance: index :math:`i` stops
     receiving new columns once its Schur-complement diagonal is at most ``rtol`` :math:`G_{ii}` (its
     angle :math:`\theta` to the span of the pivots has :math:`\sin^2\theta\le` ``rtol``). This is the
-    factor the exact sampler uses for the Gram matrix of the post-activations (SCIENCE.md A2), robust
+    factor the exact sampler uses for the Gram matrix of the post-activations (docs/science.md §A2), robust
     to singular :math:`G` (dead ReLU units, identical or proportional inputs, zero inputs).
 
     Parameters
@@ -181,7 +181,7 @@ class NetworkSampler(ABC):
 
 @dataclass(frozen=True)
 class ExactLaw(NetworkSampler):
-    r"""Exact-in-law sampler through Gram factors (SCIENCE.md A2, derived).
+    r"""Exact-in-law sampler through Gram factors (docs/science.md §A2, derived).
 
     Given the past, :math:`W_l\phi(Y_{l-1})` has i.i.d. rows :math:`\mathcal N(0,G_{l-1}/n)` with
     :math:`G=\phi(Y)^\top\phi(Y)`, and :math:`W_l` is independent of the past; hence, jointly over all
@@ -241,7 +241,7 @@ class ExplicitWeights(NetworkSampler):
     r"""Reference sampler with explicit Gaussian weight matrices (numpy).
 
     Draws :math:`W_{\rm in}` (:math:`n\times d`) and every :math:`W_l` (:math:`n\times n`) and applies
-    SCIENCE.md A1 literally, vectorised over a batch of networks (batched matrix products). Cost
+    docs/science.md §A1 literally, vectorised over a batch of networks (batched matrix products). Cost
     :math:`O(Ln^2k)` per network plus :math:`Ln^2` normals; used to test :class:`ExactLaw` and as the
     benchmark baseline.
 
@@ -388,7 +388,7 @@ def sample_network(
         Y_0=W_{\rm in}X,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),\quad l=1,\dots,L,
 
     :math:`(W_{\rm in})_{ij}\sim\mathcal N(0,1/d)`, :math:`(W_l)_{ij}\sim\mathcal N(0,1/n)`, all
-    independent (SCIENCE.md A1; :math:`t_1=1` is the paper's network, a larger :math:`t_1` is a deeper
+    independent (docs/science.md §A1; :math:`t_1=1` is the paper's network, a larger :math:`t_1` is a deeper
     network in depth-time). The ``k`` columns of ``x`` go through the same weights.
 
     Parameters
@@ -442,7 +442,7 @@ def sample_network(
     References
     ----------
     Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 (the network);
-    the exact-in-law sampler is derived, see SCIENCE.md A2 and :class:`ExactLaw`.
+    the exact-in-law sampler is derived, see docs/science.md §A2 and :class:`ExactLaw`.
 
     Examples
     --------
@@ -508,9 +508,9 @@ def sample_network(
 def sample_input_layer(x: Any, width: int, n_paths: int, generator: RNGLike) -> np.ndarray:
     r"""Draw ``n_paths`` input layers :math:`Y_0=W_{\rm in}X` of width ``width``.
 
-    The rows of :math:`W_{\rm in}X` are i.i.d. :math:`\mathcal N(0,X^\top X/d)` (SCIENCE.md A2), so
+    The rows of :math:`W_{\rm in}X` are i.i.d. :math:`\mathcal N(0,X^\top X/d)` (docs/science.md §A2), so
     :math:`Y_0\overset d=Z_0C_0^\top` with :math:`C_0C_0^\top=X^\top X/d`: ``n * rank(X)`` normals per
-    draw. This is the random initial condition of the limit diffusion (SCIENCE.md A3).
+    draw. This is the random initial condition of the limit diffusion (docs/science.md §A3).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 r"""What a random residual network is: :class:`NetworkSpec` (width, depth, activation, depth-time, inputs).
 
-The network of SCIENCE.md A1,
+The network of docs/science.md §A1,
 
 .. math::
     Y_0 = W_{\rm in}X,\qquad Y_l = Y_{l-1} + \sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),\quad l=1,\dots,L,

@@ -3,7 +3,7 @@ r"""The torch layer of stochdepth: random residual networks with explicit weight
 Importing this subpackage imports torch (``import stochdepth`` never does: the root package loads
 ``stochdepth.nn`` on first attribute access). Install torch with ``pip install stochdepth[torch]``.
 
-* :class:`RandomResNet` -- the network of SCIENCE.md A1,
+* :class:`RandomResNet` -- the network of docs/science.md §A1,
 
   .. math:: Y_0=W_{\rm in}x,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),
 
@@ -12,7 +12,7 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
   networks at once (batched weights, one layer at a time), returning the
   :class:`~stochdepth.networks.NetworkSample` of :func:`stochdepth.networks.sample_network`, so that
   torch networks, the exact-in-law sampler and the limit diffusion can be compared directly
-  (SCIENCE.md Part C);
+  (docs/science.md Part C);
 * :func:`torch_activation` -- an activation as a function of tensors;
 * :func:`default_device` -- ``cuda`` when available, else ``cpu``.
 """
@@ -31,4 +31,10 @@ from ._device import default_device
 from .activation import torch_activation
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
 
-__all__ = ["RandomResNet", "TorchExplicitWeights", "default_device", "sample_torch_network", "torch_activation"]
+__all__ = [
+    "RandomResNet",
+    "TorchExplicitWeights",
+    "default_device",
+    "sample_torch_network",
+    "torch_activation",
+]

@@ -1,6 +1,6 @@
 r"""Random residual networks with explicit torch weights, on any device.
 
-The network of SCIENCE.md A1 with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
+The network of docs/science.md §A1 with a final depth-time :math:`t_1` (:math:`t_1=1` is the paper's
 network), written with explicit Gaussian weight matrices:
 
 .. math::
@@ -16,7 +16,7 @@ no biases. Two ways to use it:
   tensor (memory :math:`O(Bn^2)`, never all layers at once) and the ``k`` inputs are pushed through with
   batched matrix products. The result is the :class:`~stochdepth.networks.NetworkSample` of
   :func:`stochdepth.networks.sample_network`, observed with the same observables, so validation code
-  can swap this sampler for :class:`~stochdepth.networks.ExactLaw` (SCIENCE.md A2) or the numpy
+  can swap this sampler for :class:`~stochdepth.networks.ExactLaw` (docs/science.md §A2) or the numpy
   :class:`~stochdepth.networks.ExplicitWeights`.
 
 Random numbers: a :class:`torch.Generator` on the target device, seeded from the library's ``rng``
@@ -60,7 +60,7 @@ _BATCH_BYTES_ACCELERATOR = 512 * 2**20
 
 
 class RandomResNet(torch.nn.Module):
-    r"""A random residual network of SCIENCE.md A1 with explicit weights (a :class:`torch.nn.Module`).
+    r"""A random residual network of docs/science.md §A1 with explicit weights (a :class:`torch.nn.Module`).
 
     .. math::
         Y_0 = W_{\rm in}x,\qquad Y_l = Y_{l-1} + \sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),\quad l=1,\dots,L,
@@ -111,7 +111,7 @@ class RandomResNet(torch.nn.Module):
     References
     ----------
     Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 (the network);
-    SCIENCE.md A1.
+    docs/science.md §A1.
 
     Examples
     --------
@@ -347,7 +347,7 @@ class TorchExplicitWeights(NetworkSampler):
 
     References
     ----------
-    SCIENCE.md A1 (the network) and A2 (why :class:`~stochdepth.networks.ExactLaw` has the same law).
+    docs/science.md §A1 (the network) and A2 (why :class:`~stochdepth.networks.ExactLaw` has the same law).
 
     Examples
     --------
@@ -445,7 +445,7 @@ def sample_torch_network(
         Y_0=W_{\rm in}X,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),\quad l=1,\dots,L,
 
     :math:`(W_{\rm in})_{ij}\sim\mathcal N(0,1/d)`, :math:`(W_l)_{ij}\sim\mathcal N(0,1/n)`, all
-    independent (SCIENCE.md A1); the ``k`` columns of ``x`` go through the same weights. This is
+    independent (docs/science.md §A1); the ``k`` columns of ``x`` go through the same weights. This is
     :func:`stochdepth.networks.sample_network` with the sampler :class:`TorchExplicitWeights` (same
     arguments, observables and result), run in one host thread (torch parallelises inside each
     product).
@@ -501,7 +501,7 @@ def sample_torch_network(
     References
     ----------
     Hayou, *On the infinite-depth limit of finite-width neural networks*, TMLR 2023 (the network);
-    SCIENCE.md A1-A2.
+    docs/science.md §A1-A2.
 
     Examples
     --------

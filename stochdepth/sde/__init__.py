@@ -8,7 +8,7 @@ r"""Stochastic differential equations: descriptions, integrators and streaming M
   grids for weak- and strong-error measurements (multilevel Monte Carlo coupling).
 * Generic observables :func:`state`, :func:`coordinate`, :func:`squared_norm`, :func:`log_norm`.
 
-By SCIENCE.md A2--A3, a random ResNet of depth :math:`L` is the Euler--Maruyama scheme of its limit
+By docs/science.md §A2--A3, a random ResNet of depth :math:`L` is the Euler--Maruyama scheme of its limit
 diffusion with step :math:`1/L`, so this package is also the reference for depth errors.
 """
 

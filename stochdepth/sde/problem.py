@@ -19,7 +19,7 @@ inner loop of an integrator), together with the structure of the noise, which de
 =============  ==================================================  ===================  ===============
 
 Isotropic noise is the structure of the infinite-depth limit of a random residual network
-(SCIENCE.md A3: :math:`dX_t = \|\phi(X_t)\|/\sqrt n\,dB_t`).
+(docs/science.md §A3: :math:`dX_t = \|\phi(X_t)\|/\sqrt n\,dB_t`).
 
 :func:`affine_sde` builds the linear test equations with closed-form laws (geometric Brownian motion,
 Ornstein--Uhlenbeck, Brownian motion with drift) without writing numba code.
@@ -140,7 +140,7 @@ class SDE:
 
     Examples
     --------
-    The limit diffusion of a linear random ResNet of width 8 (SCIENCE.md A3),
+    The limit diffusion of a linear random ResNet of width 8 (docs/science.md §A3),
     :math:`dX = \|X\|/\sqrt 8\,dB`:
 
     >>> import numpy as np
@@ -319,7 +319,7 @@ def affine_sde(
     References
     ----------
     Kloeden & Platen (1992), Sec. 4.4 (linear SDEs and their explicit solutions); derived in
-    SCIENCE.md A4 for the geometric Brownian motion of the linear network.
+    docs/science.md §A4 for the geometric Brownian motion of the linear network.
 
     Examples
     --------

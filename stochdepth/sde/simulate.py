@@ -488,7 +488,7 @@ def simulate_levels(
     References
     ----------
     Giles, *Multilevel Monte Carlo path simulation*, Operations Research 56(3), 2008 (coupled levels);
-    SCIENCE.md A2--A3 (a random ResNet of depth L is the Euler scheme of its limit SDE with step 1/L).
+    docs/science.md §A2--A3 (a random ResNet of depth L is the Euler scheme of its limit SDE with step 1/L).
 
     Examples
     --------

@@ -3,7 +3,7 @@ r"""Time-stepping schemes for :class:`~stochdepth.sde.SDE` (solver objects passe
 One step of size :math:`h` with Brownian increment :math:`\Delta W\sim\mathcal N(0, hI)`:
 
 * :class:`EulerMaruyama` -- :math:`X_{k+1}=X_k+b(t_k,X_k)h+\sigma(t_k,X_k)\Delta W_k`; strong order 1/2,
-  weak order 1 for smooth coefficients (Kloeden & Platen 1992, Thms 10.2.2 and 14.5.1). By SCIENCE.md A2
+  weak order 1 for smooth coefficients (Kloeden & Platen 1992, Thms 10.2.2 and 14.5.1). By docs/science.md §A2
   a random ResNet of depth :math:`L` *is* this scheme for its limit SDE with :math:`h=1/L`.
 * :class:`Milstein` -- adds :math:`\tfrac12\sum_j L^j\sigma^{\cdot j}\,(\Delta W_j^2-h)` for commutative
   noise, where the iterated Itô integrals reduce to squares of increments; strong order 1 (Kloeden &

@@ -13,7 +13,7 @@ r"""Weak-convergence diagnostics: do two laws agree, and how fast does an approx
 * Monte Carlo error bars (:mod:`~stochdepth.stats.montecarlo`): :func:`mc_mean` (independent samples
   or batch means) and :func:`mc_ratio` (delta method), returning :class:`MeanEstimate`.
 
-These implement the statistical side of SCIENCE.md Part C (the validation of the depth limit).
+These implement the statistical side of docs/science.md Part C (the validation of the depth limit).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ reaches the observed one: it is a valid (never anti-conservative) p-value and is
 in fixed chunks of :data:`PERMUTATION_CHUNK_SIZE` with spawned streams (:mod:`stochdepth.random`), so the
 p-value depends on the seed only, not on the number of threads.
 
-These are the tests of SCIENCE.md Part C.1 (finite random networks, the exact-law sampler and the Euler
+These are the tests of docs/science.md Part C.1 (finite random networks, the exact-law sampler and the Euler
 scheme agree in law); use :func:`stochdepth.stats.test_family` to control the family-wise error rate when
 many are run at once.
 """

@@ -1,7 +1,7 @@
 r"""Weak-error rates: fit :math:`|E_N - E_\infty| \approx C N^{-p}` from Monte Carlo estimates.
 
 The depth error of a random ResNet is the weak error of the Euler–Maruyama scheme of its limit diffusion
-(SCIENCE.md A2–A3), expected to decay like :math:`1/L`. Measuring that rate from Monte Carlo estimates
+(docs/science.md §A2–A3), expected to decay like :math:`1/L`. Measuring that rate from Monte Carlo estimates
 needs care: each estimate carries a statistical error, and at fine steps the discretisation error drowns
 in it. The fits here weigh every level by its Monte Carlo precision, propagate that precision into a
 confidence interval for the rate, and flag levels whose error is not resolved instead of fitting noise.
@@ -340,7 +340,7 @@ def weak_error_fit(
 
     References
     ----------
-    Derived for this library (SCIENCE.md A2–A3: the depth error is the weak error of Euler–Maruyama);
+    Derived for this library (docs/science.md §A2–A3: the depth error is the weak error of Euler–Maruyama);
     the expected rate :math:`p=1` is classical (Talay & Tubaro 1990, Stoch. Anal. Appl. 8, 483–509).
 
     Examples

@@ -1,4 +1,4 @@
-r"""Optimal stopping for discrete depth (SCIENCE.md Part B).
+r"""Optimal stopping for discrete depth (docs/science.md Part B).
 
 A network's depth seen as a stopping problem: after layer :math:`l` stop and pay :math:`Z_l=G_l-\sum_{k<l}c_k`
 or continue. One problem description, several solvers behind :func:`solve_stopping`:
@@ -14,7 +14,7 @@ or continue. One problem description, several solvers behind :func:`solve_stoppi
   (:class:`AndersenBroadie`, :class:`RegressionMartingale`, :class:`PerfectForesight`);
 * policies as objects (:class:`SnellPolicy`, :class:`OneStepLookAhead`, :class:`GainThreshold`,
   :class:`Patience`) evaluated on new paths;
-* the finite-depth bounds of SCIENCE.md B2 (:mod:`stochdepth.stopping.bounds`), checked on any chain
+* the finite-depth bounds of docs/science.md §B2 (:mod:`stochdepth.stopping.bounds`), checked on any chain
   or recorded paths (the residual networks they are about are built in :mod:`stochdepth.depth`);
 * random walks on a grid as Markov problems (:func:`random_walk_stopping_problem`);
 * Bermudan-option benchmarks and grid references (:mod:`stochdepth.stopping.finance`).

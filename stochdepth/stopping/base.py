@@ -29,7 +29,7 @@ class StoppingSolution(StatusResult):
 
 
 class StoppingSolver(abc.ABC):
-    r"""How to solve a stopping problem :math:`V^\star=\sup_\tau\mathbb E Z_\tau` (SCIENCE.md B1).
+    r"""How to solve a stopping problem :math:`V^\star=\sup_\tau\mathbb E Z_\tau` (docs/science.md §B1).
 
     Subclasses list the problem classes they solve in :attr:`problems` (or override :meth:`applies_to`)
     and implement :meth:`solve`, which returns a :class:`StoppingSolution`. They are called through

@@ -1,4 +1,4 @@
-r"""Finite optimal depth: the bounds of SCIENCE.md B2 as executable, checked statements.
+r"""Finite optimal depth: the bounds of docs/science.md §B2 as executable, checked statements.
 
 Each function takes a problem (a Markov chain or recorded/simulated residual paths), checks the
 hypotheses it can check, computes the bound, solves the problem for :math:`\mathbb E\tau^\star`, and
@@ -6,7 +6,7 @@ reports the bound's *tightness* :math:`\mathbb E\tau^\star/\text{bound}` in a :c
 
 * :func:`bounded_gains_bound` -- if :math:`c_l\ge c>0` (and :math:`\beta=1`),
   :math:`\mathbb E\tau^\star\le(\mathbb E\sup_lG_l-\mathbb EG_0)/c`.
-  *Proof* (derived, SCIENCE.md B2):
+  *Proof* (derived, docs/science.md §B2):
   :math:`\mathbb EG_0\le V^\star=\mathbb E[G_{\tau^\star}-\sum_{k<\tau^\star}c_k]
   \le\mathbb E\sup_lG_l-c\,\mathbb E\tau^\star`.
 * :func:`summable_residuals_bound` -- for :math:`h_{l+1}=h_l+f_l(h_l)`, :math:`G_l=g(h_l)`, :math:`g`
@@ -211,7 +211,7 @@ def bounded_gains_bound(problem: Any, *, solution: Any = None, rng: RNGLike = No
 
     References
     ----------
-    Derived, SCIENCE.md B2 ("bounded gains").
+    Derived, docs/science.md §B2 ("bounded gains").
 
     Examples
     --------
@@ -329,7 +329,7 @@ def summable_residuals_bound(
 
     References
     ----------
-    Derived, SCIENCE.md B2 ("summable residuals").
+    Derived, docs/science.md §B2 ("summable residuals").
 
     Examples
     --------
@@ -414,7 +414,7 @@ def geometric_depth_bound(
 
     References
     ----------
-    Derived, SCIENCE.md B2 ("geometric diminishing returns").
+    Derived, docs/science.md §B2 ("geometric diminishing returns").
 
     Examples
     --------
@@ -479,7 +479,7 @@ def is_monotone(problem: MarkovStoppingProblem, *, tie_tol: float = 1e-11) -> bo
 
     With :math:`A_l=\{s:\ g_l(s)\ge -c_l+\beta(P_lg_{l+1})(s)\}`, the problem is monotone when every
     transition from :math:`A_l` lands in :math:`A_{l+1}` (:math:`P_l(s,A_{l+1}^c)=0` for :math:`s\in A_l`);
-    then one-step look-ahead is optimal (Chow, Robbins & Siegmund 1971, Thm. 3.5; SCIENCE.md B2).
+    then one-step look-ahead is optimal (Chow, Robbins & Siegmund 1971, Thm. 3.5; docs/science.md §B2).
 
     Examples
     --------

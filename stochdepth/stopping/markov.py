@@ -6,13 +6,13 @@ Finite horizon (:class:`BackwardInduction`):
     V_L=g_L,\qquad V_l=\max\{g_l,\;-c_l+\beta P_lV_{l+1}\},\qquad
     \tau^\star=\min\{l:\ g_l(s_l)\ge -c_l+\beta(P_lV_{l+1})(s_l)\}
 
-(ties stop: the *smallest* optimal stopping time, SCIENCE.md B1). Infinite horizon, homogeneous data:
+(ties stop: the *smallest* optimal stopping time, docs/science.md §B1). Infinite horizon, homogeneous data:
 :math:`V=TV` with :math:`Tv=\max\{g,-c+\beta Pv\}`. :class:`ValueIteration` iterates :math:`T` from
 :math:`v_0=g`, so that its iterates are exactly the finite-horizon values :math:`v_k=V^{(k)}_0`, which
 increase to :math:`V` (Chow, Robbins & Siegmund 1971, Thm. 4.5); :class:`PolicyIteration` is Howard's
 algorithm (Howard 1960; for stopping problems, Puterman 1994, §6.4 and §7.2).
 
-Certified error bounds (derived, see SCIENCE.md B1). :math:`V` is the smallest *supersolution*
+Certified error bounds (derived, see docs/science.md §B1). :math:`V` is the smallest *supersolution*
 :math:`W\ge g,\ W\ge -c+\beta PW`: by induction :math:`W\ge T^kg` for all :math:`k`, hence :math:`W\ge V`.
 Given a lower bound :math:`v\le V` with :math:`v\ge g` (a finite-horizon value or the value of a policy),
 let :math:`q=v-(-c+\beta Pv)`, :math:`D=\{q>0\}`, :math:`C` its complement, and :math:`m` the expected

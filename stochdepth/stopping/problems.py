@@ -1,4 +1,4 @@
-r"""Optimal stopping problems for discrete depth (SCIENCE.md B1).
+r"""Optimal stopping problems for discrete depth (docs/science.md §B1).
 
 Layers are :math:`l=0,\dots,L`. Stopping at layer :math:`l` pays the gain :math:`G_l`; going from layer
 :math:`k` to :math:`k+1` costs :math:`c_k\ge0`; an optional discount :math:`\beta\in(0,1]` per layer (for
@@ -7,7 +7,7 @@ the finance benchmarks) gives the payoff, in layer-0 units,
 .. math::
     Z_l=\beta^l G_l-\sum_{k<l}\beta^k c_k ,
 
-which is SCIENCE.md's :math:`Z_l=G_l-\sum_{k<l}c_k` when :math:`\beta=1`. The value is
+which is docs/science.md's :math:`Z_l=G_l-\sum_{k<l}c_k` when :math:`\beta=1`. The value is
 :math:`V^\star=\sup_\tau\mathbb E Z_\tau` over stopping times :math:`\tau\le L` (or a.s. finite ones in
 infinite horizon).
 
@@ -96,7 +96,7 @@ def _check_initial(initial: Any, n_states: int, name: str = "initial") -> np.nda
 
 
 class MarkovStoppingProblem(StoppingProblem):
-    r"""Optimal stopping of a finite Markov chain (SCIENCE.md B1, Markov case).
+    r"""Optimal stopping of a finite Markov chain (docs/science.md §B1, Markov case).
 
     The state :math:`s_l\in\{0,\dots,S-1\}` moves with :math:`P_l`; stopping at layer :math:`l` in state
     :math:`s` pays :math:`g_l(s)`. The value function solves

@@ -19,7 +19,7 @@ def solve_stopping(
     rng: RNGLike = None,
     throw: bool = True,
 ) -> StoppingSolution:
-    r"""Solve the optimal stopping problem :math:`V^\star=\sup_\tau\mathbb E Z_\tau` (SCIENCE.md B1).
+    r"""Solve the optimal stopping problem :math:`V^\star=\sup_\tau\mathbb E Z_\tau` (docs/science.md §B1).
 
     Parameters
     ----------

@@ -2,7 +2,7 @@ r"""Stopping a random walk on a uniform grid: the Markov problem of any walk wit
 
 :math:`y_{l+1}=y_l+D_l` with i.i.d. increments of cdf :math:`F_D`, discretised on a uniform grid by
 :func:`~stochdepth.stopping.random_walk_transitions` (cell probabilities from the cdf, banded storage).
-The log-norm walk of a linear random ResNet (SCIENCE.md A4, B6) is one such walk:
+The log-norm walk of a linear random ResNet (docs/science.md §A4, B6) is one such walk:
 :func:`stochdepth.depth.linear_resnet_stopping_problem` builds it on this function.
 """
 

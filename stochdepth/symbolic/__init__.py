@@ -4,7 +4,7 @@ r"""Symbolic stochastic calculus (sympy) for stochdepth.
   coordinates, optional sign blocks) (:mod:`stochdepth.symbolic.sdes`); :func:`ito` (Itô's formula) and
   :func:`generator` (:mod:`stochdepth.symbolic.ito_formula`), with a checked
   :math:`C^1`-with-Lipschitz-gradient exception (:mod:`stochdepth.symbolic.regularity`).
-* Derivations of the closed forms of SCIENCE.md from the limit diffusion itself
+* Derivations of the closed forms of docs/science.md from the limit diffusion itself
   (:mod:`stochdepth.symbolic.derivations`, one module per section): the limit diffusion (A3), the linear
   norm GBM and log-norm law (A4), the ReLU post-activation norm identity and the width-3/4 drift
   :math:`D(n)` (A5), moment ODEs, the variance and kernel ODEs of the sequential limits (A6).
@@ -13,7 +13,7 @@ r"""Symbolic stochastic calculus (sympy) for stochdepth.
   coefficients for :func:`stochdepth.sde.simulate`) and :func:`to_obstacle_coefficients` (for
   :mod:`stochdepth.freeboundary`).
 * Smooth fit of stationary one-dimensional stopping problems (:mod:`stochdepth.symbolic.smooth_fit`):
-  :func:`solve_smooth_fit` (SCIENCE.md B6).
+  :func:`solve_smooth_fit` (docs/science.md §B6).
 """
 
 from __future__ import annotations

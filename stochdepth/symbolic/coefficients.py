@@ -55,7 +55,7 @@ def detect_noise(sde: SymbolicSDE) -> str:
     * :math:`m=1`: ``"scalar"``;
     * square diagonal :math:`\sigma` with :math:`s_i` depending on :math:`(t,x_i)` only: ``"diagonal"``
       (commutative: Milstein applies);
-    * square diagonal with identical entries: ``"isotropic"`` (the limit diffusions of SCIENCE.md A3);
+    * square diagonal with identical entries: ``"isotropic"`` (the limit diffusions of docs/science.md §A3);
     * other square diagonal: ``"diagonal"``;
     * otherwise ``"general"``.
     """
@@ -385,7 +385,7 @@ def to_obstacle_coefficients(
     The value :math:`V(t,x)=\sup_\tau\mathbb E[e^{-\int r}g(X_\tau)-\int e^{-\int r}c\,ds]` of the
     diffusion :math:`dX=b\,dt+\sigma\,dW` solves
     :math:`\min\{-\partial_tV-bV'-\frac12\sigma^2V''+rV+c,\ V-g\}=0`
-    (SCIENCE.md B5); this function produces what :class:`stochdepth.freeboundary.StationaryObstacleProblem`
+    (docs/science.md §B5); this function produces what :class:`stochdepth.freeboundary.StationaryObstacleProblem`
     and :class:`~stochdepth.freeboundary.ObstacleProblem` take.
 
     Parameters
@@ -414,7 +414,7 @@ def to_obstacle_coefficients(
 
     Examples
     --------
-    SCIENCE.md B6 for a linear network of width 8, gain :math:`-(y-a)^2`, cost :math:`c`:
+    docs/science.md §B6 for a linear network of width 8, gain :math:`-(y-a)^2`, cost :math:`c`:
 
     >>> import sympy as sp
     >>> from stochdepth.symbolic import derive_linear_log_norm_sde, to_obstacle_coefficients

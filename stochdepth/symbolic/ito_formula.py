@@ -186,7 +186,7 @@ def generator(
 
     Notes
     -----
-    Reference: Øksendal (2003), Thm 7.3.3. For the limit diffusion of SCIENCE.md A3,
+    Reference: Øksendal (2003), Thm 7.3.3. For the limit diffusion of docs/science.md §A3,
     :math:`\mathcal Af=\frac{\|\phi(x)\|^2}{2n}\Delta f`.
 
     Examples

@@ -8,7 +8,7 @@ the almost-everywhere sense (Dirac masses dropped). That is Itô's formula for :
 functions, with no local-time term: the distributional Hessian of a :math:`C^1` piecewise-:math:`C^2`
 function has no singular part, and the process spends zero Lebesgue time on a kink surface
 :math:`\{a(X)=0\}` wherever :math:`a(X)` has non-zero quadratic variation (occupation-times formula).
-Example: :math:`\sum_i(x_i)_+^2` (SCIENCE.md A5). Functions whose gradient jumps (:math:`(x)_+`,
+Example: :math:`\sum_i(x_i)_+^2` (docs/science.md §A5). Functions whose gradient jumps (:math:`(x)_+`,
 :math:`|x|`) need a local time and are refused in both modes. A function written with kinks that is in
 fact :math:`C^2` (e.g. :math:`|x|^3`) passes under ``"C2"``.
 

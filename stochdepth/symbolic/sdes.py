@@ -7,7 +7,7 @@ Two descriptions of an Itô diffusion :math:`dX_t=b(t,X_t)\,dt+\sigma(t,X_t)\,dW
 * :class:`ExchangeableSDE` -- a state of *symbolic* dimension :math:`n` whose coordinates are
   exchangeable, :math:`dX^i=b(X^i,S)\,dt+s(S)\,dB^i` with :math:`B` an :math:`n`-dimensional Brownian motion
   and :math:`S` coordinate sums :math:`\sum_i g(X^i)` (:class:`CoordinateSum`). The limit diffusions of
-  random residual networks, :math:`dX=\|\phi(X)\|/\sqrt n\,dB` (SCIENCE.md A3), are of this kind; the
+  random residual networks, :math:`dX=\|\phi(X)\|/\sqrt n\,dB` (docs/science.md §A3), are of this kind; the
   coordinates may be split into blocks (:class:`Block`) of symbolic size with a fixed sign (the active
   set of a ReLU network).
 
@@ -320,7 +320,7 @@ class ExchangeableSDE:
 
     Examples
     --------
-    The limit diffusion of a linear network, :math:`dX=\|X\|/\sqrt n\,dB` (SCIENCE.md A3):
+    The limit diffusion of a linear network, :math:`dX=\|X\|/\sqrt n\,dB` (docs/science.md §A3):
 
     >>> import sympy as sp
     >>> from stochdepth.symbolic import ExchangeableSDE, ito

@@ -31,9 +31,9 @@ If the system has more unknowns than equations (the continuation region would ne
 pointing away from the boundary without discount) a :class:`ValueError` says so: the one-sided structure
 is then wrong (try the other side, or stopping at once may be optimal).
 
-Closed forms it reproduces: SCIENCE.md B6 (:math:`y^\star=a-c/(2m)`, :math:`V` linear below
+Closed forms it reproduces: docs/science.md §B6 (:math:`y^\star=a-c/(2m)`, :math:`V` linear below
 :math:`y^\star`), the perpetual American put (McKean 1965, Merton 1973) in log-price, and the noiseless
-problem of SCIENCE.md B5 in the variable :math:`u=\log d`.
+problem of docs/science.md §B5 in the variable :math:`u=\log d`.
 """
 
 from __future__ import annotations
@@ -358,11 +358,11 @@ def solve_smooth_fit(
     Notes
     -----
     The growth rule and the verification are described in the module docstring. Reference: Peskir &
-    Shiryaev (2006), ch. IV; SCIENCE.md B5-B6 (derived closed forms this function re-derives).
+    Shiryaev (2006), ch. IV; docs/science.md §B5-B6 (derived closed forms this function re-derives).
 
     Examples
     --------
-    SCIENCE.md B6 (log-norm of a linear ResNet: drift :math:`m`, volatility :math:`s`, gain
+    docs/science.md §B6 (log-norm of a linear ResNet: drift :math:`m`, volatility :math:`s`, gain
     :math:`-(y-a)^2`, cost :math:`c`):
 
     >>> import sympy

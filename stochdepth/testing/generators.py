@@ -7,7 +7,7 @@ is used in place, so a caller that draws several problems from one generator get
 before). The order of the draws is part of each function's contract: changing it changes every result
 built on it.
 
-Two families of discrete stopping problems (SCIENCE.md B1, B2):
+Two families of discrete stopping problems (docs/science.md §B1, B2):
 
 * *lattice* problems: transition weights are small integers, gains lie on the grid :math:`k/4` and
   costs on :math:`k/8` (or :math:`k/16`), so exact ties between stopping and continuing happen often
@@ -15,7 +15,7 @@ Two families of discrete stopping problems (SCIENCE.md B1, B2):
   :func:`random_stochastic_matrix`, :func:`random_lattice_chain`, :func:`random_lattice_problem`;
 * *continuous* problems: uniform transition weights, gains and costs (:func:`random_markov_problem`).
 
-Monotone problems by construction (Chow, Robbins & Siegmund 1971, Thm 3.5; SCIENCE.md B2): an upward
+Monotone problems by construction (Chow, Robbins & Siegmund 1971, Thm 3.5; docs/science.md §B2): an upward
 chain on :math:`0..S-1` (the top absorbing) and a non-increasing one-step gain
 :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` whose look-ahead set :math:`\{d\le0\}` is then an up-set closed
 under the chain's moves (:func:`monotone_problem`, :func:`lattice_upward_chain`,

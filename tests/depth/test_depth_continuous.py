@@ -1,4 +1,4 @@
-"""SCIENCE.md B6, the bridge: optimal depth of the linear random ResNet at width n.
+"""docs/science.md §B6, the bridge: optimal depth of the linear random ResNet at width n.
 
 Closed form (smooth fit) == symbolic smooth fit == PDE solver (stationary and finite horizon) == Monte
 Carlo of the depth law; the width threshold n <= 2 (stop at once below the target) is shown by all.

@@ -1,4 +1,4 @@
-"""SCIENCE.md B5, the noiseless continuous-depth problem: closed form, PDE (first order, upwinding),
+"""docs/science.md §B5, the noiseless continuous-depth problem: closed form, PDE (first order, upwinding),
 symbolic smooth fit in u = log d, and the discrete-depth analogue."""
 
 from __future__ import annotations

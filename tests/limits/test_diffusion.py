@@ -1,4 +1,4 @@
-"""The limit diffusion (SCIENCE.md A3): the SDE object, simulation from the random input layer, and the
+"""The limit diffusion (docs/science.md §A3): the SDE object, simulation from the random input layer, and the
 depth error as the weak error of Euler--Maruyama."""
 
 from __future__ import annotations

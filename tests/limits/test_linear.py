@@ -1,4 +1,4 @@
-"""Closed forms of the linear network (SCIENCE.md A4), each against Monte Carlo of the network/SDE samplers
+"""Closed forms of the linear network (docs/science.md §A4), each against Monte Carlo of the network/SDE samplers
 and against an independent numerical computation."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from stochdepth.testing import ALPHA
 
 @pytest.mark.parametrize(("n", "t"), [(1, 0.5), (3, 1.0), (16, 2.0)])
 def test_norm_ratio_moments_match_integration_of_the_pdf(n: int, t: float) -> None:
-    """E ratio^p = exp(p(1/2 - 1/n)t + p^2 t / (2n)) (SCIENCE A4) against quad of x^p pdf(x)."""
+    """E ratio^p = exp(p(1/2 - 1/n)t + p^2 t / (2n)) (docs/science.md §A4) against quad of x^p pdf(x)."""
     law = linear_norm_ratio_law(n, t)
     for p in (1.0, 2.0, 3.0):
         num = integrate.quad(lambda x, p=p: x**p * law.pdf(x), 0, np.inf, epsrel=1e-11, limit=200)[0]
@@ -145,7 +145,7 @@ def test_factor_law_noncentral_chi2_against_convolution_over_g(n: int, L: int, t
 
 
 def test_factor_law_is_a_density_with_mean_one_plus_h() -> None:
-    """pdf integrates to 1 and E xi = E exp(log xi) = 1 + h (SCIENCE A4)."""
+    """pdf integrates to 1 and E xi = E exp(log xi) = 1 + h (docs/science.md §A4)."""
     law = LinearLogFactorLaw(4, 10)
     m, v = law.stats()
     sd = math.sqrt(float(v))

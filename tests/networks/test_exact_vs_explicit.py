@@ -1,4 +1,4 @@
-"""ExactLaw and ExplicitWeights sample the same law (SCIENCE.md A2), by two-sample tests.
+"""ExactLaw and ExplicitWeights sample the same law (docs/science.md §A2), by two-sample tests.
 
 For each configuration (width n, depth L, k inputs, activation) both samplers draw N = 20000 independent
 networks and a family of two-sample tests compares, at every recorded layer: the squared norm and one

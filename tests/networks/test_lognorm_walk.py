@@ -1,4 +1,4 @@
-"""The exact finite-depth log-norm walk of the linear network (SCIENCE.md A4, general h = t1 / L).
+"""The exact finite-depth log-norm walk of the linear network (docs/science.md §A4, general h = t1 / L).
 
 * The numba kernel replays the slow python reference path by path (same draws, same order).
 * E xi = 1 + h exactly (E (1 + c g)^2 = 1 + c^2, E c^2 chi2_{n-1} = (n - 1) c^2, c^2 = h / n), hence

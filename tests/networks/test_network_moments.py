@@ -1,6 +1,6 @@
 """Exact moment identities of finite random ResNets, by Monte Carlo at 5 standard errors.
 
-* SCIENCE.md A3 (discrete): E|Y_l|^2 = E|Y_{l-1}|^2 + h E|phi(Y_{l-1})|^2 with h = t1 / L. Derivation:
+* docs/science.md §A3 (discrete): E|Y_l|^2 = E|Y_{l-1}|^2 + h E|phi(Y_{l-1})|^2 with h = t1 / L. Derivation:
   |Y_l|^2 = |Y_{l-1}|^2 + 2 sqrt(h) <Y_{l-1}, W_l phi> + h |W_l phi|^2, and given the past
   E <Y, W phi> = 0, E |W phi|^2 = n |phi|^2 / n. So D = |Y_l|^2 - |Y_{l-1}|^2 - h |phi(Y_{l-1})|^2 has
   mean exactly 0, for every activation and input; tested per network (paired), for both samplers.

@@ -16,7 +16,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 def hand_forward(net, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """SCIENCE.md A1 written out with numpy float64 loops, from the weights of a RandomResNet.
+    """docs/science.md §A1 written out with numpy float64 loops, from the weights of a RandomResNet.
 
     x has shape (batch, d) (inputs as rows); returns Y_L (batch, n) and the list [Y_0, ..., Y_L].
     """

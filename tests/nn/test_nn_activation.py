@@ -32,7 +32,7 @@ def test_leaky_slope_reaches_torch():
 
 def test_custom_activation_needs_torch_fn():
     plain = Activation.custom("softplus", lambda v: math.log1p(math.exp(v)), lipschitz=1.0)
-    with pytest.raises(ValueError, match="softplus.*torch_fn"):
+    with pytest.raises(ValueError, match=r"softplus.*torch_fn"):
         torch_activation(plain)
     own = Activation.custom(
         "softplus", lambda v: math.log1p(math.exp(v)), lipschitz=1.0, torch_fn=torch.nn.functional.softplus

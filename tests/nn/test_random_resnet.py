@@ -1,4 +1,4 @@
-"""RandomResNet: the module computes SCIENCE.md A1 with its own weights, on every available device.
+"""RandomResNet: the module computes docs/science.md §A1 with its own weights, on every available device.
 
 Checked: forward equals a hand-written float64 loop over the same weights (every built-in activation and
 a custom one), the recorded states, the float32 network of a seed is the rounding of the float64 one and
@@ -157,7 +157,7 @@ def test_state_dict_round_trip(seed):
 
 def test_overflow_raises_numerical_error(seed):
     # linear network, float32, x = (1e35, 1e35): entries of Y_0 ~ N(0, |x|^2 / d) are of order 1e35, and
-    # each of the 4 layers multiplies the norm by about sqrt(1 + t1 / L) = 50 (SCIENCE.md A4:
+    # each of the 4 layers multiplies the norm by about sqrt(1 + t1 / L) = 50 (docs/science.md §A4:
     # E|Y_l|^2 = (1 + t1/L) E|Y_{l-1}|^2), so |Y_4| ~ 6e41 > 3.4e38, the largest float32: inf
     net = RandomResNet(2, 8, 4, "linear", t1=1e4, rng=seed, device="cpu", dtype=torch.float32)
     x = torch.full((1, 2), 1e35, dtype=torch.float32)

@@ -52,7 +52,7 @@ GENERAL_C = np.array([[0.8, 0.0, 0.3], [0.4, 0.6, -0.5]])
 
 
 def _linear_limit_sigma(t, x, out):
-    # ||x|| / sqrt(n): the linear network's limit diffusion (SCIENCE.md A3, A4); plain python, njit-ed
+    # ||x|| / sqrt(n): the linear network's limit diffusion (docs/science.md §A3, A4); plain python, njit-ed
     s = 0.0
     for i in range(x.shape[0]):
         s += x[i] * x[i]

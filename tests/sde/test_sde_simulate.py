@@ -143,7 +143,7 @@ def test_general_noise_covariance(seed):
 
 
 def test_isotropic_noise_linear_limit(seed):
-    """dX = ||X|| / sqrt(n) dB, n = 4 (SCIENCE.md A3-A4), X_0 = (1, 1, 1, 1).
+    """dX = ||X|| / sqrt(n) dB, n = 4 (docs/science.md §A3-A4), X_0 = (1, 1, 1, 1).
 
     Euler: E ||X_{k+1}||^2 = E ||X_k||^2 (1 + h) exactly (E||s dB||^2 = s^2 n h = ||X||^2 h), so
     E ||X_N||^2 = ||X_0||^2 (1 + h)^N; each coordinate is a martingale (E X^i = 1) and, the noise being

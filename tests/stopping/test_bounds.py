@@ -1,4 +1,4 @@
-"""The finite-depth bounds of SCIENCE.md B2 on random residual families and chains."""
+"""The finite-depth bounds of docs/science.md §B2 on random residual families and chains."""
 
 from __future__ import annotations
 

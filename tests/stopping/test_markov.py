@@ -151,7 +151,7 @@ def test_value_and_policy_iteration_agree_within_certified_bounds(prob: MarkovSt
     assert np.all(pi.values <= vi.upper + tol) and np.all(vi.values <= pi.upper + tol)
     np.testing.assert_allclose(pi.values, vi.values, atol=2e-9 + pi.error_bound)
     law = pi.depth_law()
-    if prob.costs[0] > 0:  # E tau* <= (max g - min g) / c (SCIENCE B2) is finite
+    if prob.costs[0] > 0:  # E tau* <= (max g - min g) / c (docs/science.md §B2) is finite
         assert math.isfinite(law.mean.value)
     else:  # beta < 1, c = 0: never stopping may be optimal in the limit (tau* = inf where V > g)
         assert math.isfinite(law.mean.value) or law.tail > 0

@@ -22,7 +22,7 @@ from .strategies import markov_problems, monotone_problems
 
 @given(monotone_problems())
 def test_osla_is_optimal_on_monotone_problems(prob: MarkovStoppingProblem) -> None:
-    """Monotone case (SCIENCE B2; Chow-Robbins-Siegmund Thm 3.5): look-ahead value = Snell value."""
+    """Monotone case (docs/science.md §B2; Chow-Robbins-Siegmund Thm 3.5): look-ahead value = Snell value."""
     assert is_monotone(prob)
     osla = OneStepLookAhead.fit(prob).evaluate(prob)
     assert osla.exact

@@ -2,7 +2,7 @@
 
 The translated callables are compared with sympy's own evaluation at random points (hypothesis); a
 symbolically written GBM and the symbolic linear limit diffusion are simulated through
-stochdepth.sde.simulate and matched with their closed forms; the SCIENCE.md B6 obstacle problem built from
+stochdepth.sde.simulate and matched with their closed forms; the docs/science.md §B6 obstacle problem built from
 the derived log-norm SDE is solved by stochdepth.freeboundary and matched with the smooth-fit boundary.
 """
 
@@ -241,7 +241,7 @@ def test_symbolic_gbm_simulated_matches_closed_form(seed):
 
 def test_exchangeable_linear_limit_simulated(seed):
     """The compiled symbolic limit diffusion of a linear network of width 4 (loops over coordinates):
-    log(||X_1||/||X_0||) has mean 1/2 - 1/4 and variance 1/4 (SCIENCE.md A4).
+    log(||X_1||/||X_0||) has mean 1/2 - 1/4 and variance 1/4 (docs/science.md §A4).
 
     Euler--Maruyama with 400 steps is the exact random walk of a depth-400 network, whose mean log-norm
     differs from the limit by O(1/L) ~ 0.003; the tolerance, 5 standard errors, is 0.018.
@@ -278,7 +278,7 @@ def test_exchangeable_relu_kernel_matches_expanded_one():
 
 
 def test_obstacle_coefficients_b6_solved_by_freeboundary():
-    """SCIENCE.md B6 end to end: derived log-norm SDE (n = 8) -> obstacle problem -> free boundary.
+    """docs/science.md §B6 end to end: derived log-norm SDE (n = 8) -> obstacle problem -> free boundary.
 
     Closed form y* = a - c/(2m) = 1 - 0.1/0.75; the finite-difference boundary is located to about the
     grid spacing near it (StretchedGrid, 801 nodes, spacing ~5e-3 there).

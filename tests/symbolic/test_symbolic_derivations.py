@@ -1,4 +1,4 @@
-"""Derivations of SCIENCE.md closed forms from the limit diffusion, each against the closed form typed in
+"""Derivations of docs/science.md closed forms from the limit diffusion, each against the closed form typed in
 here (with its source) and against a deliberately wrong variant that must be told apart; and the closed
 forms used by stochdepth.limits and stochdepth.freeboundary checked against the derivations."""
 
@@ -46,24 +46,24 @@ def is_zero(e):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Linear network (SCIENCE.md A4)
+# Linear network (docs/science.md §A4)
 # ----------------------------------------------------------------------------------------------------
 
 
 def test_linear_norm_is_a_gbm():
-    # SCIENCE.md A4: ||X_t|| = ||X_0|| exp((1/2 - 1/n) t + W_t / sqrt(n)), a GBM whose Itô drift is the
+    # docs/science.md §A4: ||X_t|| = ||X_0|| exp((1/2 - 1/n) t + W_t / sqrt(n)), a GBM whose Itô drift is the
     # log drift plus half the squared volatility: (1/2 - 1/n) + 1/(2n) = (n - 1)/(2n)
     d = derive_linear_norm_sde()
     r = d.variable
     assert is_zero(d.drift - (half - 1 / n + 1 / (2 * n)) * r)
     assert is_zero(d.volatility - r / sp.sqrt(n))
     assert not is_zero(d.drift - (half - 1 / n) * r)  # the log drift is not the GBM drift
-    assert d.claim == "SCIENCE.md A4 [derived]"
+    assert d.claim == "docs/science.md §A4 [derived]"
     assert "dr" in repr(d)
 
 
 def test_linear_log_norm_sde_and_wrong_variant():
-    # SCIENCE.md A4: d log||X|| = (1/2 - 1/n) dt + n^{-1/2} dW
+    # docs/science.md §A4: d log||X|| = (1/2 - 1/n) dt + n^{-1/2} dW
     d = derive_linear_log_norm_sde()
     assert is_zero(d.drift - (half - 1 / n))
     assert is_zero(d.volatility - 1 / sp.sqrt(n))
@@ -91,7 +91,7 @@ def test_linear_log_norm_diffusion_row_in_finite_width():
 
 def test_linear_log_norm_law():
     law = derive_linear_log_norm_law()
-    # SCIENCE.md A4: log(||X_t||/||X_0||) ~ N((1/2 - 1/n) t, t/n)
+    # docs/science.md §A4: log(||X_t||/||X_0||) ~ N((1/2 - 1/n) t, t/n)
     assert is_zero(law.mean - (half - 1 / n) * t)
     assert is_zero(law.variance - t / n)
     frozen = law.frozen({n: 4, t: 2.0})
@@ -104,7 +104,7 @@ def test_linear_log_norm_law():
 
 
 def test_linear_norm_moments():
-    # SCIENCE.md A4: E(||X_t||/||X_0||)^p = exp(p(1/2 - 1/n) t + p^2 t/(2n))
+    # docs/science.md §A4: E(||X_t||/||X_0||)^p = exp(p(1/2 - 1/n) t + p^2 t/(2n))
     m = derive_linear_norm_moment()
     assert is_zero(sp.log(m) - (p * (half - 1 / n) * t + p**2 * t / (2 * n)))
     assert not is_zero(sp.log(m) - p * (half - 1 / n) * t)  # the lognormal correction is there
@@ -113,7 +113,7 @@ def test_linear_norm_moments():
 
 
 def test_squared_norm_drift_is_post_activation_energy():
-    # SCIENCE.md A3: E||X_t||^2 = E||X_0||^2 + int E||phi(X_s)||^2 ds, i.e. the drift of ||X||^2 is ||phi||^2
+    # docs/science.md §A3: E||X_t||^2 = E||X_0||^2 + int E||phi(X_s)||^2 ds, i.e. the drift of ||X||^2 is ||phi||^2
     for act in ("linear", "relu", "tanh"):
         sde = exchangeable_limit_diffusion(n, act)
         d = derive_squared_norm_sde(n, act)
@@ -124,18 +124,18 @@ def test_squared_norm_drift_is_post_activation_energy():
 
 
 # ----------------------------------------------------------------------------------------------------
-# ReLU network (SCIENCE.md A5)
+# ReLU network (docs/science.md §A5)
 # ----------------------------------------------------------------------------------------------------
 
 
 def test_relu_log_post_norm_and_wrong_variant():
-    # SCIENCE.md A5: log||phi(X)|| drifts at (mu - 2)/(2n) = (1/n)(mu/2 - 1), volatility n^{-1/2}
+    # docs/science.md §A5: log||phi(X)|| drifts at (mu - 2)/(2n) = (1/n)(mu/2 - 1), volatility n^{-1/2}
     d = derive_relu_log_post_norm_sde()
     assert is_zero(d.drift - (mu / 2 - 1) / n)
     assert is_zero(d.volatility - 1 / sp.sqrt(n))
     assert not is_zero(d.drift - (mu - 1) / (2 * n))  # the Itô correction -1/(2n) is there
     assert d.ito.regularity == "C1-lipschitz-gradient"
-    # width 1 (SCIENCE.md A5): X_t = X_0 exp(B_t - t/2) on X_0 > 0
+    # width 1 (docs/science.md §A5): X_t = X_0 exp(B_t - t/2) on X_0 > 0
     d1 = derive_relu_log_post_norm_sde(1, 1)
     assert (d1.drift, d1.volatility) == (-half, 1)
 
@@ -151,7 +151,7 @@ def test_relu_post_norm_sde():
 
 def test_relu_log_drift_closed_form_and_regime():
     D = derive_relu_log_drift()
-    # SCIENCE.md A5: D(n) = 1/(4(1 - 2^-n)) - 1/n
+    # docs/science.md §A5: D(n) = 1/(4(1 - 2^-n)) - 1/n
     assert is_zero(D - (1 / (4 * (1 - 2 ** (-n))) - 1 / n))
     # wrong variant: averaging over all mu (not conditioning on a live network) gives 1/4 - 1/n
     assert not is_zero(D - (sp.Rational(1, 4) - 1 / n))
@@ -207,18 +207,18 @@ def test_moment_ode_closure_and_solution():
 def test_moment_ode_linear_width_squared_norm():
     sde = exchangeable_limit_diffusion(n, "linear")
     ode = derive_moment_ode(sde, sde.sum(lambda u: u**2))
-    assert ode.closed and ode.matrix == sp.Matrix([[1]])  # E||X_t||^2 = E||X_0||^2 e^t (SCIENCE.md A4)
+    assert ode.closed and ode.matrix == sp.Matrix([[1]])  # E||X_t||^2 = E||X_0||^2 e^t (docs/science.md §A4)
     relu = exchangeable_limit_diffusion(n, "relu")
     assert not derive_moment_ode(relu, relu.sum(lambda u: u**2)).closed  # does not close at finite n
 
 
 # ----------------------------------------------------------------------------------------------------
-# Sequential limits (SCIENCE.md A6)
+# Sequential limits (docs/science.md §A6)
 # ----------------------------------------------------------------------------------------------------
 
 
 def test_variance_ode_linear_relu_leaky():
-    # SCIENCE.md A6: linear q_t = q0 e^t, ReLU q_t = q0 e^{t/2}
+    # docs/science.md §A6: linear q_t = q0 e^t, ReLU q_t = q0 e^{t/2}
     lin, relu = derive_variance_ode("linear"), derive_variance_ode("relu")
     assert lin.rhs == q and lin.solution == q0 * sp.exp(t)
     assert relu.rhs == q / 2 and relu.solution == q0 * sp.exp(t / 2)
@@ -250,7 +250,7 @@ def test_limits_variance_ode_matches_derivation():
 
 
 def _arccos_f(c):
-    # SCIENCE.md A6: f(c) = (sqrt(1 - c^2) + c (pi - arccos c)) / pi (Cho & Saul 2009)
+    # docs/science.md §A6: f(c) = (sqrt(1 - c^2) + c (pi - arccos c)) / pi (Cho & Saul 2009)
     return (sp.sqrt(1 - c**2) + c * (sp.pi - sp.acos(c))) / sp.pi
 
 
@@ -340,6 +340,6 @@ def test_b6_smooth_fit_from_the_derived_log_norm_sde():
     a = sp.Symbol("a", real=True)
     c = sp.Symbol("c", positive=True)
     sol = solve_smooth_fit(-((d.variable - a) ** 2), d.drift, d.volatility, variable=d.variable, cost=c)
-    # SCIENCE.md B6: y* = a - c/(2m) with m = 1/2 - 1/8 = 3/8
+    # docs/science.md §B6: y* = a - c/(2m) with m = 1/2 - 1/8 = 3/8
     assert is_zero(sol.boundary - (a - c / (2 * sp.Rational(3, 8))))
     assert not is_zero(sol.boundary - (a - c / sp.Rational(3, 8)))

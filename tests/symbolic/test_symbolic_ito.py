@@ -155,7 +155,7 @@ def test_c1_lipschitz_gradient_exception(f, drift):
 
 
 def test_c1_exception_in_two_dimensions_sum_of_squares():
-    # f = (x)_+^2 + (y)_+^2 under 2-d BM: drift H(x) + H(y) (SCIENCE.md A5, the ReLU case)
+    # f = (x)_+^2 + (y)_+^2 under 2-d BM: drift H(x) + H(y) (docs/science.md §A5, the ReLU case)
     bm2 = SymbolicSDE([x, y], [0, 0], sp.eye(2))
     res = ito(bm2, sp.Max(x, 0) ** 2 + sp.Max(y, 0) ** 2, regularity="C1-lipschitz-gradient")
     assert res.drift == sp.Heaviside(x) + sp.Heaviside(y)
@@ -249,7 +249,7 @@ def test_bad_function_for_ito():
 
 
 def test_exchangeable_linear_log_norm():
-    # d log||X|| = (1/2 - 1/n) dt + n^{-1/2} dW for dX = ||X||/sqrt(n) dB (SCIENCE.md A4): the Laplacian
+    # d log||X|| = (1/2 - 1/n) dt + n^{-1/2} dW for dX = ||X||/sqrt(n) dB (docs/science.md §A4): the Laplacian
     # of log r in dimension n is (n - 2)/r^2, times ||x||^2/(2n)
     sde = ExchangeableSDE(n, lambda s: sp.sqrt(s(lambda u: u**2) / n))
     res = ito(sde, sp.log(sde.sum(lambda u: u**2)) / 2)
@@ -285,7 +285,7 @@ def _concrete_relu_drift(width, active, f_of_sum):
 
 def test_relu_width_one_on_the_live_half_line():
     # n = 1: log((x)_+^2)/2 is -inf on x <= 0 (the dead state), so the C1 check rightly refuses it on the
-    # whole line; on the live half-line X > 0 it is log x and d log X = -1/2 dt + dB (SCIENCE.md A5)
+    # whole line; on the live half-line X > 0 it is log x and d log X = -1/2 dt + dB (docs/science.md §A5)
     sde = limit_diffusion(1, "relu")
     (x1,) = sde.state
     with pytest.raises(ValueError, match="jumps"):
@@ -387,7 +387,7 @@ def test_exchangeable_expand_and_repr():
 
 @pytest.mark.slow
 def test_all_sign_patterns_small_width_numeric():
-    """Concrete ReLU Itô drift at states of every sign pattern equals (mu - 2)/(2n) (SCIENCE.md A5), n = 3."""
+    """Concrete ReLU Itô drift at states of every sign pattern equals (mu - 2)/(2n) (docs/science.md §A5), n = 3."""
     for width in (3,):
         sde = limit_diffusion(width, "relu")
         xs = sde.state

@@ -1,4 +1,4 @@
-"""Property tests of the stopping theorems (SCIENCE.md B1-B2) on drawn problems.
+"""Property tests of the stopping theorems (docs/science.md §B1-B2) on drawn problems.
 
 * B2: the three depth bounds hold on every residual family that satisfies their hypotheses, their
   tightness is in [0, 1], and every family that violates a hypothesis is flagged by the failed

@@ -1,4 +1,4 @@
-r"""Closed forms of diffusions: SCIENCE.md A4 moments of the linear network, and the drawn SDEs with known
+r"""Closed forms of diffusions: docs/science.md §A4 moments of the linear network, and the drawn SDEs with known
 laws (GBM, Ornstein--Uhlenbeck, Brownian motion, the linear limit diffusion).
 
 * A4: :math:`\mathbb E(\|X_t\|/\|X_0\|)^p=\exp(p(\frac12-\frac1n)t+\frac{p^2t}{2n})` is the limit of the exact
@@ -78,7 +78,7 @@ def rounding(n: int, L: int, t: float) -> float:
 
 
 def log_moment_limit(n: int, t: float, p: float) -> float:
-    """SCIENCE.md A4: log E (||X_t|| / ||X_0||)^p = p (1/2 - 1/n) t + p^2 t / (2 n)."""
+    """docs/science.md §A4: log E (||X_t|| / ||X_0||)^p = p (1/2 - 1/n) t + p^2 t / (2 n)."""
     return p * (0.5 - 1.0 / n) * t + p * p * t / (2.0 * n)
 
 
@@ -196,7 +196,7 @@ def check_law_consistency(proc: KnownLawDiffusion) -> None:
         assert var + mean * mean == pytest.approx(second, rel=1e-8, abs=1e-10 * (1 + abs(second)))
     assert np.all(np.linalg.eigvalsh(M - np.outer(m, m)) >= -1e-9 * (1 + np.abs(M).max()))
     if proc.kind == "linear_limit":
-        # ||X_T||^2 / ||x0||^2 is the square of the library's norm-ratio law (SCIENCE.md A4)
+        # ||X_T||^2 / ||x0||^2 is the square of the library's norm-ratio law (docs/science.md §A4)
         r0 = float(proc.x0 @ proc.x0)
         ratio = linear_norm_ratio_law(proc.width, T)
         xs = np.array([0.5, 0.9, 1.0, 1.3, 2.0])

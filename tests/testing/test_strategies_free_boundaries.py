@@ -1,7 +1,7 @@
 r"""Continuous-depth stopping with known answers: obstacle problems against their closed forms, and the
 ordering of exercise rights :math:`P_E\le P_B\le P_A` for random put options.
 
-* Obstacle problems (perpetual put, SCIENCE.md B5, B6): the closed form is a verified solution (value
+* Obstacle problems (perpetual put, docs/science.md §B5, B6): the closed form is a verified solution (value
   matching, :math:`V\ge g`, :math:`V=g` on the stopping side, smooth fit), and the finite-difference
   solution converges to it under grid refinement (error at :math:`2N` at most 0.6 of the error at
   :math:`N`, i.e. order :math:`\ge0.7`; measured orders 1 for the upwind B5 scheme, 2 for the others),

@@ -96,7 +96,7 @@ def test_network_inputs_draw_collinear_columns() -> None:
 )
 def test_linear_network_configs_have_the_exact_mean_square(cfg, k: int, seed: int) -> None:
     r"""Linear configurations through the library's sampler: :math:`\|Y_L\|^2/\|Y_0\|^2` has mean
-    :math:`(1+h)^L` exactly at every width (SCIENCE.md A4), checked at 5 standard errors with 4000
+    :math:`(1+h)^L` exactly at every width (docs/science.md §A4), checked at 5 standard errors with 4000
     networks (the ratio is independent of :math:`Y_0`; :math:`t_1=0.25` keeps its log-variance
     :math:`\le t_1/n\cdot4\le1`, so the standard error is reliable)."""
     res = cfg.sample(n_paths=4000, record=[0, cfg.depth], observe=log_norms(), rng=[seed, k])

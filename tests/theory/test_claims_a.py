@@ -1,6 +1,6 @@
 """Part A of the theorem book (theory/a1_network.py ... a6_sequential.py), beyond test_book.py.
 
-* every claim of SCIENCE.md A1-A6 is registered, with the provenance tags SCIENCE.md gives it;
+* every claim of docs/science.md §A1-A6 is registered, with the provenance tags docs/science.md gives it;
 * every wrong variant names keyword arguments that the check accepts (so it fails on the comparison,
   not on a TypeError);
 * verdicts carry their numbers as plain values;
@@ -29,7 +29,7 @@ from theory.common import (
 )
 
 SEED_DERIVED = ("seed", "derived")
-# Provenance as SCIENCE.md states it: A1 [seed + derived]; A2 [derived]; A3 [seed; exact statement derived]
+# Provenance as docs/science.md states it: A1 [seed + derived]; A2 [derived]; A3 [seed; exact statement derived]
 # with the Euler-Maruyama rates [classical] and "not Gaussian at finite n" [seed]; A4 [derived]; A5
 # [derived], its bullet "change of regime between width 3 and 4" (D(n), the sign table, the long-depth
 # decay) [seed; this reading derived]; A6 [seed; formulas derived].
@@ -135,7 +135,7 @@ def test_wls_and_log_slope_recover_exact_laws():
 
 def test_sympy_equal_on_grid_detects_a_wrong_formula():
     n = sp.Symbol("n", positive=True)
-    expr = sp.Rational(1, 4) / (1 - 2**-n) - 1 / n  # D(n) of SCIENCE.md A5
+    expr = sp.Rational(1, 4) / (1 - 2**-n) - 1 / n  # D(n) of docs/science.md §A5
     grid = [(k,) for k in range(1, 9)]
     assert sympy_equal_on_grid(expr, (n,), lambda k: 0.25 / (1 - 2.0**-k) - 1 / k, grid)[0]
     ok, worst = sympy_equal_on_grid(expr, (n,), lambda k: 0.25 - 1 / k, grid)

@@ -1,4 +1,4 @@
-r"""depth.b2-bounds: the three finite-depth bounds of SCIENCE.md B2 on random problems.
+r"""depth.b2-bounds: the three finite-depth bounds of docs/science.md §B2 on random problems.
 
 Bounded gains, summable residuals and geometric diminishing returns on random residual families that
 satisfy their hypotheses and on random Markov chains: every conclusion holds, the tightness
@@ -407,7 +407,7 @@ EXPERIMENT = Experiment(
     id="depth.b2-bounds",
     title="Finite optimal depth: the three bounds of B2",
     campaign="optimal_depth",
-    description="SCIENCE.md B2 and C3: bounded gains, summable residuals and geometric diminishing returns "
+    description="docs/science.md §B2 and C3: bounded gains, summable residuals and geometric diminishing returns "
     "on random residual families and Markov chains; tightness E[tau*]/bound; violated hypotheses are "
     "flagged.",
     sizes=SIZES,

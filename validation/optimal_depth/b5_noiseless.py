@@ -1,4 +1,4 @@
-r"""depth.b5-noiseless: continuous depth without noise (SCIENCE.md B5).
+r"""depth.b5-noiseless: continuous depth without noise (docs/science.md §B5).
 
 The noiseless contraction (boundary :math:`\sqrt{c/(2\kappa)}`, value) against the first-order upwind PDE
 with its fitted grid convergence order, the symbolic smooth fit in :math:`u=\log d`, and the discrete
@@ -408,7 +408,7 @@ EXPERIMENT = Experiment(
     id="depth.b5-noiseless",
     title="Continuous depth without noise: closed form, upwind PDE, discrete analogue",
     campaign="optimal_depth",
-    description="SCIENCE.md B5: boundary sqrt(c/(2 kappa)) and value against the first-order upwind PDE "
+    description="docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order upwind PDE "
     "(grid convergence order) and the symbolic smooth fit; the discrete tau* formula against exact "
     "solvers.",
     sizes=SIZES,

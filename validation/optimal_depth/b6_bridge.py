@@ -1,4 +1,4 @@
-r"""depth.b6-bridge: the optimal depth of the linear random ResNet (SCIENCE.md B6) by four solvers.
+r"""depth.b6-bridge: the optimal depth of the linear random ResNet (docs/science.md §B6) by four solvers.
 
 Gain :math:`-(y-a)^2` on the log-norm, cost :math:`c` per unit depth: the closed form and its symbolic
 smooth-fit derivation, the obstacle-problem PDE, the exact Snell envelope of the finite-:math:`L` log-norm
@@ -441,7 +441,7 @@ EXPERIMENT = Experiment(
     id="depth.b6-bridge",
     title="The optimal depth of the linear random ResNet by four solvers",
     campaign="optimal_depth",
-    description="SCIENCE.md B6 and C3: closed form and symbolic smooth fit, the obstacle PDE, the Snell "
+    description="docs/science.md §B6 and C3: closed form and symbolic smooth fit, the obstacle PDE, the Snell "
     "envelope of the exact finite-L walk (rates in L) and regression Monte Carlo on simulated networks "
     "agree on the threshold, value, expected depth and the inverse-Gaussian depth law; n <= 2 stops at "
     "once.",

@@ -143,7 +143,7 @@ def pde(nodes: tuple, steps: tuple) -> dict[str, Any]:
 
 
 def discrete(depths: tuple, law_max: int) -> dict[str, Any]:
-    """The exact Snell envelope of the finite-L log-norm walk at every depth L (SCIENCE.md A4, B6)."""
+    """The exact Snell envelope of the finite-L log-norm walk at every depth L (docs/science.md §A4, B6)."""
     from stochdepth.depth import linear_resnet_stopping_problem, log_norm_bridge
     from stochdepth.stopping import solve_stopping
 

@@ -83,7 +83,7 @@ def summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> st
                 f"networks (L = {Ll}) vs exact: p = {fmt_p(law['p_chain'])}",
             ],
         ],
-        caption="The optimal depth of the linear random ResNet by four solvers (SCIENCE.md B6)",
+        caption="The optimal depth of the linear random ResNet by four solvers (docs/science.md §B6)",
     )
 
 

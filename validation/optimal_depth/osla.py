@@ -1,4 +1,4 @@
-"""depth.osla: one-step look-ahead and myopic rules against the Snell policy (SCIENCE.md B2, last item).
+"""depth.osla: one-step look-ahead and myopic rules against the Snell policy (docs/science.md §B2, last item).
 
 One-step look-ahead is optimal on monotone problems and strictly worse on non-monotone ones (a constructed
 dip and the B6 chain itself); myopic rules (gain threshold, patience) against the Snell policy on a B6
@@ -431,7 +431,7 @@ EXPERIMENT = Experiment(
     id="depth.osla",
     title="One-step look-ahead and myopic rules against the Snell policy",
     campaign="optimal_depth",
-    description="SCIENCE.md B2 (last item): look-ahead is optimal on monotone problems and strictly worse "
+    description="docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and strictly worse "
     "on non-monotone ones; gain-threshold and patience rules against the Snell policy on a B6 chain.",
     sizes=SIZES,
     compute=compute,

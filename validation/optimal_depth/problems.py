@@ -1,4 +1,4 @@
-"""The two problems the optimal-depth campaign is about (SCIENCE.md B5 and B6) and their closed forms.
+"""The two problems the optimal-depth campaign is about (docs/science.md §B5 and B6) and their closed forms.
 
 Shared by the experiments: the B6 linear random ResNet (width, target log-norm, cost per unit depth,
 start), its closed-form constants and inverse-Gaussian depth law, the discrete-monitoring correction of its
@@ -34,7 +34,7 @@ def ks_critical(n: int) -> float:
 
 
 def b6_constants(width: int | None = None) -> dict[str, float]:
-    """m, s, y*, E tau*, V(y0) and the IG shape of the B6 problem (closed forms, SCIENCE.md B6)."""
+    """m, s, y*, E tau*, V(y0) and the IG shape of the B6 problem (closed forms, docs/science.md §B6)."""
     n = B6["width"] if width is None else width
     a, c, y0 = B6["target"], B6["cost"], B6["y0"]
     m, s = 0.5 - 1.0 / n, 1.0 / math.sqrt(n)
@@ -53,7 +53,7 @@ def inverse_gaussian(mean: float, shape: float) -> Any:
 
 
 def closed_value(y: float) -> float:
-    """The closed-form B6 value V(y) (SCIENCE.md B6)."""
+    """The closed-form B6 value V(y) (docs/science.md §B6)."""
     from stochdepth.depth import linear_resnet_optimal_depth
 
     return float(linear_resnet_optimal_depth(B6["width"], B6["target"], B6["cost"]).value(y))

@@ -1,4 +1,4 @@
-r"""Experiment ``random.law-agreement`` (SCIENCE.md A2, C1): the samplers of a random ResNet agree in law.
+r"""Experiment ``random.law-agreement`` (docs/science.md §A2, C1): the samplers of a random ResNet agree in law.
 
 By A2 the network of depth :math:`L` with explicit weights, the Gram-factor sampler and the
 Euler--Maruyama scheme of :math:`dX=\|\phi(X)\|\,dB/\sqrt n` at step :math:`1/L` have the same law,
@@ -522,7 +522,7 @@ EXPERIMENT = Experiment(
     id="random.law-agreement",
     title="Explicit weights, exact law and the limit SDE agree in law",
     campaign=CAMPAIGN,
-    description="SCIENCE.md A2 and C1: finite random ResNets with explicit weights (numpy; torch when "
+    description="docs/science.md §A2 and C1: finite random ResNets with explicit weights (numpy; torch when "
     "available), the exact-in-law Gram-factor sampler and the Euler-Maruyama scheme of the limit SDE at "
     "step 1/L have the same law; against the limit at a fine step the network differs by its O(1/L) depth "
     "error.",

@@ -1,4 +1,4 @@
-r"""Experiment ``random.linear-closed-forms`` (SCIENCE.md A4): the closed forms of the linear network.
+r"""Experiment ``random.linear-closed-forms`` (docs/science.md §A4): the closed forms of the linear network.
 
 .. math::
     \log\frac{\|X_t\|}{\|X_0\|}\sim\mathcal N\Big(\big(\tfrac12-\tfrac1n\big)t,\frac tn\Big),\qquad
@@ -518,7 +518,7 @@ EXPERIMENT = Experiment(
     id="random.linear-closed-forms",
     title="Closed forms of the linear network",
     campaign=CAMPAIGN,
-    description="SCIENCE.md A4: log-normal norm ratio, exact finite-depth log-norm walk and its moments, "
+    description="docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and its moments, "
     "neuron kurtosis 3 exp(4t/n), E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2.",
     sizes=SIZES,
     compute=compute,

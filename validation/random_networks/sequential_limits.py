@@ -1,4 +1,4 @@
-r"""Experiment ``random.sequential-limits`` (SCIENCE.md A6): width and depth limits, taken in turn.
+r"""Experiment ``random.sequential-limits`` (docs/science.md §A6): width and depth limits, taken in turn.
 
 .. math::
     \dot q_t=\mathbb E_Z\,\phi(\sqrt{q_t}Z)^2,\qquad q_l=q_{l-1}+\tfrac1L\,\mathbb E_Z\,
@@ -583,7 +583,7 @@ EXPERIMENT = Experiment(
     id="random.sequential-limits",
     title="Sequential limits and kernels",
     campaign=CAMPAIGN,
-    description="SCIENCE.md A6: width-first and depth-first limits reach the variance ODE, fluctuations of "
+    description="docs/science.md §A6: width-first and depth-first limits reach the variance ODE, fluctuations of "
     "order n^-1/2, McKean-Vlasov particles, and the ReLU correlation ODE against finite networks.",
     sizes=SIZES,
     compute=compute,

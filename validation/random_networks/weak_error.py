@@ -1,4 +1,4 @@
-r"""Experiment ``random.weak-error`` (SCIENCE.md A2--A3): the depth error of a random ResNet is O(1/L).
+r"""Experiment ``random.weak-error`` (docs/science.md §A2--A3): the depth error of a random ResNet is O(1/L).
 
 The depth error :math:`\mathbb E f(Y_L)-\mathbb E f(X_1)` is the weak error of Euler--Maruyama,
 :math:`C/L+O(L^{-2})`; :func:`stochdepth.limits.weak_error_study` fits the slope of coupled level
@@ -287,7 +287,7 @@ EXPERIMENT = Experiment(
     id="random.weak-error",
     title="Weak error of the depth limit against L",
     campaign=CAMPAIGN,
-    description="SCIENCE.md A2-A3: the depth error of a random ResNet is the weak error of Euler-Maruyama, "
+    description="docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of Euler-Maruyama, "
     "expected O(1/L); coupled depths, fitted slopes with confidence intervals.",
     sizes=SIZES,
     compute=compute,

@@ -1,10 +1,10 @@
-r"""Closed forms of SCIENCE.md re-derived by sympy from the limit diffusion itself.
+r"""Closed forms of docs/science.md re-derived by sympy from the limit diffusion itself.
 
 Every derivation starts from an SDE -- the limit diffusion :math:`dX=\|\phi(X)\|/\sqrt n\,dB` of a
-width-:math:`n` random residual network (SCIENCE.md A3), or the McKean--Vlasov diffusion of its
+width-:math:`n` random residual network (docs/science.md §A3), or the McKean--Vlasov diffusion of its
 sequential limit (A6) -- applies Itô's formula (:func:`~stochdepth.symbolic.ito`) and simplifies. Nothing
 here types in the result it derives; the tests compare each derivation with the closed form as
-SCIENCE.md states it, and with a deliberately wrong variant that must be told apart.
+docs/science.md states it, and with a deliberately wrong variant that must be told apart.
 
 Symbolic width. Sympy cannot differentiate with respect to a symbolic number of coordinates, so the
 derivations in width :math:`n` use :class:`~stochdepth.symbolic.ExchangeableSDE`: the state enters through
@@ -29,5 +29,5 @@ One module per section of the science:
   kernel ODEs of the sequential limits (A6).
 
 The public names are exported by :mod:`stochdepth.symbolic`. Provenance: each function says which claim
-of SCIENCE.md it verifies and with which tag.
+of docs/science.md it verifies and with which tag.
 """

@@ -1,4 +1,4 @@
-r"""The limit diffusion of a random ResNet (SCIENCE.md A3) and the results of the derivations.
+r"""The limit diffusion of a random ResNet (docs/science.md §A3) and the results of the derivations.
 
 :func:`limit_diffusion` writes the limit diffusion :math:`dX=\|\phi(X)\|/\sqrt n\,dB` in a given width,
 :func:`exchangeable_limit_diffusion` in symbolic width. A derivation by Itô's formula of a scalar process
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-#: The symbols used by the derivations, after SCIENCE.md: width ``n``, active count ``mu``, depth-time
+#: The symbols used by the derivations, after docs/science.md: width ``n``, active count ``mu``, depth-time
 #: ``t``, moment order ``p``, variance ``q`` and initial variance ``q0``.
 SYMBOLS = {
     "n": sp.Symbol("n", integer=True, positive=True),
@@ -96,7 +96,7 @@ def limit_diffusion(n: int, activation: Any = "linear") -> SymbolicSDE:
 
     Notes
     -----
-    SCIENCE.md A3 [seed; exact statement derived].
+    docs/science.md §A3 [seed; exact statement derived].
 
     Examples
     --------
@@ -132,7 +132,7 @@ def exchangeable_limit_diffusion(
 
     Notes
     -----
-    SCIENCE.md A3. The coordinate symbol is a real ``x``.
+    docs/science.md §A3. The coordinate symbol is a real ``x``.
     """
     nn = as_width(n)
     act = sympy_activation(activation)
@@ -171,7 +171,7 @@ class DerivedSDE(Result):
     drift, volatility : sympy.Expr
         Coefficients, functions of ``variable`` and of the parameters (width, active count ...).
     claim : str
-        The SCIENCE.md claim it verifies, with its provenance tag.
+        The docs/science.md claim it verifies, with its provenance tag.
     ito : ItoResult
         The full Itô computation in the original state.
     """

@@ -1,4 +1,4 @@
-r"""The linear network (SCIENCE.md A4) derived from its limit diffusion.
+r"""The linear network (docs/science.md §A4) derived from its limit diffusion.
 
 Itô's formula turns :math:`dX=\|X\|/\sqrt n\,dB` into the geometric Brownian motion of the norm
 (:func:`derive_linear_norm_sde`), the drifted Brownian motion of the log-norm
@@ -54,7 +54,7 @@ def derive_linear_norm_sde(n: Any = None) -> DerivedSDE:
 
     Notes
     -----
-    Derives SCIENCE.md A4 [derived] (the GBM law of the norm) from A3.
+    Derives docs/science.md §A4 [derived] (the GBM law of the norm) from A3.
 
     Examples
     --------
@@ -65,7 +65,7 @@ def derive_linear_norm_sde(n: Any = None) -> DerivedSDE:
     """
     sde = exchangeable_limit_diffusion(n, "linear")
     S = sde.sum(COORDINATE**2)
-    return derive_by_ito(sde, sp.sqrt(S), sp.Symbol("r", positive=True), "SCIENCE.md A4 [derived]")
+    return derive_by_ito(sde, sp.sqrt(S), sp.Symbol("r", positive=True), "docs/science.md §A4 [derived]")
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,11 +88,11 @@ def derive_linear_log_norm_sde(n: Any = None) -> DerivedSDE:
     -------
     DerivedSDE
         In the variable ``y`` (real); drift :math:`m=\frac12-\frac1n` and volatility
-        :math:`s=1/\sqrt n` are the inputs of SCIENCE.md B6.
+        :math:`s=1/\sqrt n` are the inputs of docs/science.md §B6.
 
     Notes
     -----
-    Derives SCIENCE.md A4 [derived].
+    Derives docs/science.md §A4 [derived].
 
     Examples
     --------
@@ -103,7 +103,7 @@ def derive_linear_log_norm_sde(n: Any = None) -> DerivedSDE:
     """
     sde = exchangeable_limit_diffusion(n, "linear")
     S = sde.sum(COORDINATE**2)
-    return derive_by_ito(sde, sp.log(S) / 2, sp.Symbol("y", real=True), "SCIENCE.md A4 [derived]")
+    return derive_by_ito(sde, sp.log(S) / 2, sp.Symbol("y", real=True), "docs/science.md §A4 [derived]")
 
 
 def derive_linear_log_norm_law(n: Any = None, t: Any = None) -> GaussianLaw:
@@ -133,7 +133,7 @@ def derive_linear_log_norm_law(n: Any = None, t: Any = None) -> GaussianLaw:
 
     Notes
     -----
-    Verifies SCIENCE.md A4 [derived].
+    Verifies docs/science.md §A4 [derived].
 
     Examples
     --------
@@ -149,7 +149,7 @@ def derive_linear_log_norm_law(n: Any = None, t: Any = None) -> GaussianLaw:
     if d.variable in d.drift.free_symbols | d.volatility.free_symbols:
         raise ValueError("the log-norm SDE does not have constant coefficients")  # pragma: no cover
     return GaussianLaw(
-        sp.simplify(d.drift * tt), sp.simplify(d.volatility**2 * tt), "SCIENCE.md A4 [derived]"
+        sp.simplify(d.drift * tt), sp.simplify(d.volatility**2 * tt), "docs/science.md §A4 [derived]"
     )
 
 
@@ -180,7 +180,7 @@ def derive_linear_norm_moment(n: Any = None, p: Any = None, t: Any = None) -> sp
 
     Notes
     -----
-    Verifies SCIENCE.md A4 [derived] (moments of the norm) via :func:`derive_moment_ode`.
+    Verifies docs/science.md §A4 [derived] (moments of the norm) via :func:`derive_moment_ode`.
 
     Examples
     --------
@@ -208,7 +208,7 @@ def derive_squared_norm_sde(n: Any = None, activation: Any = "linear") -> Derive
     .. math::
         d\|X_t\|^2=\|\phi(X_t)\|^2\,dt+\frac{2}{\sqrt n}\,\|X_t\|\,\|\phi(X_t)\|\,d\beta_t,
 
-    hence :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2+\int_0^t\mathbb E\|\phi(X_s)\|^2ds` (SCIENCE.md A3
+    hence :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2+\int_0^t\mathbb E\|\phi(X_s)\|^2ds` (docs/science.md §A3
     [derived]); for the linear activation the drift is :math:`\|X\|^2` and the ODE closes to
     :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2e^t` (A4).
 
@@ -225,4 +225,4 @@ def derive_squared_norm_sde(n: Any = None, activation: Any = "linear") -> Derive
     """
     sde = exchangeable_limit_diffusion(n, activation)
     S = sde.sum(COORDINATE**2)
-    return derive_by_ito(sde, S, sp.Symbol("v", nonnegative=True), "SCIENCE.md A3 [derived]")
+    return derive_by_ito(sde, S, sp.Symbol("v", nonnegative=True), "docs/science.md §A3 [derived]")

@@ -1,6 +1,6 @@
 r"""Moment ODEs of a symbolic SDE: does :math:`\frac{d}{dt}\mathbb EF(X_t)=M\,\mathbb EF(X_t)` close?
 
-Used for the moments of the norm of a linear network (SCIENCE.md A4) and for
+Used for the moments of the norm of a linear network (docs/science.md §A4) and for
 :math:`\mathbb E\|X_t\|^2` (A3).
 """
 
@@ -96,7 +96,7 @@ def derive_moment_ode(
 
     Notes
     -----
-    Used for SCIENCE.md A4 [derived] (:math:`\mathbb E\|X_t\|^p`) and A3 (:math:`\mathbb E\|X_t\|^2`).
+    Used for docs/science.md §A4 [derived] (:math:`\mathbb E\|X_t\|^p`) and A3 (:math:`\mathbb E\|X_t\|^2`).
 
     Examples
     --------

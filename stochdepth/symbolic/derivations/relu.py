@@ -1,4 +1,4 @@
-r"""The ReLU network (SCIENCE.md A5) derived from its limit diffusion.
+r"""The ReLU network (docs/science.md §A5) derived from its limit diffusion.
 
 With :math:`\mu` active coordinates (a block of positive and a block of negative coordinates of symbolic
 sizes), Itô's formula under the declared :math:`C^1`-with-Lipschitz-gradient exception gives the
@@ -60,7 +60,7 @@ def derive_relu_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
 
     Notes
     -----
-    Verifies SCIENCE.md A5 [derived].
+    Verifies docs/science.md §A5 [derived].
     """
     nn, m = as_width(n), _mu(mu)
     sde = exchangeable_limit_diffusion(nn, "relu", active=m)
@@ -69,7 +69,7 @@ def derive_relu_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
         sde,
         sp.sqrt(P),
         sp.Symbol("rho", positive=True),
-        "SCIENCE.md A5 [derived]",
+        "docs/science.md §A5 [derived]",
         regularity="C1-lipschitz-gradient",
     )
 
@@ -99,7 +99,7 @@ def derive_relu_log_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
 
     Notes
     -----
-    Verifies SCIENCE.md A5 [derived] (the regularity exception is checked, not assumed).
+    Verifies docs/science.md §A5 [derived] (the regularity exception is checked, not assumed).
 
     Examples
     --------
@@ -115,7 +115,7 @@ def derive_relu_log_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
         sde,
         sp.log(P) / 2,
         sp.Symbol("y", real=True),
-        "SCIENCE.md A5 [derived]",
+        "docs/science.md §A5 [derived]",
         regularity="C1-lipschitz-gradient",
     )
 
@@ -143,7 +143,7 @@ def derive_relu_log_drift(n: Any = None) -> sp.Expr:
 
     Notes
     -----
-    Verifies SCIENCE.md A5 [seed; this reading derived]: :math:`D(3)=-1/21<0<D(4)=1/60`.
+    Verifies docs/science.md §A5 [seed; this reading derived]: :math:`D(3)=-1/21<0<D(4)=1/60`.
 
     Examples
     --------
@@ -187,7 +187,7 @@ def derive_relu_critical_width() -> int:
 
     Notes
     -----
-    Verifies SCIENCE.md A5, the change of regime between widths 3 and 4 [seed; this reading derived].
+    Verifies docs/science.md §A5, the change of regime between widths 3 and 4 [seed; this reading derived].
     """
     ns = SYMBOLS["n"]
     D = derive_relu_log_drift(ns)

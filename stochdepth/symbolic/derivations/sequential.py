@@ -1,4 +1,4 @@
-r"""The sequential (depth-then-width) limits of SCIENCE.md A6 derived from the McKean--Vlasov generator.
+r"""The sequential (depth-then-width) limits of docs/science.md §A6 derived from the McKean--Vlasov generator.
 
 One neuron of the depth-first limit is a Brownian motion run with a deterministic clock; Itô's formula
 for :math:`\bar x^2` (one input) and :math:`\bar x_a\bar x_b` (two inputs) gives the variance ODE
@@ -124,7 +124,7 @@ class VarianceODE(Result):
 
 @functools.lru_cache(maxsize=32)
 def derive_variance_ode(activation: Any = "relu") -> VarianceODE:
-    r"""The variance ODE of SCIENCE.md A6 from the McKean--Vlasov generator.
+    r"""The variance ODE of docs/science.md §A6 from the McKean--Vlasov generator.
 
     One neuron of the depth-first limit follows :math:`d\bar X_t=\sqrt{m_t}\,d\beta_t` with
     :math:`m_t=\mathbb E\phi(\bar X_t)^2` deterministic, so :math:`\bar X_t` is Gaussian (a Brownian
@@ -147,7 +147,7 @@ def derive_variance_ode(activation: Any = "relu") -> VarianceODE:
 
     Notes
     -----
-    Verifies SCIENCE.md A6 [seed; formulas derived].
+    Verifies docs/science.md §A6 [seed; formulas derived].
 
     Examples
     --------
@@ -176,7 +176,7 @@ def derive_variance_ode(activation: Any = "relu") -> VarianceODE:
         if isinstance(sol, sp.Eq):
             solution = sp.simplify(sol.rhs)
     return VarianceODE(
-        act.name, q, t, q0, rhs, closed, solution, step, "SCIENCE.md A6 [seed; formulas derived]"
+        act.name, q, t, q0, rhs, closed, solution, step, "docs/science.md §A6 [seed; formulas derived]"
     )
 
 
@@ -284,7 +284,7 @@ def _bivariate_kinked(act: Activation, qa: sp.Symbol, qb: sp.Symbol, sign: int) 
 
 @functools.lru_cache(maxsize=32)
 def derive_kernel_ode(activation: Any = "relu") -> KernelODE:
-    r"""The kernel ODE of SCIENCE.md A6 for two inputs, and the correlation ODE, from the generator.
+    r"""The kernel ODE of docs/science.md §A6 for two inputs, and the correlation ODE, from the generator.
 
     The two-input McKean--Vlasov diffusion :math:`d(\bar X^a,\bar X^b)=\Sigma_t^{1/2}d\beta_t` with
     :math:`\Sigma=\begin{pmatrix}\mathbb E\phi(\bar X^a)^2&\mathbb E\phi(\bar X^a)\phi(\bar X^b)\\
@@ -318,7 +318,7 @@ def derive_kernel_ode(activation: Any = "relu") -> KernelODE:
 
     Notes
     -----
-    Verifies SCIENCE.md A6 [seed; formulas derived] (the arc-cosine kernel: Cho & Saul, NeurIPS 2009).
+    Verifies docs/science.md §A6 [seed; formulas derived] (the arc-cosine kernel: Cho & Saul, NeurIPS 2009).
     Takes a few seconds for ReLU (sympy integration; cached per activation).
     """
     act = sympy_activation(activation)
@@ -370,5 +370,5 @@ def derive_kernel_ode(activation: Any = "relu") -> KernelODE:
     else:
         corr = kernel / sp.sqrt(qa * qb) - c / 2 * (rhs[0] / qa + rhs[1] / qb)
     return KernelODE(
-        act.name, qa, qb, c, kernel, closed, rhs, corr, step, "SCIENCE.md A6 [seed; formulas derived]"
+        act.name, qa, qb, c, kernel, closed, rhs, corr, step, "docs/science.md §A6 [seed; formulas derived]"
     )

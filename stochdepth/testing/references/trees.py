@@ -1,4 +1,4 @@
-r"""Brute-force references for small finite-horizon stopping problems on chains (SCIENCE.md B1),
+r"""Brute-force references for small finite-horizon stopping problems on chains (docs/science.md §B1),
 independent of the library's solvers.
 
 * :func:`enumerate_histories`: every path :math:`(s_0,\dots,s_L)` of a chain with its probability and

@@ -13,7 +13,7 @@ strategy                                      draws
                                               slopes)
 :func:`widths`, :func:`depths`                widths :math:`n` and depths :math:`L`
 :func:`network_inputs`                        inputs :math:`x` of shape ``(d, k)``, collinear columns too
-:func:`network_configs`                       :class:`NetworkConfig`: a random ResNet of SCIENCE.md A1
+:func:`network_configs`                       :class:`NetworkConfig`: a random ResNet of docs/science.md §A1
 :func:`diffusions_with_known_laws`            :class:`KnownLawDiffusion`: GBM, Ornstein--Uhlenbeck,
                                               Brownian motion, the linear network's limit diffusion, with
                                               exact laws and exact moments (of the SDE and of its Euler
@@ -23,7 +23,7 @@ strategy                                      draws
                                               or infinite horizon, monotone by construction or not)
 :func:`residual_families`                     :class:`~stochdepth.depth.ResidualFamily`: residual
                                               networks that satisfy (or observably violate) the
-                                              hypotheses of SCIENCE.md B2
+                                              hypotheses of docs/science.md §B2
 :func:`obstacle_problems_with_closed_forms`   :class:`ObstacleCase`: perpetual put, B5 noiseless
                                               contraction, B6 bridge, with closed-form solutions
 :func:`american_options`                      :class:`AmericanPut`: European closed form, American PDE,

@@ -47,7 +47,7 @@ class KnownLawDiffusion(Result):
     with, by ``noise``: ``"diagonal"`` :math:`\sigma^i=c_i+d_ix_i` (independent :math:`W^i`; geometric
     Brownian motion for :math:`c=0`), ``"general"`` :math:`\sigma=C` constant (Ornstein--Uhlenbeck,
     Brownian motion with drift when :math:`A=0`), ``"isotropic"`` :math:`\sigma=\gamma\|x\|\,I`
-    (the linear network's limit diffusion, SCIENCE.md A3, :math:`\gamma=1/\sqrt n`).
+    (the linear network's limit diffusion, docs/science.md §A3, :math:`\gamma=1/\sqrt n`).
 
     Three exact descriptions are attached, derived independently:
 
@@ -95,7 +95,7 @@ class KnownLawDiffusion(Result):
     References
     ----------
     Kloeden & Platen (1992), sec. 4.4 (explicit solutions of linear SDEs); Van Loan, *IEEE Trans.
-    Automat. Control* 23 (1978) 395-404 (integrals of matrix exponentials); SCIENCE.md A4 (the linear
+    Automat. Control* 23 (1978) 395-404 (integrals of matrix exponentials); docs/science.md §A4 (the linear
     network: :math:`\|X_t\|=\|X_0\|e^{(\frac12-\frac1n)t+W_t/\sqrt n}`).
     """
 
@@ -157,7 +157,7 @@ class KnownLawDiffusion(Result):
         * Ornstein--Uhlenbeck, Brownian motion: :math:`X^0_t` normal, mean and variance from the matrix
           exponential formulas (Van Loan);
         * linear limit: :math:`\|X_t\|^2=\|x_0\|^2\exp((1-\tfrac2n)t+\tfrac2{\sqrt n}W_t)` -- log-normal
-          (SCIENCE.md A4).
+          (docs/science.md §A4).
         """
         from scipy import stats
 

@@ -1,4 +1,4 @@
-"""Strategies for obstacle problems with closed-form solutions (SCIENCE.md B5, B6; the perpetual
+"""Strategies for obstacle problems with closed-form solutions (docs/science.md §B5, B6; the perpetual
 put)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ObstacleCase(Result):
     ----------
     kind : str
         ``"perpetual_put"`` (state :math:`x=\log S`), ``"noiseless_contraction"`` (state :math:`d\ge0`,
-        SCIENCE.md B5) or ``"linear_resnet"`` (state :math:`y=\log\|X\|`, SCIENCE.md B6).
+        docs/science.md §B5) or ``"linear_resnet"`` (state :math:`y=\log\|X\|`, docs/science.md §B6).
     problem : StationaryObstacleProblem or ObstacleProblem
         The problem on a grid of ``n_nodes`` nodes.
     closed_form : PerpetualPut, NoiselessContraction or LinearResNetDepth
@@ -143,12 +143,12 @@ def obstacle_problems_with_closed_forms(
       :func:`~stochdepth.freeboundary.perpetual_american_put`),
       in log-price on :math:`[\log S^\star-1,\log K+8\sigma]` with the exact value at the right edge;
       :math:`K\in[50,150]`, :math:`r\in[0.01,0.1]`, :math:`\sigma\in[0.1,0.5]`, :math:`q\in[0,0.05]`;
-    * ``"noiseless_contraction"``: SCIENCE.md B5, :math:`\dot d=-\kappa d`, gain :math:`-d^2`, cost
+    * ``"noiseless_contraction"``: docs/science.md §B5, :math:`\dot d=-\kappa d`, gain :math:`-d^2`, cost
       :math:`c`; stop iff :math:`d\le\sqrt{c/(2\kappa)}`
       (:func:`~stochdepth.depth.noiseless_contraction`), stationary or with a horizon
       :math:`T\in[0.1,2]`; :math:`\kappa\in[0.2,5]`, :math:`c\in[0.01,1]`, domain :math:`[0,u]` with
       :math:`u` between 3 and 20 boundaries;
-    * ``"linear_resnet"``: SCIENCE.md B6, the log-norm of a linear random ResNet of width
+    * ``"linear_resnet"``: docs/science.md §B6, the log-norm of a linear random ResNet of width
       :math:`n\le` ``max_width``, gain :math:`-(y-a)^2`, cost :math:`c`; boundary :math:`a-c/(2m)`
       (:func:`~stochdepth.depth.linear_resnet_optimal_depth`); :math:`a\in[-1,1]`,
       :math:`c\in[0.01,0.5]`.

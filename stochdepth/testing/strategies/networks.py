@@ -1,5 +1,5 @@
 """Strategies for networks: activations, widths, depths, inputs and random ResNet configurations
-(SCIENCE.md A1)."""
+(docs/science.md §A1)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ def activations(
     and leaky ReLUs :math:`\phi(x)=\max(x,0)+\alpha\min(x,0)` with the given extra slopes, optionally
     restricted to the positively homogeneous ones (:math:`\phi(\lambda x)=\lambda\phi(x)`,
     :math:`\lambda>0`) or to those with closed-form Gaussian expectations :math:`M_2` and :math:`K`
-    (SCIENCE.md A6).
+    (docs/science.md §A6).
 
-    Guarantees: every drawn activation has a finite Lipschitz constant (the limit SDE of SCIENCE.md A3
+    Guarantees: every drawn activation has a finite Lipschitz constant (the limit SDE of docs/science.md §A3
     is well posed) and a numba scalar function; shrinking goes towards the first name (``linear``).
 
     Parameters
@@ -66,7 +66,7 @@ def activations(
 
     References
     ----------
-    SCIENCE.md A1 (the network) and A6 (Gaussian expectations); Cho & Saul, NeurIPS 2009 (arc-cosine
+    docs/science.md §A1 (the network) and A6 (Gaussian expectations); Cho & Saul, NeurIPS 2009 (arc-cosine
     kernel of ReLU).
 
     Examples
@@ -113,7 +113,7 @@ def widths(min_width: int = 1, max_width: int = 16) -> SearchStrategy[int]:
     ----------
     min_width, max_width : int
         :math:`1\le` ``min_width`` :math:`\le` ``max_width``. Width 1 and 2 are the degenerate regimes of
-        SCIENCE.md A4--A5 (drift :math:`\frac12-\frac1n\le0`); include them unless a test excludes them.
+        docs/science.md §A4--A5 (drift :math:`\frac12-\frac1n\le0`); include them unless a test excludes them.
 
     Returns
     -------
@@ -174,7 +174,7 @@ def network_inputs(
     Each column is a direction drawn coordinatewise in :math:`[-1,1]` (normalised) times a norm drawn
     log-uniformly in ``[min_norm, max_norm]``. With ``collinear=True`` about one column in four (after
     the first) is a copy or the negative of an earlier one, so the input Gram matrix
-    :math:`X^\top X` -- hence the Gram matrix of the first layer (SCIENCE.md A2) -- is often singular,
+    :math:`X^\top X` -- hence the Gram matrix of the first layer (docs/science.md §A2) -- is often singular,
     which samplers must handle.
 
     Guarantees: float64, finite, shape ``(d, k)``, every column has norm in ``[min_norm, max_norm]``
@@ -242,7 +242,7 @@ def network_inputs(
 
 @dataclass(frozen=True, eq=False, repr=False)
 class NetworkConfig(Result):
-    r"""A random residual network of SCIENCE.md A1 to sample: inputs, width, depth, activation, horizon.
+    r"""A random residual network of docs/science.md §A1 to sample: inputs, width, depth, activation, horizon.
 
     .. math::
         Y_0=W_{\rm in}x,\qquad Y_l=Y_{l-1}+\sqrt{t_1/L}\;W_l\,\phi(Y_{l-1}),\quad l=1,\dots,L.

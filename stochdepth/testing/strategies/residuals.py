@@ -1,5 +1,5 @@
 """Strategies for residual families (:class:`stochdepth.depth.ResidualFamily`) that satisfy (or
-observably violate) the hypotheses of the depth bounds of SCIENCE.md B2."""
+observably violate) the hypotheses of the depth bounds of docs/science.md §B2."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def residual_families(
 
     References
     ----------
-    SCIENCE.md B2 (derived bounds); :mod:`stochdepth.stopping.bounds`.
+    docs/science.md §B2 (derived bounds); :mod:`stochdepth.stopping.bounds`.
 
     Examples
     --------

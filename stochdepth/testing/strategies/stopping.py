@@ -1,5 +1,5 @@
 """Strategies for discrete optimal stopping: row-stochastic matrices and Markov stopping problems
-(SCIENCE.md B1), monotone by construction or not."""
+(docs/science.md §B1), monotone by construction or not."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def markov_stopping_problems(
     monotone: bool | None = None,
     discount: float | None = None,
 ) -> SearchStrategy[MarkovStoppingProblem]:
-    r"""Small random optimal stopping problems on finite Markov chains (SCIENCE.md B1).
+    r"""Small random optimal stopping problems on finite Markov chains (docs/science.md §B1).
 
     Payoff :math:`Z_l=\beta^lg_l(s_l)-\sum_{k<l}\beta^kc_k`; gains on the grid :math:`\{k/4\}`,
     :math:`|k|\le8`, and costs on :math:`\{k/8\}` so that exact ties (where the smallest optimal time must
@@ -98,7 +98,7 @@ def markov_stopping_problems(
       absorbing) with gains chosen so that the one-step gain
       :math:`d(s)=\mathbb E[g(s')\mid s]-g(s)-c` is non-increasing in :math:`s`; the look-ahead set
       :math:`\{d\le0\}` is then an up-set, closed under the chain's moves, and one-step look-ahead is
-      optimal (Chow, Robbins & Siegmund 1971, Thm 3.5; SCIENCE.md B2). :math:`\beta=1`, :math:`c>0`;
+      optimal (Chow, Robbins & Siegmund 1971, Thm 3.5; docs/science.md §B2). :math:`\beta=1`, :math:`c>0`;
     * ``monotone=False``: problems that are *not* monotone (checked with
       :func:`stochdepth.stopping.is_monotone`; drawn among at least 2 states).
 
