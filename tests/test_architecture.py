@@ -18,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = ("stochdepth", "theory", "validation", "tests")
-#: Library subpackages that must stay generic (solvers that know nothing of networks) and what they must not import.
+#: Library subpackages that must stay generic (solvers that know nothing of networks) and what they must
+# not import.
 GENERIC = ("stochdepth.stopping", "stochdepth.freeboundary")
 APPLICATION = ("stochdepth.limits", "stochdepth.networks", "stochdepth.depth", "stochdepth.nn")
 

@@ -1,4 +1,5 @@
-r"""The optimal depth of neural networks: the application of the generic stopping solvers (docs/science.md Part B).
+r"""The optimal depth of neural networks: the application of the generic stopping solvers (docs/science.md
+Part B).
 
 A network's depth seen as an optimal stopping problem, built from the networks' own laws and solved by
 the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`stochdepth.freeboundary`

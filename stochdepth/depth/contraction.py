@@ -123,7 +123,8 @@ def noiseless_contraction(kappa: float, cost: float) -> NoiselessContraction:
 
     Notes
     -----
-    Reference: docs/science.md §B5 [derived]; re-derived by smooth fit in :mod:`stochdepth.symbolic.smooth_fit`
+    Reference: docs/science.md §B5 [derived]; re-derived by smooth fit in
+    :mod:`stochdepth.symbolic.smooth_fit`
     (variable :math:`u=\ln d`).
 
     Examples

@@ -95,7 +95,8 @@ _VIOLATED_HYPOTHESIS = {
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ResidualFamily(Result):
-    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of docs/science.md §B2.
+    r"""A deterministic residual network :math:`h_{l+1}=h_l+f_l(h_l)` with the constants of docs/science.md
+    §B2.
 
     Attributes
     ----------

@@ -31,7 +31,8 @@ _INPUT = np.ones(3) / math.sqrt(3.0)
 
 
 class LinearResNetSimulator(Simulator):
-    r"""The linear random ResNet of width :math:`n` (docs/science.md §A1, :math:`\phi=\mathrm{id}`) as a simulator.
+    r"""The linear random ResNet of width :math:`n` (docs/science.md §A1, :math:`\phi=\mathrm{id}`) as a
+    simulator.
 
     Layer :math:`l\to l+1` is :math:`Y_{l+1}=Y_l+\sqrt h\,W_lY_l` with :math:`W_l` entries
     :math:`\mathcal N(0,1/n)` and the step :math:`h=t_1/L` (``depth`` :math:`L` layers span the depth-time

@@ -170,7 +170,8 @@ class ObstacleProblem:
 
     Notes
     -----
-    Reference: docs/science.md §B5; Peskir & Shiryaev (2006), ch. III, eq. (7.1)-(7.4) (free-boundary problem),
+    Reference: docs/science.md §B5; Peskir & Shiryaev (2006), ch. III, eq. (7.1)-(7.4) (free-boundary
+    problem),
     Jaillet, Lamberton & Lapeyre, *Acta Appl. Math.* 21 (1990) (the variational inequality).
 
     Examples

@@ -83,7 +83,8 @@ def solve_obstacle(
     Discretisation: :mod:`stochdepth.freeboundary.schemes` (theta scheme, Rannacher start-up, upwinding)
     and :mod:`stochdepth.freeboundary._assembly` (non-uniform second-order differences). With upwinding
     every LCP matrix is an M-matrix, so each step has a unique solution which all three solvers find
-    (Brennan--Schwartz when the problem is one-sided). Reference: docs/science.md §B5; Wilmott, Dewynne & Howison,
+    (Brennan--Schwartz when the problem is one-sided). Reference: docs/science.md §B5; Wilmott, Dewynne &
+    Howison,
     *Option Pricing: Mathematical Models and Computation*, Oxford Financial Press 1993, ch. 9 (the LCP
     formulation); Jaillet, Lamberton & Lapeyre (1990) (convergence).
 

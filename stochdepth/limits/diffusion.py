@@ -1,4 +1,5 @@
-r"""The infinite-depth limit diffusion of a finite-width random ResNet, for any activation (docs/science.md §A3).
+r"""The infinite-depth limit diffusion of a finite-width random ResNet, for any activation (docs/science.md
+§A3).
 
 As :math:`L\to\infty` at fixed width :math:`n`, the network of docs/science.md §A1 converges in law to
 
@@ -8,7 +9,8 @@ As :math:`L\to\infty` at fixed width :math:`n`, the network of docs/science.md �
 (isotropic noise: one scalar diffusion coefficient for an :math:`n`-dimensional Brownian motion), and
 for :math:`k` inputs to :math:`d\mathbf X_t=\frac1{\sqrt n}dB_t\,G_t^{1/2}`, :math:`G` the Gram matrix of
 the post-activations. The finite network of depth :math:`L` *is* the Euler--Maruyama scheme of this
-equation with step :math:`t_1/L` (docs/science.md §A2), so the depth error of a random ResNet is the weak error
+equation with step :math:`t_1/L` (docs/science.md §A2), so the depth error of a random ResNet is the weak
+error
 of Euler--Maruyama, measured by :func:`weak_error_study`.
 """
 

@@ -306,7 +306,8 @@ def width_first_recursion(activation: str | Activation, q0: float, depth: int, t
 
     References
     ----------
-    docs/science.md §A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance map of
+    docs/science.md §A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance
+    map of
     residual networks: Yang & Schoenholz, *Mean field residual networks: on the edge of chaos*,
     NeurIPS 2017.
 
@@ -531,7 +532,8 @@ def fluctuation_scale(
 
     References
     ----------
-    docs/science.md §A4 (linear: variance :math:`t/n` exactly in the depth limit) and A6 [seed] (fluctuations of
+    docs/science.md §A4 (linear: variance :math:`t/n` exactly in the depth limit) and A6 [seed]
+    (fluctuations of
     order :math:`n^{-1/2}` at finite width).
 
     Examples

@@ -4,7 +4,8 @@ Slow numpy references live in :mod:`stochdepth.testing.references.stopping`; the
 
 Conventions shared by every Bellman kernel: the continuation value at ``s`` is
 ``cont = -c + beta * sum_j P[s, j] V[j]``, its rounding scale ``scale = |c| + beta * sum_j P[s, j] |V[j]|``
-and ``s`` is a stopping state when ``g[s] >= cont - tie_tol * (|g[s]| + scale)`` (ties stop, docs/science.md §B1).
+and ``s`` is a stopping state when ``g[s] >= cont - tie_tol * (|g[s]| + scale)`` (ties stop,
+docs/science.md §B1).
 The value is ``max(g[s], cont)`` in every case, so the tie tolerance changes the stopping region only.
 """
 

@@ -9,7 +9,8 @@ the last layer :math:`L`.
 * :class:`SnellPolicy` -- the Snell/Bellman rule :math:`\tau=\min\{l:G_l\ge C_l(X_l)\}` with the exact
   continuation value (Markov chains) or a regression estimate (Longstaff-Schwartz);
 * :class:`OneStepLookAhead` -- :math:`\tau_{\rm OSLA}=\min\{l:G_l\ge -c_l+\beta\,\mathbb E[G_{l+1}\mid
-  \mathcal F_l]\}`, optimal in the monotone case (docs/science.md §B2; Chow, Robbins & Siegmund 1971, Thm. 3.5);
+  \mathcal F_l]\}`, optimal in the monotone case (docs/science.md §B2; Chow, Robbins & Siegmund 1971, Thm.
+  3.5);
 * :class:`GainThreshold` -- stop once the gain (or a confidence feature) reaches a threshold, the rule of
   confidence-based early-exit networks (Teerapittayanon et al., BranchyNet, ICPR 2016);
 * :class:`Patience` -- stop once the prediction has not changed for ``patience`` layers (Zhou et al.,

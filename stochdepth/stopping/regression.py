@@ -717,7 +717,8 @@ class PathwiseMaximum(StoppingSolver):
     r"""Stop each path at the smallest maximiser of its payoff: :math:`\tau=\min\arg\max_lZ_l`.
 
     Exact (:math:`\tau=\tau^\star`, value :math:`V^\star`) when the dynamics are deterministic given the
-    start (``PathStoppingProblem(..., deterministic=True)``: a fixed network on fixed inputs, docs/science.md §B2);
+    start (``PathStoppingProblem(..., deterministic=True)``: a fixed network on fixed inputs,
+    docs/science.md §B2);
     otherwise the perfect-foresight upper bound :math:`\mathbb E\max_lZ_l\ge V^\star`.
 
     Parameters

@@ -385,7 +385,8 @@ def to_obstacle_coefficients(
     The value :math:`V(t,x)=\sup_\tau\mathbb E[e^{-\int r}g(X_\tau)-\int e^{-\int r}c\,ds]` of the
     diffusion :math:`dX=b\,dt+\sigma\,dW` solves
     :math:`\min\{-\partial_tV-bV'-\frac12\sigma^2V''+rV+c,\ V-g\}=0`
-    (docs/science.md §B5); this function produces what :class:`stochdepth.freeboundary.StationaryObstacleProblem`
+    (docs/science.md §B5); this function produces what
+    :class:`stochdepth.freeboundary.StationaryObstacleProblem`
     and :class:`~stochdepth.freeboundary.ObstacleProblem` take.
 
     Parameters

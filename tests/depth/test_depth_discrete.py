@@ -1,6 +1,7 @@
 """The B6 bridge, discrete side: the finite-depth linear ResNet's optimal depth against the closed forms.
 
-Closed forms (docs/science.md §B6): for width n >= 3, m = 1/2 - 1/n, s = 1/sqrt(n), gain -(y - a)^2, cost c per
+Closed forms (docs/science.md §B6): for width n >= 3, m = 1/2 - 1/n, s = 1/sqrt(n), gain -(y - a)^2, cost c
+per
 unit depth: threshold y* = a - c / (2m), value V(y0) = g(y*) - (c/m)(y* - y0), depth ~ IG((y* - y0)/m,
 (y* - y0)^2 / s^2). Expected finite-L behaviour (derived):
 

@@ -1,4 +1,5 @@
-"""The linear-ResNet stopping simulator of docs/science.md §B6 in both representations (hidden vector, log-norm).
+"""The linear-ResNet stopping simulator of docs/science.md §B6 in both representations (hidden vector,
+log-norm).
 
 The first-passage simulator of the infinite-depth log-norm is tested in test_depth_continuous.py.
 """
@@ -18,7 +19,8 @@ from stochdepth.networks import sample_linear_log_norm
 
 def test_hidden_state_mean_square_norm(seed):
     """Both the explicit-weight paths and the exact-in-law step of the simulator give
-    E|Y_{l+1}|^2 = (1 + 1/L)|Y_l|^2 (docs/science.md §A4: E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2), checked after 4 layers
+    E|Y_{l+1}|^2 = (1 + 1/L)|Y_l|^2 (docs/science.md §A4: E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2), checked after 4
+    layers
     at 5 standard errors with |Y_0| = e^{y0}; the initial norm is exact and the features are log-norms."""
     sim = LinearResNetSimulator(4, 8, 0.5, y0=-0.3)
     gen = np.random.default_rng(seed)

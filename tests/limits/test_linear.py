@@ -1,4 +1,5 @@
-"""Closed forms of the linear network (docs/science.md §A4), each against Monte Carlo of the network/SDE samplers
+"""Closed forms of the linear network (docs/science.md §A4), each against Monte Carlo of the network/SDE
+samplers
 and against an independent numerical computation."""
 
 from __future__ import annotations

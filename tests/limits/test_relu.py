@@ -1,4 +1,5 @@
-"""ReLU facts (docs/science.md §A5): dead probability, the drift D(n), width 1, the norm identity, the regime."""
+"""ReLU facts (docs/science.md §A5): dead probability, the drift D(n), width 1, the norm identity, the
+regime."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sequential limits (docs/science.md §A6): the ODEs against their closed forms, against each other, and against
+"""Sequential limits (docs/science.md §A6): the ODEs against their closed forms, against each other, and
+against
 finite-(n, L) Monte Carlo; McKean--Vlasov particles; fluctuation scale; bad input."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Torch explicit-weight networks and the exact-in-law sampler have the same law (docs/science.md §A2, Part C).
+"""Torch explicit-weight networks and the exact-in-law sampler have the same law (docs/science.md §A2, Part
+C).
 
 For each configuration (width n, depth L, k inputs, activation, dtype), ``sample_torch_network`` and
 ``sample_network(..., sampler=ExactLaw())`` each draw N = 20000 independent networks, and a family of

@@ -1,9 +1,11 @@
-"""sample_torch_network / TorchExplicitWeights: the batched torch sampler is the network of docs/science.md §A1.
+"""sample_torch_network / TorchExplicitWeights: the batched torch sampler is the network of docs/science.md
+§A1.
 
 * Path by path: the states equal a slow numpy reference that replays the documented draw order one
   network at a time (so the batched kernel computes A1 literally, with W_in ~ N(0, 1/d), W_l ~ N(0, 1/n)).
 * Reproducibility: bitwise for a seed (CPU), independent of the thread count, changed by the seed.
-* The exact discrete identity E|Y_l|^2 = E|Y_{l-1}|^2 + (t1/L) E|phi(Y_{l-1})|^2 (docs/science.md §A3, derived:
+* The exact discrete identity E|Y_l|^2 = E|Y_{l-1}|^2 + (t1/L) E|phi(Y_{l-1})|^2 (docs/science.md §A3,
+derived:
   the cross term has mean zero and E|W phi|^2 = |phi|^2 given the past), at 5 standard errors per layer
   and input, and the same statistic rejects a 25 % error in the branch variance.
 

@@ -2,7 +2,8 @@
 
 The translated callables are compared with sympy's own evaluation at random points (hypothesis); a
 symbolically written GBM and the symbolic linear limit diffusion are simulated through
-stochdepth.sde.simulate and matched with their closed forms; the docs/science.md §B6 obstacle problem built from
+stochdepth.sde.simulate and matched with their closed forms; the docs/science.md §B6 obstacle problem built
+from
 the derived log-norm SDE is solved by stochdepth.freeboundary and matched with the smooth-fit boundary.
 """
 

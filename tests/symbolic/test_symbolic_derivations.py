@@ -113,7 +113,8 @@ def test_linear_norm_moments():
 
 
 def test_squared_norm_drift_is_post_activation_energy():
-    # docs/science.md §A3: E||X_t||^2 = E||X_0||^2 + int E||phi(X_s)||^2 ds, i.e. the drift of ||X||^2 is ||phi||^2
+    # docs/science.md §A3: E||X_t||^2 = E||X_0||^2 + int E||phi(X_s)||^2 ds, i.e. the drift of ||X||^2 is
+    # ||phi||^2
     for act in ("linear", "relu", "tanh"):
         sde = exchangeable_limit_diffusion(n, act)
         d = derive_squared_norm_sde(n, act)

@@ -387,7 +387,8 @@ def test_exchangeable_expand_and_repr():
 
 @pytest.mark.slow
 def test_all_sign_patterns_small_width_numeric():
-    """Concrete ReLU Itô drift at states of every sign pattern equals (mu - 2)/(2n) (docs/science.md §A5), n = 3."""
+    """Concrete ReLU Itô drift at states of every sign pattern equals (mu - 2)/(2n) (docs/science.md §A5),
+    n = 3."""
     for width in (3,):
         sde = limit_diffusion(width, "relu")
         xs = sde.state

@@ -1,4 +1,5 @@
-r"""Closed forms of diffusions: docs/science.md §A4 moments of the linear network, and the drawn SDEs with known
+r"""Closed forms of diffusions: docs/science.md §A4 moments of the linear network, and the drawn SDEs with
+known
 laws (GBM, Ornstein--Uhlenbeck, Brownian motion, the linear limit diffusion).
 
 * A4: :math:`\mathbb E(\|X_t\|/\|X_0\|)^p=\exp(p(\frac12-\frac1n)t+\frac{p^2t}{2n})` is the limit of the exact

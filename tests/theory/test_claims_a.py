@@ -29,7 +29,8 @@ from theory.common import (
 )
 
 SEED_DERIVED = ("seed", "derived")
-# Provenance as docs/science.md states it: A1 [seed + derived]; A2 [derived]; A3 [seed; exact statement derived]
+# Provenance as docs/science.md states it: A1 [seed + derived]; A2 [derived]; A3 [seed; exact statement
+# derived]
 # with the Euler-Maruyama rates [classical] and "not Gaussian at finite n" [seed]; A4 [derived]; A5
 # [derived], its bullet "change of regime between width 3 and 4" (D(n), the sign table, the long-depth
 # decay) [seed; this reading derived]; A6 [seed; formulas derived].

@@ -1,6 +1,7 @@
 """Part B of the theorem book (theory/b1_model.py ... b6_bridge.py), beyond test_book.py.
 
-* every claim of docs/science.md §B1, B2, B5, B6 is registered, with the provenance tags docs/science.md gives it;
+* every claim of docs/science.md §B1, B2, B5, B6 is registered, with the provenance tags docs/science.md
+gives it;
 * every wrong variant names keyword arguments that the check accepts (so it fails on the comparison,
   not on a TypeError), and verdicts carry plain numbers;
 * the machinery the checks rely on is right: path enumeration and brute force on hand-solved chains, the
@@ -31,7 +32,8 @@ from theory.common import Criteria, at_most, close, convergence, plain, stream
 
 SEED_CLASSICAL = ("seed", "classical")
 SEED_DERIVED = ("seed", "derived")
-# docs/science.md: B1 [seed framing; formulation classical]; B2 [seed: finite expected depth; precise statements
+# docs/science.md: B1 [seed framing; formulation classical]; B2 [seed: finite expected depth; precise
+# statements
 # derived], one-step look-ahead optimal in the monotone case [classical]; B5 [seed: connection;
 # formulation classical], its closed-form check [derived]; B6 [derived].
 EXPECTED_TAGS = {

@@ -99,7 +99,8 @@ def test_size_tables_are_frozen_per_profile_and_tiny_covers_them():
 
 
 def test_b6_constants_match_the_closed_form():
-    """m = 1/2 - 1/n, y* = a - c/(2m), E tau* = (y* - y0)/m, V(y0) = g(y*) - (c/m)(y* - y0) (docs/science.md §B6),
+    """m = 1/2 - 1/n, y* = a - c/(2m), E tau* = (y* - y0)/m, V(y0) = g(y*) - (c/m)(y* - y0)
+    (docs/science.md §B6),
     against the library's closed form; and the IG parametrisation has the stated mean and variance
     mean^3/shape."""
     from stochdepth.depth import linear_resnet_optimal_depth

@@ -1,4 +1,5 @@
-r"""Validation campaign "optimal depth": docs/science.md Part B and Part C item 3 (stopping, continuous depth).
+r"""Validation campaign "optimal depth": docs/science.md Part B and Part C item 3 (stopping,
+continuous depth).
 
 Five experiments, one module each, calling the library (:mod:`stochdepth.stopping`,
 :mod:`stochdepth.freeboundary`, :mod:`stochdepth.symbolic`) and turning its output into evidence: numbers

@@ -407,7 +407,8 @@ EXPERIMENT = Experiment(
     id="depth.b2-bounds",
     title="Finite optimal depth: the three bounds of B2",
     campaign="optimal_depth",
-    description="docs/science.md §B2 and C3: bounded gains, summable residuals and geometric diminishing returns "
+    description="docs/science.md §B2 and C3: bounded gains, summable residuals and geometric "
+    "diminishing returns "
     "on random residual families and Markov chains; tightness E[tau*]/bound; violated hypotheses are "
     "flagged.",
     sizes=SIZES,

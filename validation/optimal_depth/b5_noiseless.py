@@ -408,7 +408,8 @@ EXPERIMENT = Experiment(
     id="depth.b5-noiseless",
     title="Continuous depth without noise: closed form, upwind PDE, discrete analogue",
     campaign="optimal_depth",
-    description="docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order upwind PDE "
+    description="docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order "
+    "upwind PDE "
     "(grid convergence order) and the symbolic smooth fit; the discrete tau* formula against exact "
     "solvers.",
     sizes=SIZES,

@@ -431,7 +431,8 @@ EXPERIMENT = Experiment(
     id="depth.osla",
     title="One-step look-ahead and myopic rules against the Snell policy",
     campaign="optimal_depth",
-    description="docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and strictly worse "
+    description="docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and "
+    "strictly worse "
     "on non-monotone ones; gain-threshold and patience rules against the Snell policy on a B6 chain.",
     sizes=SIZES,
     compute=compute,

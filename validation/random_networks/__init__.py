@@ -1,4 +1,5 @@
-r"""Validation campaign "random networks": docs/science.md Part C, items 1 and 2 (finite-width random ResNets).
+r"""Validation campaign "random networks": docs/science.md Part C, items 1 and 2 (finite-width
+random ResNets).
 
 Five experiments, one module each, each calling the library and turning its output into evidence
 (numbers with uncertainties, pass/fail checks of each prediction, figures and Markdown tables):
@@ -20,7 +21,8 @@ Five experiments, one module each, each calling the library and turning its outp
     :math:`D(n)` and its sign change between widths 3 and 4, the sign of the mean log-ratio over
     :math:`[0,1]`, and the eventual decay of every width over long depth.
 ``random.sequential-limits`` (:mod:`.sequential_limits`)
-    docs/science.md §A6: both sequential limits reach the variance ODE, :math:`\mathrm{Var}\log\|X_t\|\sim t/n`,
+    docs/science.md §A6: both sequential limits reach the variance ODE, :math:`\mathrm{Var}\log\|X_t\|\sim
+    t/n`,
     McKean--Vlasov particles against the ODE, and the ReLU correlation ODE against finite networks.
 
 Each module follows :mod:`validation.experiment`: sizes per profile in its ``SIZES`` (frozen ``Sizes``

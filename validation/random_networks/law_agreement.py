@@ -1,4 +1,5 @@
-r"""Experiment ``random.law-agreement`` (docs/science.md §A2, C1): the samplers of a random ResNet agree in law.
+r"""Experiment ``random.law-agreement`` (docs/science.md §A2, C1): the samplers of a random ResNet agree in
+law.
 
 By A2 the network of depth :math:`L` with explicit weights, the Gram-factor sampler and the
 Euler--Maruyama scheme of :math:`dX=\|\phi(X)\|\,dB/\sqrt n` at step :math:`1/L` have the same law,

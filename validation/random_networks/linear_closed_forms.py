@@ -518,7 +518,8 @@ EXPERIMENT = Experiment(
     id="random.linear-closed-forms",
     title="Closed forms of the linear network",
     campaign=CAMPAIGN,
-    description="docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and its moments, "
+    description="docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and "
+    "its moments, "
     "neuron kurtosis 3 exp(4t/n), E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2.",
     sizes=SIZES,
     compute=compute,

@@ -22,7 +22,8 @@ def exact_neuron_kurtosis(n: int, layer: int, h: float) -> float:
     r"""Kurtosis of one neuron of the linear network after ``layer`` layers of step ``h`` (derived here).
 
     The direction of :math:`Y_l` is uniform on the sphere and independent of its norm
-    :math:`\|Y_l\|=\|Y_0\|R_l`, :math:`R_l^2=\prod_{j\le l}\xi_j` (rotation invariance, docs/science.md §A4), and
+    :math:`\|Y_l\|=\|Y_0\|R_l`, :math:`R_l^2=\prod_{j\le l}\xi_j` (rotation invariance, docs/science.md
+    §A4), and
     :math:`Y_0` is Gaussian (kurtosis 3), so
     :math:`\mathrm{kurt}\,Y^i_l=3\,\mathbb E R_l^4/(\mathbb E R_l^2)^2=3\,(\mathbb E\xi^2/(\mathbb E\xi)^2)^l`
     with :math:`\xi=\frac hn\chi'^2_n(n/h)` (stochdepth.limits.linear): the moments come from scipy's

@@ -522,7 +522,8 @@ EXPERIMENT = Experiment(
     id="random.relu-facts",
     title="ReLU: norm identity, dead set, width 3/4 regime, long-depth decay",
     campaign=CAMPAIGN,
-    description="docs/science.md §A5: the post-activation norm identity, dead fraction 2^-n, D(n) and its sign "
+    description="docs/science.md §A5: the post-activation norm identity, dead fraction 2^-n, D(n) "
+    "and its sign "
     "change between widths 3 and 4, the sign of the mean log-ratio on [0, 1], and the eventual decay of "
     "every width.",
     sizes=SIZES,

@@ -583,7 +583,8 @@ EXPERIMENT = Experiment(
     id="random.sequential-limits",
     title="Sequential limits and kernels",
     campaign=CAMPAIGN,
-    description="docs/science.md §A6: width-first and depth-first limits reach the variance ODE, fluctuations of "
+    description="docs/science.md §A6: width-first and depth-first limits reach the variance ODE, "
+    "fluctuations of "
     "order n^-1/2, McKean-Vlasov particles, and the ReLU correlation ODE against finite networks.",
     sizes=SIZES,
     compute=compute,

@@ -287,7 +287,8 @@ EXPERIMENT = Experiment(
     id="random.weak-error",
     title="Weak error of the depth limit against L",
     campaign=CAMPAIGN,
-    description="docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of Euler-Maruyama, "
+    description="docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of "
+    "Euler-Maruyama, "
     "expected O(1/L); coupled depths, fitted slopes with confidence intervals.",
     sizes=SIZES,
     compute=compute,

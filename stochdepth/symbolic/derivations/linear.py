@@ -208,7 +208,8 @@ def derive_squared_norm_sde(n: Any = None, activation: Any = "linear") -> Derive
     .. math::
         d\|X_t\|^2=\|\phi(X_t)\|^2\,dt+\frac{2}{\sqrt n}\,\|X_t\|\,\|\phi(X_t)\|\,d\beta_t,
 
-    hence :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2+\int_0^t\mathbb E\|\phi(X_s)\|^2ds` (docs/science.md §A3
+    hence :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2+\int_0^t\mathbb E\|\phi(X_s)\|^2ds` (docs/science.md
+    §A3
     [derived]); for the linear activation the drift is :math:`\|X\|^2` and the ODE closes to
     :math:`\mathbb E\|X_t\|^2=\mathbb E\|X_0\|^2e^t` (A4).
 
