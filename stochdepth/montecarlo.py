@@ -45,10 +45,9 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -56,6 +55,7 @@ import numpy as np
 
 from ._checks import check_finite_result, check_int, check_real
 from ._results import Result
+from .executors import ExecutorLike, check_executor, current_executor, ordered_results
 from .random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, chunk_generators
 
 __all__ = [
@@ -112,6 +112,14 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
+    """The executor to use (explicit, else the active :func:`~stochdepth.executors.use_executor`, else
+    threads) and the worker count for local pools."""
+    threads = check_threads(n_threads) or default_threads()
+    chosen = check_executor(executor) if executor is not None else current_executor()
+    return chosen, threads
+
+
 def map_chunks(
     fn: Callable[[int, int, np.random.Generator], T],
     rng: RNGLike,
@@ -119,19 +127,20 @@ def map_chunks(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
+    executor: ExecutorLike = None,
 ) -> list[T]:
     """Apply ``fn(start, stop, generator)`` to every chunk and return the results in chunk order.
 
-    Chunks (:func:`stochdepth.random.chunk_generators`) run on a thread pool (useful when ``fn`` releases
-    the GIL, as stochdepth's numba kernels do). The output is identical for every ``n_threads``.
+    Chunks (:func:`stochdepth.random.chunk_generators`) run on a thread pool by default (useful when
+    ``fn`` releases the GIL, as stochdepth's numba kernels do), or on ``executor``: ``"processes"``, a
+    ``concurrent.futures.Executor``, a ``dask.distributed.Client`` or a scheduler address
+    (:mod:`stochdepth.executors`). The output is identical for every ``n_threads`` and executor.
     """
-    threads = check_threads(n_threads) or default_threads()
+    chosen, threads = _resolve(executor, n_threads)
     jobs = chunk_generators(rng, n_items, chunk_size)
-    if threads == 1 or len(jobs) <= 1:
-        return [fn(a, b, g) for a, b, g in jobs]
-    with ThreadPoolExecutor(max_workers=min(int(threads), len(jobs))) as pool:
-        futures = [pool.submit(fn, a, b, g) for a, b, g in jobs]
-        return [f.result() for f in futures]
+    if chosen is None and len(jobs) <= 1:
+        threads = 1
+    return list(ordered_results(fn, jobs, chosen, min(threads, max(1, len(jobs)))))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -586,6 +595,7 @@ def run_observed(
     n_threads: int | None = None,
     what: str = "simulation",
     progress: Callable[[int], None] | None = None,
+    executor: ExecutorLike = None,
 ) -> dict[str, Observed]:
     """Run ``kernel`` over path chunks, apply observables, reduce, and merge in chunk order.
 
@@ -603,7 +613,13 @@ def run_observed(
     what : str
         Used in the error raised when states are not finite.
     progress : callable or None
-        Called with the number of paths of each finished chunk (e.g. a tqdm ``update``).
+        Called with the number of paths of each chunk, in chunk order, as its partial summaries are
+        merged (e.g. a tqdm ``update``).
+    executor : optional
+        Where chunks run: threads (default), ``"processes"``, a ``concurrent.futures.Executor``, a
+        ``dask.distributed.Client`` or a scheduler address (:mod:`stochdepth.executors`; ``None``: the
+        active :func:`~stochdepth.executors.use_executor`, else threads). Results are bitwise identical
+        for every choice.
 
     Raises
     ------
@@ -611,93 +627,80 @@ def run_observed(
         If a state or an observable value is NaN or infinite.
     """
     n_paths = check_int("n_paths", n_paths, min=1)
+    chosen, threads = _resolve(executor, n_threads)
     jobs = chunk_generators(rng, n_paths, check_chunk_size(chunk_size))
-    threads = check_threads(n_threads) or default_threads()
+    threads = min(threads, len(jobs))
 
-    def observe(states: np.ndarray) -> dict[str, np.ndarray]:
-        check_finite_result(f"{what} states", states)
-        out = {}
-        for o in observables:
-            vals = o(states)
-            if vals.shape[:2] != states.shape[:2]:
-                raise ValueError(
-                    f"observable {o.name!r} must keep the leading (path, time) axes "
-                    f"{states.shape[:2]}, returned shape {vals.shape}"
-                )
-            check_finite_result(f"observable {o.name!r}", vals)
-            out[o.name] = vals
-        return out
-
-    # The first chunk calibrates reducers that need a look at the data (auto ranges). Other chunks
-    # simulate concurrently and wait for the calibration only to fold their values.
-    calibration: Future[dict[str, list[Reducer]]] = Future()
-
-    def compute(a: int, b: int, g: np.random.Generator) -> dict[str, np.ndarray]:
-        values = observe(kernel(a, b, g))
+    # The first chunk calibrates reducers that need a look at the data (auto ranges) and returns them;
+    # the other chunks are then scheduled with the calibrated reducers. Partials are merged into one
+    # accumulator in chunk order as they arrive (``ordered_results`` keeps a bounded window in flight):
+    # memory stays bounded by a few chunks whatever n_paths, and the sequence of merges (hence every bit
+    # of the result) is the same for any number of threads and any executor.
+    first = functools.partial(_first_chunk, kernel, tuple(observables), tuple(reducers), what)
+    ((cal, acc),) = ordered_results(first, jobs[:1], chosen, 1)
+    if progress is not None:
+        progress(jobs[0][1] - jobs[0][0])
+    rest = functools.partial(_chunk_partials, kernel, tuple(observables), cal, what)
+    for (a, b, _), part in zip(jobs[1:], ordered_results(rest, jobs[1:], chosen, threads)):
+        for name, rs in cal.items():
+            acc[name] = [r.merge(x, y) for r, x, y in zip(rs, acc[name], part[name])]
         if progress is not None:
             progress(b - a)
-        return values
 
-    def fold(values: dict[str, np.ndarray], cal: dict[str, list[Reducer]]) -> dict[str, list[Any]]:
-        return {
-            name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs]
-            for name, rs in cal.items()
-        }
-
-    def first_job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
-        try:
-            values = compute(a, b, g)
-            cal = {o.name: [r.calibrate(values[o.name]) for r in reducers] for o in observables}
-        except BaseException as exc:
-            calibration.set_exception(exc)
-            raise
-        calibration.set_result(cal)
-        return fold(values, cal)
-
-    def job(a: int, b: int, g: np.random.Generator) -> dict[str, list[Any]]:
-        values = compute(a, b, g)
-        return fold(values, calibration.result())
-
-    # Partials are merged into one accumulator in chunk order as soon as they arrive, with at most
-    # ``2 * threads`` chunks in flight: memory stays bounded by a few chunks whatever n_paths, and the
-    # sequence of merges (hence every bit of the result) is the same for any number of threads.
-    acc: dict[str, list[Any]] = {}
-
-    def absorb(part: dict[str, list[Any]]) -> None:
-        if not acc:
-            acc.update(part)
-            return
-        for name, rs in calibration.result().items():
-            acc[name] = [r.merge(x, y) for r, x, y in zip(rs, acc[name], part[name])]
-
-    tasks = [(first_job if i == 0 else job, a, b, g) for i, (a, b, g) in enumerate(jobs)]
-    if threads == 1 or len(tasks) <= 1:
-        for fn, a, b, g in tasks:
-            absorb(fn(a, b, g))
-    else:
-        window = 2 * threads
-        with ThreadPoolExecutor(max_workers=min(threads, len(tasks))) as pool:
-            todo = iter(tasks)
-            pending: deque[Future[dict[str, list[Any]]]] = deque()
-            for task in todo:
-                pending.append(pool.submit(*task))  # FIFO: the first chunk starts first
-                if len(pending) >= window:
-                    break
-            try:
-                while pending:
-                    part = pending.popleft().result()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append(pool.submit(*nxt))
-                    absorb(part)
-            finally:
-                for f in pending:
-                    f.cancel()
-
-    calibrated = calibration.result()
     results = {}
     for o in observables:
-        rs = calibrated[o.name]
+        rs = cal[o.name]
         fields = {r.key: r.finish(x) for r, x in zip(rs, acc[o.name])}
         results[o.name] = Observed(name=o.name, times=np.asarray(times, dtype=float), **fields)
     return results
+
+
+def _observe(
+    observables: Sequence[Observable], what: str, states: np.ndarray
+) -> dict[str, np.ndarray]:
+    check_finite_result(f"{what} states", states)
+    out = {}
+    for o in observables:
+        vals = o(states)
+        if vals.shape[:2] != states.shape[:2]:
+            raise ValueError(
+                f"observable {o.name!r} must keep the leading (path, time) axes "
+                f"{states.shape[:2]}, returned shape {vals.shape}"
+            )
+        check_finite_result(f"observable {o.name!r}", vals)
+        out[o.name] = vals
+    return out
+
+
+def _fold(values: dict[str, np.ndarray], cal: dict[str, list[Reducer]]) -> dict[str, list[Any]]:
+    return {
+        name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs] for name, rs in cal.items()
+    }
+
+
+def _first_chunk(
+    kernel: ChunkKernel,
+    observables: Sequence[Observable],
+    reducers: Sequence[Reducer],
+    what: str,
+    a: int,
+    b: int,
+    g: np.random.Generator,
+) -> tuple[dict[str, list[Reducer]], dict[str, list[Any]]]:
+    """Task of the first chunk: its partials and the reducers calibrated on its values."""
+    values = _observe(observables, what, kernel(a, b, g))
+    cal = {o.name: [r.calibrate(values[o.name]) for r in reducers] for o in observables}
+    return cal, _fold(values, cal)
+
+
+def _chunk_partials(
+    kernel: ChunkKernel,
+    observables: Sequence[Observable],
+    cal: dict[str, list[Reducer]],
+    what: str,
+    a: int,
+    b: int,
+    g: np.random.Generator,
+) -> dict[str, list[Any]]:
+    """Task of one chunk: a pure function of its bounds and generator state (safe to rerun)."""
+    return _fold(_observe(observables, what, kernel(a, b, g)), cal)

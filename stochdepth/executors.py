@@ -1,0 +1,269 @@
+r"""Where the chunks of a Monte Carlo run execute: threads (the default), local processes, or Dask.
+
+Every chunked run of the library (:func:`stochdepth.montecarlo.map_chunks` and
+:func:`stochdepth.montecarlo.run_observed`, hence every sampler and simulator built on them) draws its
+chunk streams from one seed (:mod:`stochdepth.random`) and folds the chunks' partial results *in chunk
+order* on the calling side. Where a chunk runs therefore changes nothing in the result: for a seed, the
+output is bitwise identical on a thread pool, on a local process pool and on a Dask cluster.
+
+An executor is chosen
+
+* per call, with the ``executor=`` keyword of :func:`~stochdepth.montecarlo.map_chunks` and
+  :func:`~stochdepth.montecarlo.run_observed`;
+* for a block of code, with :func:`use_executor`, which every public sampler and simulator obeys
+  without a keyword of its own (one mechanism for the whole library):
+
+  >>> from stochdepth.executors import use_executor
+  >>> from stochdepth.networks import sample_network
+  >>> with use_executor("threads"):                                  # doctest: +SKIP
+  ...     res = sample_network(1.0, 8, 256, "relu", n_paths=10**6, rng=1)
+
+Accepted values: ``None`` (the active :func:`use_executor`, else threads), ``"threads"``,
+``"processes"`` (a process pool of ``n_threads`` workers, created for the call), a
+:class:`concurrent.futures.Executor` (e.g. your own ``ProcessPoolExecutor``), a
+``dask.distributed.Client``, or a Dask scheduler address ``"tcp://host:port"`` (connected with
+:func:`connect_dask`). Dask is optional (``pip install "stochdepth[dask]"``) and imported only when a
+client or an address is given.
+
+Remote execution (processes, Dask) ships the chunk function once to each task as bytes serialised with
+``cloudpickle`` (closures and lambdas are fine; numba ``@njit`` functions defined at module level are
+too). A function that cannot be serialised raises a :class:`TypeError` naming it before any chunk runs.
+Chunk tasks are pure (their result depends on their arguments only: the chunk's bounds and its own
+generator state), so Dask may rerun a task lost with a worker and obtain the same bits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import os
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+__all__ = ["ExecutorLike", "check_executor", "connect_dask", "current_executor", "ordered_results", "use_executor"]
+
+#: What the ``executor`` arguments accept (see the module docstring).
+ExecutorLike = Any
+
+_ACTIVE: contextvars.ContextVar[Any] = contextvars.ContextVar("stochdepth_executor", default=None)
+_ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Dask helpers (imported lazily)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _is_dask_client(obj: object) -> bool:
+    cls = type(obj)
+    return cls.__name__ == "Client" and cls.__module__.split(".")[0] == "distributed"
+
+
+def connect_dask(address: str, *, timeout: float = 10.0) -> Any:
+    """Connect to a running Dask scheduler, with a clear error when it cannot be reached.
+
+    Parameters
+    ----------
+    address : str
+        Scheduler address such as ``"tcp://10.0.0.5:8786"``.
+    timeout : float
+        Seconds to wait for the connection.
+
+    Raises
+    ------
+    ImportError
+        If ``dask.distributed`` is not installed (``pip install "stochdepth[dask]"``).
+    ConnectionError
+        If no scheduler answers at ``address`` within ``timeout`` seconds.
+    """
+    if not isinstance(address, str) or not address.startswith(_ADDRESS_PREFIXES):
+        raise ValueError(f"address must be a Dask scheduler address like 'tcp://host:8786', got {address!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - dask is in the test extra
+        raise ImportError('a Dask scheduler needs dask.distributed: pip install "stochdepth[dask]"') from exc
+    try:
+        return Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s: {exc}"
+        ) from None
+
+
+def _check_client(client: Any) -> Any:
+    if getattr(client, "status", None) != "running":
+        raise ValueError(
+            f"executor: the Dask client is {getattr(client, 'status', 'unusable')!r}, not running "
+            "(was it closed?); pass an open dask.distributed.Client"
+        )
+    return client
+
+
+def check_executor(executor: object) -> Any:
+    """Validate an ``executor`` argument (see the module docstring) before any work; address strings
+    are connected here. Returns the executor to use (``None``: threads)."""
+    if executor is None or executor in ("threads", "processes"):
+        return executor
+    if isinstance(executor, str):
+        if executor.startswith(_ADDRESS_PREFIXES):
+            return connect_dask(executor)
+        raise ValueError(
+            f"executor must be 'threads', 'processes', a Dask scheduler address, a concurrent.futures "
+            f"Executor or a dask.distributed.Client, got {executor!r}"
+        )
+    if _is_dask_client(executor):
+        return _check_client(executor)
+    if isinstance(executor, Executor):
+        if getattr(executor, "_shutdown_thread", False) or getattr(executor, "_shutdown", False):
+            raise ValueError("executor: the concurrent.futures executor is shut down")
+        return executor
+    raise TypeError(
+        f"executor must be 'threads', 'processes', a Dask scheduler address, a concurrent.futures "
+        f"Executor or a dask.distributed.Client, got {type(executor).__name__}"
+    )
+
+
+@contextlib.contextmanager
+def use_executor(executor: ExecutorLike) -> Iterator[Any]:
+    """Run every chunked Monte Carlo call inside the block on ``executor``.
+
+    The executor is validated (and an address connected) on entry, so a closed client or an unreachable
+    scheduler fails before any work. Explicit ``executor=`` arguments still win.
+    """
+    checked = check_executor(executor)
+    owned = isinstance(executor, str) and checked is not executor
+    token = _ACTIVE.set(checked)
+    try:
+        yield checked
+    finally:
+        _ACTIVE.reset(token)
+        if owned:
+            checked.close()
+
+
+def current_executor() -> Any:
+    """The executor set by the innermost :func:`use_executor` block (``None``: threads)."""
+    return _ACTIVE.get()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Running tasks in order
+# ----------------------------------------------------------------------------------------------------
+
+
+def _serialise(fn: Callable[..., Any]) -> bytes:
+    try:
+        import cloudpickle
+
+        dumps: Callable[[Any], bytes] = cloudpickle.dumps
+    except ImportError:  # pragma: no cover - cloudpickle comes with dask
+        dumps = pickle.dumps
+    try:
+        return dumps(fn)
+    except Exception as exc:
+        raise TypeError(
+            f"the chunk function {getattr(fn, '__qualname__', fn)!r} cannot be serialised for a process "
+            f"pool or Dask ({type(exc).__name__}: {exc}); run it with executor='threads'"
+        ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _load(payload: bytes) -> Callable[..., Any]:
+    return pickle.loads(payload)
+
+
+def _call_payload(payload: bytes, *args: Any) -> Any:
+    """Task body on a worker: the chunk function travels as bytes, deserialised once per worker."""
+    token = _ACTIVE.set(None)  # nested chunked calls inside a chunk run inline on the worker
+    try:
+        return _load(payload)(*args)
+    finally:
+        _ACTIVE.reset(token)
+
+
+class _Runner:
+    """A uniform ``submit(*args) -> future`` over threads, processes and Dask."""
+
+    def __init__(self, fn: Callable[..., Any], executor: Any, n_threads: int) -> None:
+        self.fn = fn
+        self.owned: Executor | None = None
+        self.client = executor if _is_dask_client(executor) else None
+        if executor is None or executor == "threads":
+            self.pool: Executor | None = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
+            self.owned, self.width, self.payload = self.pool, n_threads, None
+            return
+        self.payload = _serialise(fn)
+        if self.client is not None:
+            self.pool = None
+            self.width = max(1, sum(self.client.nthreads().values()))
+        elif executor == "processes":
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+            self.pool = self.owned = ProcessPoolExecutor(max_workers=n_threads, mp_context=ctx)
+            self.width = n_threads
+        else:
+            self.pool = executor
+            self.width = max(1, int(getattr(executor, "_max_workers", n_threads)))
+
+    def submit(self, *args: Any) -> Any:
+        if self.client is not None:
+            return self.client.submit(_call_payload, self.payload, *args, pure=False)
+        if self.pool is None:  # inline: run now, in this thread
+            fut: Future[Any] = Future()
+            token = _ACTIVE.set(None)
+            try:
+                fut.set_result(self.fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            finally:
+                _ACTIVE.reset(token)
+            return fut
+        if self.payload is not None:
+            return self.pool.submit(_call_payload, self.payload, *args)
+        return self.pool.submit(self.fn, *args)
+
+    def close(self) -> None:
+        if self.owned is not None:
+            self.owned.shutdown(wait=True, cancel_futures=True)
+
+
+def ordered_results(
+    fn: Callable[..., Any], args: Sequence[tuple[Any, ...]], executor: Any, n_threads: int
+) -> Iterator[Any]:
+    """Yield ``fn(*a)`` for each ``a`` in ``args``, in order, computed on ``executor``.
+
+    At most ``2 * width`` tasks are in flight (``width``: threads, processes or Dask worker threads), so
+    memory is bounded by a few results whatever ``len(args)``; the caller folds the results as they come,
+    in order, which makes every bit of a reduction independent of the executor. ``executor`` must have
+    passed :func:`check_executor`.
+    """
+    if not args:
+        return
+    runner = _Runner(fn, executor, n_threads)
+    try:
+        window = 2 * runner.width
+        todo = iter(args)
+        pending: deque[Any] = deque()
+        for a in todo:
+            pending.append(runner.submit(*a))
+            if len(pending) >= window:
+                break
+        try:
+            while pending:
+                result = pending.popleft().result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(runner.submit(*nxt))
+                yield result
+        finally:
+            for f in pending:
+                f.cancel()
+    finally:
+        runner.close()
