@@ -44,7 +44,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["ExecutorLike", "check_executor", "connect_dask", "current_executor", "ordered_results", "use_executor"]
+__all__ = [
+    "ExecutorLike",
+    "check_executor",
+    "connect_dask",
+    "current_executor",
+    "ordered_results",
+    "use_executor",
+]
 
 #: What the ``executor`` arguments accept (see the module docstring).
 ExecutorLike = Any

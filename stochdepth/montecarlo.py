@@ -655,9 +655,7 @@ def run_observed(
     return results
 
 
-def _observe(
-    observables: Sequence[Observable], what: str, states: np.ndarray
-) -> dict[str, np.ndarray]:
+def _observe(observables: Sequence[Observable], what: str, states: np.ndarray) -> dict[str, np.ndarray]:
     check_finite_result(f"{what} states", states)
     out = {}
     for o in observables:
@@ -674,7 +672,8 @@ def _observe(
 
 def _fold(values: dict[str, np.ndarray], cal: dict[str, list[Reducer]]) -> dict[str, list[Any]]:
     return {
-        name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs] for name, rs in cal.items()
+        name: [r.update(r.start(values[name].shape[1:]), values[name]) for r in rs]
+        for name, rs in cal.items()
     }
 
 

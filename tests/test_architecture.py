@@ -244,13 +244,14 @@ def test_torch_only_in_nn():
     assert _torch_violations(EDGES) == []
 
 
-def test_import_stochdepth_does_not_import_torch():
+def test_import_stochdepth_does_not_import_torch_or_dask():
     code = (
         "import sys, stochdepth\n"
-        "import stochdepth.testing\n"
+        "import stochdepth.testing, stochdepth.executors, stochdepth.montecarlo\n"
         "for name in ('networks', 'sde', 'limits', 'stats', 'stopping', 'freeboundary', 'depth'):\n"
         "    getattr(stochdepth, name)\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert 'dask' not in sys.modules and 'distributed' not in sys.modules, 'dask imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
