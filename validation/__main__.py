@@ -8,6 +8,8 @@ Usage::
     python -m validation --only random         # campaigns or task ids starting with a prefix
     python -m validation --fresh               # ignore finished tasks from an earlier run
     python -m validation --list                # list the tasks
+    python -m validation --workers 4           # tasks as Dask tasks on a local cluster of 4 processes
+    python -m validation --scheduler tcp://host:8786   # ... on a running Dask cluster (shared --out)
 
 Finished tasks are checkpointed: rerunning after an interruption continues where it stopped.
 Exit status 0 when every check passes, 1 otherwise.
@@ -16,9 +18,11 @@ Exit status 0 when every check passes, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -34,6 +38,24 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _dask_client(workers: int | None, scheduler: str | None, stack: contextlib.ExitStack) -> Any:
+    """A Dask client for ``--workers`` (a local cluster, closed on exit) or ``--scheduler``, else ``None``."""
+    if workers is None and scheduler is None:
+        return None
+    if scheduler is not None:
+        from stochdepth.executors import connect_dask
+
+        return stack.enter_context(connect_dask(scheduler))
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError('--workers needs dask.distributed: pip install "stochdepth[dask]"') from exc
+    cluster = stack.enter_context(
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    )
+    return stack.enter_context(Client(cluster, set_as_default=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m validation", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="quick")
@@ -44,22 +66,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="run tasks on a local Dask cluster of N processes"
+    )
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run tasks on the Dask scheduler at ADDRESS")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     tasks = all_tasks(args.profile, args.only)
     if args.list:
         for t in tasks:
             print(f"{t.id:40s} {t.campaign:18s} {t.title}")
         return 0
     out = args.out / args.profile
-    summary = run_tasks(
-        tasks,
-        out,
-        profile=args.profile,
-        seed=args.seed,
-        fresh=args.fresh,
-        device=args.device or _default_device(),
-        progress=not args.no_progress,
-    )
+    with contextlib.ExitStack() as stack:
+        try:
+            client = _dask_client(args.workers, args.scheduler, stack)
+        except (ConnectionError, ImportError) as exc:
+            parser.error(str(exc))
+        summary = run_tasks(
+            tasks,
+            out,
+            profile=args.profile,
+            seed=args.seed,
+            fresh=args.fresh,
+            device=args.device or _default_device(),
+            progress=not args.no_progress,
+            client=client,
+        )
     print(
         f"{summary['n_checks'] - summary['n_failed']}/{summary['n_checks']} checks pass; "
         f"report: {out / 'report.md'}; results: {out / 'results.json'}"

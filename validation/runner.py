@@ -191,78 +191,132 @@ def run_tasks(
     fresh: bool = False,
     device: str = "cpu",
     progress: bool = True,
+    client: Any = None,
 ) -> dict[str, Any]:
     """Run ``tasks`` (skipping those already finished in ``out`` unless ``fresh``) and write the report.
+
+    With ``client`` (a ``dask.distributed.Client``) the unfinished tasks run as Dask tasks, all at once,
+    and each is checkpointed by this process as soon as it finishes: the resume semantics are those of a
+    local run (an interrupted run keeps every finished task). Workers write figures and
+    :meth:`Context.cached` pieces under ``out`` themselves, so on a multi-machine cluster ``out`` must be
+    on a file system shared by the workers.
 
     Returns the aggregated results (also written to ``out/results.json``).
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    if client is not None:
+        from stochdepth.executors import check_executor
+
+        if not hasattr(check_executor(client), "submit") or not hasattr(client, "scheduler_info"):
+            raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     out = Path(out)
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     stamp = {"profile": profile, "seed": seed}
     records: dict[str, Any] = {}
+    todo = []
+    for task in tasks:
+        rec = None if fresh else _finished(out / "tasks" / f"{task.id}.json", stamp)
+        if rec is None:
+            todo.append(task)
+        else:
+            records[task.id] = rec
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(tasks), desc="validation", unit="task", dynamic_ncols=True)
+        bar = tqdm(total=len(tasks), initial=len(records), desc="validation", unit="task", dynamic_ncols=True)
+
+    def store(task: Task, rec: dict[str, Any]) -> None:
+        write_json_atomic(out / "tasks" / f"{task.id}.json", rec)
+        records[task.id] = rec
+        if bar is not None:
+            bar.update(1)
+
     try:
-        for task in tasks:
-            path = out / "tasks" / f"{task.id}.json"
-            if not fresh and path.exists():
-                try:
-                    rec = json.loads(path.read_text())
-                    if rec.get("stamp") == stamp and rec.get("status") == "done":
-                        records[task.id] = rec
-                        if bar is not None:
-                            bar.update(1)
-                        continue
-                except json.JSONDecodeError:
-                    pass
-            if bar is not None:
-                bar.set_postfix_str(task.id)
-            ctx = Context(profile=profile, seed=seed, out=out, task_id=task.id, device=device)
-            t0 = time.perf_counter()
-            try:
-                res = task.fn(ctx)
-                rec = {
-                    "status": "done",
-                    "metrics": res.metrics,
-                    "checks": [asdict(c) for c in res.checks],
-                    "figures": res.figures,
-                    "tables": res.tables,
-                    "notes": res.notes,
-                }
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                rec = {
-                    "status": "error",
-                    "error": reason,
-                    "traceback": traceback.format_exc(),
-                    "checks": [{"name": "task ran", "passed": False, "detail": reason}],
-                }
-            rec.update(
-                stamp=stamp,
-                id=task.id,
-                title=task.title,
-                campaign=task.campaign,
-                description=task.description,
-                seconds=time.perf_counter() - t0,
-            )
-            write_json_atomic(path, rec)
-            records[task.id] = rec
-            if bar is not None:
-                bar.update(1)
+        if client is None:
+            for task in todo:
+                if bar is not None:
+                    bar.set_postfix_str(task.id)
+                store(task, _execute(task, out, profile, seed, device))
+        else:
+            _run_on_dask(client, todo, out, profile, seed, device, store)
     finally:
         if bar is not None:
             bar.close()
-        summary = _summarise(records, tasks, profile, seed)
+        ordered = {t.id: records[t.id] for t in tasks if t.id in records}
+        summary = _summarise(ordered, tasks, profile, seed)
         write_json_atomic(out / "results.json", summary)
         (out / "report.md").write_text(_report(summary), encoding="utf-8")
     return summary
+
+
+def _finished(path: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
+    """The record of a task finished earlier with the same stamp, else ``None``."""
+    if not path.exists():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return rec if rec.get("stamp") == stamp and rec.get("status") == "done" else None
+
+
+def _execute(task: Task, out: Path, profile: str, seed: int, device: str) -> dict[str, Any]:
+    """Run one task and return its record (an exception becomes an ``error`` record, not a crash)."""
+    ctx = Context(profile=profile, seed=seed, out=out, task_id=task.id, device=device)
+    t0 = time.perf_counter()
+    try:
+        res = task.fn(ctx)
+        rec: dict[str, Any] = {
+            "status": "done",
+            "metrics": _jsonable(res.metrics),
+            "checks": [asdict(c) for c in res.checks],
+            "figures": res.figures,
+            "tables": res.tables,
+            "notes": res.notes,
+        }
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        rec = {
+            "status": "error",
+            "error": reason,
+            "traceback": traceback.format_exc(),
+            "checks": [{"name": "task ran", "passed": False, "detail": reason}],
+        }
+    rec.update(
+        stamp={"profile": profile, "seed": seed},
+        id=task.id,
+        title=task.title,
+        campaign=task.campaign,
+        description=task.description,
+        seconds=time.perf_counter() - t0,
+    )
+    return rec
+
+
+def _run_on_dask(
+    client: Any,
+    tasks: Sequence[Task],
+    out: Path,
+    profile: str,
+    seed: int,
+    device: str,
+    store: Callable[[Task, dict[str, Any]], None],
+) -> None:
+    """Submit every task to Dask and checkpoint each as it finishes (in completion order)."""
+    from distributed import as_completed
+
+    futures = {client.submit(_execute, t, out, profile, seed, device, pure=False): t for t in tasks}
+    try:
+        for fut in as_completed(futures, loop=client.loop):
+            store(futures[fut], fut.result())
+    finally:
+        unfinished = [f for f in futures if not f.done()]
+        if unfinished:
+            client.cancel(unfinished)
 
 
 def _summarise(records: dict[str, Any], tasks: Iterable[Task], profile: str, seed: int) -> dict[str, Any]:
