@@ -46,6 +46,7 @@ from typing import Any
 
 __all__ = [
     "ExecutorLike",
+    "accepts_executor",
     "check_executor",
     "connect_dask",
     "current_executor",
@@ -152,6 +153,41 @@ def use_executor(executor: ExecutorLike) -> Iterator[Any]:
         _ACTIVE.reset(token)
         if owned:
             checked.close()
+
+
+_EXECUTOR_DOC = """executor : optional
+    Where the Monte Carlo chunks run: threads (default), ``"processes"``, a
+    ``concurrent.futures.Executor``, a ``dask.distributed.Client`` or a scheduler address
+    (:mod:`stochdepth.executors`). The result is bitwise identical for every choice.
+"""
+
+
+def accepts_executor(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a chunked Monte Carlo function an ``executor=`` keyword: the call runs inside
+    :func:`use_executor` (validated before any work). The one mechanism by which every sampler,
+    simulator and regression Monte Carlo of the library takes an executor."""
+    import inspect
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, executor: ExecutorLike = None, **kwargs: Any) -> Any:
+        if executor is None:
+            return fn(*args, **kwargs)
+        with use_executor(executor):
+            return fn(*args, **kwargs)
+
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    extra = inspect.Parameter("executor", inspect.Parameter.KEYWORD_ONLY, default=None)
+    at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
+    wrapper.__signature__ = sig.replace(parameters=[*params[:at], extra, *params[at:]])  # type: ignore[attr-defined]
+    doc = fn.__doc__ or ""
+    for indent in ("    ", "        "):  # functions, methods
+        section = f"\n\n{indent}Returns\n{indent}-------"
+        if section in doc:
+            entry = "".join(f"\n{indent}{line}" for line in _EXECUTOR_DOC.splitlines())
+            wrapper.__doc__ = doc.replace(section, entry + section, 1)
+            break
+    return wrapper
 
 
 def current_executor() -> Any:

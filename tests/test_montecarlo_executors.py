@@ -30,7 +30,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
     )
     cl = distributed.Client(cluster, set_as_default=False)
     yield cl
@@ -167,3 +167,21 @@ def test_unpicklable_kernel_named_before_any_work():
     assert calls == []
     res = run_observed(kernel, 0, 10, np.array([0.0]), obs, [Moments()], executor="threads")
     assert res["x"].moments.n == 10
+
+
+def test_public_samplers_take_the_executor_keyword(client, seed):
+    import inspect
+
+    from stochdepth.limits import simulate_limit
+    from stochdepth.networks import sample_linear_log_norm
+    from stochdepth.sde import simulate, simulate_levels
+
+    for fn in (sample_network, sample_linear_log_norm, simulate, simulate_levels, simulate_limit):
+        assert "executor" in inspect.signature(fn).parameters, fn.__name__
+        assert "executor : optional" in fn.__doc__, fn.__name__
+    kw = dict(n_paths=300, chunk_size=64, record=[0, 4, 8], rng=seed)
+    ref = sample_linear_log_norm(4, 8, **kw)
+    got = sample_linear_log_norm(4, 8, **kw, executor=client)
+    np.testing.assert_array_equal(ref.log_ratio, got.log_ratio)
+    with pytest.raises(TypeError, match="executor"):
+        sample_linear_log_norm(4, 8, **kw, executor=object())

@@ -51,7 +51,7 @@ def _dask_client(workers: int | None, scheduler: str | None, stack: contextlib.E
     except ImportError as exc:
         raise ImportError('--workers needs dask.distributed: pip install "stochdepth[dask]"') from exc
     cluster = stack.enter_context(
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     )
     return stack.enter_context(Client(cluster, set_as_default=False))
 

@@ -27,6 +27,7 @@ import numpy as np
 from .._checks import check_array, check_int, check_real
 from .._results import Estimate, Result
 from ..activations import Activation, get_activation
+from ..executors import accepts_executor
 from ..montecarlo import Observable, Reducer, as_observables, check_threads
 from ..networks import NetworkSpec, as_network_spec, sample_input_layer, sample_network
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
@@ -116,6 +117,7 @@ def _input_sampler(x: np.ndarray, n: int) -> Any:
     return x0
 
 
+@accepts_executor
 def simulate_limit(
     x: Any,
     width: int | None = None,
@@ -290,6 +292,7 @@ class WeakErrorStudy(Result):
     activation: str
 
 
+@accepts_executor
 def weak_error_study(
     x: Any,
     width: int,

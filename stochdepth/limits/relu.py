@@ -31,6 +31,7 @@ from scipy import stats as st
 
 from .._checks import check_int, check_real
 from .._results import Estimate, Result
+from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from . import _kernels as K
@@ -141,6 +142,7 @@ def _run_paths(
     return tuple(np.concatenate([p[i] for p in parts], axis=0) for i in range(4))  # type: ignore[return-value]
 
 
+@accepts_executor
 def relu_log_drift_mc(
     width: int,
     *,
@@ -287,6 +289,7 @@ class NormIdentityCheck(Result):
     n_died: int
 
 
+@accepts_executor
 def relu_norm_identity(
     width: int,
     t1: float = 1.0,
@@ -434,6 +437,7 @@ class ReluRegime(Result):
         return "\n".join(rows)
 
 
+@accepts_executor
 def relu_regime(
     widths: Any,
     t1: float = 1.0,

@@ -30,6 +30,7 @@ from scipy import integrate
 from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
 from .._results import Result
 from ..activations import Activation, arccos_kernel, get_activation
+from ..executors import accepts_executor
 from ..montecarlo import Moments, Samples, check_threads
 from ..networks import log_norms, sample_network, squared_norms
 from ..random import RNGLike, spawn
@@ -496,6 +497,7 @@ class FluctuationScale(Result):
     activation: str
 
 
+@accepts_executor
 def fluctuation_scale(
     widths: Any,
     activation: str | Activation,
@@ -620,6 +622,7 @@ class CommutationGrid(Result):
     activation: str
 
 
+@accepts_executor
 def commutation_grid(
     widths: Any,
     depths: Any,

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Result
+from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size
 from . import _kernels as K
@@ -80,6 +81,7 @@ class LogNormWalk(Result):
         return np.exp(self.layers * math.log1p(self.step))
 
 
+@accepts_executor
 def sample_linear_log_norm(
     width: int,
     depth: int,

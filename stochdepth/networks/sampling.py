@@ -29,6 +29,7 @@ import numpy as np
 
 from .._checks import check_array, check_int, check_real, check_record
 from ..activations import Activation
+from ..executors import accepts_executor
 from ..montecarlo import (
     ChunkKernel,
     Observable,
@@ -366,6 +367,7 @@ def default_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
     return states_chunk_size(width, n_inputs, n_record, 1024)
 
 
+@accepts_executor
 def sample_network(
     x: Any,
     width: int | None = None,

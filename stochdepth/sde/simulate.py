@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import NumericalError, check_array, check_int, check_real, check_record
 from .._results import Result
+from ..executors import accepts_executor
 from ..montecarlo import (
     Moments,
     MomentsResult,
@@ -298,6 +299,7 @@ def _run_with_progress(
     return observed, time.perf_counter() - start
 
 
+@accepts_executor
 def simulate(
     sde: SDE,
     solver: Solver,
@@ -496,6 +498,7 @@ def _level_observables(
     return derived
 
 
+@accepts_executor
 def simulate_levels(
     sde: SDE,
     solver: Solver,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_array, check_int, check_real
+from ..executors import accepts_executor
 from ..montecarlo import map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, as_generator
 from .transitions import Chain, as_chain
@@ -530,6 +531,7 @@ class SimulatedStoppingProblem(StoppingProblem):
             self._disc[layer] * np.asarray(self.simulator.gain(layer, states), dtype=float) - self._cum[layer]
         )
 
+    @accepts_executor
     def sample_states(
         self,
         n_paths: int,
@@ -561,6 +563,7 @@ class SimulatedStoppingProblem(StoppingProblem):
         gains = np.stack([np.asarray(sim.gain(l, states[:, l]), dtype=float) for l in range(L + 1)], axis=1)
         return PathStoppingProblem(np.stack(feats, axis=1), gains, self.costs, discount=self.discount)
 
+    @accepts_executor
     def sample(
         self,
         n_paths: int,

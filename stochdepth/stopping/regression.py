@@ -38,6 +38,7 @@ from scipy import stats as st
 
 from .._checks import check_finite_result, check_int, check_real
 from .._results import Estimate, Status
+from ..executors import accepts_executor
 from ..montecarlo import map_chunks
 from ..random import RNGLike, spawn
 from ._regress import fit_layer
@@ -433,6 +434,7 @@ def _inner_continuation(
     return total / n_inner
 
 
+@accepts_executor
 def andersen_broadie_samples(
     problem: SimulatedStoppingProblem,
     policy: Policy,

@@ -1,0 +1,157 @@
+"""Benchmark of stochdepth.executors: random ReLU networks on a Dask LocalCluster against local threads.
+
+Usage::
+
+    python benchmarks/bench_dask.py [--paths N] [--quick] [--out PATH]
+
+Workload: ``N`` random ReLU networks (default 10^7) of width 8 and depth 256, one input, squared norms
+recorded at layers 0, 128, 256 and reduced to streaming moments (bounded memory: only a few chunk
+partials are alive at any time). Every case uses the same seed, the default chunk size (1024 networks,
+a Dask task per chunk) and checks that its moments are bitwise identical to the threads' result.
+
+Cases, side by side in one run (each executor warmed up first, so numba compilation is never timed):
+
+1. overhead: a 2-worker LocalCluster (processes, 1 thread each) against a local 2-thread pool on the
+   same machine, same ``N``: the ratio of wall times, and the resident memory of the client, the
+   scheduler and each worker after the run (psutil);
+2. weak scaling: ``N / 2`` networks per worker on 1 and 2 workers: tasks (chunks) per second.
+
+On a machine shared with other work the absolute times move with the load (recorded in the JSON);
+read the ratios. ``--quick`` runs 2 * 10^5 networks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from stochdepth.executors import use_executor
+from stochdepth.montecarlo import Moments
+from stochdepth.networks import sample_network, squared_norms
+
+WIDTH, DEPTH, CHUNK = 8, 256, 1024
+
+
+def run(n_paths: int, executor, threads: int = 2):
+    with use_executor(executor):
+        res = _sample(n_paths, threads)
+    return res["squared_norms"].moments
+
+
+def _sample(n_paths: int, threads: int):
+    return sample_network(
+        np.ones(WIDTH),
+        WIDTH,
+        DEPTH,
+        "relu",
+        n_paths=n_paths,
+        record=[0, DEPTH // 2, DEPTH],
+        observe=squared_norms(),
+        reduce=Moments(),
+        chunk_size=CHUNK,
+        n_threads=threads,
+        rng=2026,
+    )
+
+
+def timed(n_paths: int, executor, threads: int = 2):
+    t0 = time.perf_counter()
+    m = run(n_paths, executor, threads)
+    return time.perf_counter() - t0, m
+
+
+def rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def cluster_case(n_workers: int, n_paths: int, ref):
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        run(4 * CHUNK * n_workers, client)  # warm-up: numba compiles on every worker
+        seconds, m = timed(n_paths, client)
+        same = bool(np.array_equal(m.mean, ref.mean) and np.array_equal(m.var, ref.var)) if ref else None
+        memory = {
+            "scheduler_mib": client.run_on_scheduler(rss_mib),
+            "workers_mib": sorted(client.run(rss_mib).values()),
+        }
+    return seconds, same, memory
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=10**7)
+    parser.add_argument("--quick", action="store_true", help="2 * 10^5 networks")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_dask.json")
+    args = parser.parse_args(argv)
+    n = 200_000 if args.quick else args.paths
+    chunks = -(-n // CHUNK)
+
+    run(4 * CHUNK, "threads")  # warm-up
+    t_threads, ref = timed(n, "threads")
+    client_mib = rss_mib()
+    t_dask, same, memory = cluster_case(2, n, ref)
+    per_worker = n // 2
+    t_one, _, _ = cluster_case(1, per_worker, None)
+    weak = [
+        {"workers": 1, "networks": per_worker, "tasks": -(-per_worker // CHUNK), "seconds": t_one},
+        {"workers": 2, "networks": n, "tasks": chunks, "seconds": t_dask},
+    ]
+    for row in weak:
+        row["tasks_per_s"] = row["tasks"] / row["seconds"]
+    result = {
+        "networks": n,
+        "width": WIDTH,
+        "depth": DEPTH,
+        "chunk_size": CHUNK,
+        "tasks": chunks,
+        "threads_2_s": t_threads,
+        "dask_2_workers_s": t_dask,
+        "overhead_ratio": t_dask / t_threads,
+        "bitwise_identical": same,
+        "client_mib": client_mib,
+        **memory,
+        "weak_scaling": weak,
+        "weak_efficiency_2": weak[1]["tasks_per_s"] / (2 * weak[0]["tasks_per_s"]),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"{n:.3g} networks (width {WIDTH}, depth {DEPTH}), {chunks} tasks of {CHUNK}")
+    print(f"  threads (2):          {t_threads:8.2f} s")
+    print(
+        f"  LocalCluster (2x1):   {t_dask:8.2f} s   overhead ratio {t_dask / t_threads:.3f}, "
+        f"bitwise same: {same}"
+    )
+    print(
+        f"  memory: client {client_mib:.0f} MiB, scheduler {memory['scheduler_mib']:.0f} MiB, workers "
+        + ", ".join(f"{w:.0f}" for w in memory["workers_mib"])
+        + " MiB"
+    )
+    print("  weak scaling: workers  networks  tasks/s")
+    for row in weak:
+        print(f"                 {row['workers']:5d}  {row['networks']:8d}  {row['tasks_per_s']:7.2f}")
+    print(f"  efficiency at 2 workers: {result['weak_efficiency_2']:.2f}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
