@@ -241,6 +241,10 @@ class _Runner:
             self.pool: Executor | None = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
             self.owned, self.width, self.payload = self.pool, n_threads, None
             return
+        if isinstance(executor, ThreadPoolExecutor):  # the caller's threads: shared memory, no pickling
+            self.pool, self.payload = executor, None
+            self.width = max(1, int(getattr(executor, "_max_workers", n_threads)))
+            return
         self.payload = _serialise(fn)
         if self.client is not None:
             self.pool = None
