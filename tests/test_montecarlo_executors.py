@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -76,9 +77,10 @@ def test_map_chunks_closure_on_every_executor(client, seed):
         return scale * gen.standard_normal(b - a)
 
     ref = np.concatenate(map_chunks(chunk, seed, 1000, chunk_size=128, n_threads=2))
-    for ex in ("processes", client):
-        got = np.concatenate(map_chunks(chunk, seed, 1000, chunk_size=128, n_threads=2, executor=ex))
-        np.testing.assert_array_equal(ref, got)
+    with ThreadPoolExecutor(3) as own_threads:
+        for ex in ("processes", client, own_threads):
+            got = np.concatenate(map_chunks(chunk, seed, 1000, chunk_size=128, n_threads=2, executor=ex))
+            np.testing.assert_array_equal(ref, got)
 
 
 def _slow_kernel(a, b, gen):
