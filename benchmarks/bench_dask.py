@@ -14,7 +14,10 @@ Cases, side by side in one run (each executor warmed up first, so numba compilat
 1. overhead: a 2-worker LocalCluster (processes, 1 thread each) against a local 2-thread pool on the
    same machine, same ``N``: the ratio of wall times, and the resident memory of the client, the
    scheduler and each worker after the run (psutil);
-2. weak scaling: ``N / 2`` networks per worker on 1 and 2 workers: tasks (chunks) per second.
+2. weak scaling: ``N / 2`` networks per worker on 1 and 2 workers: tasks (chunks) per second;
+3. the runner's own cost per task: tasks per second of chunks that do nothing (2 000 of them through
+   ``map_chunks`` on the 2-worker cluster), which bounds the throughput of the scheduler plus the
+   client's in-order fold (the input of the extrapolation to 100 workers in benchmarks/README.md).
 
 On a machine shared with other work the absolute times move with the load (recorded in the JSON);
 read the ratios. ``--quick`` runs 2 * 10^5 networks.
@@ -85,11 +88,26 @@ def cluster_case(n_workers: int, n_paths: int, ref):
         run(4 * CHUNK * n_workers, client)  # warm-up: numba compiles on every worker
         seconds, m = timed(n_paths, client)
         same = bool(np.array_equal(m.mean, ref.mean) and np.array_equal(m.var, ref.var)) if ref else None
+        empty = _empty_tasks_per_s(client) if n_workers == 2 else None
         memory = {
             "scheduler_mib": client.run_on_scheduler(rss_mib),
             "workers_mib": sorted(client.run(rss_mib).values()),
         }
+    memory["empty_tasks_per_s"] = empty
     return seconds, same, memory
+
+
+def _nothing(a: int, b: int, gen) -> int:
+    return b - a
+
+
+def _empty_tasks_per_s(client, n_tasks: int = 2000) -> float:
+    from stochdepth.montecarlo import map_chunks
+
+    map_chunks(_nothing, 0, 20, chunk_size=1, executor=client)  # warm-up
+    t0 = time.perf_counter()
+    map_chunks(_nothing, 0, n_tasks, chunk_size=1, executor=client)
+    return n_tasks / (time.perf_counter() - t0)
 
 
 def main(argv=None) -> int:
@@ -150,6 +168,7 @@ def main(argv=None) -> int:
     for row in weak:
         print(f"                 {row['workers']:5d}  {row['networks']:8d}  {row['tasks_per_s']:7.2f}")
     print(f"  efficiency at 2 workers: {result['weak_efficiency_2']:.2f}")
+    print(f"  empty tasks through the runner (2 workers): {memory['empty_tasks_per_s']:.0f} tasks/s")
     return 0 if same else 1
 
 

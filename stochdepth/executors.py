@@ -259,26 +259,66 @@ class _Runner:
             self.pool = executor
             self.width = max(1, int(getattr(executor, "_max_workers", n_threads)))
 
-    def submit(self, *args: Any) -> Any:
+    @property
+    def batch(self) -> int:
+        """Tasks per submission: one for local pools; for Dask a batch per round trip (each submission
+        and each gather costs the client a round trip to the scheduler)."""
+        return max(8, self.width) if self.client is not None else 1
+
+    def submit(self, batch: Sequence[tuple[Any, ...]]) -> Callable[[], list[Any]]:
+        """Start the tasks of ``batch``; return a function waiting for their results, in order."""
         if self.client is not None:
-            return self.client.submit(_call_payload, self.payload, *args, pure=False)
+            cols = list(zip(*batch))
+            futs = self.client.map(_call_payload, [self.payload] * len(batch), *cols, pure=False)
+            return _DaskBatch(self.client, futs)
         if self.pool is None:  # inline: run now, in this thread
-            fut: Future[Any] = Future()
             token = _ACTIVE.set(None)
             try:
-                fut.set_result(self.fn(*args))
-            except BaseException as exc:
-                fut.set_exception(exc)
+                done = [self.fn(*a) for a in batch]
             finally:
                 _ACTIVE.reset(token)
-            return fut
+            return _Done(done)
         if self.payload is not None:
-            return self.pool.submit(_call_payload, self.payload, *args)
-        return self.pool.submit(self.fn, *args)
+            return _LocalBatch([self.pool.submit(_call_payload, self.payload, *a) for a in batch])
+        return _LocalBatch([self.pool.submit(self.fn, *a) for a in batch])
 
     def close(self) -> None:
         if self.owned is not None:
             self.owned.shutdown(wait=True, cancel_futures=True)
+
+
+class _Done:
+    def __init__(self, results: list[Any]) -> None:
+        self.results = results
+
+    def __call__(self) -> list[Any]:
+        return self.results
+
+    def cancel(self) -> None:
+        pass
+
+
+class _LocalBatch:
+    def __init__(self, futures: list[Future[Any]]) -> None:
+        self.futures = futures
+
+    def __call__(self) -> list[Any]:
+        return [f.result() for f in self.futures]
+
+    def cancel(self) -> None:
+        for f in self.futures:
+            f.cancel()
+
+
+class _DaskBatch:
+    def __init__(self, client: Any, futures: list[Any]) -> None:
+        self.client, self.futures = client, futures
+
+    def __call__(self) -> list[Any]:
+        return self.client.gather(self.futures)
+
+    def cancel(self) -> None:
+        self.client.cancel(self.futures)
 
 
 def ordered_results(
@@ -286,7 +326,8 @@ def ordered_results(
 ) -> Iterator[Any]:
     """Yield ``fn(*a)`` for each ``a`` in ``args``, in order, computed on ``executor``.
 
-    At most ``2 * width`` tasks are in flight (``width``: threads, processes or Dask worker threads), so
+    About ``2 * width`` tasks are in flight (``width``: threads, processes or Dask worker threads; Dask
+    tasks are submitted and gathered in batches of ``max(8, width)``, one round trip each), so
     memory is bounded by a few results whatever ``len(args)``; the caller folds the results as they come,
     in order, which makes every bit of a reduction independent of the executor. ``executor`` must have
     passed :func:`check_executor`.
@@ -295,22 +336,24 @@ def ordered_results(
         return
     runner = _Runner(fn, executor, n_threads)
     try:
-        window = 2 * runner.width
-        todo = iter(args)
+        size = runner.batch
+        batches = [args[i : i + size] for i in range(0, len(args), size)]
+        window = max(2, -(-2 * runner.width // size))  # batches in flight: >= 2 x width tasks
+        todo = iter(batches)
         pending: deque[Any] = deque()
-        for a in todo:
-            pending.append(runner.submit(*a))
+        for b in todo:
+            pending.append(runner.submit(b))
             if len(pending) >= window:
                 break
         try:
             while pending:
-                result = pending.popleft().result()
+                results = pending.popleft()()
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(runner.submit(*nxt))
-                yield result
+                    pending.append(runner.submit(nxt))
+                yield from results
         finally:
-            for f in pending:
-                f.cancel()
+            for handle in pending:
+                handle.cancel()
     finally:
         runner.close()
