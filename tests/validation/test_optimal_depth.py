@@ -24,7 +24,6 @@ from validation import CAMPAIGNS, all_tasks
 from validation import optimal_depth as od
 from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 from validation.optimal_depth.b6_solvers import jittered_cdf
-from validation.optimal_depth.pending import network_depths
 from validation.optimal_depth.problems import B6, b6_constants, inverse_gaussian
 
 TASK_IDS = ["depth.b2-bounds", "depth.b6-bridge", "depth.b5-noiseless", "depth.osla", "depth.benchmarks"]
@@ -135,16 +134,6 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
     gen = np.random.default_rng(seed)
     tau = gen.choice(pmf.size, size=20_000, p=pmf)
     assert one_sample_test(tau - gen.random(tau.size), G).pvalue > 1e-6
-
-
-def test_network_depths_are_reproducible_and_start_at_zero_above_the_threshold(seed):
-    a = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
-    b = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
-    np.testing.assert_array_equal(a, b)
-    assert a.dtype == np.int64 and np.all(a >= 1)  # y0 = 0 < 0.2: at least one layer
-    np.testing.assert_array_equal(network_depths(4, 8, -0.1, 0.0, 50, seed, 10), 0)
-    # censoring: a threshold out of reach within 3 layers of a width-4 network is reported as -1
-    assert np.all(network_depths(4, 8, 50.0, 0.0, 20, seed, 3) == -1)
 
 
 def _run(task_id, tmp_path, seed):

@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from stochdepth.testing.generators import random_markov_problem
+from stochdepth.testing.generators import random_markov_problem, random_residual_family
 
 from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import as_floats, fmt
 from ..runner import Check, Context, TaskOutput
-from .pending import residual_family
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -90,11 +89,11 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
     gen = np.random.default_rng(ctx.rng("families"))
     sat = []
     for _ in range(n_sat):
-        prob, info = residual_family(gen)
+        prob, info = random_residual_family(gen)
         sat.append({"info": info, "bounds": _family_bounds(prob, info)})
     viol = []
     for k in range(n_viol):
-        prob, info = residual_family(gen, ("growth", "lipschitz")[k % 2])
+        prob, info = random_residual_family(gen, ("growth", "lipschitz")[k % 2])
         viol.append({"info": info, "bounds": _family_bounds(prob, info)})
     cgen = np.random.default_rng(ctx.rng("chains"))
     chains = []
