@@ -21,15 +21,11 @@ recorded in the JSON written to benchmarks/results/).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
+from timing import NOTE, best_time, machine, write_report
 
 from stochdepth.networks import (
     ExactLaw,
@@ -39,15 +35,6 @@ from stochdepth.networks import (
     sample_network,
     squared_norms,
 )
-
-
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def bench_samplers(width, depth, k, n_paths, threads, repeats):
@@ -143,21 +130,10 @@ def main(argv=None) -> int:
         "threads": args.threads,
         "samplers": rows,
         "log_norm_walk": walk,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-        },
-        "note": "best of repeats after a warm-up; shared-machine timings are noisy, read the ratios",
+        "machine": machine(numpy=np.__version__, numba=numba.__version__),
+        "note": NOTE,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(args.out)
-    print(f"\nwritten: {args.out}")
+    write_report(args.out, report)
     return 0
 
 
