@@ -262,6 +262,42 @@ def _raise_bad(n_bad: int, a: int, b: int, what: str) -> None:
 # ----------------------------------------------------------------------------------------------------
 
 
+def _run_with_progress(
+    run_chunk: Callable[[int, int, np.random.Generator], np.ndarray],
+    rng: RNGLike,
+    n_paths: int,
+    times: np.ndarray,
+    observables: Sequence[Observable],
+    reducers: Sequence[Reducer],
+    *,
+    chunk_size: int,
+    n_threads: int | None,
+    what: str,
+    progress: bool,
+    desc: str,
+) -> tuple[dict[str, Any], float]:
+    """:func:`~stochdepth.montecarlo.run_observed` under an optional progress bar; also the wall time."""
+    bar, update = _progress_callback(progress, n_paths, desc)
+    start = time.perf_counter()
+    try:
+        observed = run_observed(
+            run_chunk,
+            rng,
+            n_paths,
+            times,
+            observables,
+            reducers,
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+            what=what,
+            progress=update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return observed, time.perf_counter() - start
+
+
 def simulate(
     sde: SDE,
     solver: Solver,
@@ -380,25 +416,19 @@ def simulate(
         _raise_bad(kernel(x0c, t0, dt, n_steps, rec, gen, out, *_buffers(sde)), a, b, what)
         return out
 
-    bar, update = _progress_callback(progress, n_paths, sde.name)
-    start = time.perf_counter()
-    try:
-        observed = run_observed(
-            run_chunk,
-            rng,
-            n_paths,
-            t0 + rec * dt,
-            observables,
-            reducers,
-            chunk_size=chunk_size,
-            n_threads=n_threads,
-            what=what,
-            progress=update,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - start
+    observed, elapsed = _run_with_progress(
+        run_chunk,
+        rng,
+        n_paths,
+        t0 + rec * dt,
+        observables,
+        reducers,
+        chunk_size=chunk_size,
+        n_threads=n_threads,
+        what=what,
+        progress=progress,
+        desc=sde.name,
+    )
     return SimulationResult(
         times=t0 + rec * dt,
         steps=rec,
@@ -434,6 +464,36 @@ def check_nested_steps(steps: Any) -> np.ndarray:
                 f"got {vals}"
             )
     return np.asarray(vals, dtype=np.int64)
+
+
+def _level_observables(
+    observables: Sequence[Observable], n_times: int, n_lev: int, dim: int
+) -> list[Observable]:
+    """Each observable on the coupled levels and on the differences of consecutive levels.
+
+    The kernel's states are ``(m, n_times, n_levels, dim)``; an observable sees ``(m, n_times *
+    n_levels, dim)`` and its values are reshaped back to separate the levels.
+    """
+
+    def levels_fn(o: Observable) -> Callable[[np.ndarray], np.ndarray]:
+        def fn(states: np.ndarray) -> np.ndarray:
+            m = states.shape[0]
+            vals = o(states.reshape(m, n_times * n_lev, dim))
+            if vals.shape[:2] != (m, n_times * n_lev):
+                raise ValueError(
+                    f"observable {o.name!r} must keep the leading (path, time) axes "
+                    f"{(m, n_times * n_lev)}, returned shape {vals.shape}"
+                )
+            return vals.reshape(m, n_times, n_lev, *vals.shape[2:])
+
+        return fn
+
+    derived: list[Observable] = []
+    for o in observables:
+        f = levels_fn(o)
+        derived.append(Observable(o.name, f))
+        derived.append(Observable(o.name + "\x00diff", lambda s, f=f: np.diff(f(s), axis=2)))
+    return derived
 
 
 def simulate_levels(
@@ -546,45 +606,21 @@ def simulate_levels(
         _raise_bad(n_bad, a, b, what)
         return out
 
-    # Observables see (m, n_times * n_levels, dim); values are reshaped back to separate the levels.
-    def levels_fn(o: Observable) -> Callable[[np.ndarray], np.ndarray]:
-        def fn(states: np.ndarray) -> np.ndarray:
-            m = states.shape[0]
-            vals = o(states.reshape(m, rec.size * n_lev, dim))
-            if vals.shape[:2] != (m, rec.size * n_lev):
-                raise ValueError(
-                    f"observable {o.name!r} must keep the leading (path, time) axes "
-                    f"{(m, rec.size * n_lev)}, returned shape {vals.shape}"
-                )
-            return vals.reshape(m, rec.size, n_lev, *vals.shape[2:])
+    derived = _level_observables(observables, rec.size, n_lev, dim)
 
-        return fn
-
-    derived: list[Observable] = []
-    for o in observables:
-        f = levels_fn(o)
-        derived.append(Observable(o.name, f))
-        derived.append(Observable(o.name + "\x00diff", lambda s, f=f: np.diff(f(s), axis=2)))
-
-    bar, update = _progress_callback(progress, n_paths, sde.name)
-    start = time.perf_counter()
-    try:
-        raw = run_observed(
-            run_chunk,
-            rng,
-            n_paths,
-            times,
-            derived,
-            (Moments(),),
-            chunk_size=chunk_size,
-            n_threads=n_threads,
-            what=what,
-            progress=update,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - start
+    raw, elapsed = _run_with_progress(
+        run_chunk,
+        rng,
+        n_paths,
+        times,
+        derived,
+        (Moments(),),
+        chunk_size=chunk_size,
+        n_threads=n_threads,
+        what=what,
+        progress=progress,
+        desc=sde.name,
+    )
     observed = {}
     for o in observables:
         lev, diff = raw[o.name].moments, raw[o.name + "\x00diff"].moments

@@ -9,7 +9,9 @@ rule is one), so its value must equal the backward-induction value.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,3 +116,14 @@ def test_user_solver_dispatch_and_status(seed: int) -> None:
     # not a StoppingSolver at all
     with pytest.raises(TypeError, match="solver must be a StoppingSolver"):
         solve_stopping(prob, object())  # type: ignore[arg-type]
+
+
+def test_architecture_page_example_runs() -> None:
+    """The user-solver example of docs/architecture.md ("Plugging in a solver of one's own") runs."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = page.split("## Plugging in a solver of one's own", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1
+    # compiled on its own (dont_inherit: not under this module's ``from __future__ import annotations``)
+    code = compile(blocks[0], "docs/architecture.md[user solver]", "exec", dont_inherit=True)
+    exec(code, {"__name__": "architecture_example"})
