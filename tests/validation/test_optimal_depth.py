@@ -18,9 +18,8 @@ import math
 
 import numpy as np
 import pytest
-from task_testing import run_task_end_to_end
+from task_testing import check_campaign_task_list, run_task_end_to_end
 
-from validation import CAMPAIGNS, all_tasks
 from validation import optimal_depth as od
 from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 from validation.optimal_depth.b6_solvers import jittered_cdf
@@ -70,18 +69,8 @@ def _tiny(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registered_and_task_list_well_formed():
-    assert "optimal_depth" in CAMPAIGNS
-    assert [e.id for e in od.EXPERIMENTS] == TASK_IDS
+    check_campaign_task_list(od, "optimal_depth", TASK_IDS, "depth.")
     assert [m.EXPERIMENT for m in MODULES] == list(od.EXPERIMENTS)
-    for profile in ("quick", "full"):
-        tasks = od.tasks(profile)
-        assert [t.id for t in tasks] == TASK_IDS
-        for t in tasks:
-            assert t.campaign == od.CAMPAIGN == "optimal_depth"
-            assert t.title and t.description and callable(t.fn)
-    assert [t.id for t in all_tasks("quick", ["depth."])] == TASK_IDS
-    with pytest.raises(ValueError, match="profile"):
-        od.tasks("huge")
 
 
 def test_size_tables_are_frozen_per_profile_and_tiny_covers_them():
