@@ -417,6 +417,11 @@ class TorchExplicitWeights(NetworkSampler):
         return kernel
 
 
+def _accelerator_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
+    """Default chunk on an accelerator: ~16 MiB of recorded states, at most 65536 networks."""
+    return states_chunk_size(width, n_inputs, n_record, 65536)
+
+
 def sample_torch_network(
     x: Any,
     width: int | None = None,
@@ -516,8 +521,7 @@ def sample_torch_network(
     sampler = TorchExplicitWeights(device=device, dtype=dtype, batch_size=batch_size)
     if chunk_size is None and sampler.device.type != "cpu":
         n_record = check_record_layers(record, spec.require("depth")).size
-        # on an accelerator: about 16 MiB of recorded states, at most 65536 networks per chunk
-        chunk_size = states_chunk_size(spec.width, spec.input_matrix.shape[1], n_record, 65536)
+        chunk_size = _accelerator_chunk_size(spec.width, spec.input_matrix.shape[1], n_record)
     return sample_network(
         spec,
         n_paths=n_paths,
