@@ -37,6 +37,13 @@ from stochdepth.networks import (
 )
 
 
+def time_both_samplers(run, repeats: int) -> tuple[float, float]:
+    """Best times of ``run(ExactLaw())`` and ``run(ExplicitWeights())`` (the slower with half the repeats)."""
+    return best_time(lambda: run(ExactLaw()), repeats), best_time(
+        lambda: run(ExplicitWeights()), max(1, repeats // 2)
+    )
+
+
 def bench_samplers(width, depth, k, n_paths, threads, repeats):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, k)) if k > 1 else rng.standard_normal(8)
@@ -47,8 +54,7 @@ def bench_samplers(width, depth, k, n_paths, threads, repeats):
 
     run(ExactLaw(), 2)  # warm-up (compilation, caches)
     run(ExplicitWeights(), 1)
-    t_exact = best_time(lambda: run(ExactLaw()), repeats)
-    t_explicit = best_time(lambda: run(ExplicitWeights()), max(1, repeats // 2))
+    t_exact, t_explicit = time_both_samplers(run, repeats)
     return {
         "case": f"relu n={width} L={depth} k={k}",
         "n_paths": n_paths,
@@ -73,8 +79,7 @@ def bench_walk(width, depth, n_paths, threads, repeats):
     sample_linear_log_norm(width, depth, n_paths=2, rng=0)  # warm-up
     sample_network(x, width, depth, "linear", n_paths=2, observe=log_norms(), rng=0)
     t_walk = best_time(walk, repeats)
-    t_exact = best_time(lambda: net(ExactLaw()), repeats)
-    t_explicit = best_time(lambda: net(ExplicitWeights()), max(1, repeats // 2))
+    t_exact, t_explicit = time_both_samplers(net, repeats)
     return {
         "case": f"linear log-norm n={width} L={depth}",
         "n_paths": n_paths,
