@@ -425,6 +425,8 @@ def fit(
         _probe(model, x_val, y_val, loss, "val")
     opt = _make_optimizer(optimizer, model)
     sched = _make_scheduler(scheduler, opt)
+    if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau) and val is None:
+        raise ValueError("scheduler ReduceLROnPlateau needs a validation metric: val is None")
     fingerprint = architecture_fingerprint(model)
     path = None if checkpoint is None else Path(checkpoint)
     saved = _load_checkpoint(path, fingerprint) if path is not None and resume and path.exists() else None

@@ -226,3 +226,74 @@ def test_bad_input_is_refused_before_training(seed: int) -> None:
         with pytest.raises(error, match=message):
             fit(model, args.pop("loss"), args.pop("train"), args.pop("val"), **args)
     assert all(torch.equal(a, b) for a, b in zip(before, _params(model)))
+
+
+def test_an_interrupted_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch, seed: int) -> None:
+    train, val = _splits(seed)
+    path = tmp_path / "c.pt"
+    kw = dict(batch_size=8, seed=seed, checkpoint=path, progress=False)
+    fit(_model(seed), DeepSupervision(), train, val, epochs=1, **kw)
+    good = path.read_bytes()
+    real_save = torch.save
+
+    def torn_save(obj, handle):
+        real_save(obj, handle)
+        handle.truncate(10)  # half a file, then the machine dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    with pytest.raises(KeyboardInterrupt):
+        fit(_model(seed), DeepSupervision(), train, val, epochs=3, **kw)
+    assert path.read_bytes() == good and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    monkeypatch.setattr(torch, "save", real_save)
+    assert fit(_model(seed), DeepSupervision(), train, val, epochs=2, **kw).resumed_from == 1
+
+
+def test_scheduler_instances_clipping_and_fresh_restart(tmp_path, seed: int) -> None:
+    train, val = _splits(seed)
+    model = _model(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    history = fit(
+        model,
+        DeepSupervision(),
+        train,
+        val,
+        epochs=4,
+        batch_size=8,
+        seed=seed,
+        optimizer=opt,
+        scheduler=plateau,
+        grad_clip=0.5,
+        checkpoint=tmp_path / "c.pt",
+        progress=False,
+    )
+    lrs = history.column("lr")
+    assert lrs[0] == 0.1 and np.all(np.diff(lrs) <= 0)
+    again = fit(
+        _model(seed),
+        DeepSupervision(),
+        train,
+        val,
+        epochs=1,
+        batch_size=8,
+        seed=seed,
+        checkpoint=tmp_path / "c.pt",
+        resume=False,
+        progress=False,
+    )
+    assert again.resumed_from == 0 and again.epochs_run == 1
+    with pytest.raises(ValueError, match="ReduceLROnPlateau needs"):
+        fit(
+            model,
+            DeepSupervision(),
+            train,
+            None,
+            epochs=1,
+            batch_size=8,
+            seed=seed,
+            optimizer=opt,
+            scheduler=plateau,
+        )
+    with pytest.raises(ValueError, match="grad_clip"):
+        fit(model, DeepSupervision(), train, val, epochs=1, batch_size=8, seed=seed, grad_clip=-1.0)
