@@ -15,6 +15,15 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
   (docs/science.md Part C);
 * :func:`torch_activation` -- an activation as a function of tensors;
 * :func:`default_device` -- ``cuda`` when available, else ``cpu``.
+
+Trained networks (docs/science.md §B3):
+
+* :mod:`~stochdepth.nn.regularizers` -- depth regularizers as losses of
+  :class:`~stochdepth.nn.exits.ExitOutputs`: :class:`ExpectedDepthLoss`, :class:`ResidualDecayPenalty`,
+  :class:`LookAheadPenalty`, the baselines :class:`DeepSupervision` and :class:`PonderNetLoss`, and
+  :class:`CompositeLoss` (final exit + deep supervision + :math:`\lambda\mathcal L_{\rm depth}`);
+* :func:`fit` (:mod:`~stochdepth.nn.training`) -- seeded training with early stopping, atomic
+  checkpoints and bitwise resume, returning a :class:`TrainingHistory`.
 """
 
 from __future__ import annotations
@@ -30,11 +39,33 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
 from ._device import default_device
 from .activation import torch_activation
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
+from .regularizers import (
+    CompositeLoss,
+    DeepSupervision,
+    ExpectedDepthLoss,
+    LookAheadPenalty,
+    PonderNetLoss,
+    ResidualDecayPenalty,
+    halting_distribution,
+    make_loss,
+)
+from .training import EpochRecord, TrainingHistory, fit
 
 __all__ = [
+    "CompositeLoss",
+    "DeepSupervision",
+    "EpochRecord",
+    "ExpectedDepthLoss",
+    "LookAheadPenalty",
+    "PonderNetLoss",
     "RandomResNet",
+    "ResidualDecayPenalty",
     "TorchExplicitWeights",
+    "TrainingHistory",
     "default_device",
+    "fit",
+    "halting_distribution",
+    "make_loss",
     "sample_torch_network",
     "torch_activation",
 ]
