@@ -13,10 +13,17 @@ An executor is chosen
 * for a block of code, with :func:`use_executor`, which every public sampler and simulator obeys
   without a keyword of its own (one mechanism for the whole library):
 
-  >>> from stochdepth.executors import use_executor
-  >>> from stochdepth.networks import sample_network
-  >>> with use_executor("threads"):                                  # doctest: +SKIP
-  ...     res = sample_network(1.0, 8, 256, "relu", n_paths=10**6, rng=1)
+  >>> from stochdepth.executors import current_executor, use_executor
+  >>> from stochdepth.networks import sample_linear_log_norm
+  >>> ref = sample_linear_log_norm(8, 64, n_paths=2000, chunk_size=256, rng=1)
+  >>> with use_executor("threads"):
+  ...     print(current_executor())
+  ...     res = sample_linear_log_norm(8, 64, n_paths=2000, chunk_size=256, rng=1)
+  threads
+  >>> bool(np.array_equal(res.log_ratio, ref.log_ratio))
+  True
+
+  and a client is used the same way (``with use_executor(client):`` or ``executor=client``).
 
 Accepted values: ``None`` (the active :func:`use_executor`, else threads), ``"threads"``,
 ``"processes"`` (a process pool of ``n_threads`` workers, created for the call), a

@@ -20,6 +20,7 @@ AREAS = {
         "stochdepth.activations",
         "stochdepth._checks",
         "stochdepth._results",
+        "stochdepth.executors",
     ],
     "sde": [
         "stochdepth.sde.problem",

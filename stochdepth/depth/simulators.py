@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .._checks import check_choice, check_int, check_real
+from ..executors import accepts_executor
 from ..montecarlo import map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from ..stopping import Simulator
@@ -164,6 +165,7 @@ class LinearResNetSimulator(Simulator):
         return -((np.log(np.linalg.norm(states, axis=1)) - self.target) ** 2)
 
 
+@accepts_executor
 def simulate_stopping_depth(
     width: int,
     target: float,

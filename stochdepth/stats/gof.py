@@ -32,6 +32,7 @@ from scipy import stats as _st
 
 from .._checks import check_array, check_finite_result, check_int, check_real
 from .._results import Result
+from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
 from ..random import RNGLike
 from . import _kernels as K
@@ -412,6 +413,7 @@ def _check_method(method: Any) -> TestMethod:
     return method
 
 
+@accepts_executor
 def two_sample_test(
     x: Any,
     y: Any,
