@@ -64,10 +64,21 @@ def _sample(n_paths: int, threads: int):
     )
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
 def timed(n_paths: int, executor, threads: int = 2):
-    t0 = time.perf_counter()
+    """Wall seconds, CPU seconds of every process involved (this one, and Dask's workers), moments."""
+    remote = (lambda: sum(executor.run(cpu_s).values())) if not isinstance(executor, str) else (lambda: 0.0)
+    c0, r0, t0 = cpu_s(), remote(), time.perf_counter()
     m = run(n_paths, executor, threads)
-    return time.perf_counter() - t0, m
+    wall = time.perf_counter() - t0
+    return wall, cpu_s() - c0 + remote() - r0, m
 
 
 def rss_mib() -> float:
@@ -86,7 +97,7 @@ def cluster_case(n_workers: int, n_paths: int, ref):
         Client(cluster, set_as_default=False) as client,
     ):
         run(4 * CHUNK * n_workers, client)  # warm-up: numba compiles on every worker
-        seconds, m = timed(n_paths, client)
+        seconds, cpu, m = timed(n_paths, client)
         same = bool(np.array_equal(m.mean, ref.mean) and np.array_equal(m.var, ref.var)) if ref else None
         empty = _empty_tasks_per_s(client) if n_workers == 2 else None
         memory = {
@@ -94,6 +105,7 @@ def cluster_case(n_workers: int, n_paths: int, ref):
             "workers_mib": sorted(client.run(rss_mib).values()),
         }
     memory["empty_tasks_per_s"] = empty
+    memory["cpu_s"] = cpu
     return seconds, same, memory
 
 
@@ -120,17 +132,18 @@ def main(argv=None) -> int:
     chunks = -(-n // CHUNK)
 
     run(4 * CHUNK, "threads")  # warm-up
-    t_threads, ref = timed(n, "threads")
+    t_threads, cpu_threads, ref = timed(n, "threads")
     client_mib = rss_mib()
     t_dask, same, memory = cluster_case(2, n, ref)
     per_worker = n // 2
-    t_one, _, _ = cluster_case(1, per_worker, None)
+    t_one, _, mem_one = cluster_case(1, per_worker, None)
     weak = [
         {"workers": 1, "networks": per_worker, "tasks": -(-per_worker // CHUNK), "seconds": t_one},
         {"workers": 2, "networks": n, "tasks": chunks, "seconds": t_dask},
     ]
-    for row in weak:
+    for row, cpu in zip(weak, (mem_one["cpu_s"], memory["cpu_s"])):
         row["tasks_per_s"] = row["tasks"] / row["seconds"]
+        row["tasks_per_cpu_s"] = row["tasks"] / cpu
     result = {
         "networks": n,
         "width": WIDTH,
@@ -140,6 +153,8 @@ def main(argv=None) -> int:
         "threads_2_s": t_threads,
         "dask_2_workers_s": t_dask,
         "overhead_ratio": t_dask / t_threads,
+        "threads_cpu_s": cpu_threads,
+        "cpu_overhead_ratio": memory["cpu_s"] / cpu_threads,
         "bitwise_identical": same,
         "client_mib": client_mib,
         **memory,
@@ -164,9 +179,16 @@ def main(argv=None) -> int:
         + ", ".join(f"{w:.0f}" for w in memory["workers_mib"])
         + " MiB"
     )
-    print("  weak scaling: workers  networks  tasks/s")
+    print(
+        f"  CPU seconds: threads {cpu_threads:.1f}, cluster {memory['cpu_s']:.1f} (all processes): "
+        f"ratio {memory['cpu_s'] / cpu_threads:.3f}"
+    )
+    print("  weak scaling: workers  networks  tasks/s  tasks/CPU-s")
     for row in weak:
-        print(f"                 {row['workers']:5d}  {row['networks']:8d}  {row['tasks_per_s']:7.2f}")
+        print(
+            f"                 {row['workers']:5d}  {row['networks']:8d}  {row['tasks_per_s']:7.2f}"
+            f"  {row['tasks_per_cpu_s']:7.2f}"
+        )
     print(f"  efficiency at 2 workers: {result['weak_efficiency_2']:.2f}")
     print(f"  empty tasks through the runner (2 workers): {memory['empty_tasks_per_s']:.0f} tasks/s")
     return 0 if same else 1
