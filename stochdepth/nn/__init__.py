@@ -15,6 +15,18 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
   (docs/science.md Part C);
 * :func:`torch_activation` -- an activation as a function of tensors;
 * :func:`default_device` -- ``cuda`` when available, else ``cpu``.
+
+Trained networks that can stop (docs/science.md §B1, §B3, §B4, §B7):
+
+* the contract :class:`EarlyExitModel` / :class:`ExitOutputs` (:mod:`stochdepth.nn.exits`);
+* early-exit models: :class:`ResidualMLP` (§A1 with trainable input map and branch scale),
+  :class:`ConvResNet` (1-D and 2-D), :class:`SequenceTransformer` (pre-LN, §B4) and :class:`NeuralODE`
+  (continuous depth, optionally SDE, an exit at every Euler step);
+* :class:`ProbedModel` -- forward hooks on the blocks of any network and linear probes fitted afterwards;
+* offline tasks with fixed splits (:mod:`stochdepth.nn.data`): :func:`load_digits`, :func:`load_mnist1d`,
+  :func:`gaussian_mixture`, :func:`parity_sequences`, as a :class:`Dataset` of :class:`Split` objects;
+* :func:`record_trace` -- a model run over a split as a :class:`~stochdepth.depth.Trace` (numpy, one file),
+  :func:`load_trace` and :func:`model_signature`.
 """
 
 from __future__ import annotations
@@ -29,12 +41,34 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
 
 from ._device import default_device
 from .activation import torch_activation
+from .data import Dataset, Split, gaussian_mixture, load_digits, load_mnist1d, parity_sequences
+from .exits import EarlyExitModel, ExitOutputs
+from .models import ConvResNet, NeuralODE, ResidualMLP
+from .probes import ProbedModel
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
+from .traces import load_trace, model_signature, record_trace
+from .transformer import SequenceTransformer
 
 __all__ = [
+    "ConvResNet",
+    "Dataset",
+    "EarlyExitModel",
+    "ExitOutputs",
+    "NeuralODE",
+    "ProbedModel",
     "RandomResNet",
+    "ResidualMLP",
+    "SequenceTransformer",
+    "Split",
     "TorchExplicitWeights",
     "default_device",
+    "gaussian_mixture",
+    "load_digits",
+    "load_mnist1d",
+    "load_trace",
+    "model_signature",
+    "parity_sequences",
+    "record_trace",
     "sample_torch_network",
     "torch_activation",
 ]
