@@ -128,7 +128,7 @@ class ProbedModel(EarlyExitModel):
         alpha : float
             Penalty (> 0).
         batch_size : int
-            Batch of the recording pass (no gradients).
+            Batch of the recording pass (wrapped model in evaluation mode, no gradients).
         max_iter : int
             L-BFGS iterations of the logistic fit.
 
@@ -151,8 +151,13 @@ class ProbedModel(EarlyExitModel):
             raise ValueError("x must hold at least 2 samples to fit probes")
         if y.min() < 0 or y.max() >= self.n_classes:
             raise ValueError(f"y must hold labels in [0, {self.n_classes})")
-        with torch.no_grad():
-            chunks = [self.record(x[a : a + batch_size])[0] for a in range(0, x.shape[0], batch_size)]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                chunks = [self.record(x[a : a + batch_size])[0] for a in range(0, x.shape[0], batch_size)]
+        finally:
+            self.model.train(was_training)
         probes = []
         for l in range(self.n_exits):
             h = torch.cat([c[l] for c in chunks]).detach()
@@ -202,7 +207,7 @@ def _fit_probe(h: torch.Tensor, y: torch.Tensor, n_classes: int, method: str, al
     weight = torch.linalg.solve(gram, z.T @ target)
     bias = onehot.mean(0)
     if method == "logistic":
-        weight = weight.clone().requires_grad_(True)
+        weight = weight.contiguous().clone().requires_grad_(True)
         bias = torch.zeros(n_classes, dtype=torch.float64, device=h.device, requires_grad=True)
         opt = torch.optim.LBFGS([weight, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
 

@@ -49,9 +49,25 @@ def test_root_package_loads_nn_lazily():
     assert stochdepth.nn is snn
     assert snn.RandomResNet is RandomResNet and snn.sample_torch_network is sample_torch_network
     assert sorted(snn.__all__) == [
+        "ConvResNet",
+        "Dataset",
+        "EarlyExitModel",
+        "ExitOutputs",
+        "NeuralODE",
+        "ProbedModel",
         "RandomResNet",
+        "ResidualMLP",
+        "SequenceTransformer",
+        "Split",
         "TorchExplicitWeights",
         "default_device",
+        "gaussian_mixture",
+        "load_digits",
+        "load_mnist1d",
+        "load_trace",
+        "model_signature",
+        "parity_sequences",
+        "record_trace",
         "sample_torch_network",
         "torch_activation",
     ]
