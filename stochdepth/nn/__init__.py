@@ -24,7 +24,8 @@ Trained networks that can stop (docs/science.md §B1, §B3, §B4, §B7):
   (continuous depth, optionally SDE, an exit at every Euler step);
 * :class:`ProbedModel` -- forward hooks on the blocks of any network and linear probes fitted afterwards;
 * offline tasks with fixed splits (:mod:`stochdepth.nn.data`): :func:`load_digits`, :func:`load_mnist1d`,
-  :func:`gaussian_mixture`, :func:`parity_sequences`, as a :class:`Dataset` of :class:`Split` objects;
+  :func:`gaussian_mixture`, :func:`parity_sequences`, :func:`pointer_chasing`, as a :class:`Dataset` of
+  :class:`Split` objects;
 * :func:`record_trace` -- a model run over a split as a :class:`~stochdepth.depth.Trace` (numpy, one file),
   :func:`load_trace` and :func:`model_signature`.
 """
@@ -41,7 +42,15 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
 
 from ._device import default_device
 from .activation import torch_activation
-from .data import Dataset, Split, gaussian_mixture, load_digits, load_mnist1d, parity_sequences
+from .data import (
+    Dataset,
+    Split,
+    gaussian_mixture,
+    load_digits,
+    load_mnist1d,
+    parity_sequences,
+    pointer_chasing,
+)
 from .exits import EarlyExitModel, ExitOutputs
 from .models import ConvResNet, NeuralODE, ResidualMLP
 from .probes import ProbedModel
@@ -68,6 +77,7 @@ __all__ = [
     "load_trace",
     "model_signature",
     "parity_sequences",
+    "pointer_chasing",
     "record_trace",
     "sample_torch_network",
     "torch_activation",

@@ -9,7 +9,10 @@ Every task is generated on this machine or read from an installed package, never
   that some inputs sit on their mode (easy) and some far from it (hard);
 * :func:`parity_sequences` -- token sequences whose label is the count of ones, modulo ``modulus``, over a
   marked span of variable length: the longer the span, the harder the sample (a parity of ``k`` bits
-  needs attention to all ``k`` of them).
+  needs attention to all ``k`` of them);
+* :func:`pointer_chasing` -- token sequences holding a permutation of pointers and values; the label is
+  the value reached after ``k`` hops from the first position, ``k`` varying per sample: a hop is one
+  look-up, so a sample of ``k`` hops needs about ``k`` attention layers.
 
 Each returns a frozen :class:`Dataset` of three :class:`Split` objects. The splits are fixed by ``rng``
 (:func:`stochdepth.random.as_generator`): the same seed gives the same samples in the same splits.
@@ -30,7 +33,15 @@ from .._checks import check_int, check_real
 from ..random import RNGLike, as_generator
 from ._device import as_device, as_dtype
 
-__all__ = ["Dataset", "Split", "gaussian_mixture", "load_digits", "load_mnist1d", "parity_sequences"]
+__all__ = [
+    "Dataset",
+    "Split",
+    "gaussian_mixture",
+    "load_digits",
+    "load_mnist1d",
+    "parity_sequences",
+    "pointer_chasing",
+]
 
 
 @dataclass(frozen=True)
@@ -337,4 +348,58 @@ def parity_sequences(
     perm = gen.permutation(n_samples)
     return _make(
         "parity_sequences", tokens, y, difficulty.astype(np.float64), modulus, sizes, perm, None, dev
+    )
+
+
+def pointer_chasing(
+    n_samples: int = 4000,
+    *,
+    seq_len: int = 8,
+    n_values: int = 2,
+    max_hops: int = 4,
+    rng: RNGLike = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    device: Any = "cpu",
+) -> Dataset:
+    r"""Follow ``k`` pointers from the first position; ``k`` varies per sample (multi-hop look-up).
+
+    A sample holds a random permutation :math:`\pi` of :math:`\{0,\dots,T-1\}` (``T = seq_len``) and
+    random values :math:`v_j\in\{0,\dots,V-1\}`, and a hop count :math:`k\sim U\{0,\dots,K\}`. Its
+    tokens are the hop count :math:`k` (ids ``T V + k``) followed by :math:`\pi_j V+v_j` for
+    :math:`j=0,\dots,T-1` (``seq_len + 1`` tokens, vocabulary ``T V + K + 1``); the label is
+    :math:`v_{\pi^k(0)}`. Each hop is a look-up by position, which one attention layer can do, so the
+    number of layers a sample needs grows with :math:`k`; the difficulty is :math:`k/K`.
+
+    Parameters
+    ----------
+    n_samples, seq_len : int
+    n_values : int
+        Number of classes :math:`V\ge2`.
+    max_hops : int
+        :math:`K\ge1`.
+    rng, val_fraction, test_fraction, device
+        As in :func:`load_digits` (inputs are ``int64`` token ids).
+    """
+    n_samples = check_int("n_samples", n_samples, min=1)
+    seq_len = check_int("seq_len", seq_len, min=2)
+    n_values = check_int("n_values", n_values, min=2)
+    max_hops = check_int("max_hops", max_hops, min=1)
+    dev = as_device(device)
+    sizes = _split_sizes(n_samples, val_fraction, test_fraction, n_values)
+    gen = as_generator(rng)
+    perm_ptr = gen.permuted(np.tile(np.arange(seq_len), (n_samples, 1)), axis=1)
+    values = gen.integers(0, n_values, (n_samples, seq_len))
+    hops = gen.integers(0, max_hops + 1, n_samples)
+    rows = np.arange(n_samples)
+    pos = np.zeros(n_samples, dtype=np.int64)
+    for step in range(max_hops):
+        move = hops > step
+        pos[move] = perm_ptr[rows[move], pos[move]]
+    y = values[rows, pos]
+    tokens = np.concatenate([(seq_len * n_values + hops)[:, None], perm_ptr * n_values + values], axis=1)
+    difficulty = hops / max_hops
+    perm = gen.permutation(n_samples)
+    return _make(
+        "pointer_chasing", tokens, y, difficulty.astype(np.float64), n_values, sizes, perm, None, dev
     )

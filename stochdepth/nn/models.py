@@ -151,7 +151,8 @@ class ConvResNet(EarlyExitModel):
 
     stride 1 and "same" padding throughout (the spatial size never changes), GroupNorm (GN, batch
     independent), :math:`\beta` a trainable scalar initialised at :math:`1/\sqrt L`; exit :math:`l` averages
-    :math:`h_l` over space and applies a linear head.
+    :math:`h_l` over ``pool_size`` equal cells per spatial axis (adaptive average pooling; 1 is global
+    pooling) and applies a linear head to the ``channels * pool_size**spatial_dims`` features.
 
     Parameters
     ----------
@@ -160,6 +161,8 @@ class ConvResNet(EarlyExitModel):
         Inputs ``(batch, in_channels, length)`` or ``(batch, in_channels, height, width)``.
     channels, depth, kernel_size : int
         Width of every block, number of blocks, odd kernel size.
+    pool_size : int
+        Cells per spatial axis read by the exit heads (inputs must be at least this large).
     input_exit, halting, rng, device, dtype
         As in :class:`ResidualMLP`.
     """
@@ -173,6 +176,7 @@ class ConvResNet(EarlyExitModel):
         channels: int = 32,
         depth: int = 4,
         kernel_size: int = 3,
+        pool_size: int = 2,
         input_exit: bool = False,
         halting: bool = False,
         rng: RNGLike = 0,
@@ -180,6 +184,7 @@ class ConvResNet(EarlyExitModel):
         dtype: Any = torch.float32,
     ) -> None:
         super().__init__()
+        self.pool_size = check_int("pool_size", pool_size, min=1)
         self.in_channels = check_int("in_channels", in_channels, min=1)
         self.n_classes = check_int("n_classes", n_classes, min=2)
         self.spatial_dims = check_choice("spatial_dims", spatial_dims, (1, 2))
@@ -206,7 +211,10 @@ class ConvResNet(EarlyExitModel):
             )
             for _ in range(self.depth)
         )
-        self.heads = Heads(self.n_exits, c, self.n_classes, halting)
+        features = c * self.pool_size**self.spatial_dims
+        self.heads = Heads(self.n_exits, features, self.n_classes, halting)
+        pool = torch.nn.AdaptiveAvgPool1d if self.spatial_dims == 1 else torch.nn.AdaptiveAvgPool2d
+        self.pool = pool(self.pool_size)
         self.branch_scale = torch.nn.Parameter(torch.tensor(1.0 / math.sqrt(self.depth), dtype=torch.float64))
         self.to(torch.float64)
         init_parameters(self, gen)
@@ -222,6 +230,10 @@ class ConvResNet(EarlyExitModel):
 
     def forward(self, x: torch.Tensor) -> ExitOutputs:
         check_input(x, self, (self.in_channels,) + (None,) * self.spatial_dims)
+        if min(x.shape[2:]) < self.pool_size:
+            raise ValueError(
+                f"x has spatial size {tuple(x.shape[2:])}, smaller than pool_size {self.pool_size}"
+            )
         h = self.stem(x)
         hidden, norms = [], []
         if self.input_exit:
@@ -232,7 +244,7 @@ class ConvResNet(EarlyExitModel):
             h = h + delta
             hidden.append(h)
             norms.append(branch_norm(delta))
-        pooled = [z.flatten(2).mean(dim=2) for z in hidden]
+        pooled = [self.pool(z).flatten(1) for z in hidden]
         spatial = tuple(x.shape[2:])
         pool_flops = float(self.channels * math.prod(spatial))
         return _outputs(self.heads, pooled, hidden, norms, self.block_flops(spatial), pool_flops)

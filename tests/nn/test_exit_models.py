@@ -172,6 +172,8 @@ def test_bad_inputs_raise_before_any_work(seed):
     conv = ConvResNet(1, 2, spatial_dims=2, channels=4, depth=1, rng=seed)
     with pytest.raises(ValueError, match="shape"):
         conv(torch.zeros(2, 1, 8))
+    with pytest.raises(ValueError, match="pool_size"):
+        conv(torch.zeros(2, 1, 1, 8))
     tr = SequenceTransformer(3, 2, max_len=4, d_model=4, n_heads=2, depth=1, rng=seed)
     with pytest.raises(TypeError, match="int64"):
         tr(torch.zeros(2, 4))
@@ -190,6 +192,7 @@ def test_bad_inputs_raise_before_any_work(seed):
         (lambda: ResidualMLP(4, 4, 2, 2, dtype=torch.float16), ValueError, "dtype"),
         (lambda: ConvResNet(1, 2, spatial_dims=3), ValueError, "spatial_dims"),
         (lambda: ConvResNet(1, 2, kernel_size=4), ValueError, "kernel_size"),
+        (lambda: ConvResNet(1, 2, pool_size=0), ValueError, "pool_size"),
         (lambda: SequenceTransformer(3, 2, max_len=4, d_model=6, n_heads=4), ValueError, "n_heads"),
         (lambda: NeuralODE(3, 3, 2, noise=-1.0), ValueError, "noise"),
         (lambda: NeuralODE(3, 3, 2, device="cuda:99"), ValueError, "device"),

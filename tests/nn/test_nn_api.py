@@ -67,6 +67,7 @@ def test_root_package_loads_nn_lazily():
         "load_trace",
         "model_signature",
         "parity_sequences",
+        "pointer_chasing",
         "record_trace",
         "sample_torch_network",
         "torch_activation",

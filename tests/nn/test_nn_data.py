@@ -7,7 +7,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from stochdepth.nn import Dataset, Split, gaussian_mixture, load_digits, load_mnist1d, parity_sequences  # noqa: E402
+from stochdepth.nn import (  # noqa: E402
+    Dataset,
+    Split,
+    gaussian_mixture,
+    load_digits,
+    load_mnist1d,
+    parity_sequences,
+    pointer_chasing,
+)
 
 
 def _check_dataset(ds: Dataset, n_classes: int) -> None:
@@ -83,6 +91,24 @@ def test_parity_sequences_label_is_the_count_in_the_span(seed):
     assert torch.allclose(ds.train.difficulty, (span - 2).double() / 4)
 
 
+def test_pointer_chasing_label_is_the_value_after_k_hops(seed):
+    T, V, K = 6, 3, 4
+    ds = pointer_chasing(300, seq_len=T, n_values=V, max_hops=K, rng=seed)
+    _check_dataset(ds, V)
+    x = ds.train.x
+    assert x.shape[1] == T + 1 and int(x.max()) < T * V + K + 1
+    for i in range(len(ds.train)):
+        hops = int(x[i, 0]) - T * V
+        ptr, val = (x[i, 1:] // V).tolist(), (x[i, 1:] % V).tolist()
+        assert sorted(ptr) == list(range(T))
+        pos = 0
+        for _ in range(hops):
+            pos = ptr[pos]
+        assert val[pos] == int(ds.train.y[i])
+        assert float(ds.train.difficulty[i]) == hops / K
+    assert set(torch.unique(x[:, 0]).tolist()) == {T * V + k for k in range(K + 1)}
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -92,6 +118,7 @@ def test_parity_sequences_label_is_the_count_in_the_span(seed):
         (lambda: gaussian_mixture(100, noise=(0.5, 0.1)), "noise"),
         (lambda: parity_sequences(100, seq_len=4, max_span=5), "max_span"),
         (lambda: load_digits(dtype=torch.float16), "dtype"),
+        (lambda: pointer_chasing(100, max_hops=0), "max_hops"),
         (lambda: load_digits(device="nonsense"), "device"),
     ],
 )
