@@ -174,6 +174,13 @@ def load_digits(
     ------
     ImportError
         Without scikit-learn (``pip install stochdepth[data]``).
+
+    Examples
+    --------
+    >>> from stochdepth.nn import load_digits
+    >>> ds = load_digits(rng=0)
+    >>> len(ds.train), len(ds.val), len(ds.test), ds.input_shape
+    (1078, 270, 449, (1, 8, 8))
     """
     dev = as_device(device)
     dt = as_dtype(dtype, dev)

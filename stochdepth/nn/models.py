@@ -59,6 +59,17 @@ class ResidualMLP(EarlyExitModel):
         Add a halting head per exit (``ExitOutputs.halting_logits``).
     rng, device, dtype
         Seed of the initial weights; where and in which precision (float32/float64) the model lives.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from stochdepth.nn import ResidualMLP
+    >>> model = ResidualMLP(64, 32, 4, 10, halting=True, rng=0)
+    >>> out = model(torch.zeros(5, 64))
+    >>> tuple(out.logits.shape), tuple(out.residual_norms.shape), tuple(out.halting_logits.shape)
+    ((4, 5, 10), (4, 5), (4, 5))
+    >>> bool((out.flops.diff() > 0).all())
+    True
     """
 
     def __init__(
@@ -165,6 +176,15 @@ class ConvResNet(EarlyExitModel):
         Cells per spatial axis read by the exit heads (inputs must be at least this large).
     input_exit, halting, rng, device, dtype
         As in :class:`ResidualMLP`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from stochdepth.nn import ConvResNet
+    >>> model = ConvResNet(1, 10, spatial_dims=2, channels=8, depth=3, rng=0)
+    >>> out = model(torch.zeros(4, 1, 8, 8))
+    >>> tuple(out.logits.shape), tuple(out.hidden[0].shape)
+    ((3, 4, 10), (4, 8, 8, 8))
     """
 
     def __init__(
@@ -275,6 +295,15 @@ class NeuralODE(EarlyExitModel):
         :meth:`forward` is given one.
     shared_head, halting, rng, device, dtype
         As above.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from stochdepth.nn import NeuralODE
+    >>> model = NeuralODE(3, 8, 2, n_steps=4, noise=0.1, rng=0)
+    >>> out = model(torch.zeros(6, 3), generator=torch.Generator().manual_seed(0))
+    >>> out.n_exits, len(out.hidden), model.times.tolist()
+    (5, 5, [0.0, 0.25, 0.5, 0.75, 1.0])
     """
 
     def __init__(

@@ -42,6 +42,16 @@ class ProbedModel(EarlyExitModel):
     block_flops : sequence of float, optional
         Cost of each block; the exit cost is the cumulative block cost plus the probes (two FLOPs per
         multiply-add). ``None``: each block costs 1 and the probes nothing, so ``flops`` counts blocks.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from stochdepth.nn import ProbedModel
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8))
+    >>> x, y = torch.randn(50, 4), torch.arange(50) % 2
+    >>> probed = ProbedModel(net, ["0", "2"], 2).fit_probes(x, y)
+    >>> tuple(probed(x).logits.shape)
+    (2, 50, 2)
     """
 
     def __init__(

@@ -85,6 +85,14 @@ def record_trace(
     Returns
     -------
     Trace
+
+    Examples
+    --------
+    >>> from stochdepth.nn import ResidualMLP, gaussian_mixture, record_trace
+    >>> ds = gaussian_mixture(200, dim=8, n_classes=3, rng=0)
+    >>> trace = record_trace(ResidualMLP(8, 16, 3, 3, rng=0), ds.test, split="test", summary_dim=4)
+    >>> trace.logits.shape, trace.hidden_projection.shape, trace.difficulty.shape
+    ((50, 3, 3), (50, 3, 4), (50,))
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")

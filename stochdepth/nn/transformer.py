@@ -68,6 +68,15 @@ class SequenceTransformer(EarlyExitModel):
     halting, rng, device, dtype
         As in :class:`~stochdepth.nn.ResidualMLP`.
 
+    Examples
+    --------
+    >>> import torch
+    >>> from stochdepth.nn import SequenceTransformer
+    >>> model = SequenceTransformer(4, 2, max_len=8, d_model=16, n_heads=2, depth=3, rng=0)
+    >>> out = model(torch.zeros(5, 8, dtype=torch.int64))
+    >>> tuple(out.logits.shape), tuple(out.hidden[-1].shape)
+    ((3, 5, 2), (5, 8, 16))
+
     Notes
     -----
     Inputs are ``int64`` token ids ``(batch, seq_len)``, ``seq_len <= max_len``, all of the same length

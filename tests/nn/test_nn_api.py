@@ -279,7 +279,19 @@ def test_non_finite_states_raise_numerical_error(seed):
 # ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["stochdepth.nn", "stochdepth.nn._device", "stochdepth.nn.random_resnet"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "stochdepth.nn",
+        "stochdepth.nn._device",
+        "stochdepth.nn.random_resnet",
+        "stochdepth.nn.data",
+        "stochdepth.nn.models",
+        "stochdepth.nn.transformer",
+        "stochdepth.nn.probes",
+        "stochdepth.nn.traces",
+    ],
+)
 def test_docstring_examples_run(module):
     import importlib
 
