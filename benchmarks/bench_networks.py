@@ -21,15 +21,11 @@ recorded in the JSON written to benchmarks/results/).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
+from timing import NOTE, best_time, machine, write_report
 
 from stochdepth.networks import (
     ExactLaw,
@@ -41,13 +37,11 @@ from stochdepth.networks import (
 )
 
 
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def time_both_samplers(run, repeats: int) -> tuple[float, float]:
+    """Best times of ``run(ExactLaw())`` and ``run(ExplicitWeights())`` (the slower with half the repeats)."""
+    return best_time(lambda: run(ExactLaw()), repeats), best_time(
+        lambda: run(ExplicitWeights()), max(1, repeats // 2)
+    )
 
 
 def bench_samplers(width, depth, k, n_paths, threads, repeats):
@@ -60,8 +54,7 @@ def bench_samplers(width, depth, k, n_paths, threads, repeats):
 
     run(ExactLaw(), 2)  # warm-up (compilation, caches)
     run(ExplicitWeights(), 1)
-    t_exact = best_time(lambda: run(ExactLaw()), repeats)
-    t_explicit = best_time(lambda: run(ExplicitWeights()), max(1, repeats // 2))
+    t_exact, t_explicit = time_both_samplers(run, repeats)
     return {
         "case": f"relu n={width} L={depth} k={k}",
         "n_paths": n_paths,
@@ -86,8 +79,7 @@ def bench_walk(width, depth, n_paths, threads, repeats):
     sample_linear_log_norm(width, depth, n_paths=2, rng=0)  # warm-up
     sample_network(x, width, depth, "linear", n_paths=2, observe=log_norms(), rng=0)
     t_walk = best_time(walk, repeats)
-    t_exact = best_time(lambda: net(ExactLaw()), repeats)
-    t_explicit = best_time(lambda: net(ExplicitWeights()), max(1, repeats // 2))
+    t_exact, t_explicit = time_both_samplers(net, repeats)
     return {
         "case": f"linear log-norm n={width} L={depth}",
         "n_paths": n_paths,
@@ -143,21 +135,10 @@ def main(argv=None) -> int:
         "threads": args.threads,
         "samplers": rows,
         "log_norm_walk": walk,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-        },
-        "note": "best of repeats after a warm-up; shared-machine timings are noisy, read the ratios",
+        "machine": machine(numpy=np.__version__, numba=numba.__version__),
+        "note": NOTE,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(args.out)
-    print(f"\nwritten: {args.out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -21,29 +21,16 @@ Ratios are what to read; absolute times depend on the machine and its load (reco
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import NOTE, best_time, machine, write_report
 
 from stochdepth.networks import ExactLaw, ExplicitWeights, sample_network, squared_norms
 from stochdepth.nn import sample_torch_network
 
 WIDTH, DEPTH, K = 64, 64, 4
-
-
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def rng_floor(n_paths: int, device: str, dtype: torch.dtype, chunk: int) -> None:
@@ -132,21 +119,12 @@ def main(argv=None) -> int:
         "threads": args.threads,
         "config": {"activation": "relu", "width": WIDTH, "depth": DEPTH, "n_inputs": K},
         "rows": rows,
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        },
-        "note": "best of repeats after a warm-up; shared-machine timings are noisy, read the ratios",
+        "machine": machine(
+            torch=torch.__version__, cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None
+        ),
+        "note": NOTE,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(args.out)
-    print(f"\nwritten: {args.out}")
+    write_report(args.out, report)
     return 0
 
 

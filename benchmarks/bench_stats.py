@@ -44,6 +44,20 @@ def best_of(repeats: int, fn, *args, **kwargs) -> float:
     return min(times)
 
 
+def permutation_p_value(statistic, labels: np.ndarray, n_perm: int, seed: int, chunk: int) -> float:
+    """Permutation p-value of ``statistic`` (large is extreme), relabelling ``chunk`` samples at a time."""
+    observed = statistic(labels)
+    gen = np.random.default_rng(seed)
+    count = 0
+    done = 0
+    while done < n_perm:
+        k = min(chunk, n_perm - done)
+        perm = gen.permuted(np.broadcast_to(labels, (k, labels.size)), axis=1)
+        count += int(np.count_nonzero(statistic(perm) >= observed * (1 - 1e-12)))
+        done += k
+    return (count + 1) / (n_perm + 1)
+
+
 def numpy_cvm_permutation(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int, chunk: int = 512) -> float:
     """Vectorised numpy permutation p-value of Anderson's U (no ties): ranks are positions 1..N in the
     sorted pooled sample; for a label row, sum over x-positions of (rank - running count)^2."""
@@ -60,16 +74,7 @@ def numpy_cvm_permutation(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int, 
         dy = np.where(lab == 0, ranks - cy, 0.0)
         return n * np.sum(dx * dx, axis=-1) + m * np.sum(dy * dy, axis=-1)
 
-    observed = u_of(labels)
-    gen = np.random.default_rng(seed)
-    count = 0
-    done = 0
-    while done < n_perm:
-        k = min(chunk, n_perm - done)
-        perm = gen.permuted(np.broadcast_to(labels, (k, n + m)), axis=1)
-        count += int(np.count_nonzero(u_of(perm) >= observed * (1 - 1e-12)))
-        done += k
-    return (count + 1) / (n_perm + 1)
+    return permutation_p_value(u_of, labels, n_perm, seed, chunk)
 
 
 def numpy_ad_permutation(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int, chunk: int = 512) -> float:
@@ -90,16 +95,7 @@ def numpy_ad_permutation(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int, c
         d = big_n * mj - bj * n
         return np.sum(w * d * d, axis=-1)
 
-    observed = s_of(labels)
-    gen = np.random.default_rng(seed)
-    count = 0
-    done = 0
-    while done < n_perm:
-        k = min(chunk, n_perm - done)
-        perm = gen.permuted(np.broadcast_to(labels, (k, big_n)), axis=1)
-        count += int(np.count_nonzero(s_of(perm) >= observed * (1 - 1e-12)))
-        done += k
-    return (count + 1) / (n_perm + 1)
+    return permutation_p_value(s_of, labels, n_perm, seed, chunk)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import numpy as np
 import sympy as sp
 
 from stochdepth.networks import (
-    sample_network,
     squared_norms,
 )
 
@@ -25,6 +24,7 @@ from .common import (
     Criteria,
     log_slope,
     mean_se,
+    network_samples,
     params,
     stream,
     wls,
@@ -39,17 +39,16 @@ def _a1_energy(
 ) -> tuple[float, float]:
     r""":math:`R=\mathbb E\|Y_L-Y_0\|^2/\|Y_0\|^2=\mathbb E\|Y_L\|^2/\|Y_0\|^2-1` for branch scale
     :math:`L^{-\alpha}` (the network of horizon :math:`t_1=L^{1-2\alpha}`), mean and standard error."""
-    res = sample_network(
+    s = network_samples(
         np.ones(1),
         width,
         depth,
         activation,
-        n_paths=m,
+        m,
+        squared_norms(),
+        stream(seed, "A1", activation, alpha, depth, width),
         t1=depth ** (1.0 - 2.0 * alpha),
-        observe=[squared_norms()],
-        rng=stream(seed, "A1", activation, alpha, depth, width),
-    )
-    s = res["squared_norms"].samples[:, :, 0]
+    )[:, :, 0]
     return mean_se(s[:, -1] / s[:, 0] - 1.0)
 
 

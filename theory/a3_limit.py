@@ -15,10 +15,6 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from stochdepth.networks import (
-    sample_network,
-)
-
 from .book import Claim, Verdict, claim
 from .common import (
     ALPHA,
@@ -27,6 +23,7 @@ from .common import (
     gaussian_expectation,
     log_slope,
     mean_se,
+    network_samples,
     params,
     stream,
 )
@@ -353,17 +350,16 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
         return res.particles.ravel()
     from stochdepth.networks import neuron
 
-    res = sample_network(
+    return network_samples(
         np.ones(1),
         width,
         depth,
         activation,
-        n_paths=m,
+        m,
+        neuron(0),
+        stream(seed, "A3-neuron", activation, width, depth),
         record=[depth],
-        observe=[neuron(0)],
-        rng=stream(seed, "A3-neuron", activation, width, depth),
-    )
-    return res["neuron_0"].samples[:, 0, 0]
+    )[:, 0, 0]
 
 
 @claim(

@@ -17,11 +17,9 @@ import sympy as sp
 from scipy import stats as st
 
 from stochdepth.networks import (
-    ExplicitWeights,
     log_norms,
     neuron,
     preactivations,
-    sample_network,
     squared_norms,
 )
 
@@ -32,6 +30,7 @@ from .common import (
     Criteria,
     gaussian_expectation,
     mean_se,
+    network_samples,
     params,
     stream,
     sympy_equal_on_grid,
@@ -65,17 +64,8 @@ def _walk(seed: int, width: int, depth: int, m: int) -> np.ndarray:
 
 @functools.cache
 def _network_log_ratio(seed: int, width: int, depth: int, m: int, sampler: str = "exact") -> np.ndarray:
-    res = sample_network(
-        np.ones(3),
-        width,
-        depth,
-        "linear",
-        n_paths=m,
-        observe=[log_norms()],
-        sampler=ExplicitWeights() if sampler == "explicit" else None,
-        rng=stream(seed, "A4-net", width, depth, sampler),
-    )
-    s = res["log_norms"].samples[:, :, 0]
+    rng = stream(seed, "A4-net", width, depth, sampler)
+    s = network_samples(np.ones(3), width, depth, "linear", m, log_norms(), rng, sampler=sampler)[:, :, 0]
     return s[:, -1] - s[:, 0]
 
 
@@ -198,16 +188,9 @@ def _check_a4_moments(level: str, seed: int, *, moment: Any = None) -> Verdict:
 
 @functools.cache
 def _direction_samples(seed: int, width: int, depth: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    res = sample_network(
-        np.ones(3),
-        width,
-        depth,
-        "linear",
-        n_paths=m,
-        observe=[preactivations()],
-        rng=stream(seed, "A4-direction", width, depth),
-    )
-    Y = res["preactivations"].samples[..., 0]  # (m, 2, n)
+    Y = network_samples(
+        np.ones(3), width, depth, "linear", m, preactivations(), stream(seed, "A4-direction", width, depth)
+    )[..., 0]  # (m, 2, n)
     y0, y1 = Y[:, 0], Y[:, 1]
     r0, r1 = np.linalg.norm(y0, axis=1), np.linalg.norm(y1, axis=1)
     return np.einsum("mi,mi->m", y0, y1) / (r0 * r1), np.log(r1 / r0)
@@ -282,33 +265,23 @@ def _default_mean_square(L: float, t1: float) -> float:
 
 @functools.cache
 def _finite_depth_ratio(seed: int, sampler: str, width: int, depth: int, m: int) -> tuple[float, float]:
-    res = sample_network(
-        np.ones(3),
-        width,
-        depth,
-        "linear",
-        n_paths=m,
-        observe=[squared_norms()],
-        sampler=ExplicitWeights() if sampler == "explicit" else None,
-        rng=stream(seed, "A4-finite", sampler, width, depth),
-    )
-    s = res["squared_norms"].samples[:, :, 0]
+    rng = stream(seed, "A4-finite", sampler, width, depth)
+    s = network_samples(np.ones(3), width, depth, "linear", m, squared_norms(), rng, sampler=sampler)[:, :, 0]
     return mean_se(s[:, -1] / s[:, 0])
 
 
 @functools.cache
 def _first_layer_log_factor(seed: int, width: int, depth: int, m: int) -> np.ndarray:
-    res = sample_network(
+    s = network_samples(
         np.ones(3),
         width,
         depth,
         "linear",
-        n_paths=m,
+        m,
+        log_norms(),
+        stream(seed, "A4-layer", width, depth),
         record=[0, 1],
-        observe=[log_norms()],
-        rng=stream(seed, "A4-layer", width, depth),
-    )
-    s = res["log_norms"].samples[:, :, 0]
+    )[:, :, 0]
     return 2.0 * (s[:, 1] - s[:, 0])
 
 
@@ -380,17 +353,16 @@ def _check_a4_finite(level: str, seed: int, *, mean_square: Any = None, factor: 
 
 @functools.cache
 def _neuron_samples(seed: int, width: int, depth: int, m: int) -> np.ndarray:
-    res = sample_network(
+    return network_samples(
         np.ones(4),
         width,
         depth,
         "linear",
-        n_paths=m,
+        m,
+        neuron(0),
+        stream(seed, "A4-neuron", width, depth),
         record=[depth],
-        observe=[neuron(0)],
-        rng=stream(seed, "A4-neuron", width, depth),
-    )
-    return res["neuron_0"].samples[:, 0, 0]
+    )[:, 0, 0]
 
 
 @claim(

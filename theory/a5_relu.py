@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 from scipy import stats as st
 
-from stochdepth.networks import dead, preactivations, sample_network
+from stochdepth.networks import dead, preactivations
 
 from .book import Claim, Verdict, claim
 from .common import (
@@ -26,6 +26,7 @@ from .common import (
     Criteria,
     log_slope,
     mean_se,
+    network_samples,
     params,
     stream,
     sympy_equal_on_grid,
@@ -39,17 +40,16 @@ _RELU_CHUNK = 1000  # networks per chunk of recorded paths (bounded memory at le
 @functools.lru_cache(maxsize=8)
 def _relu_chunk(seed: int, width: int, depth: int, size: int, index: int) -> np.ndarray:
     """Pre-activations of ReLU networks at every layer, ``(size, depth + 1, width)``."""
-    res = sample_network(
+    return network_samples(
         np.ones(2),
         width,
         depth,
         "relu",
-        n_paths=size,
+        size,
+        preactivations(),
+        stream(seed, "A5-paths", width, depth, index),
         record=np.arange(depth + 1),
-        observe=[preactivations()],
-        rng=stream(seed, "A5-paths", width, depth, index),
-    )
-    return res["preactivations"].samples[..., 0]
+    )[..., 0]
 
 
 def _relu_paths(seed: int, width: int, depth: int, m: int) -> Any:
@@ -151,16 +151,9 @@ def _check_a5_identity(level: str, seed: int, *, drift: Any = None, volatility: 
 
 @functools.cache
 def _dead_fractions(seed: int, width: int, depth: int, m: int) -> tuple[float, float]:
-    res = sample_network(
-        np.ones(2),
-        width,
-        depth,
-        "relu",
-        n_paths=m,
-        observe=[dead("relu")],
-        rng=stream(seed, "A5-dead", width, depth),
-    )
-    s = res["dead"].samples[:, :, 0]
+    s = network_samples(
+        np.ones(2), width, depth, "relu", m, dead("relu"), stream(seed, "A5-dead", width, depth)
+    )[:, :, 0]
     return float(s[:, 0].mean()), float(s[:, -1].mean())
 
 
@@ -232,16 +225,9 @@ def _check_a5_width_one(level: str, seed: int, *, drift: float = -0.5) -> Verdic
         drift=d.drift,
         volatility=d.volatility,
     )
-    res = sample_network(
-        np.ones(1),
-        1,
-        p["depth"],
-        "relu",
-        n_paths=p["m"],
-        observe=[preactivations()],
-        rng=stream(seed, "A5-width1", p["depth"]),
-    )
-    y = res["preactivations"].samples[:, :, 0, 0]
+    y = network_samples(
+        np.ones(1), 1, p["depth"], "relu", p["m"], preactivations(), stream(seed, "A5-width1", p["depth"])
+    )[:, :, 0, 0]
     pos, neg = y[:, 0] > 0, y[:, 0] <= 0
     crit.add("frozen_below_zero", bool(np.all(y[neg, 1] == y[neg, 0])), n_negative=int(neg.sum()))
     ratio = y[pos, 1] / y[pos, 0]

@@ -22,6 +22,7 @@ from .common import (
     Z_MAX,
     Criteria,
     log_slope,
+    network_samples,
     params,
     stream,
     sympy_equal_on_grid,
@@ -216,20 +217,12 @@ def _relu_kernel_quad(qa: float, qb: float, c: float) -> float:
 
 @functools.cache
 def _two_input_gram(seed: int, width: int, depth: int, m: int, c0: float) -> np.ndarray:
-    from stochdepth.networks import gram, sample_network
+    from stochdepth.networks import gram
 
     x = math.sqrt(2.0) * np.array([[1.0, c0], [0.0, math.sqrt(1 - c0 * c0)]])  # q0 = |x|^2 / d = 1
-    res = sample_network(
-        x,
-        width,
-        depth,
-        "relu",
-        n_paths=m,
-        record=[depth],
-        observe=[gram()],
-        rng=stream(seed, "A6-kernel", width, depth, c0),
-    )
-    Q = res["gram"].samples[:, 0]
+    Q = network_samples(
+        x, width, depth, "relu", m, gram(), stream(seed, "A6-kernel", width, depth, c0), record=[depth]
+    )[:, 0]
     return np.column_stack([Q[:, 0, 0], Q[:, 0, 1], Q[:, 1, 1]])
 
 

@@ -84,6 +84,39 @@ def stream(seed: int, *key: Any) -> np.random.SeedSequence:
     return as_seed_sequence([int(seed) % 2**32, label])
 
 
+def network_samples(
+    x: Any,
+    width: int,
+    depth: int,
+    activation: str,
+    m: int,
+    observable: Any,
+    rng: np.random.SeedSequence,
+    *,
+    sampler: str = "exact",
+    **options: Any,
+) -> np.ndarray:
+    """The samples of one observable over ``m`` random networks (``stochdepth.networks.sample_network``).
+
+    ``sampler="explicit"`` multiplies explicit weight matrices, anything else uses the library's default
+    (exact-in-law) sampler; ``options`` (``record``, ``t1``) go to ``sample_network`` unchanged.
+    """
+    from stochdepth.networks import ExplicitWeights, sample_network
+
+    res = sample_network(
+        x,
+        width,
+        depth,
+        activation,
+        n_paths=m,
+        observe=[observable],
+        sampler=ExplicitWeights() if sampler == "explicit" else None,
+        rng=rng,
+        **options,
+    )
+    return res[observable.name].samples
+
+
 def params(level: str, quick: Mapping[str, Any], full: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters of ``level`` (``full`` overrides ``quick`` key by key)."""
     out = dict(quick)

@@ -9,37 +9,20 @@ it to its module's ``CLAIMS``; adding a section means adding its module here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
-from . import (
-    a1_network,
-    a2_euler,
-    a3_limit,
-    a4_linear,
-    a5_relu,
-    a6_sequential,
-    b1_model,
-    b2_finite_depth,
-    b5_continuous,
-    b6_bridge,
-)
 from .book import Claim, Verdict
 
 __all__ = ["BOOK", "SECTIONS", "collect", "get_claim", "run_book"]
 
+_PART_A = ("a1_network", "a2_euler", "a3_limit", "a4_linear", "a5_relu", "a6_sequential")
+_PART_B = ("b1_model", "b2_finite_depth", "b5_continuous", "b6_bridge")
+
 #: The section modules of the book, in the order of docs/science.md.
-SECTIONS: tuple[ModuleType, ...] = (
-    a1_network,
-    a2_euler,
-    a3_limit,
-    a4_linear,
-    a5_relu,
-    a6_sequential,
-    b1_model,
-    b2_finite_depth,
-    b5_continuous,
-    b6_bridge,
+SECTIONS: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"{__package__}.{name}") for name in (*_PART_A, *_PART_B)
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["figure", "palette", "table"]
+__all__ = ["figure", "finish", "palette", "table"]
 
 
 def figure(
@@ -29,6 +29,13 @@ def figure(
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
+
+
+def finish(ax: Any, legend: dict[str, Any] | None = None, **props: Any) -> None:
+    """Label a panel and draw its legend: ``ax.set(**props)`` (``xlabel``, ``ylabel``, ``title``, scales,
+    limits, in the order given), then ``ax.legend`` with font size 7 unless ``legend`` says otherwise."""
+    ax.set(**props)
+    ax.legend(**{"fontsize": 7, **(legend or {})})
 
 
 def palette(k: int, name: str = "viridis") -> list[Any]:

@@ -19,7 +19,8 @@ the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`s
   against the closed forms, :class:`BridgeResult`);
 * simulators (:mod:`stochdepth.depth.simulators`): :func:`simulate_stopping_depth` (first passage of
   the infinite-depth log-norm) and :class:`LinearResNetSimulator` (finite-depth networks as a
-  :class:`~stochdepth.stopping.Simulator` for regression Monte Carlo);
+  :class:`~stochdepth.stopping.Simulator` for regression Monte Carlo) and
+  :func:`simulate_network_depths` (first passage of finite-depth networks with explicit weights);
 * B7, traces of trained early-exit networks (:mod:`stochdepth.depth.traces`): :class:`Trace`, per sample
   and exit what an exit policy may look at, saved to and loaded from one file (numpy only; recorded by
   :func:`stochdepth.nn.record_trace`).
@@ -31,7 +32,7 @@ from .continuous import LinearResNetDepth, linear_resnet_depth_problem, linear_r
 from .contraction import NoiselessContraction, contraction_stopping_depth, noiseless_contraction
 from .discrete import BridgeResult, linear_resnet_stopping_problem, log_norm_bridge
 from .residuals import ResidualFamily, residual_path_problem
-from .simulators import LinearResNetSimulator, simulate_stopping_depth
+from .simulators import LinearResNetSimulator, simulate_network_depths, simulate_stopping_depth
 from .traces import Trace
 
 __all__ = [
@@ -48,5 +49,6 @@ __all__ = [
     "log_norm_bridge",
     "noiseless_contraction",
     "residual_path_problem",
+    "simulate_network_depths",
     "simulate_stopping_depth",
 ]

@@ -9,6 +9,8 @@ r"""Simulators of the linear random ResNet for the optimal-depth problem of docs
   :mod:`stochdepth.stopping` (:class:`~stochdepth.stopping.SimulatedStoppingProblem`,
   :class:`~stochdepth.stopping.LongstaffSchwartz`) solves the stopping problem of B6 on sampled
   networks rather than on the closed-form walk.
+* :func:`simulate_network_depths` -- Monte Carlo samples of the optimal depth of finite-depth linear
+  networks with explicit weight matrices: the first layer at which the log-norm reaches a threshold.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from ..stopping import Simulator
 from .continuous import linear_resnet_optimal_depth
 
-__all__ = ["LinearResNetSimulator", "simulate_stopping_depth"]
+__all__ = ["LinearResNetSimulator", "simulate_network_depths", "simulate_stopping_depth"]
 
 #: the input of the networks sampled with ``state="log_norm"`` (the log-norm walk from layer 0 does not
 #: depend on it: docs/science.md §A4)
@@ -242,3 +244,73 @@ def simulate_stopping_depth(
 
     parts = map_chunks(chunk, rng, n, chunk_size=chunk_size, n_threads=n_threads)
     return np.concatenate(parts)
+
+
+def simulate_network_depths(
+    width: int,
+    depth: int,
+    threshold: float,
+    y0: float,
+    *,
+    n_paths: int,
+    max_layers: int,
+    rng: RNGLike = None,
+    chunk_size: int = 2048,
+) -> np.ndarray:
+    r"""Optimal depths of simulated linear networks with explicit weights: first passage of the log-norm.
+
+    Each path is a linear random ResNet of width :math:`n` and depth scale :math:`L`,
+    :math:`Y_{l+1}=Y_l+W_lY_l/\sqrt{nL}` with :math:`W_l` entries :math:`\mathcal N(0,1)` drawn afresh per
+    path and layer, started at norm :math:`e^{y_0}` in a uniformly random direction. The sampled depth
+    is the first layer :math:`l` at which :math:`\log\|Y_l\|\ge` ``threshold`` (0 when :math:`y_0` is
+    already there), the stopping rule of a one-sided free boundary (docs/science.md §B6).
+
+    Parameters
+    ----------
+    width : int
+        :math:`n\ge1`.
+    depth : int
+        :math:`L\ge1`, the number of layers that span depth-time 1 (the branch scale).
+    threshold, y0 : float
+        The boundary on the log-norm and the initial log-norm.
+    n_paths : int
+        Number of networks.
+    max_layers : int
+        Networks not stopped after this many layers get -1 (censoring).
+    rng : seed, SeedSequence or Generator
+        Randomness (chunked, spawned streams: reproducible for any thread count).
+    chunk_size : int, default 2048
+        Networks per chunk (part of the stream layout: a different size draws different numbers).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_paths,)
+        First-passage layers, -1 where censored.
+    """
+    n = check_int("width", width, min=1)
+    L = check_int("depth", depth, min=1)
+    b = check_real("threshold", threshold)
+    y_start = check_real("y0", y0)
+    m_paths = check_int("n_paths", n_paths, min=1)
+    top = check_int("max_layers", max_layers, min=0)
+    scale = 1.0 / math.sqrt(n * L)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
+
+    def job(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
+        m = stop - start
+        z = gen.standard_normal((m, n))
+        Y = z * (math.exp(y_start) / np.linalg.norm(z, axis=1, keepdims=True))
+        tau = np.full(m, -1, dtype=np.int64)
+        alive = np.arange(m)
+        y = np.full(m, y_start)
+        for l in range(top + 1):
+            hit = y >= b
+            tau[alive[hit]] = l
+            alive, Y = alive[~hit], Y[~hit]
+            if alive.size == 0 or l == top:
+                break
+            W = gen.standard_normal((alive.size, n, n))
+            Y = Y + scale * np.einsum("mij,mj->mi", W, Y)
+            y = np.log(np.linalg.norm(Y, axis=1))
+        return tau
+
+    return np.concatenate(map_chunks(job, rng, m_paths, chunk_size=chunk_size))

@@ -126,6 +126,25 @@ def _check_bc(name: str, bc: Any) -> BoundaryCondition:
     return bc
 
 
+def _check_coefficients_1d(problem: Any) -> None:
+    """The gain and the coefficients of a one-dimensional problem (time-dependent or stationary)."""
+    _check_callable("gain", problem.gain)
+    for name in ("drift", "volatility", "cost", "rate"):
+        _check_coefficient(name, getattr(problem, name))
+    if isinstance(problem.volatility, numbers.Real) and problem.volatility < 0:
+        raise ValueError(f"volatility must be >= 0, got {problem.volatility!r}")
+    if isinstance(problem.rate, numbers.Real) and problem.rate < 0:
+        raise ValueError(f"rate must be >= 0, got {problem.rate!r}")
+
+
+def _check_derivative_and_boundaries(problem: Any) -> None:
+    """The optional gain derivative and the two boundary conditions of a one-dimensional problem."""
+    if problem.gain_derivative is not None:
+        _check_callable("gain_derivative", problem.gain_derivative)
+    _check_bc("left", problem.left)
+    _check_bc("right", problem.right)
+
+
 def _check_callable(name: str, value: Any) -> None:
     if not callable(value):
         raise TypeError(f"{name} must be a callable, got {type(value).__name__}")
@@ -197,21 +216,12 @@ class ObstacleProblem:
     gain_derivative: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
-        _check_callable("gain", self.gain)
-        for name in ("drift", "volatility", "cost", "rate"):
-            _check_coefficient(name, getattr(self, name))
-        if isinstance(self.volatility, numbers.Real) and self.volatility < 0:
-            raise ValueError(f"volatility must be >= 0, got {self.volatility!r}")
-        if isinstance(self.rate, numbers.Real) and self.rate < 0:
-            raise ValueError(f"rate must be >= 0, got {self.rate!r}")
+        _check_coefficients_1d(self)
         object.__setattr__(self, "t1", check_real("t1", self.t1, lo=0.0, lo_open=True))
         object.__setattr__(self, "grid", as_grid("grid", self.grid))
         if self.terminal is not None:
             _check_callable("terminal", self.terminal)
-        if self.gain_derivative is not None:
-            _check_callable("gain_derivative", self.gain_derivative)
-        _check_bc("left", self.left)
-        _check_bc("right", self.right)
+        _check_derivative_and_boundaries(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,18 +274,9 @@ class StationaryObstacleProblem:
     gain_derivative: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
-        _check_callable("gain", self.gain)
-        for name in ("drift", "volatility", "cost", "rate"):
-            _check_coefficient(name, getattr(self, name))
-        if isinstance(self.volatility, numbers.Real) and self.volatility < 0:
-            raise ValueError(f"volatility must be >= 0, got {self.volatility!r}")
-        if isinstance(self.rate, numbers.Real) and self.rate < 0:
-            raise ValueError(f"rate must be >= 0, got {self.rate!r}")
+        _check_coefficients_1d(self)
         object.__setattr__(self, "grid", as_grid("grid", self.grid))
-        if self.gain_derivative is not None:
-            _check_callable("gain_derivative", self.gain_derivative)
-        _check_bc("left", self.left)
-        _check_bc("right", self.right)
+        _check_derivative_and_boundaries(self)
 
 
 @dataclass(frozen=True, eq=False)

@@ -199,32 +199,8 @@ def simulate_limit(
     n_paths = check_int("n_paths", n_paths, min=1)
     if solver is None:
         solver = EulerMaruyama()
-    if X.ndim == 1:
-        return simulate(
-            limit_sde(n, act),
-            solver,
-            t1,
-            n_steps,
-            _input_sampler(X, n),
-            n_paths=n_paths,
-            record=record,
-            observe=observe,
-            reduce=reduce,
-            rng=rng,
-            chunk_size=chunk_size,
-            n_threads=n_threads,
-        )
-    if not isinstance(solver, EulerMaruyama):
-        raise ValueError(
-            f"solver must be EulerMaruyama() for k > 1 inputs (the exact network sampler is its Euler "
-            f"scheme), got {solver!r}"
-        )
-    return sample_network(
-        X,
-        n,
-        n_steps,
-        act,
-        t1,
+    # the Monte Carlo options, the same for the SDE simulation (one input) and the network sampler (k > 1)
+    options = dict(
         n_paths=n_paths,
         record=record,
         observe=observe,
@@ -233,6 +209,14 @@ def simulate_limit(
         chunk_size=chunk_size,
         n_threads=n_threads,
     )
+    if X.ndim == 1:
+        return simulate(limit_sde(n, act), solver, t1, n_steps, _input_sampler(X, n), **options)
+    if not isinstance(solver, EulerMaruyama):
+        raise ValueError(
+            f"solver must be EulerMaruyama() for k > 1 inputs (the exact network sampler is its Euler "
+            f"scheme), got {solver!r}"
+        )
+    return sample_network(X, n, n_steps, act, t1, **options)
 
 
 # ----------------------------------------------------------------------------------------------------

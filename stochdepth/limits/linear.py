@@ -227,7 +227,19 @@ def linear_exact_mean_square(width: int, depth: int, t1: float = 1.0) -> float:
 # ----------------------------------------------------------------------------------------------------
 
 
-class LinearNeuronLaw(st.rv_continuous):
+class _NamedParameterLaw(st.rv_continuous):
+    """scipy's constructor protocol for a law whose parameters are attributes named in ``_params``:
+    scipy rebuilds the law (``freeze``, copies) from :meth:`_updated_ctor_param`."""
+
+    _params: tuple[str, ...] = ()
+
+    def _updated_ctor_param(self) -> dict[str, Any]:
+        d = super()._updated_ctor_param()
+        d.update({name: getattr(self, name) for name in self._params})
+        return d
+
+
+class LinearNeuronLaw(_NamedParameterLaw):
     r"""Law of one neuron :math:`X^i_t=\sigma_0Ze^{G_t}` of the linear network's depth limit.
 
     :math:`Z\sim\mathcal N(0,1)` is independent of :math:`G_t\sim\mathcal N(\mu t,t/n)`,
@@ -277,6 +289,8 @@ class LinearNeuronLaw(st.rv_continuous):
     0.5
     """
 
+    _params = ("width", "t", "sigma0")
+
     def __init__(self, width: int, t: float, sigma0: float = 1.0, **kwargs: Any) -> None:
         self.width = check_width(width)
         self.t = check_time(t)
@@ -285,11 +299,6 @@ class LinearNeuronLaw(st.rv_continuous):
         self._s = math.sqrt(self.t / self.width)
         kwargs.setdefault("name", "linear_neuron")
         super().__init__(**kwargs)
-
-    def _updated_ctor_param(self) -> dict[str, Any]:
-        d = super()._updated_ctor_param()
-        d.update(width=self.width, t=self.t, sigma0=self.sigma0)
-        return d
 
     # log density of W = log|X / sigma0| at w (the convolution of log|Z| with N(mu, s^2))
     def _log_abs_density(self, w: np.ndarray) -> np.ndarray:
@@ -487,7 +496,7 @@ def _log_chi2_mixture_cumulants(n: int, lam: float) -> tuple[float, float, float
     return mean, mu2, mu3, mu4 - 3.0 * mu2 * mu2
 
 
-class LinearLogFactorLaw(st.rv_continuous):
+class LinearLogFactorLaw(_NamedParameterLaw):
     r"""Exact law of :math:`\log\xi`, the log squared-norm factor of one layer of a linear network.
 
     With step :math:`h=t_1/L` (branch scale :math:`\sqrt h`) and width :math:`n`,
@@ -535,6 +544,8 @@ class LinearLogFactorLaw(st.rv_continuous):
     (True, True)
     """
 
+    _params = ("width", "depth", "t1")
+
     def __init__(self, width: int, depth: int, t1: float = 1.0, **kwargs: Any) -> None:
         self.width = check_width(width)
         self.depth = check_int("depth", depth, min=1)
@@ -547,11 +558,6 @@ class LinearLogFactorLaw(st.rv_continuous):
         self._cum: tuple[float, float, float, float] | None = None
         kwargs.setdefault("name", "linear_log_factor")
         super().__init__(**kwargs)
-
-    def _updated_ctor_param(self) -> dict[str, Any]:
-        d = super()._updated_ctor_param()
-        d.update(width=self.width, depth=self.depth, t1=self.t1)
-        return d
 
     def _v(self, y: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

@@ -16,7 +16,16 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
 * :func:`torch_activation` -- an activation as a function of tensors;
 * :func:`default_device` -- ``cuda`` when available, else ``cpu``.
 
-Trained networks that can stop (docs/science.md §B1, §B3, §B4, §B7):
+Trained networks (docs/science.md §B3):
+
+* :mod:`~stochdepth.nn.regularizers` -- depth regularizers as losses of
+  :class:`~stochdepth.nn.exits.ExitOutputs`: :class:`ExpectedDepthLoss`, :class:`ResidualDecayPenalty`,
+  :class:`LookAheadPenalty`, the baselines :class:`DeepSupervision` and :class:`PonderNetLoss`, and
+  :class:`CompositeLoss` (final exit + deep supervision + :math:`\lambda\mathcal L_{\rm depth}`);
+* :func:`fit` (:mod:`~stochdepth.nn.training`) -- seeded training with early stopping, atomic
+  checkpoints and bitwise resume, returning a :class:`TrainingHistory`.
+
+Early-exit models, data and traces (docs/science.md §B1, §B4, §B7):
 
 * the contract :class:`EarlyExitModel` / :class:`ExitOutputs` (:mod:`stochdepth.nn.exits`);
 * early-exit models: :class:`ResidualMLP` (§A1 with trainable input map and branch scale),
@@ -55,26 +64,48 @@ from .exits import EarlyExitModel, ExitOutputs
 from .models import ConvResNet, NeuralODE, ResidualMLP
 from .probes import ProbedModel
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
+from .regularizers import (
+    CompositeLoss,
+    DeepSupervision,
+    ExpectedDepthLoss,
+    LookAheadPenalty,
+    PonderNetLoss,
+    ResidualDecayPenalty,
+    halting_distribution,
+    make_loss,
+)
 from .traces import load_trace, model_signature, record_trace
+from .training import EpochRecord, TrainingHistory, fit
 from .transformer import SequenceTransformer
 
 __all__ = [
+    "CompositeLoss",
     "ConvResNet",
     "Dataset",
+    "DeepSupervision",
     "EarlyExitModel",
+    "EpochRecord",
     "ExitOutputs",
+    "ExpectedDepthLoss",
+    "LookAheadPenalty",
     "NeuralODE",
+    "PonderNetLoss",
     "ProbedModel",
     "RandomResNet",
+    "ResidualDecayPenalty",
     "ResidualMLP",
     "SequenceTransformer",
     "Split",
     "TorchExplicitWeights",
+    "TrainingHistory",
     "default_device",
+    "fit",
     "gaussian_mixture",
+    "halting_distribution",
     "load_digits",
     "load_mnist1d",
     "load_trace",
+    "make_loss",
     "model_signature",
     "parity_sequences",
     "pointer_chasing",

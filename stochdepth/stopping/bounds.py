@@ -40,7 +40,7 @@ import numpy as np
 from .._checks import check_array, check_real
 from .._results import Estimate, Result
 from ..random import RNGLike
-from .evaluation import reach, solve_restricted
+from .evaluation import absorption_probability
 from .markov import BackwardInduction, MarkovSolution, PolicyIteration
 from .problems import MarkovStoppingProblem, PathStoppingProblem
 
@@ -168,18 +168,10 @@ def _expected_sup_gain(problem: MarkovStoppingProblem, mu: np.ndarray, max_thres
         p_le = MU.sum(axis=0)
     else:
         g = problem.gains_at(0)
-        P = chain.csr(0)
         p_le = np.empty(thr.size)
         for t, x in enumerate(thr):
-            A = g > x
-            h = A.astype(float)
-            R = reach(P, A, ~A)
-            idx = np.nonzero(R)[0]
-            if idx.size:
-                aidx = np.nonzero(A)[0]
-                rhs = P[idx][:, aidx] @ np.ones(aidx.size)
-                h[idx] = solve_restricted(P, idx, 1.0, rhs)
-            p_le[t] = 1.0 - float(mu @ np.clip(h, 0.0, 1.0))
+            # P(sup G <= x) = 1 - P(ever entering {g > x})
+            p_le[t] = 1.0 - float(mu @ absorption_probability(chain, g > x))
     return float(xs[0] + np.sum(np.diff(xs) * (1.0 - p_le)))
 
 

@@ -148,50 +148,43 @@ class GeometricBrownianMotion:
 
 
 @dataclass(frozen=True)
-class Put:
-    r"""Put on the first asset: :math:`h(S)=(K-S^1)^+`. Features: :math:`S^1`."""
+class _StrikePayoff:
+    """A payoff with a positive strike :math:`K`, regressed on the first asset's price unless it says
+    otherwise (the common part of the payoffs below)."""
 
     strike: float
 
     def __post_init__(self) -> None:
         check_real("strike", self.strike, lo=0.0, lo_open=True)
+
+    def features(self, S: np.ndarray) -> np.ndarray:
+        return S[:, :1]
+
+
+@dataclass(frozen=True)
+class Put(_StrikePayoff):
+    r"""Put on the first asset: :math:`h(S)=(K-S^1)^+`. Features: :math:`S^1`."""
 
     def __call__(self, S: np.ndarray) -> np.ndarray:
         return np.maximum(self.strike - S[:, 0], 0.0)
 
-    def features(self, S: np.ndarray) -> np.ndarray:
-        return S[:, :1]
-
 
 @dataclass(frozen=True)
-class Call:
+class Call(_StrikePayoff):
     r"""Call on the first asset: :math:`h(S)=(S^1-K)^+`. Features: :math:`S^1`."""
-
-    strike: float
-
-    def __post_init__(self) -> None:
-        check_real("strike", self.strike, lo=0.0, lo_open=True)
 
     def __call__(self, S: np.ndarray) -> np.ndarray:
         return np.maximum(S[:, 0] - self.strike, 0.0)
 
-    def features(self, S: np.ndarray) -> np.ndarray:
-        return S[:, :1]
-
 
 @dataclass(frozen=True)
-class MaxCall:
+class MaxCall(_StrikePayoff):
     r"""Call on the maximum: :math:`h(S)=(\max_jS^j-K)^+`.
 
     Features: the prices sorted in decreasing order (the payoff is symmetric in the assets; Andersen &
     Broadie 2004, §5.1, regress on functions of the sorted prices). On in-the-money paths the payoff is
     the first feature minus the strike, so it is not added (it would make the design singular).
     """
-
-    strike: float
-
-    def __post_init__(self) -> None:
-        check_real("strike", self.strike, lo=0.0, lo_open=True)
 
     def __call__(self, S: np.ndarray) -> np.ndarray:
         top = np.maximum(S[:, 0], S[:, 1]) if S.shape[1] == 2 else S.max(axis=1)

@@ -78,24 +78,29 @@ def _sympify(name: str, value: Any, x: sympy.Symbol, values: dict[sympy.Symbol, 
     raise TypeError(f"{name} must be a number or a sympy expression, got {type(value).__name__}")
 
 
+def _assumed_sign(e: sympy.Expr) -> int | None:
+    """Sign of ``e`` known from sympy's assumptions alone (0, 1 or -1), ``None`` when they do not decide."""
+    if e.is_zero:
+        return 0
+    if e.is_positive:
+        return 1
+    if e.is_negative:
+        return -1
+    return None
+
+
 def _sign(expr: sympy.Expr, values: Mapping[sympy.Symbol, sympy.Expr] | None = None) -> int | None:
     """Sign of ``expr`` from sympy's assumptions, else (all symbols valued) from its numeric value."""
     for e in (expr, sympy.cancel(expr)):
-        if e.is_zero:
-            return 0
-        if e.is_positive:
-            return 1
-        if e.is_negative:
-            return -1
+        sign = _assumed_sign(e)
+        if sign is not None:
+            return sign
     e = expr if values is None else expr.subs(values)
     if e.free_symbols:
         e = sympy.simplify(e)
-        if e.is_zero:
-            return 0
-        if e.is_positive:
-            return 1
-        if e.is_negative:
-            return -1
+        sign = _assumed_sign(e)
+        if sign is not None:
+            return sign
     if not e.free_symbols:
         v = complex(e.evalf())
         if abs(v.imag) > 1e-12 * (1 + abs(v.real)):

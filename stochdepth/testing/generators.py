@@ -22,6 +22,9 @@ under the chain's moves (:func:`monotone_problem`, :func:`lattice_upward_chain`,
 :func:`random_monotone_problem`; the hypothesis strategy
 ``stochdepth.testing.strategies.markov_stopping_problems(monotone=True)`` uses the same construction).
 
+Deterministic residual families of docs/science.md §B2 (:func:`random_residual_family`): random paths
+:math:`h_{l+1}=h_l+f_l(h_l)` with declared constants, satisfying the bound's hypotheses or violating one.
+
 Matrices for the linear algebra of the solvers: :func:`random_banded_rows` (banded row-stochastic
 transitions) and :func:`random_m_matrix` (tridiagonal, strictly diagonally dominant M-matrices).
 
@@ -37,8 +40,9 @@ array([1., 1., 1.])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -46,7 +50,7 @@ from .._checks import check_int, check_real
 from ..random import RNGLike, as_generator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..stopping import MarkovStoppingProblem
+    from ..stopping import MarkovStoppingProblem, PathStoppingProblem
 
 __all__ = [
     "ChainArrays",
@@ -58,6 +62,7 @@ __all__ = [
     "random_m_matrix",
     "random_markov_problem",
     "random_monotone_problem",
+    "random_residual_family",
     "random_stochastic_matrix",
 ]
 
@@ -286,3 +291,82 @@ def random_m_matrix(rng: RNGLike, n: int) -> tuple[np.ndarray, np.ndarray, np.nd
     up[-1] = 0.0
     di = -lo - up + gen.uniform(0.05, 2.0, n)  # strict diagonal dominance
     return lo, di, up
+
+
+#: the gains of :func:`random_residual_family`, in the order of the draw that picks one
+RESIDUAL_GAINS = ("distance", "smooth distance", "bounded score")
+
+
+def random_residual_family(rng: RNGLike, violation: str = "") -> tuple[PathStoppingProblem, dict[str, Any]]:
+    r"""One random deterministic residual family :math:`h_{l+1}=h_l+f_l(h_l)` on :math:`m` inputs (§B2).
+
+    :math:`f_l(h)=C\tilde\rho^l\,s_l\,u_l(h)` with a unit direction field :math:`u_l=v/\|v\|`,
+    :math:`v=\tanh(A_lh+b_l)` (random :math:`A_l, b_l`), so :math:`\sup_h\|f_l\|=C\tilde\rho^ls_l`. The gain
+    is :math:`K L_g` times a 1-Lipschitz score: :math:`-\|h-y\|`, :math:`-\sqrt{1+\|h-y\|^2}` or the
+    bounded :math:`\tanh(w\cdot(h-y))` (:data:`RESIDUAL_GAINS`). Declared: :math:`C`, :math:`\rho`,
+    :math:`L_g`. Satisfying families have :math:`\tilde\rho=\rho<1`, :math:`s_l\in[\tfrac12,1]`,
+    :math:`K=1`; ``violation="growth"`` has :math:`\tilde\rho\in[1.02,1.3]` (and :math:`s_l=1`),
+    ``violation="lipschitz"`` has :math:`K\in[2,5]`.
+
+    Parameters
+    ----------
+    rng : seed, SeedSequence or Generator
+        Randomness (a ``Generator`` is used in place: successive calls draw successive families).
+    violation : {"", "growth", "lipschitz"}
+        Which hypothesis the family breaks (none by default).
+
+    Returns
+    -------
+    problem : PathStoppingProblem
+        The stopping problem on the family's paths (:func:`stochdepth.depth.residual_path_problem`).
+    info : dict
+        The drawn sizes and declared constants: ``d``, ``L``, ``m``, ``C``, ``rho``, ``cost``,
+        ``lipschitz``, ``gain`` and ``violation``.
+
+    Examples
+    --------
+    >>> prob, info = random_residual_family(0)
+    >>> info["violation"], info["gain"] in RESIDUAL_GAINS
+    ('', True)
+    """
+    from ..depth import residual_path_problem
+
+    if violation not in ("", "growth", "lipschitz"):
+        raise ValueError(f"violation must be '', 'growth' or 'lipschitz', got {violation!r}")
+    gen = as_generator(rng)
+    d = int(gen.integers(1, 5))
+    L = int(gen.integers(5, 41))
+    m = int(gen.integers(8, 33))
+    C = float(gen.uniform(0.2, 3.0))
+    rho = float(gen.uniform(0.3, 0.95))
+    cost = float(math.exp(gen.uniform(math.log(0.005), math.log(0.5))))
+    lg = float(gen.uniform(0.5, 2.0))
+    kind = RESIDUAL_GAINS[int(gen.integers(0, len(RESIDUAL_GAINS)))]
+    A = gen.normal(size=(L, d, d)) * 2.0
+    b = gen.normal(size=(L, d))
+    y = gen.normal(size=d)
+    w = gen.normal(size=d)
+    w /= np.linalg.norm(w)
+    h0 = gen.normal(size=(m, d)) * 2.0
+    shrink = np.ones(L) if violation else gen.uniform(0.5, 1.0, size=L)
+    true_rho = float(gen.uniform(1.02, 1.3)) if violation == "growth" else rho
+    steep = float(gen.uniform(2.0, 5.0)) if violation == "lipschitz" else 1.0
+    slope = steep * lg
+
+    def residual(l: int, h: np.ndarray) -> np.ndarray:
+        v = np.tanh(h @ A[l].T + b[l])
+        u = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+        return C * true_rho**l * shrink[l] * u
+
+    def gain(h: np.ndarray) -> np.ndarray:
+        r = h - y
+        if kind == "distance":
+            return -slope * np.linalg.norm(r, axis=1)
+        if kind == "smooth distance":
+            return -slope * np.sqrt(1.0 + np.sum(r * r, axis=1))
+        return slope * np.tanh(r @ w)
+
+    prob = residual_path_problem(residual, gain, h0, L, cost)
+    info = {"d": d, "L": L, "m": m, "C": C, "rho": rho, "cost": cost, "lipschitz": lg, "gain": kind}
+    info["violation"] = violation
+    return prob, info

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stochdepth.depth import LinearResNetSimulator
+from stochdepth.depth import LinearResNetSimulator, simulate_network_depths
 from stochdepth.limits import linear_log_factor_law
 from stochdepth.networks import sample_linear_log_norm
 
@@ -89,3 +89,22 @@ def test_bad_input(kwargs, error, match):
     args = {"width": 4, "depth": 8, "target": 0.5} | kwargs
     with pytest.raises(error, match=match):
         LinearResNetSimulator(args.pop("width"), args.pop("depth"), args.pop("target"), **args)
+
+
+def test_network_depths_are_reproducible_and_start_at_zero_above_the_threshold(seed):
+    a = simulate_network_depths(4, 8, 0.2, 0.0, n_paths=3000, max_layers=400, rng=seed)
+    b = simulate_network_depths(4, 8, 0.2, 0.0, n_paths=3000, max_layers=400, rng=seed)
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.int64 and np.all(a >= 1)  # y0 = 0 < 0.2: at least one layer
+    np.testing.assert_array_equal(
+        simulate_network_depths(4, 8, -0.1, 0.0, n_paths=50, max_layers=10, rng=seed), 0
+    )
+    # censoring: a threshold out of reach within 3 layers of a width-4 network is reported as -1
+    assert np.all(simulate_network_depths(4, 8, 50.0, 0.0, n_paths=20, max_layers=3, rng=seed) == -1)
+
+
+def test_network_depths_check_their_arguments():
+    with pytest.raises(ValueError):
+        simulate_network_depths(0, 8, 0.2, 0.0, n_paths=10, max_layers=5)
+    with pytest.raises(ValueError):
+        simulate_network_depths(4, 8, 0.2, 0.0, n_paths=0, max_layers=5)

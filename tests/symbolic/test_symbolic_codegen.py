@@ -52,24 +52,16 @@ def sympy_value(expr, xv, yv):
     return float(expr.subs({x: xv, y: yv}).evalf(30))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("k", range(len(EXPRESSIONS)))
 @given(xv=coords, yv=coords)
-def test_to_numpy_matches_sympy(k, xv, yv):
+def test_generated_code_matches_sympy(backend, k, xv, yv):
+    """to_numpy and to_numba (compiled once per expression) agree with sympy to 1e-12."""
     expr = EXPRESSIONS[k]
     if isinstance(expr, sp.Piecewise) and abs(xv - yv) < 1e-9:
         return
-    f = to_numpy(expr, (x, y))
+    f = to_numpy(expr, (x, y)) if backend == "numpy" else _numba_cache(k)
     assert float(f(xv, yv)) == pytest.approx(sympy_value(expr, xv, yv), rel=1e-12, abs=1e-12)
-
-
-@pytest.mark.parametrize("k", range(len(EXPRESSIONS)))
-@given(xv=coords, yv=coords)
-def test_to_numba_matches_sympy(k, xv, yv):
-    expr = EXPRESSIONS[k]
-    if isinstance(expr, sp.Piecewise) and abs(xv - yv) < 1e-9:
-        return
-    f = _numba_cache(k)
-    assert f(xv, yv) == pytest.approx(sympy_value(expr, xv, yv), rel=1e-12, abs=1e-12)
 
 
 _NUMBA: dict[int, object] = {}

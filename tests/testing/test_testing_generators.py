@@ -110,3 +110,26 @@ def test_docstring_examples():
         runner.run(test)
     res = runner.summarize(verbose=False)
     assert res.attempted >= 3 and res.failed == 0
+
+
+@pytest.mark.parametrize("violation", ["", "growth", "lipschitz"])
+def test_residual_family_is_reproducible_and_declares_its_constants(seed, violation):
+    prob, info = G.random_residual_family(seed, violation)
+    again, info2 = G.random_residual_family(seed, violation)
+    assert info == info2 and info["violation"] == violation and info["gain"] in G.RESIDUAL_GAINS
+    assert prob.horizon == info["L"]
+    np.testing.assert_array_equal(prob.features, again.features)
+    # the residuals are bounded by C rho^l (growth: by C rho~^l with rho~ > 1, undeclared)
+    steps = np.linalg.norm(np.diff(prob.features, axis=1), axis=-1)
+    bound = info["C"] * info["rho"] ** np.arange(info["L"])
+    if violation != "growth":
+        assert np.all(steps <= bound[None, :] * (1 + 1e-9) + 1e-9)
+
+
+def test_residual_family_successive_draws_differ_and_bad_violation_is_refused():
+    gen = np.random.default_rng(0)
+    _, a = G.random_residual_family(gen)
+    _, b = G.random_residual_family(gen)
+    assert a != b
+    with pytest.raises(ValueError, match="violation"):
+        G.random_residual_family(0, "convexity")

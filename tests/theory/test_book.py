@@ -6,6 +6,8 @@ lists deliberately wrong variants (a wrong exponent, a violated hypothesis) and 
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from seeding import seed_for
 
@@ -39,3 +41,13 @@ def test_wrong_variant_fails(cid, variant):
     c = BOOK[cid]
     verdict = c.check("quick", seed=seed_for(cid), **c.wrong_variants[variant])
     assert not verdict.passed, f"{cid} did not detect the wrong variant {variant!r}: {dict(verdict.evidence)}"
+
+
+@pytest.mark.parametrize("cid", CLAIMS)
+def test_wrong_variants_are_keyword_arguments_of_the_check(cid):
+    c = BOOK[cid]
+    params = inspect.signature(c.check_fn).parameters
+    assert list(params)[:2] == ["level", "seed"]
+    for name, variant in c.wrong_variants.items():
+        for key in variant:
+            assert key in params and params[key].kind is inspect.Parameter.KEYWORD_ONLY, (cid, name, key)

@@ -27,3 +27,22 @@ def run_task_end_to_end(task: Task, out: Path, seed: int, *, min_checks: int) ->
     assert list((out / "tasks" / task.id).glob("*.json")), "sub-results should be cached"
     assert json.loads((out / "tasks" / f"{task.id}.json").read_text())["status"] == "done"
     return rec
+
+
+def check_campaign_task_list(campaign: Any, name: str, task_ids: list[str], prefix: str) -> None:
+    """A campaign package lists its experiments' tasks, the same for both profiles, under its name."""
+    import pytest
+
+    from validation import CAMPAIGNS, all_tasks
+
+    assert name in CAMPAIGNS
+    assert [e.id for e in campaign.EXPERIMENTS] == task_ids
+    for profile in ("quick", "full"):
+        tasks = campaign.tasks(profile)
+        assert [t.id for t in tasks] == task_ids
+        for t in tasks:
+            assert t.campaign == campaign.CAMPAIGN == name
+            assert t.title and t.description and callable(t.fn)
+    assert [t.id for t in all_tasks("quick", [prefix])] == task_ids
+    with pytest.raises(ValueError, match="profile"):
+        campaign.tasks("huge")

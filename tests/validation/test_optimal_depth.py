@@ -18,13 +18,11 @@ import math
 
 import numpy as np
 import pytest
-from task_testing import run_task_end_to_end
+from task_testing import check_campaign_task_list, run_task_end_to_end
 
-from validation import CAMPAIGNS, all_tasks
 from validation import optimal_depth as od
 from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 from validation.optimal_depth.b6_solvers import jittered_cdf
-from validation.optimal_depth.pending import network_depths
 from validation.optimal_depth.problems import B6, b6_constants, inverse_gaussian
 
 TASK_IDS = ["depth.b2-bounds", "depth.b6-bridge", "depth.b5-noiseless", "depth.osla", "depth.benchmarks"]
@@ -71,18 +69,8 @@ def _tiny(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registered_and_task_list_well_formed():
-    assert "optimal_depth" in CAMPAIGNS
-    assert [e.id for e in od.EXPERIMENTS] == TASK_IDS
+    check_campaign_task_list(od, "optimal_depth", TASK_IDS, "depth.")
     assert [m.EXPERIMENT for m in MODULES] == list(od.EXPERIMENTS)
-    for profile in ("quick", "full"):
-        tasks = od.tasks(profile)
-        assert [t.id for t in tasks] == TASK_IDS
-        for t in tasks:
-            assert t.campaign == od.CAMPAIGN == "optimal_depth"
-            assert t.title and t.description and callable(t.fn)
-    assert [t.id for t in all_tasks("quick", ["depth."])] == TASK_IDS
-    with pytest.raises(ValueError, match="profile"):
-        od.tasks("huge")
 
 
 def test_size_tables_are_frozen_per_profile_and_tiny_covers_them():
@@ -135,16 +123,6 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
     gen = np.random.default_rng(seed)
     tau = gen.choice(pmf.size, size=20_000, p=pmf)
     assert one_sample_test(tau - gen.random(tau.size), G).pvalue > 1e-6
-
-
-def test_network_depths_are_reproducible_and_start_at_zero_above_the_threshold(seed):
-    a = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
-    b = network_depths(4, 8, 0.2, 0.0, 3000, seed, 400)
-    np.testing.assert_array_equal(a, b)
-    assert a.dtype == np.int64 and np.all(a >= 1)  # y0 = 0 < 0.2: at least one layer
-    np.testing.assert_array_equal(network_depths(4, 8, -0.1, 0.0, 50, seed, 10), 0)
-    # censoring: a threshold out of reach within 3 layers of a width-4 network is reported as -1
-    assert np.all(network_depths(4, 8, 50.0, 0.0, 20, seed, 3) == -1)
 
 
 def _run(task_id, tmp_path, seed):

@@ -17,9 +17,8 @@ import math
 
 import numpy as np
 import pytest
-from task_testing import run_task_end_to_end
+from task_testing import check_campaign_task_list, run_task_end_to_end
 
-from validation import CAMPAIGNS, all_tasks
 from validation import random_networks as rn
 from validation.experiment import Experiment
 from validation.random_networks import (
@@ -111,18 +110,7 @@ TINY = {
 
 
 def test_registered_and_task_list_well_formed():
-    assert "random_networks" in CAMPAIGNS
-    assert [e.id for e in rn.EXPERIMENTS] == TASK_IDS
-    for profile in ("quick", "full"):
-        tasks = rn.tasks(profile)
-        assert [t.id for t in tasks] == TASK_IDS
-        for t in tasks:
-            assert t.campaign == rn.CAMPAIGN == "random_networks"
-            assert t.title and t.description and callable(t.fn)
-    listed = [t.id for t in all_tasks("quick", ["random."])]
-    assert listed == TASK_IDS
-    with pytest.raises(ValueError, match="profile"):
-        rn.tasks("huge")
+    check_campaign_task_list(rn, "random_networks", TASK_IDS, "random.")
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)

@@ -48,17 +48,6 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 
 def tasks(profile: str) -> list[Task]:
-    """The five tasks of the campaign.
-
-    Parameters
-    ----------
-    profile : {"quick", "full"}
-        Selects each experiment's sizes when the tasks run; the task list itself is the same.
-
-    Returns
-    -------
-    list of validation.runner.Task
-        ``depth.b2-bounds``, ``depth.b6-bridge``, ``depth.b5-noiseless``, ``depth.osla``,
-        ``depth.benchmarks``, in this order (campaign ``optimal_depth``).
-    """
+    """The campaign's tasks, one per experiment of :data:`EXPERIMENTS` in that order; ``profile``
+    ("quick" or "full") selects their sizes (:func:`validation.experiment.campaign_tasks`)."""
     return campaign_tasks(EXPERIMENTS, profile)

@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from stochdepth.testing.generators import random_markov_problem
+from stochdepth.testing.generators import random_markov_problem, random_residual_family
 
 from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import as_floats, fmt
 from ..runner import Check, Context, TaskOutput
-from .pending import residual_family
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -90,11 +89,11 @@ def _b2_compute(ctx: Context, n_sat: int, n_viol: int, n_chains: int) -> dict[st
     gen = np.random.default_rng(ctx.rng("families"))
     sat = []
     for _ in range(n_sat):
-        prob, info = residual_family(gen)
+        prob, info = random_residual_family(gen)
         sat.append({"info": info, "bounds": _family_bounds(prob, info)})
     viol = []
     for k in range(n_viol):
-        prob, info = residual_family(gen, ("growth", "lipschitz")[k % 2])
+        prob, info = random_residual_family(gen, ("growth", "lipschitz")[k % 2])
         viol.append({"info": info, "bounds": _family_bounds(prob, info)})
     cgen = np.random.default_rng(ctx.rng("chains"))
     chains = []
@@ -368,9 +367,7 @@ def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
             ax.hist(np.clip(tm, 1e-4, 1.0), bins=bins, histtype="step", color="k", lw=1.5, label=lab)
         ax.set_xscale("log")
         ax.set_title(f"{name}: E[tau*] / bound ({n_zero} at 0 not shown)", fontsize=10)
-        ax.set_xlabel("tightness (1 = the bound is attained)")
-        ax.set_ylabel("problems")
-        ax.legend(fontsize=7)
+        plotting.finish(ax, xlabel="tightness (1 = the bound is attained)", ylabel="problems")
         ax = axes[1, j]
         for recs, style, label in ((sat, "o", "satisfying"), (viol, "x", "violating")):
             bnd = as_floats([r["bounds"][name]["bound"] for r in recs])
@@ -397,9 +394,11 @@ def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
         ax.plot([0, lim], [0, lim], color="k", lw=0.8, ls="--", label="E[tau*] = bound")
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_xlabel("bound (layers)")
-        ax.set_ylabel("max tau* (layers)" if name == "geometric" else "E[tau*] (layers)")
-        ax.legend(fontsize=7)
+        plotting.finish(
+            ax,
+            xlabel="bound (layers)",
+            ylabel="max tau* (layers)" if name == "geometric" else "E[tau*] (layers)",
+        )
     return ctx.savefig(fig, "depth_b2_tightness")
 
 

@@ -375,10 +375,7 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     ax.plot(x, -(x**2), ":", color="0.5", label="gain -d^2")
     ax.axvline(bstar, color="k", lw=0.6, ls="--", label="boundary sqrt(c/(2 kappa))")
     ax.set_ylim(float(np.min(nc.value(x))) * 1.3, 0.01)
-    ax.set_xlabel("distance d")
-    ax.set_ylabel("V(d)")
-    ax.set_title("B5: noiseless contraction")
-    ax.legend(fontsize=7)
+    plotting.finish(ax, xlabel="distance d", ylabel="V(d)", title="B5: noiseless contraction")
     ax = axes[0, 1]
     for key, lab, mk in (("rows", "stationary", "o-"), ("hrows", f"horizon {res['horizon']}", "s-")):
         hh = as_floats([r["h"] for r in res[key]])
@@ -397,10 +394,9 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     ax.plot([0, top], [0, top], "k--", lw=0.8)
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_xlabel("tau* (closed form)")
-    ax.set_ylabel("tau* (exact discrete solver)")
-    ax.set_title("Discrete analogue")
-    ax.legend(fontsize=7)
+    plotting.finish(
+        ax, xlabel="tau* (closed form)", ylabel="tau* (exact discrete solver)", title="Discrete analogue"
+    )
     return ctx.savefig(fig, "depth_b5_noiseless")
 
 

@@ -91,10 +91,12 @@ def law_figure(ctx: Context, law: dict, k: dict) -> str:
     pt, pp = as_floats(law["pmf_t"]), as_floats(law["pmf"])
     keep = pt <= edges[-1]
     ax.plot(pt[keep], pp[keep], ".", ms=3, color="tab:orange", label="exact discrete law / h")
-    ax.set_xlabel("optimal depth (depth-time; 1 = one network)")
-    ax.set_ylabel("density")
-    ax.set_title("Law of the optimal depth")
-    ax.legend(fontsize=7)
+    plotting.finish(
+        ax,
+        xlabel="optimal depth (depth-time; 1 = one network)",
+        ylabel="density",
+        title="Law of the optimal depth",
+    )
     et = as_floats(law["ecdf_t"])
     ad.plot(et, as_floats(law["ecdf_minus_ig"]), color="tab:blue", lw=1, label="networks: ECDF - F_IG")
     ad.plot(et, as_floats(law["jit_minus_ig"]), color="tab:orange", lw=1.5, label="exact discrete law - F_IG")
@@ -103,10 +105,9 @@ def law_figure(ctx: Context, law: dict, k: dict) -> str:
     band = f"acceptance band of the exact-law KS test (p = {ALPHA:g})"
     ad.fill_between(et, jit - cN, jit + cN, color="0.85", label=band)
     ad.axhline(0.0, color="k", lw=0.6)
-    ad.set_xlabel("depth-time t")
-    ad.set_ylabel("CDF difference")
-    ad.set_title("Distance to the inverse Gaussian")
-    ad.legend(fontsize=7)
+    plotting.finish(
+        ad, xlabel="depth-time t", ylabel="CDF difference", title="Distance to the inverse Gaussian"
+    )
     return ctx.savefig(fig, "depth_b6_depth_law")
 
 
@@ -115,10 +116,12 @@ def rate_figure(ctx: Context, Ls: Any, thr_err: Any, val_err: Any, dep_err: Any,
     ax, ad = axes[0, 0], axes[0, 1]
     ax.loglog(Ls, thr_err, "o-", color="tab:blue", label="y* - y*_L (exact walk)")
     ax.loglog(Ls, BETA_BGK * k["s"] / np.sqrt(Ls), "k--", lw=1, label="BETA s L^-1/2 (BGK correction)")
-    ax.set_xlabel("layers per unit depth L")
-    ax.set_ylabel("threshold error")
-    ax.set_title(f"Threshold error (slope {fmt(loglog_slope(Ls[Ls >= 16], thr_err[Ls >= 16]), 3)})")
-    ax.legend(fontsize=7)
+    plotting.finish(
+        ax,
+        xlabel="layers per unit depth L",
+        ylabel="threshold error",
+        title=f"Threshold error (slope {fmt(loglog_slope(Ls[Ls >= 16], thr_err[Ls >= 16]), 3)})",
+    )
     ad.loglog(
         Ls,
         np.abs(val_err),
@@ -138,8 +141,7 @@ def rate_figure(ctx: Context, Ls: Any, thr_err: Any, val_err: Any, dep_err: Any,
     )
     ref = 0.5 * np.abs(val_err[0]) * Ls[0] / Ls
     ad.loglog(Ls, ref, "k:", lw=1, label="L^-1")
-    ad.set_xlabel("layers per unit depth L")
-    ad.set_ylabel("error")
-    ad.set_title("Value, expected depth and law")
-    ad.legend(fontsize=7)
+    plotting.finish(
+        ad, xlabel="layers per unit depth L", ylabel="error", title="Value, expected depth and law"
+    )
     return ctx.savefig(fig, "depth_b6_convergence")

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..formatting import as_floats, loglog_slope
 from ..runner import Context
-from .pending import network_depths
 from .problems import B6, b6_constants, inverse_gaussian, ks_critical
 
 __all__ = [
@@ -253,14 +252,16 @@ def jittered_cdf(pmf: np.ndarray) -> Any:
 def depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
     """Simulated networks stopped by the exact discrete Snell threshold: their depth law against the
     exact discrete law (exact KS test after jitter) and against the inverse Gaussian limit."""
-    from stochdepth.depth import log_norm_bridge
+    from stochdepth.depth import log_norm_bridge, simulate_network_depths
     from stochdepth.stats import one_sample_test
 
     k = b6_constants()
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
     r = log_norm_bridge(n, L, a, c, y0=y0)
     max_layers = 60 * L
-    tau = network_depths(n, L, r.threshold, y0, N, ctx.rng(f"law-L{L}"), max_layers)
+    tau = simulate_network_depths(
+        n, L, r.threshold, y0, n_paths=N, max_layers=max_layers, rng=ctx.rng(f"law-L{L}")
+    )
     censored = int(np.sum(tau < 0))
     tau = tau[tau >= 0]
     u = np.random.default_rng(ctx.rng(f"jitter-L{L}")).random(tau.size)

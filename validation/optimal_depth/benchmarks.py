@@ -577,10 +577,13 @@ def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
         ax.set_xticks(Ns)
         ax.set_xticklabels([str(int(n)) for n in Ns])
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("grid nodes N (N/4 time steps)")
-        ax.set_ylabel("|price - QuantLib|")
-        ax.set_title("American put PDE convergence")
-        ax.legend(fontsize=6)
+        plotting.finish(
+            ax,
+            xlabel="grid nodes N (N/4 time steps)",
+            ylabel="|price - QuantLib|",
+            title="American put PDE convergence",
+            legend={"fontsize": 6},
+        )
     return ctx.savefig(fig, "depth_benchmarks")
 
 

@@ -406,10 +406,12 @@ def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
     )
     sn = b6["rows"][0]
     ax.plot([float(sn["depth"])], [float(sn["value"])], "*", color="k", ms=14, label="Snell (optimal)")
-    ax.set_xlabel("mean depth (depth-time)")
-    ax.set_ylabel("value E[Z_tau]")
-    ax.set_title(f"Stopping rules on the B6 chain (L = {b6['L']})")
-    ax.legend(fontsize=7)
+    plotting.finish(
+        ax,
+        xlabel="mean depth (depth-time)",
+        ylabel="value E[Z_tau]",
+        title=f"Stopping rules on the B6 chain (L = {b6['L']})",
+    )
     ax = axes[0, 1]
     mono = np.array([bool(r["monotone"]) for r in rand])
     scale = as_floats([1.0 + abs(float(r["snell"])) for r in rand])

@@ -53,17 +53,6 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 
 def tasks(profile: str) -> list[Task]:
-    """The five tasks of the campaign.
-
-    Parameters
-    ----------
-    profile : {"quick", "full"}
-        Selects each experiment's sizes when the tasks run; the task list itself is the same.
-
-    Returns
-    -------
-    list of validation.runner.Task
-        ``random.law-agreement``, ``random.weak-error``, ``random.linear-closed-forms``,
-        ``random.relu-facts``, ``random.sequential-limits``, in this order (campaign ``random_networks``).
-    """
+    """The campaign's tasks, one per experiment of :data:`EXPERIMENTS` in that order; ``profile``
+    ("quick" or "full") selects their sizes (:func:`validation.experiment.campaign_tasks`)."""
     return campaign_tasks(EXPERIMENTS, profile)

@@ -434,12 +434,13 @@ def _qq_panel(ax: Any, n: int, L: int, k: int, act: str, res: dict[str, Any], N:
             ax.plot(ref, np.asarray(res["qq"][name], dtype=float) - ref, m, ms=3, mfc="none", label=label)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_ylim(-4 * float(np.median(band)), 4 * float(np.median(band)))
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="exact-law quantile of log(|Y_L|/|Y_0|)",
         ylabel="quantile of the other sampler - exact-law quantile",
         title=f"Detrended QQ: {act}, n={n}, L={L}, k={k}\n({N} networks per sampler)",
+        legend={"fontsize": 7, "loc": "upper left"},
     )
-    ax.legend(fontsize=7, loc="upper left")
 
 
 def _figure(result: Result, ctx: Context) -> str:
@@ -458,12 +459,12 @@ def _figure(result: Result, ctx: Context) -> str:
     ls = np.array([depths[0], depths[-1]], dtype=float)
     w0 = max(float(res["rows"][0]["w1"]) for res in result.depth.values())
     ax.loglog(ls, w0 * ls[0] / ls, "k--", lw=0.8, label="slope -1")
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="depth L",
         ylabel="W1(network at L, limit SDE at fine step)",
         title=f"Depth error of the law (log-norm ratio, {Nd} samples)",
     )
-    ax.legend(fontsize=7)
     return ctx.savefig(fig, "random_law_agreement")
 
 

@@ -471,12 +471,12 @@ def _mean_square_panel(ax: Any, result: Result) -> None:
             label=f"{sname}, n={n}",
         )
     ax.set_xscale("log", base=2)
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="depth L",
         ylabel="E |Y_L|^2 / |Y_0|^2",
         title=f"Exact finite-depth mean square (MC ± 2 se, {mN} nets)",
     )
-    ax.legend(fontsize=7)
 
 
 def report(result: Result, ctx: Context) -> Report:

@@ -134,9 +134,9 @@ def kurtosis_panel(ax: Any, ku: dict[str, Any], kw: tuple[int, ...], kL: int, kN
         if np.any(~tame):
             ax.errorbar(t[~tame], K[~tame], yerr=2 * se[~tame], fmt="o", color=c, mfc="none", ms=4, capsize=2)
     ax.set_yscale("log")
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="depth-time t",
         ylabel="kurtosis of a neuron",
         title=f"Linear network: kurtosis (MC ± 2 se, {kN} nets, L={kL};\nopen: t/n > 1/8, not checked)",
     )
-    ax.legend(fontsize=7)

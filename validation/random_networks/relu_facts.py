@@ -484,12 +484,12 @@ def _figure(result: Result, ctx: Context) -> str:
         j = int(np.argmax(lmean[i]))
         ax.plot(ltimes[j], lmean[i, j], "v", color=c, ms=6)
     ax.axhline(0.0, color="k", lw=0.6)
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="depth-time t",
         ylabel="E[log |phi(X_t)|/|phi(X_0)| | alive]",
         title=f"Long depth ({lN} nets, step {lt1 / lsteps:g}; triangles: peaks)",
     )
-    ax.legend(fontsize=7)
     return ctx.savefig(fig, "random_relu_facts")
 
 

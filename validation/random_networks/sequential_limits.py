@@ -483,12 +483,12 @@ def _variance_panels(axes: Any, result: Result, act: str) -> None:
         ax.axhline(wf[j], color=c, ls=":", lw=1)
     ax.axhline(ode, color="k", ls="--", lw=0.8, label="ODE q_1")
     ax.set_xscale("log")
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="1/n",
         ylabel="E|Y_L|^2 / n",
         title=f"{act}: per-neuron variance vs 1/n (± 2 se)\ndotted: width-first limit q_L of each depth",
     )
-    ax.legend(fontsize=7)
     ax = axes[0, 1]
     cols = plotting.palette(len(gw), "viridis")
     inv_L = 1.0 / np.asarray(gd, dtype=float)
@@ -506,12 +506,12 @@ def _variance_panels(axes: Any, result: Result, act: str) -> None:
         label="width first q_L",
     )
     ax.plot([0.0], [ode], "k*", ms=10, label="ODE q_1")
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="1/L",
         ylabel="E|Y_L|^2 / n",
         title=f"{act}: per-neuron variance vs 1/L (± 2 se)\ndiamonds: depth-first limit (Richardson)",
     )
-    ax.legend(fontsize=7)
 
 
 def _correlation_panel(ax: Any, result: Result) -> None:
@@ -547,12 +547,12 @@ def _correlation_panel(ax: Any, result: Result) -> None:
                 label=(f"n={n}, L={L}" if j == len(tvals) - 1 else None),
             )
     ax.axhline(0.0, color="0.6", lw=0.6)
-    ax.set(
+    plotting.finish(
+        ax,
         xlabel="input correlation c0",
         ylabel="c_t - c0 (pre-activations)",
         title=f"ReLU correlation map, c_t - c0 ({result.sizes.corr_networks} nets per point, ± 2 se)",
     )
-    ax.legend(fontsize=7)
 
 
 def report(result: Result, ctx: Context) -> Report:

@@ -264,12 +264,13 @@ def _figure(result: Result, ctx: Context) -> str:
         ax.set_yscale("log")
         ymin, ymax = ax.get_ylim()
         ax.plot(Ls[:-1], np.sqrt(ymin * ymax) * Ls[0] / Ls[:-1] * 2, "k--", lw=0.8, label="slope -1")
-        ax.set(
+        plotting.finish(
+            ax,
             xlabel="depth L (difference E f(Y_2L) - E f(Y_L))",
             ylabel="|coupled level difference|",
             title=f"{act}, n={n}, {N:,} paths per pair",
+            legend={"fontsize": 6, "loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 2},
         )
-        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return ctx.savefig(fig, "random_weak_error")
 
 

@@ -95,29 +95,23 @@ class AmericanPut(Result):
         """Bermudan price with ``n_dates`` dates (:func:`~stochdepth.stopping.finance.bermudan_put_grid`)."""
         from ...stopping.finance import bermudan_put_grid
 
-        return bermudan_put_grid(
-            self.spot,
-            self.strike,
-            rate=self.rate,
-            volatility=self.volatility,
-            maturity=self.maturity,
-            n_dates=self.n_dates,
-            dividend=self.dividend,
-            points_per_sd=points_per_sd,
-        )
+        return bermudan_put_grid(self.spot, self.strike, **self._dates(), points_per_sd=points_per_sd)
 
     def process(self) -> Any:
         """The asset at the exercise dates (:class:`~stochdepth.stopping.finance.GeometricBrownianMotion`)."""
         from ...stopping.finance import GeometricBrownianMotion
 
-        return GeometricBrownianMotion(
-            self.spot,
-            rate=self.rate,
-            volatility=self.volatility,
-            maturity=self.maturity,
-            n_dates=self.n_dates,
-            dividend=self.dividend,
-        )
+        return GeometricBrownianMotion(self.spot, **self._dates())
+
+    def _dates(self) -> dict[str, Any]:
+        """The market and the exercise dates, as the keyword arguments of the Bermudan pricers."""
+        return {
+            "rate": self.rate,
+            "volatility": self.volatility,
+            "maturity": self.maturity,
+            "n_dates": self.n_dates,
+            "dividend": self.dividend,
+        }
 
 
 def american_options(
