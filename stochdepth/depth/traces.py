@@ -66,6 +66,18 @@ class Trace(Result):
         Signature of the network that produced the trace (class, exits, classes, parameter shapes).
     split : str
         Name of the data split.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> trace = Trace.from_outputs(
+    ...     rng.standard_normal((6, 3, 2)), np.array([0, 1, 0, 1, 0, 1]),
+    ...     hidden_norms=np.ones((6, 3)), hidden_projection=np.zeros((6, 3, 2)),
+    ...     residual_norms=np.ones((6, 3)), flops=np.array([1.0, 2.0, 3.0]))
+    >>> trace.n_samples, trace.n_exits, trace.n_classes
+    (6, 3, 2)
+    >>> bool(np.all((trace.confidence >= 0.5) & (trace.entropy <= np.log(2))))
+    True
     """
 
     logits: np.ndarray
