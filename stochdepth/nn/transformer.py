@@ -84,6 +84,8 @@ class SequenceTransformer(EarlyExitModel):
     :math:`2(4d^2+2Td+2d\\,d_{\\rm ff})` (projections, scores and weighted sum, feed-forward).
     """
 
+    input_dtype = torch.int64
+
     def __init__(
         self,
         vocab_size: int,
