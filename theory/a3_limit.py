@@ -23,7 +23,7 @@ from .common import (
     gaussian_expectation,
     log_slope,
     mean_se,
-    network_samples,
+    output_neuron,
     params,
     stream,
 )
@@ -348,18 +348,9 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
             rng=stream(seed, "A3-mv", activation, depth, m),
         )
         return res.particles.ravel()
-    from stochdepth.networks import neuron
-
-    return network_samples(
-        np.ones(1),
-        width,
-        depth,
-        activation,
-        m,
-        neuron(0),
-        stream(seed, "A3-neuron", activation, width, depth),
-        record=[depth],
-    )[:, 0, 0]
+    return output_neuron(
+        np.ones(1), width, depth, activation, m, stream(seed, "A3-neuron", activation, width, depth)
+    )
 
 
 @claim(

@@ -117,6 +117,15 @@ def network_samples(
     return res[observable.name].samples
 
 
+def output_neuron(
+    x: Any, width: int, depth: int, activation: str, m: int, rng: np.random.SeedSequence
+) -> np.ndarray:
+    """The first coordinate of the output ``X_depth`` of ``m`` random networks of the library's sampler."""
+    from stochdepth.networks import neuron
+
+    return network_samples(x, width, depth, activation, m, neuron(0), rng, record=[depth])[:, 0, 0]
+
+
 def params(level: str, quick: Mapping[str, Any], full: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters of ``level`` (``full`` overrides ``quick`` key by key)."""
     out = dict(quick)
