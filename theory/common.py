@@ -282,6 +282,23 @@ def mean_se(x: Any) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1) / math.sqrt(a.size))
 
 
+def root_mean_square(squares: Any) -> tuple[float, float]:
+    """Root of the sample mean of ``squares`` and its standard error (delta method: se(mean) / (2 rms))."""
+    ms, ms_se = mean_se(squares)
+    return math.sqrt(ms), ms_se / (2 * math.sqrt(ms))
+
+
+def half_order_decay(steps: Any, rms: Any, rms_se: Any) -> tuple[bool, float, float]:
+    r"""Whether pathwise RMS errors vanish like :math:`N^{-1/2}` in the number of steps ``N``.
+
+    Returns ``(ok, slope, se)``: the weighted log-log slope of ``rms`` against ``steps``
+    (:func:`log_slope`) and its standard error; ``ok`` when the slope lies within :data:`Z_MAX` standard
+    errors of -1/2 *and* is resolved as negative at :data:`Z_MAX` standard errors.
+    """
+    slope, se = log_slope(np.asarray(steps, dtype=float), np.array(rms), np.array(rms_se))
+    return abs(slope + 0.5) <= Z_MAX * se and slope / se <= -Z_MAX, slope, se
+
+
 def wls(x: Any, y: Any, se: Any, basis: Sequence[Callable[[np.ndarray], np.ndarray]]) -> dict[str, Any]:
     r"""Weighted least squares :math:`y\approx\sum_j\beta_jf_j(x)` with independent errors ``se``.
 
