@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -42,6 +43,26 @@ def init_parameters(module: torch.nn.Module, gen: torch.Generator) -> None:
                 p.zero_()
 
 
+def initialise(
+    module: torch.nn.Module,
+    gen: torch.Generator,
+    device: torch.device,
+    dtype: torch.dtype,
+    rescale: Callable[[], None] | None = None,
+) -> None:
+    """Draw the initial weights of a freshly built ``module`` in float64 on the CPU, then move it.
+
+    ``rescale`` (no arguments, run under ``torch.no_grad``) adjusts the drawn weights in float64 before
+    the move, e.g. embeddings that start at another scale than :func:`init_parameters` draws.
+    """
+    module.to(torch.float64)
+    init_parameters(module, gen)
+    if rescale is not None:
+        with torch.no_grad():
+            rescale()
+    module.to(device=device, dtype=dtype)
+
+
 def check_input(
     x: Any, model: torch.nn.Module, shape: tuple[int, ...] | None, *, floating: bool = True
 ) -> None:
@@ -76,6 +97,8 @@ class Heads(torch.nn.Module):
 
     def __init__(self, n_exits: int, features: int, n_classes: int, halting: bool, shared: bool = False):
         super().__init__()
+        check_bool("halting", halting)
+        check_bool("shared_head", shared)
         n_heads = 1 if shared else n_exits
         self.shared = shared
         self.exits = torch.nn.ModuleList(torch.nn.Linear(features, n_classes) for _ in range(n_heads))

@@ -29,7 +29,7 @@ from ._exit_common import (
     check_bool,
     check_input,
     cumulative_flops,
-    init_parameters,
+    initialise,
     setup,
 )
 from .activation import torch_activation
@@ -94,7 +94,6 @@ class ResidualMLP(EarlyExitModel):
         self.n_classes = check_int("n_classes", n_classes, min=2)
         t1 = check_real("t1", t1, lo=0.0, lo_open=True)
         self.input_exit = check_bool("input_exit", input_exit)
-        check_bool("halting", halting)
         self.phi = torch_activation(activation)
         dev, dt, gen = setup(rng, device, dtype)
         self.n_exits = self.depth + int(self.input_exit)
@@ -104,9 +103,7 @@ class ResidualMLP(EarlyExitModel):
         )
         self.heads = Heads(self.n_exits, self.width, self.n_classes, halting)
         self.branch_scale = torch.nn.Parameter(torch.tensor(math.sqrt(t1 / self.depth), dtype=torch.float64))
-        self.to(torch.float64)
-        init_parameters(self, gen)
-        self.to(device=dev, dtype=dt)
+        initialise(self, gen, dev, dt)
 
     def block_flops(self) -> list[float]:
         """FLOPs of the computation each exit adds (input map in the first), heads excluded."""
@@ -214,7 +211,6 @@ class ConvResNet(EarlyExitModel):
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (same padding), got {kernel_size}")
         self.input_exit = check_bool("input_exit", input_exit)
-        check_bool("halting", halting)
         dev, dt, gen = setup(rng, device, dtype)
         conv = torch.nn.Conv1d if self.spatial_dims == 1 else torch.nn.Conv2d
         k, c, pad = self.kernel_size, self.channels, self.kernel_size // 2
@@ -236,9 +232,7 @@ class ConvResNet(EarlyExitModel):
         pool = torch.nn.AdaptiveAvgPool1d if self.spatial_dims == 1 else torch.nn.AdaptiveAvgPool2d
         self.pool = pool(self.pool_size)
         self.branch_scale = torch.nn.Parameter(torch.tensor(1.0 / math.sqrt(self.depth), dtype=torch.float64))
-        self.to(torch.float64)
-        init_parameters(self, gen)
-        self.to(device=dev, dtype=dt)
+        initialise(self, gen, dev, dt)
 
     def block_flops(self, spatial: tuple[int, ...]) -> list[float]:
         """FLOPs each exit adds for inputs of spatial size ``spatial`` (stem in the first), heads excluded."""
@@ -328,8 +322,6 @@ class NeuralODE(EarlyExitModel):
         self.n_steps = check_int("n_steps", n_steps, min=1)
         inner = self.width if hidden is None else check_int("hidden", hidden, min=1)
         self.noise = check_real("noise", noise, lo=0.0)
-        check_bool("shared_head", shared_head)
-        check_bool("halting", halting)
         dev, dt, gen = setup(rng, device, dtype)
         self.n_exits = self.n_steps + 1
         self.input_map = torch.nn.Linear(self.input_dim, self.width, bias=False)
@@ -337,9 +329,7 @@ class NeuralODE(EarlyExitModel):
         self.time_weight = torch.nn.Parameter(torch.zeros(inner))
         self.outer = torch.nn.Linear(inner, self.width)
         self.heads = Heads(self.n_exits, self.width, self.n_classes, halting, shared=shared_head)
-        self.to(torch.float64)
-        init_parameters(self, gen)
-        self.to(device=dev, dtype=dt)
+        initialise(self, gen, dev, dt)
 
     @property
     def times(self) -> torch.Tensor:

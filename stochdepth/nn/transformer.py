@@ -24,7 +24,7 @@ from ._exit_common import (
     check_bool,
     check_input,
     cumulative_flops,
-    init_parameters,
+    initialise,
     setup,
 )
 from .exits import EarlyExitModel, ExitOutputs
@@ -115,7 +115,6 @@ class SequenceTransformer(EarlyExitModel):
         self.d_ff = 4 * self.d_model if d_ff is None else check_int("d_ff", d_ff, min=1)
         dropout = check_real("dropout", dropout, lo=0.0, hi=1.0, hi_open=True)
         self.input_exit = check_bool("input_exit", input_exit)
-        check_bool("halting", halting)
         dev, dt, gen = setup(rng, device, dtype)
         self.n_exits = self.depth + int(self.input_exit)
         self.embed = torch.nn.Embedding(self.vocab_size, self.d_model)
@@ -125,12 +124,12 @@ class SequenceTransformer(EarlyExitModel):
         )
         self.exit_norms = torch.nn.ModuleList(torch.nn.LayerNorm(self.d_model) for _ in range(self.n_exits))
         self.heads = Heads(self.n_exits, self.d_model, self.n_classes, halting)
-        self.to(torch.float64)
-        init_parameters(self, gen)
-        with torch.no_grad():  # embeddings: N(0, 1) rows, not N(0, 1/d)
-            self.embed.weight.mul_(self.d_model**0.5)
-            self.position.weight.mul_(self.d_model**0.5 * 0.1)
-        self.to(device=dev, dtype=dt)
+        initialise(self, gen, dev, dt, rescale=self._rescale_embeddings)
+
+    def _rescale_embeddings(self) -> None:
+        """Embeddings start with ``N(0, 1)`` rows (positions ``N(0, 0.01)``), not ``N(0, 1/d)``."""
+        self.embed.weight.mul_(self.d_model**0.5)
+        self.position.weight.mul_(self.d_model**0.5 * 0.1)
 
     def block_flops(self, seq_len: int) -> list[float]:
         """FLOPs each exit adds for sequences of length ``seq_len``, heads excluded."""
