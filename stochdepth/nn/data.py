@@ -124,6 +124,15 @@ def _split_sizes(n: int, val_fraction: Any, test_fraction: Any, min_size: int) -
     return n_train, n_val, n_test
 
 
+def _prepare(
+    n: int, val_fraction: Any, test_fraction: Any, min_size: int, device: Any, dtype: Any = None
+) -> tuple[tuple[int, int, int], torch.device, torch.dtype | None]:
+    """The checked split sizes, device and dtype of a task (``dtype=None``: token ids, kept int64)."""
+    dev = as_device(device)
+    dt = None if dtype is None else as_dtype(dtype, dev)
+    return _split_sizes(n, val_fraction, test_fraction, min_size), dev, dt
+
+
 def _make(
     name: str,
     x: np.ndarray,
@@ -131,10 +140,12 @@ def _make(
     difficulty: np.ndarray | None,
     n_classes: int,
     sizes: tuple[int, int, int],
-    perm: np.ndarray,
+    gen: np.random.Generator,
     dtype: torch.dtype | None,
     device: torch.device,
 ) -> Dataset:
+    """Cut the samples into train/val/test by a permutation, the last draw of the task's ``gen``."""
+    perm = gen.permutation(len(y))
     bounds = np.cumsum((0, *sizes))
     splits = []
     for a, b in itertools.pairwise(bounds):
@@ -182,8 +193,6 @@ def load_digits(
     >>> len(ds.train), len(ds.val), len(ds.test), ds.input_shape
     (1078, 270, 449, (1, 8, 8))
     """
-    dev = as_device(device)
-    dt = as_dtype(dtype, dev)
     try:
         from sklearn.datasets import load_digits as _sk_digits
     except ImportError as exc:  # pragma: no cover - scikit-learn is in the test extra
@@ -191,9 +200,8 @@ def load_digits(
     bunch = _sk_digits()
     x = (bunch.images / 16.0).reshape(-1, 1, 8, 8)
     y = bunch.target
-    sizes = _split_sizes(len(y), val_fraction, test_fraction, 10)
-    perm = as_generator(rng).permutation(len(y))
-    return _make("digits", x, y, None, 10, sizes, perm, dt, dev)
+    sizes, dev, dt = _prepare(len(y), val_fraction, test_fraction, 10, device, dtype)
+    return _make("digits", x, y, None, 10, sizes, as_generator(rng), dt, dev)
 
 
 def load_mnist1d(
@@ -225,9 +233,7 @@ def load_mnist1d(
         Without the ``mnist1d`` package (``pip install stochdepth[data]``).
     """
     n_samples = check_int("n_samples", n_samples, min=1)
-    dev = as_device(device)
-    dt = as_dtype(dtype, dev)
-    sizes = _split_sizes(n_samples, val_fraction, test_fraction, 10)
+    sizes, dev, dt = _prepare(n_samples, val_fraction, test_fraction, 10, device, dtype)
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as exc:
@@ -245,8 +251,7 @@ def load_mnist1d(
         np.random.set_state(state)  # noqa: NPY002
     x = np.concatenate([raw["x"], raw["x_test"]]).astype(np.float64)[:, None, :]
     y = np.concatenate([raw["y"], raw["y_test"]])
-    perm = gen.permutation(len(y))
-    return _make("mnist1d", x, y, None, 10, sizes, perm, dt, dev)
+    return _make("mnist1d", x, y, None, 10, sizes, gen, dt, dev)
 
 
 def gaussian_mixture(
@@ -290,9 +295,7 @@ def gaussian_mixture(
         raise TypeError(f"noise must be a pair (low, high), got {noise!r}")
     lo = check_real("noise[0]", noise[0], lo=0.0)
     hi = check_real("noise[1]", noise[1], lo=lo)
-    dev = as_device(device)
-    dt = as_dtype(dtype, dev)
-    sizes = _split_sizes(n_samples, val_fraction, test_fraction, n_classes)
+    sizes, dev, dt = _prepare(n_samples, val_fraction, test_fraction, n_classes, device, dtype)
     gen = as_generator(rng)
     modes = gen.standard_normal((n_classes, modes_per_class, dim))
     modes /= np.linalg.norm(modes, axis=-1, keepdims=True)
@@ -301,8 +304,7 @@ def gaussian_mixture(
     difficulty = gen.random(n_samples)
     sigma = lo + difficulty * (hi - lo)
     x = modes[y, m] + sigma[:, None] * gen.standard_normal((n_samples, dim)) / math.sqrt(dim)
-    perm = gen.permutation(n_samples)
-    return _make("gaussian_mixture", x, y, difficulty, n_classes, sizes, perm, dt, dev)
+    return _make("gaussian_mixture", x, y, difficulty, n_classes, sizes, gen, dt, dev)
 
 
 def parity_sequences(
@@ -341,8 +343,7 @@ def parity_sequences(
     min_span = check_int("min_span", min_span, min=1, max=seq_len)
     max_span = seq_len if max_span is None else check_int("max_span", max_span, min=min_span, max=seq_len)
     modulus = check_int("modulus", modulus, min=2)
-    dev = as_device(device)
-    sizes = _split_sizes(n_samples, val_fraction, test_fraction, modulus)
+    sizes, dev, _ = _prepare(n_samples, val_fraction, test_fraction, modulus, device)
     gen = as_generator(rng)
     bits = gen.integers(0, 2, (n_samples, seq_len))
     span = gen.integers(min_span, max_span + 1, n_samples)
@@ -352,10 +353,7 @@ def parity_sequences(
     tokens = bits + 2 * mask
     y = (bits * mask).sum(axis=1) % modulus
     difficulty = (span - min_span) / max(max_span - min_span, 1)
-    perm = gen.permutation(n_samples)
-    return _make(
-        "parity_sequences", tokens, y, difficulty.astype(np.float64), modulus, sizes, perm, None, dev
-    )
+    return _make("parity_sequences", tokens, y, difficulty.astype(np.float64), modulus, sizes, gen, None, dev)
 
 
 def pointer_chasing(
@@ -392,8 +390,7 @@ def pointer_chasing(
     seq_len = check_int("seq_len", seq_len, min=2)
     n_values = check_int("n_values", n_values, min=2)
     max_hops = check_int("max_hops", max_hops, min=1)
-    dev = as_device(device)
-    sizes = _split_sizes(n_samples, val_fraction, test_fraction, n_values)
+    sizes, dev, _ = _prepare(n_samples, val_fraction, test_fraction, n_values, device)
     gen = as_generator(rng)
     perm_ptr = gen.permuted(np.tile(np.arange(seq_len), (n_samples, 1)), axis=1)
     values = gen.integers(0, n_values, (n_samples, seq_len))
@@ -406,7 +403,4 @@ def pointer_chasing(
     y = values[rows, pos]
     tokens = np.concatenate([(seq_len * n_values + hops)[:, None], perm_ptr * n_values + values], axis=1)
     difficulty = hops / max_hops
-    perm = gen.permutation(n_samples)
-    return _make(
-        "pointer_chasing", tokens, y, difficulty.astype(np.float64), n_values, sizes, perm, None, dev
-    )
+    return _make("pointer_chasing", tokens, y, difficulty.astype(np.float64), n_values, sizes, gen, None, dev)
