@@ -25,57 +25,26 @@ DTYPES = [torch.float32, torch.float64]
 def _models(seed: int, dtype, device, halting: bool = False):
     """(model, input batch) for every architecture, tiny."""
     g = torch.Generator().manual_seed(seed)
+    common = dict(halting=halting, rng=seed, dtype=dtype, device=device)
     return [
         (
-            ResidualMLP(12, 8, 3, 4, halting=halting, rng=seed, dtype=dtype, device=device),
+            ResidualMLP(12, 8, 3, 4, **common),
             torch.randn(5, 12, generator=g, dtype=dtype).to(device),
         ),
         (
-            ConvResNet(
-                2,
-                3,
-                spatial_dims=1,
-                channels=4,
-                depth=2,
-                halting=halting,
-                rng=seed,
-                dtype=dtype,
-                device=device,
-            ),
+            ConvResNet(2, 3, spatial_dims=1, channels=4, depth=2, **common),
             torch.randn(5, 2, 11, generator=g, dtype=dtype).to(device),
         ),
         (
-            ConvResNet(
-                1,
-                3,
-                spatial_dims=2,
-                channels=4,
-                depth=3,
-                input_exit=True,
-                halting=halting,
-                rng=seed,
-                dtype=dtype,
-                device=device,
-            ),
+            ConvResNet(1, 3, spatial_dims=2, channels=4, depth=3, input_exit=True, **common),
             torch.randn(5, 1, 6, 7, generator=g, dtype=dtype).to(device),
         ),
         (
-            SequenceTransformer(
-                4,
-                2,
-                max_len=9,
-                d_model=8,
-                n_heads=2,
-                depth=2,
-                halting=halting,
-                rng=seed,
-                dtype=dtype,
-                device=device,
-            ),
+            SequenceTransformer(4, 2, max_len=9, d_model=8, n_heads=2, depth=2, **common),
             torch.randint(0, 4, (5, 9), generator=g).to(device),
         ),
         (
-            NeuralODE(6, 5, 3, n_steps=4, noise=0.2, halting=halting, rng=seed, dtype=dtype, device=device),
+            NeuralODE(6, 5, 3, n_steps=4, noise=0.2, **common),
             torch.randn(5, 6, generator=g, dtype=dtype).to(device),
         ),
     ]
