@@ -10,6 +10,7 @@ import torch
 
 from ..random import RNGLike
 from ._device import as_device, as_dtype, torch_generator
+from .exits import ExitOutputs
 
 
 def setup(rng: RNGLike, device: Any, dtype: Any) -> tuple[torch.device, torch.dtype, torch.Generator]:
@@ -126,6 +127,50 @@ def cumulative_flops(block: list[float], head: float, like: torch.Tensor) -> tor
         total += b + head
         out.append(total)
     return torch.tensor(out, dtype=like.dtype, device=like.device)
+
+
+def residual_pass(
+    h: torch.Tensor,
+    blocks: Any,
+    step: Callable[[Any, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    input_exit: bool,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Run the state ``h`` through ``blocks``; ``step(block, h)`` gives the next state and the update.
+
+    Returns the state after every block and the norm of every update (:func:`branch_norm`); with
+    ``input_exit`` the input state comes first, with norm 0.
+    """
+    hidden, norms = [], []
+    if input_exit:
+        hidden.append(h)
+        norms.append(torch.zeros(h.shape[0], dtype=h.dtype, device=h.device))
+    for block in blocks:
+        h, delta = step(block, h)
+        hidden.append(h)
+        norms.append(branch_norm(delta))
+    return hidden, norms
+
+
+def exit_outputs(
+    heads: Heads,
+    features: list[torch.Tensor],
+    hidden: list[torch.Tensor],
+    norms: list[torch.Tensor],
+    block_flops: list[float],
+    extra_head_flops: float = 0.0,
+) -> ExitOutputs:
+    """Apply exit ``l``'s heads to ``features[l]`` and collect the :class:`ExitOutputs` of a pass.
+
+    ``extra_head_flops``: the cost of computing one exit's features from its hidden state (pooling).
+    """
+    logits, halts = [], []
+    for l, z in enumerate(features):
+        out, halt = heads(l, z)
+        logits.append(out)
+        halts.append(halt)
+    flops = cumulative_flops(block_flops, heads.flops() + extra_head_flops, logits[0])
+    halting = None if halts[0] is None else torch.stack(halts)
+    return ExitOutputs(torch.stack(logits), tuple(hidden), torch.stack(norms), flops, halting)
 
 
 def check_bool(name: str, value: Any) -> bool:

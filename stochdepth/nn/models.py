@@ -25,11 +25,11 @@ from ..activations import Activation
 from ..random import RNGLike
 from ._exit_common import (
     Heads,
-    branch_norm,
     check_bool,
     check_input,
-    cumulative_flops,
+    exit_outputs,
     initialise,
+    residual_pass,
     setup,
 )
 from .activation import torch_activation
@@ -115,35 +115,12 @@ class ResidualMLP(EarlyExitModel):
         check_input(x, self, None)
         if x[0].numel() != self.input_dim:
             raise ValueError(f"x must hold {self.input_dim} features per sample, got shape {tuple(x.shape)}")
-        h = self.input_map(x.flatten(1))
-        hidden, norms = [], []
-        if self.input_exit:
-            hidden.append(h)
-            norms.append(torch.zeros(h.shape[0], dtype=h.dtype, device=h.device))
-        for w in self.blocks:
-            delta = self.branch_scale * w(self.phi(h))
-            h = h + delta
-            hidden.append(h)
-            norms.append(branch_norm(delta))
-        return _outputs(self.heads, hidden, hidden, norms, self.block_flops())
+        hidden, norms = residual_pass(self.input_map(x.flatten(1)), self.blocks, self._step, self.input_exit)
+        return exit_outputs(self.heads, hidden, hidden, norms, self.block_flops())
 
-
-def _outputs(
-    heads: Heads,
-    features: list[torch.Tensor],
-    hidden: list[torch.Tensor],
-    norms: list[torch.Tensor],
-    block_flops: list[float],
-    extra_head_flops: float = 0.0,
-) -> ExitOutputs:
-    logits, halts = [], []
-    for l, z in enumerate(features):
-        out, halt = heads(l, z)
-        logits.append(out)
-        halts.append(halt)
-    flops = cumulative_flops(block_flops, heads.flops() + extra_head_flops, logits[0])
-    halting = None if halts[0] is None else torch.stack(halts)
-    return ExitOutputs(torch.stack(logits), tuple(hidden), torch.stack(norms), flops, halting)
+    def _step(self, w: torch.nn.Linear, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        delta = self.branch_scale * w(self.phi(h))
+        return h + delta, delta
 
 
 def _groups(channels: int) -> int:
@@ -248,20 +225,15 @@ class ConvResNet(EarlyExitModel):
             raise ValueError(
                 f"x has spatial size {tuple(x.shape[2:])}, smaller than pool_size {self.pool_size}"
             )
-        h = self.stem(x)
-        hidden, norms = [], []
-        if self.input_exit:
-            hidden.append(h)
-            norms.append(torch.zeros(h.shape[0], dtype=h.dtype, device=h.device))
-        for block in self.blocks:
-            delta = self.branch_scale * block(h)
-            h = h + delta
-            hidden.append(h)
-            norms.append(branch_norm(delta))
+        hidden, norms = residual_pass(self.stem(x), self.blocks, self._step, self.input_exit)
         pooled = [self.pool(z).flatten(1) for z in hidden]
         spatial = tuple(x.shape[2:])
         pool_flops = float(self.channels * math.prod(spatial))
-        return _outputs(self.heads, pooled, hidden, norms, self.block_flops(spatial), pool_flops)
+        return exit_outputs(self.heads, pooled, hidden, norms, self.block_flops(spatial), pool_flops)
+
+    def _step(self, block: torch.nn.Module, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        delta = self.branch_scale * block(h)
+        return h + delta, delta
 
 
 class NeuralODE(EarlyExitModel):
@@ -347,18 +319,17 @@ class NeuralODE(EarlyExitModel):
         if generator is not None and generator.device != x.device:
             raise ValueError(f"generator is on {generator.device} but x is on {x.device}")
         dt = 1.0 / self.n_steps
-        h = self.input_map(x.flatten(1))
-        hidden = [h]
-        norms = [torch.zeros(h.shape[0], dtype=h.dtype, device=h.device)]
-        for k in range(self.n_steps):
+
+        def step(k: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             delta = dt * self.vector_field(h, k * dt)
             if self.noise > 0:
                 xi = torch.randn(h.shape, dtype=h.dtype, device=h.device, generator=generator)
                 delta = delta + self.noise * math.sqrt(dt) * xi
-            h = h + delta
-            hidden.append(h)
-            norms.append(branch_norm(delta))
+            return h + delta, delta
+
+        h = self.input_map(x.flatten(1))
+        hidden, norms = residual_pass(h, range(self.n_steps), step, input_exit=True)
         inner = self.inner.out_features
         step = 2.0 * 2 * self.width * inner
         blocks = [2.0 * self.input_dim * self.width] + [step] * self.n_steps
-        return _outputs(self.heads, hidden, hidden, norms, blocks)
+        return exit_outputs(self.heads, hidden, hidden, norms, blocks)

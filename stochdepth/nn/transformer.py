@@ -20,11 +20,11 @@ from .._checks import check_int, check_real
 from ..random import RNGLike
 from ._exit_common import (
     Heads,
-    branch_norm,
     check_bool,
     check_input,
-    cumulative_flops,
+    exit_outputs,
     initialise,
+    residual_pass,
     setup,
 )
 from .exits import EarlyExitModel, ExitOutputs
@@ -146,21 +146,12 @@ class SequenceTransformer(EarlyExitModel):
             raise ValueError(f"x must hold token ids in [0, {self.vocab_size}), got [{x.min()}, {x.max()}]")
         pos = torch.arange(seq_len, device=x.device)
         h = self.embed(x) + self.position(pos)
-        hidden, norms = [], []
-        if self.input_exit:
-            hidden.append(h)
-            norms.append(torch.zeros(h.shape[0], dtype=h.dtype, device=h.device))
-        for layer in self.layers:
-            new = layer(h)
-            norms.append(branch_norm(new - h))
-            h = new
-            hidden.append(h)
-        logits, halts = [], []
-        for l, z in enumerate(hidden):
-            out, halt = self.heads(l, self.exit_norms[l](z).mean(dim=1))
-            logits.append(out)
-            halts.append(halt)
-        head = self.heads.flops() + float(seq_len * self.d_model * 6)
-        flops = cumulative_flops(self.block_flops(seq_len), head, logits[0])
-        halting = None if halts[0] is None else torch.stack(halts)
-        return ExitOutputs(torch.stack(logits), tuple(hidden), torch.stack(norms), flops, halting)
+        hidden, norms = residual_pass(h, self.layers, _layer_step, self.input_exit)
+        features = [norm(z).mean(dim=1) for norm, z in zip(self.exit_norms, hidden)]
+        norm_flops = float(seq_len * self.d_model * 6)
+        return exit_outputs(self.heads, features, hidden, norms, self.block_flops(seq_len), norm_flops)
+
+
+def _layer_step(layer: _Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    new = layer(h)
+    return new, new - h
