@@ -20,12 +20,9 @@ recorded in the JSON written to benchmarks/results/).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numba
 import numpy as np
-from timing import NOTE, best_time, machine, write_report
+from timing import best_time, threaded_arguments, write_threaded_report
 
 from stochdepth.networks import (
     ExactLaw,
@@ -92,18 +89,7 @@ def bench_walk(width, depth, n_paths, threads, repeats):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer networks and repeats (a smoke run)")
-    parser.add_argument("--threads", type=int, default=1, help="threads for every sampler (default 1)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results" / "bench_networks.json",
-        help="JSON output",
-    )
-    args = parser.parse_args(argv)
+    args = threaded_arguments("bench_networks", __doc__, "threads for every sampler (default 1)", argv)
     n_nets, n_walk, repeats = (8, 8, 2) if args.quick else (32, 32, 3)
 
     rows = [
@@ -129,16 +115,13 @@ def main(argv=None) -> int:
         f"{walk['ratio_explicit_over_walk']:>14.1f}x"
     )
 
-    report = {
-        "benchmark": "bench_networks",
-        "mode": "quick" if args.quick else "full",
-        "threads": args.threads,
-        "samplers": rows,
-        "log_norm_walk": walk,
-        "machine": machine(numpy=np.__version__, numba=numba.__version__),
-        "note": NOTE,
-    }
-    write_report(args.out, report)
+    write_threaded_report(
+        "bench_networks",
+        args,
+        {"numpy": np.__version__, "numba": numba.__version__},
+        samplers=rows,
+        log_norm_walk=walk,
+    )
     return 0
 
 

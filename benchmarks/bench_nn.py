@@ -20,12 +20,9 @@ Ratios are what to read; absolute times depend on the machine and its load (reco
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
-from timing import NOTE, best_time, machine, write_report
+from timing import best_time, threaded_arguments, write_threaded_report
 
 from stochdepth.networks import ExactLaw, ExplicitWeights, sample_network, squared_norms
 from stochdepth.nn import sample_torch_network
@@ -47,15 +44,7 @@ def rng_floor(n_paths: int, device: str, dtype: torch.dtype, chunk: int) -> None
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer networks and repeats (a smoke run)")
-    parser.add_argument("--threads", type=int, default=1, help="threads (numba/numpy chunks, torch intra-op)")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "bench_nn.json", help="JSON output"
-    )
-    args = parser.parse_args(argv)
+    args = threaded_arguments("bench_nn", __doc__, "threads (numba/numpy chunks, torch intra-op)", argv)
     torch.set_num_threads(args.threads)
     n_cpu, n_gpu, repeats = (256, 8192, 2) if args.quick else (1024, 65536, 3)
     x = np.random.default_rng(0).standard_normal((8, K))
@@ -113,18 +102,14 @@ def main(argv=None) -> int:
             f"{speedup:>18.2f}x{floor:>14}"
         )
 
-    report = {
-        "benchmark": "bench_nn",
-        "mode": "quick" if args.quick else "full",
-        "threads": args.threads,
-        "config": {"activation": "relu", "width": WIDTH, "depth": DEPTH, "n_inputs": K},
-        "rows": rows,
-        "machine": machine(
-            torch=torch.__version__, cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None
-        ),
-        "note": NOTE,
-    }
-    write_report(args.out, report)
+    cuda = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    write_threaded_report(
+        "bench_nn",
+        args,
+        {"torch": torch.__version__, "cuda": cuda},
+        config={"activation": "relu", "width": WIDTH, "depth": DEPTH, "n_inputs": K},
+        rows=rows,
+    )
     return 0
 
 

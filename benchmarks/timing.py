@@ -5,6 +5,7 @@ The scripts run as ``python benchmarks/bench_<name>.py``, so this module is impo
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -46,3 +47,31 @@ def write_report(out: Path, report: dict[str, Any]) -> None:
     tmp.write_text(json.dumps(report, indent=2))
     tmp.replace(out)
     print(f"\nwritten: {out}")
+
+
+def threaded_arguments(name: str, doc: str, threads_help: str, argv: list[str] | None) -> argparse.Namespace:
+    """Parse the options of a benchmark that times samplers on a thread count and writes a JSON report:
+    ``--quick`` (a smoke run), ``--threads N`` and ``--out PATH`` (default ``results/<name>.json``)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer networks and repeats (a smoke run)")
+    parser.add_argument("--threads", type=int, default=1, help=threads_help)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / f"{name}.json", help="JSON output"
+    )
+    return parser.parse_args(argv)
+
+
+def write_threaded_report(
+    name: str, args: argparse.Namespace, versions: dict[str, Any], **content: Any
+) -> None:
+    """Write the report of a benchmark parsed by :func:`threaded_arguments` to ``args.out``: its name,
+    mode and thread count, then ``content``, the machine (with library ``versions``) and :data:`NOTE`."""
+    report = {
+        "benchmark": name,
+        "mode": "quick" if args.quick else "full",
+        "threads": args.threads,
+        **content,
+        "machine": machine(**versions),
+        "note": NOTE,
+    }
+    write_report(args.out, report)

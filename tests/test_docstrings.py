@@ -86,6 +86,7 @@ AREAS = {
         "stochdepth.depth.discrete",
         "stochdepth.depth.residuals",
         "stochdepth.depth.simulators",
+        "stochdepth.depth.traces",
     ],
 }
 MODULES = [name for names in AREAS.values() for name in names]

@@ -21,14 +21,21 @@ from .common import (
     Z_MAX,
     Criteria,
     gaussian_expectation,
-    log_slope,
+    half_order_decay,
     mean_se,
-    network_samples,
+    output_neuron,
     params,
+    root_mean_square,
     stream,
 )
 
 __all__ = ["CLAIMS"]
+
+
+def _rate_fit_agrees(fitted: float, se: float, chi2_p: float, n_resolved: int, rate: float) -> bool:
+    """A fitted convergence rate confirms ``rate``: at least three resolved levels, an acceptable fit
+    (chi-square p-value at least ALPHA) and the fitted rate within Z_MAX standard errors of ``rate``."""
+    return n_resolved >= 3 and chi2_p >= ALPHA and abs(fitted - rate) <= Z_MAX * se
 
 
 @claim(
@@ -60,10 +67,9 @@ def _check_a3_weak(level: str, seed: int, *, rate: float = 1.0) -> Verdict:
     )
     for act in p["activations"]:
         rate_hat, se, status, chi2_p, n_res = _a3_weak_fit(seed, act, p["steps"], p["m"])
-        ok = n_res >= 3 and chi2_p >= ALPHA and abs(rate_hat - rate) <= Z_MAX * se
         crit.add(
             f"mc_{act}",
-            ok,
+            _rate_fit_agrees(rate_hat, se, chi2_p, n_res, rate),
             fitted_rate=rate_hat,
             rate_se=se,
             z=(rate_hat - rate) / se,
@@ -174,7 +180,7 @@ def _check_a3_strong(level: str, seed: int, *, rate: float = 0.5) -> Verdict:
         global_order=str(global_order),
     )
     r, se, chi2_p, n_res, rms = _a3_strong_fit(seed, p["steps"], p["m"])
-    ok = n_res >= 3 and chi2_p >= ALPHA and abs(r - rate) <= Z_MAX * se
+    ok = _rate_fit_agrees(r, se, chi2_p, n_res, rate)
     crit.add("mc_relu", ok, fitted_rate=r, rate_se=se, fit_chi2_p=chi2_p, rms=rms)
     crit.note(steps=list(p["steps"]), paths_per_pair=p["m"], claimed_rate=rate)
     return crit.verdict("symbolic local errors (GBM step) + monte carlo RMS rate fit")
@@ -321,12 +327,10 @@ def _check_a3_clock(level: str, seed: int, *, clock: str = "shared") -> Verdict:
         cz = mean_se(np.concatenate(cross_parts))
         zmax = max(max(abs(a / b) for a, b in zs), abs(cz[0] / cz[1]))
         crit.add(f"qv_mean_N{N}", zmax <= Z_MAX, max_abs_z=zmax)
-        sq = d[:, 0] ** 2
-        ms, ms_se = mean_se(sq)
-        rms.append(math.sqrt(ms))
-        rms_se.append(ms_se / (2 * math.sqrt(ms)))
-    slope, se = log_slope(np.array(p["steps"], dtype=float), np.array(rms), np.array(rms_se))
-    ok = abs(slope + 0.5) <= Z_MAX * se and slope / se <= -Z_MAX
+        r, r_se = root_mean_square(d[:, 0] ** 2)
+        rms.append(r)
+        rms_se.append(r_se)
+    ok, slope, se = half_order_decay(p["steps"], rms, rms_se)
     crit.add("pathwise_rate", ok, rms=rms, slope=slope, slope_se=se)
     crit.note(paths=p["m"], steps=list(p["steps"]), clock=clock)
     return crit.verdict("symbolic generator + monte carlo realised quadratic (co)variations")
@@ -348,18 +352,9 @@ def _a3_neurons(seed: int, activation: str, order: str, width: int, depth: int, 
             rng=stream(seed, "A3-mv", activation, depth, m),
         )
         return res.particles.ravel()
-    from stochdepth.networks import neuron
-
-    return network_samples(
-        np.ones(1),
-        width,
-        depth,
-        activation,
-        m,
-        neuron(0),
-        stream(seed, "A3-neuron", activation, width, depth),
-        record=[depth],
-    )[:, 0, 0]
+    return output_neuron(
+        np.ones(1), width, depth, activation, m, stream(seed, "A3-neuron", activation, width, depth)
+    )
 
 
 @claim(

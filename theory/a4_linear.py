@@ -18,7 +18,6 @@ from scipy import stats as st
 
 from stochdepth.networks import (
     log_norms,
-    neuron,
     preactivations,
     squared_norms,
 )
@@ -31,6 +30,7 @@ from .common import (
     gaussian_expectation,
     mean_se,
     network_samples,
+    output_neuron,
     params,
     stream,
     sympy_equal_on_grid,
@@ -353,16 +353,7 @@ def _check_a4_finite(level: str, seed: int, *, mean_square: Any = None, factor: 
 
 @functools.cache
 def _neuron_samples(seed: int, width: int, depth: int, m: int) -> np.ndarray:
-    return network_samples(
-        np.ones(4),
-        width,
-        depth,
-        "linear",
-        m,
-        neuron(0),
-        stream(seed, "A4-neuron", width, depth),
-        record=[depth],
-    )[:, 0, 0]
+    return output_neuron(np.ones(4), width, depth, "linear", m, stream(seed, "A4-neuron", width, depth))
 
 
 @claim(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -267,6 +267,36 @@ def _summary(values: list[float]) -> list[float]:
     return [min(values), float(np.median(values)), max(values)]
 
 
+@dataclass
+class _BoundTally:
+    """One expected-depth bound checked over many problems against the library's version of it.
+
+    ``add`` counts the problems where the bound (scaled by ``factor``) fails, where the library's
+    bound fails although its hypotheses hold, and where the two disagree; it keeps the tightness
+    ``E tau* / bound`` of each kind of problem with a positive bound.
+    """
+
+    factor: float
+    own_bad: int = 0
+    lib_bad: int = 0
+    mismatch: int = 0
+    tight: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, kind: str, e_tau: float, bound: float, lib: Any) -> None:
+        self.own_bad += not at_most(e_tau, self.factor * bound)
+        lib_depth = lib.expected_depth.value
+        self.lib_bad += not (lib.hypotheses_hold and at_most(lib_depth, self.factor * lib.bound))
+        self.mismatch += not (close(bound, lib.bound) and close(e_tau, lib_depth))
+        if bound > 0:
+            self.tight.setdefault(kind, []).append(e_tau / bound)
+
+    def note_tightness(self, crit: Criteria) -> None:
+        crit.note(**{f"tightness_{k}": _summary(v) for k, v in self.tight.items()})
+
+    def headline(self, crit: Criteria) -> None:
+        crit.headline(violations=self.own_bad, tightness=max(max(v) for v in self.tight.values()))
+
+
 @claim(
     "B2.bounded-gains",
     tags=("seed", "derived"),
@@ -284,44 +314,30 @@ def _check_b2_bounded(level: str, seed: int, *, factor: float = 1.0) -> Verdict:
     fams = _b2_families(level, seed)
     chains = _b2_chains(level, seed)
     crit = Criteria()
-    own_bad = lib_bad = mismatch = 0
-    tight: dict[str, list[float]] = {}
+    tally = _BoundTally(factor)
     kinds = (*_KINDS, "tight-constant", "tight-geometric")
     for kind in kinds:
         for f in fams[kind]:
             own = own_bounds(f.problem, f.lipschitz, f.envelope)
-            lib = bounded_gains_bound(f.problem)
-            own_bad += not at_most(own["e_tau"], factor * own["bounded"])
-            lib_bad += not (lib.hypotheses_hold and at_most(lib.expected_depth.value, factor * lib.bound))
-            mismatch += not (
-                close(own["bounded"], lib.bound) and close(own["e_tau"], lib.expected_depth.value)
-            )
-            if own["bounded"] > 0:
-                tight.setdefault(kind, []).append(own["e_tau"] / own["bounded"])
+            tally.add(kind, own["e_tau"], own["bounded"], bounded_gains_bound(f.problem))
     for r in chains:
-        bound = r["esup_minus_g0"] / r["c"]
-        lib = r["library"]
-        own_bad += not at_most(r["e_tau"], factor * bound)
-        lib_bad += not (lib.hypotheses_hold and at_most(lib.expected_depth.value, factor * lib.bound))
-        mismatch += not (close(bound, lib.bound) and close(r["e_tau"], lib.expected_depth.value))
-        if bound > 0:
-            tight.setdefault("chains", []).append(r["e_tau"] / bound)
+        tally.add("chains", r["e_tau"], r["esup_minus_g0"] / r["c"], r["library"])
     cex, c0 = _decreasing_cost_family(np.random.default_rng(stream(seed, "B2", "decreasing-costs")))
     cex_tau = float(pathwise_tau(cex)[0])
     cex_bound = float(cex.gains[0, -1] - cex.gains[0, 0]) / c0
     n = sum(len(fams[k]) for k in kinds) + len(chains)
     crit.note(problems=n, factor=factor, chains=len(chains))
-    crit.note(**{f"tightness_{k}": _summary(v) for k, v in tight.items()})
-    crit.add("holds_on_every_problem", own_bad == 0, violations=own_bad)
-    crit.add("library_bound_holds_with_hypotheses", lib_bad == 0, violations=lib_bad)
-    crit.add("library_agrees_with_enumeration", mismatch == 0, mismatches=mismatch)
+    tally.note_tightness(crit)
+    crit.add("holds_on_every_problem", tally.own_bad == 0, violations=tally.own_bad)
+    crit.add("library_bound_holds_with_hypotheses", tally.lib_bad == 0, violations=tally.lib_bad)
+    crit.add("library_agrees_with_enumeration", tally.mismatch == 0, mismatches=tally.mismatch)
     crit.add(
         "positive_cost_floor_is_needed",
         cex_tau > cex_bound,
         counterexample_tau=cex_tau,
         bound_with_c0=cex_bound,
     )
-    crit.headline(violations=own_bad, tightness=max(max(v) for v in tight.values()))
+    tally.headline(crit)
     return crit.verdict("path enumeration + bounded_gains_bound")
 
 
@@ -341,8 +357,8 @@ def _check_b2_bounded(level: str, seed: int, *, factor: float = 1.0) -> Verdict:
 def _check_b2_summable(level: str, seed: int, *, factor: float = 1.0) -> Verdict:
     fams = _b2_families(level, seed)
     crit = Criteria()
-    own_bad = lib_bad = mismatch = hyp_bad = 0
-    tight: dict[str, list[float]] = {}
+    tally = _BoundTally(factor)
+    hyp_bad = 0
     kinds = (*_KINDS, "tight-constant", "tight-geometric")
     for kind in kinds:
         for f in fams[kind]:
@@ -351,12 +367,7 @@ def _check_b2_summable(level: str, seed: int, *, factor: float = 1.0) -> Verdict
             hyp_bad += int(np.any(norms > f.envelope[None, :] * (1 + 1e-9) + 1e-12))
             own = own_bounds(prob, f.lipschitz, f.envelope)
             lib = summable_residuals_bound(prob, f.lipschitz, residual_bounds=f.envelope)
-            own_bad += not at_most(own["e_tau"], factor * own["summable"])
-            lib_bad += not (lib.hypotheses_hold and at_most(lib.expected_depth.value, factor * lib.bound))
-            mismatch += not (
-                close(own["summable"], lib.bound) and close(own["e_tau"], lib.expected_depth.value)
-            )
-            tight.setdefault(kind, []).append(own["e_tau"] / own["summable"])
+            tally.add(kind, own["e_tau"], own["summable"], lib)
     steep = fams["steep-gain"]
     fails = flagged = 0
     for f in steep:
@@ -365,18 +376,18 @@ def _check_b2_summable(level: str, seed: int, *, factor: float = 1.0) -> Verdict
         fails += own["e_tau"] > own["summable"]
         flagged += not lib.hypotheses["lipschitz_consistent"] and not lib.holds
     crit.note(families=sum(len(fams[k]) for k in kinds), factor=factor)
-    crit.note(**{f"tightness_{k}": _summary(v) for k, v in tight.items()})
+    tally.note_tightness(crit)
     crit.add("families_satisfy_hypotheses", hyp_bad == 0, violations=hyp_bad)
-    crit.add("holds_on_every_family", own_bad == 0, violations=own_bad)
-    crit.add("library_bound_holds_with_hypotheses", lib_bad == 0, violations=lib_bad)
-    crit.add("library_agrees", mismatch == 0, mismatches=mismatch)
+    crit.add("holds_on_every_family", tally.own_bad == 0, violations=tally.own_bad)
+    crit.add("library_bound_holds_with_hypotheses", tally.lib_bad == 0, violations=tally.lib_bad)
+    crit.add("library_agrees", tally.mismatch == 0, mismatches=tally.mismatch)
     crit.add(
         "lipschitz_hypothesis_is_needed",
         fails == len(steep) and flagged == len(steep),
         steep_gain_failures=fails,
         flagged_by_library=flagged,
     )
-    crit.headline(violations=own_bad, tightness=max(max(v) for v in tight.values()))
+    tally.headline(crit)
     return crit.verdict("pathwise optima + summable_residuals_bound")
 
 

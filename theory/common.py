@@ -117,6 +117,15 @@ def network_samples(
     return res[observable.name].samples
 
 
+def output_neuron(
+    x: Any, width: int, depth: int, activation: str, m: int, rng: np.random.SeedSequence
+) -> np.ndarray:
+    """The first coordinate of the output ``X_depth`` of ``m`` random networks of the library's sampler."""
+    from stochdepth.networks import neuron
+
+    return network_samples(x, width, depth, activation, m, neuron(0), rng, record=[depth])[:, 0, 0]
+
+
 def params(level: str, quick: Mapping[str, Any], full: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters of ``level`` (``full`` overrides ``quick`` key by key)."""
     out = dict(quick)
@@ -271,6 +280,23 @@ def mean_se(x: Any) -> tuple[float, float]:
     """Sample mean and its standard error."""
     a = np.asarray(x, dtype=float).ravel()
     return float(a.mean()), float(a.std(ddof=1) / math.sqrt(a.size))
+
+
+def root_mean_square(squares: Any) -> tuple[float, float]:
+    """Root of the sample mean of ``squares`` and its standard error (delta method: se(mean) / (2 rms))."""
+    ms, ms_se = mean_se(squares)
+    return math.sqrt(ms), ms_se / (2 * math.sqrt(ms))
+
+
+def half_order_decay(steps: Any, rms: Any, rms_se: Any) -> tuple[bool, float, float]:
+    r"""Whether pathwise RMS errors vanish like :math:`N^{-1/2}` in the number of steps ``N``.
+
+    Returns ``(ok, slope, se)``: the weighted log-log slope of ``rms`` against ``steps``
+    (:func:`log_slope`) and its standard error; ``ok`` when the slope lies within :data:`Z_MAX` standard
+    errors of -1/2 *and* is resolved as negative at :data:`Z_MAX` standard errors.
+    """
+    slope, se = log_slope(np.asarray(steps, dtype=float), np.array(rms), np.array(rms_se))
+    return abs(slope + 0.5) <= Z_MAX * se and slope / se <= -Z_MAX, slope, se
 
 
 def wls(x: Any, y: Any, se: Any, basis: Sequence[Callable[[np.ndarray], np.ndarray]]) -> dict[str, Any]:

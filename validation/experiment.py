@@ -11,7 +11,8 @@ defines
 * ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words);
 * ``report(result, ctx) -> Report``: the metrics written to ``results.json``, Markdown tables, figures
   (saved with ``ctx.savefig``) and notes;
-* ``EXPERIMENT = Experiment(...)`` tying them together.
+* ``EXPERIMENT = Experiment.of_module(__name__, id=..., title=..., description=...)`` tying them
+  together: the campaign is the module's package, the steps and sizes are the module's own.
 
 The runner (:mod:`validation.runner`) sees an experiment as a :class:`~validation.runner.Task` whose
 function runs the three steps in order.
@@ -19,6 +20,7 @@ function runs the three steps in order.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +53,26 @@ class Experiment:
     checks: Callable[[Any], list[Check]]
     report: Callable[[Any, Context], Report]
 
+    @classmethod
+    def of_module(cls, module_name: str, *, id: str, title: str, description: str) -> Experiment:
+        """The experiment an experiment module defines: its ``SIZES``, ``compute``, ``checks`` and
+        ``report``, in the campaign named by its package (``validation.<campaign>.<module>``).
+
+        Called at the end of the module as ``Experiment.of_module(__name__, ...)``, once those four
+        names exist.
+        """
+        module = sys.modules[module_name]
+        return cls(
+            id=id,
+            title=title,
+            campaign=module_name.split(".")[-2],
+            description=description,
+            sizes=module.SIZES,
+            compute=module.compute,
+            checks=module.checks,
+            report=module.report,
+        )
+
     def run(self, ctx: Context) -> TaskOutput:
         """Compute at the context's profile, judge and report; the runner's task function."""
         if ctx.profile not in self.sizes:
@@ -69,7 +91,7 @@ class Experiment:
 
 def campaign_tasks(experiments: Iterable[Experiment], profile: str) -> list[Task]:
     """The runner tasks of a campaign's ``experiments`` (in order), after checking that every one has
-    sizes for ``profile``; a campaign package's ``tasks(profile)``."""
+    sizes for ``profile``: the tasks of a campaign package's ``EXPERIMENTS``."""
     experiments = list(experiments)
     for e in experiments:
         if profile not in e.sizes:

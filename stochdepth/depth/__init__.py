@@ -20,7 +20,10 @@ the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`s
 * simulators (:mod:`stochdepth.depth.simulators`): :func:`simulate_stopping_depth` (first passage of
   the infinite-depth log-norm) and :class:`LinearResNetSimulator` (finite-depth networks as a
   :class:`~stochdepth.stopping.Simulator` for regression Monte Carlo) and
-  :func:`simulate_network_depths` (first passage of finite-depth networks with explicit weights).
+  :func:`simulate_network_depths` (first passage of finite-depth networks with explicit weights);
+* B7, traces of trained early-exit networks (:mod:`stochdepth.depth.traces`): :class:`Trace`, per sample
+  and exit what an exit policy may look at, saved to and loaded from one file (numpy only; recorded by
+  :func:`stochdepth.nn.record_trace`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .contraction import NoiselessContraction, contraction_stopping_depth, noise
 from .discrete import BridgeResult, linear_resnet_stopping_problem, log_norm_bridge
 from .residuals import ResidualFamily, residual_path_problem
 from .simulators import LinearResNetSimulator, simulate_network_depths, simulate_stopping_depth
+from .traces import Trace
 
 __all__ = [
     "BridgeResult",
@@ -37,6 +41,7 @@ __all__ = [
     "LinearResNetSimulator",
     "NoiselessContraction",
     "ResidualFamily",
+    "Trace",
     "contraction_stopping_depth",
     "linear_resnet_depth_problem",
     "linear_resnet_optimal_depth",

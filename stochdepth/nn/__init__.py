@@ -24,6 +24,19 @@ Trained networks (docs/science.md §B3):
   :class:`CompositeLoss` (final exit + deep supervision + :math:`\lambda\mathcal L_{\rm depth}`);
 * :func:`fit` (:mod:`~stochdepth.nn.training`) -- seeded training with early stopping, atomic
   checkpoints and bitwise resume, returning a :class:`TrainingHistory`.
+
+Early-exit models, data and traces (docs/science.md §B1, §B4, §B7):
+
+* the contract :class:`EarlyExitModel` / :class:`ExitOutputs` (:mod:`stochdepth.nn.exits`);
+* early-exit models: :class:`ResidualMLP` (§A1 with trainable input map and branch scale),
+  :class:`ConvResNet` (1-D and 2-D), :class:`SequenceTransformer` (pre-LN, §B4) and :class:`NeuralODE`
+  (continuous depth, optionally SDE, an exit at every Euler step);
+* :class:`ProbedModel` -- forward hooks on the blocks of any network and linear probes fitted afterwards;
+* offline tasks with fixed splits (:mod:`stochdepth.nn.data`): :func:`load_digits`, :func:`load_mnist1d`,
+  :func:`gaussian_mixture`, :func:`parity_sequences`, :func:`pointer_chasing`, as a :class:`Dataset` of
+  :class:`Split` objects;
+* :func:`record_trace` -- a model run over a split as a :class:`~stochdepth.depth.Trace` (numpy, one file),
+  :func:`load_trace` and :func:`model_signature`.
 """
 
 from __future__ import annotations
@@ -38,6 +51,18 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
 
 from ._device import default_device
 from .activation import torch_activation
+from .data import (
+    Dataset,
+    Split,
+    gaussian_mixture,
+    load_digits,
+    load_mnist1d,
+    parity_sequences,
+    pointer_chasing,
+)
+from .exits import EarlyExitModel, ExitOutputs
+from .models import ConvResNet, NeuralODE, ResidualMLP
+from .probes import ProbedModel
 from .random_resnet import RandomResNet, TorchExplicitWeights, sample_torch_network
 from .regularizers import (
     CompositeLoss,
@@ -49,23 +74,42 @@ from .regularizers import (
     halting_distribution,
     make_loss,
 )
+from .traces import load_trace, model_signature, record_trace
 from .training import EpochRecord, TrainingHistory, fit
+from .transformer import SequenceTransformer
 
 __all__ = [
     "CompositeLoss",
+    "ConvResNet",
+    "Dataset",
     "DeepSupervision",
+    "EarlyExitModel",
     "EpochRecord",
+    "ExitOutputs",
     "ExpectedDepthLoss",
     "LookAheadPenalty",
+    "NeuralODE",
     "PonderNetLoss",
+    "ProbedModel",
     "RandomResNet",
     "ResidualDecayPenalty",
+    "ResidualMLP",
+    "SequenceTransformer",
+    "Split",
     "TorchExplicitWeights",
     "TrainingHistory",
     "default_device",
     "fit",
+    "gaussian_mixture",
     "halting_distribution",
+    "load_digits",
+    "load_mnist1d",
+    "load_trace",
     "make_loss",
+    "model_signature",
+    "parity_sequences",
+    "pointer_chasing",
+    "record_trace",
     "sample_torch_network",
     "torch_activation",
 ]

@@ -73,11 +73,14 @@ class ExitOutputs:
 class EarlyExitModel(torch.nn.Module, abc.ABC):
     """A network with an exit head after every block; ``forward(x) -> ExitOutputs``.
 
-    Subclasses set :attr:`n_exits` and :attr:`n_classes` and implement :meth:`forward`.
+    Subclasses set :attr:`n_exits` and :attr:`n_classes` and implement :meth:`forward`. A model whose
+    inputs are not of its floating dtype (token ids) sets :attr:`input_dtype` (e.g. ``torch.int64``);
+    ``None`` means the dtype of its parameters.
     """
 
     n_exits: int
     n_classes: int
+    input_dtype: torch.dtype | None = None
 
     @abc.abstractmethod
     def forward(self, x: torch.Tensor) -> ExitOutputs:

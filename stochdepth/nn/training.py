@@ -413,13 +413,15 @@ def fit(
         raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
     device, dtype = _model_device_dtype(model)
     x_train, y_train = as_split(train, name="train")
-    _check_split(x_train, y_train, device, dtype, "train")
+    # inputs have the model's floating dtype unless the model declares another (token ids: int64)
+    input_dtype = getattr(model, "input_dtype", None) or dtype
+    _check_split(x_train, y_train, device, input_dtype, "train")
     if x_train.shape[0] < batch_size:
         raise ValueError(f"train holds {x_train.shape[0]} samples, fewer than batch_size={batch_size}")
     _probe(model, x_train, y_train, loss, "train")
     if val is not None:
         x_val, y_val = as_split(val, name="val")
-        _check_split(x_val, y_val, device, dtype, "val")
+        _check_split(x_val, y_val, device, input_dtype, "val")
         if x_val.shape[0] == 0:
             raise ValueError("val holds no samples")
         _probe(model, x_val, y_val, loss, "val")

@@ -49,9 +49,26 @@ def test_root_package_loads_nn_lazily():
     assert stochdepth.nn is snn
     assert snn.RandomResNet is RandomResNet and snn.sample_torch_network is sample_torch_network
     assert {
+        "ConvResNet",
+        "Dataset",
+        "EarlyExitModel",
+        "ExitOutputs",
+        "NeuralODE",
+        "ProbedModel",
         "RandomResNet",
+        "ResidualMLP",
+        "SequenceTransformer",
+        "Split",
         "TorchExplicitWeights",
         "default_device",
+        "gaussian_mixture",
+        "load_digits",
+        "load_mnist1d",
+        "load_trace",
+        "model_signature",
+        "parity_sequences",
+        "pointer_chasing",
+        "record_trace",
         "sample_torch_network",
         "torch_activation",
     } <= set(snn.__all__)
@@ -263,7 +280,19 @@ def test_non_finite_states_raise_numerical_error(seed):
 # ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["stochdepth.nn", "stochdepth.nn._device", "stochdepth.nn.random_resnet"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "stochdepth.nn",
+        "stochdepth.nn._device",
+        "stochdepth.nn.random_resnet",
+        "stochdepth.nn.data",
+        "stochdepth.nn.models",
+        "stochdepth.nn.transformer",
+        "stochdepth.nn.probes",
+        "stochdepth.nn.traces",
+    ],
+)
 def test_docstring_examples_run(module):
     import importlib
 

@@ -32,14 +32,18 @@ def _splits(seed: int, dtype=torch.float64, device="cpu"):
     return (x[:40], y[:40]), (x[40:], y[40:])
 
 
+def _fit(model, train, val, seed: int, **kw) -> TrainingHistory:
+    """``fit`` with the settings these tests share: deep supervision, batches of 8, no progress bar."""
+    kw = {"batch_size": 8, "progress": False, **kw}
+    return fit(model, kw.pop("loss", DeepSupervision()), train, val, seed=seed, **kw)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fit_trains_and_returns_a_frozen_history(device: str, dtype, seed: int) -> None:
     train, val = _splits(seed, dtype, device)
     model = _model(seed, dtype=dtype).to(device)
-    history = fit(
-        model, DeepSupervision(), train, val, epochs=6, batch_size=8, seed=seed, optimizer=SGD, progress=False
-    )
+    history = _fit(model, train, val, seed, epochs=6, optimizer=SGD)
     assert isinstance(history, TrainingHistory) and history.epochs_run == 6
     losses = history.column("train_loss")
     assert losses[-1] < losses[0]
@@ -111,7 +115,7 @@ def test_fit_leaves_the_callers_random_state(seed: int) -> None:
     model = _model(seed, dropout=0.3)
     random.seed(seed)
     before = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())  # noqa: NPY002 - the legacy global state
-    fit(model, DeepSupervision(), train, val, epochs=2, batch_size=8, seed=seed, progress=False)
+    _fit(model, train, val, seed, epochs=2)
     assert torch.equal(before[0], torch.get_rng_state()) and before[1] == random.getstate()
     assert np.array_equal(before[2], np.random.get_state()[1])  # noqa: NPY002
 
@@ -120,48 +124,17 @@ def test_early_stopping_and_best_weights(seed: int) -> None:
     train, val = _splits(seed)
     model = _model(seed)
     frozen = functools.partial(torch.optim.SGD, lr=0.0)  # nothing improves after epoch 1
-    history = fit(
-        model,
-        DeepSupervision(),
-        train,
-        val,
-        epochs=10,
-        batch_size=8,
-        seed=seed,
-        optimizer=frozen,
-        early_stopping=2,
-        progress=False,
-    )
+    history = _fit(model, train, val, seed, epochs=10, optimizer=frozen, early_stopping=2)
     assert history.stopped_early and history.epochs_run == 3 and history.best_epoch == 1
     model = _model(seed)
-    history = fit(
-        model,
-        DeepSupervision(),
-        train,
-        val,
-        epochs=5,
-        batch_size=8,
-        seed=seed,
-        optimizer=SGD,
-        metric="val_accuracy",
-        progress=False,
-    )
+    history = _fit(model, train, val, seed, epochs=5, optimizer=SGD, metric="val_accuracy")
     assert history.best_metric == history.column("val_accuracy").max()
 
 
 def test_tensor_dataset_and_progress_bar(capsys, seed: int) -> None:
     (xt, yt), (xv, yv) = _splits(seed)
     data = torch.utils.data.TensorDataset
-    history = fit(
-        _model(seed),
-        DeepSupervision(),
-        data(xt, yt),
-        data(xv, yv),
-        epochs=2,
-        batch_size=8,
-        seed=seed,
-        progress=True,
-    )
+    history = _fit(_model(seed), data(xt, yt), data(xv, yv), seed, epochs=2, progress=True)
     assert history.epochs_run == 2
     assert "fit" in capsys.readouterr().err
 
@@ -169,35 +142,16 @@ def test_tensor_dataset_and_progress_bar(capsys, seed: int) -> None:
 def test_checkpoint_of_another_model_is_refused(tmp_path, seed: int) -> None:
     train, val = _splits(seed)
     path = tmp_path / "c.pt"
-    fit(
-        _model(seed),
-        DeepSupervision(),
-        train,
-        val,
-        epochs=1,
-        batch_size=8,
-        seed=seed,
-        checkpoint=path,
-        progress=False,
-    )
+    _fit(_model(seed), train, val, seed, epochs=1, checkpoint=path)
     other = _model(seed, width=9)
     assert architecture_fingerprint(other) != architecture_fingerprint(_model(seed))
     before = _params(other)
     with pytest.raises(ValueError, match=r"checkpoint .* another model architecture"):
-        fit(other, DeepSupervision(), train, val, epochs=2, batch_size=8, seed=seed, checkpoint=path)
+        _fit(other, train, val, seed, epochs=2, checkpoint=path)
     assert all(torch.equal(a, b) for a, b in zip(before, _params(other)))
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="checkpoint"):
-        fit(
-            other,
-            DeepSupervision(),
-            train,
-            val,
-            epochs=2,
-            batch_size=8,
-            seed=seed,
-            checkpoint=tmp_path / "junk.pt",
-        )
+        _fit(other, train, val, seed, epochs=2, checkpoint=tmp_path / "junk.pt")
 
 
 def test_bad_input_is_refused_before_training(seed: int) -> None:
@@ -254,46 +208,22 @@ def test_scheduler_instances_clipping_and_fresh_restart(tmp_path, seed: int) -> 
     model = _model(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
-    history = fit(
+    history = _fit(
         model,
-        DeepSupervision(),
         train,
         val,
+        seed,
         epochs=4,
-        batch_size=8,
-        seed=seed,
         optimizer=opt,
         scheduler=plateau,
         grad_clip=0.5,
         checkpoint=tmp_path / "c.pt",
-        progress=False,
     )
     lrs = history.column("lr")
     assert lrs[0] == 0.1 and np.all(np.diff(lrs) <= 0)
-    again = fit(
-        _model(seed),
-        DeepSupervision(),
-        train,
-        val,
-        epochs=1,
-        batch_size=8,
-        seed=seed,
-        checkpoint=tmp_path / "c.pt",
-        resume=False,
-        progress=False,
-    )
+    again = _fit(_model(seed), train, val, seed, epochs=1, checkpoint=tmp_path / "c.pt", resume=False)
     assert again.resumed_from == 0 and again.epochs_run == 1
     with pytest.raises(ValueError, match="ReduceLROnPlateau needs"):
-        fit(
-            model,
-            DeepSupervision(),
-            train,
-            None,
-            epochs=1,
-            batch_size=8,
-            seed=seed,
-            optimizer=opt,
-            scheduler=plateau,
-        )
+        _fit(model, train, None, seed, epochs=1, optimizer=opt, scheduler=plateau)
     with pytest.raises(ValueError, match="grad_clip"):
-        fit(model, DeepSupervision(), train, val, epochs=1, batch_size=8, seed=seed, grad_clip=-1.0)
+        _fit(model, train, val, seed, epochs=1, grad_clip=-1.0)

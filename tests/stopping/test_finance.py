@@ -16,6 +16,7 @@ Literature values used (cited in each test):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,20 +103,27 @@ def test_gbm_moments_and_correlation(seed: int) -> None:
     assert abs(math.atanh(r) - math.atanh(0.5)) < 5 / math.sqrt(inc.shape[0] - 3)
 
 
-def test_put_bracket_fast(seed: int) -> None:
-    """10-date put: LS lower bound <= grid reference <= Andersen-Broadie upper bound (5 se each)."""
-    gbm = GeometricBrownianMotion(36.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=10)
-    ref = bermudan_put_grid(36.0, 40.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=10).value
+def _put_bracket(seed: int, n_dates: int, n_paths: int, n_outer: int, n_inner: int, ref: float) -> Any:
+    """The LS2001 put (S0 = 36, K = 40) with ``n_dates`` dates by Longstaff-Schwartz with an
+    Andersen-Broadie dual: lower <= ``ref`` <= upper, each within 5 se; returns the result."""
+    gbm = GeometricBrownianMotion(36.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=n_dates)
     ls = LongstaffSchwartz(
         Polynomial(3),
-        n_paths=20_000,
-        n_eval=20_000,
+        n_paths=n_paths,
+        n_eval=n_paths,
         itm_only=True,
-        dual=AndersenBroadie(n_outer=200, n_inner=100),
+        dual=AndersenBroadie(n_outer=n_outer, n_inner=n_inner),
     )
     res = solve_stopping(bermudan_problem(gbm, Put(40.0)), ls, rng=seed)
     assert res.lower.value <= ref + 5 * res.lower.stderr
     assert res.upper.value >= ref - 5 * res.upper.stderr
+    return res
+
+
+def test_put_bracket_fast(seed: int) -> None:
+    """10-date put: LS lower bound <= grid reference <= Andersen-Broadie upper bound (5 se each)."""
+    ref = bermudan_put_grid(36.0, 40.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=10).value
+    res = _put_bracket(seed, 10, 20_000, 200, 100, ref)
     assert res.lower.stderr < res.lower_plain.stderr  # control variates help
 
 
@@ -123,18 +131,8 @@ def test_put_bracket_fast(seed: int) -> None:
 def test_put_50_dates_bracket(seed: int) -> None:
     """LS2001 put with 50 dates: lower <= 4.4778 (grid) <= upper, each within 5 se; the lower bound is within
     0.02 of the reference (LS2001 report 4.472 +- 0.010 with a 3-term Laguerre basis)."""
-    gbm = GeometricBrownianMotion(36.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=50)
-    ls = LongstaffSchwartz(
-        Polynomial(3),
-        n_paths=100_000,
-        n_eval=100_000,
-        itm_only=True,
-        dual=AndersenBroadie(n_outer=300, n_inner=500),
-    )
-    res = solve_stopping(bermudan_problem(gbm, Put(40.0)), ls, rng=seed)
     ref = 4.47781
-    assert res.lower.value <= ref + 5 * res.lower.stderr
-    assert res.upper.value >= ref - 5 * res.upper.stderr
+    res = _put_bracket(seed, 50, 100_000, 300, 500, ref)
     assert ref - res.lower.value < 0.02 + 5 * res.lower.stderr
 
 

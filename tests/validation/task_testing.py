@@ -34,15 +34,16 @@ def check_campaign_task_list(campaign: Any, name: str, task_ids: list[str], pref
     import pytest
 
     from validation import CAMPAIGNS, all_tasks
+    from validation.experiment import campaign_tasks
 
     assert name in CAMPAIGNS
     assert [e.id for e in campaign.EXPERIMENTS] == task_ids
     for profile in ("quick", "full"):
-        tasks = campaign.tasks(profile)
+        tasks = campaign_tasks(campaign.EXPERIMENTS, profile)
         assert [t.id for t in tasks] == task_ids
         for t in tasks:
             assert t.campaign == campaign.CAMPAIGN == name
             assert t.title and t.description and callable(t.fn)
     assert [t.id for t in all_tasks("quick", [prefix])] == task_ids
     with pytest.raises(ValueError, match="profile"):
-        campaign.tasks("huge")
+        campaign_tasks(campaign.EXPERIMENTS, "huge")

@@ -21,6 +21,7 @@ import pytest
 from task_testing import check_campaign_task_list, run_task_end_to_end
 
 from validation import optimal_depth as od
+from validation.experiment import campaign_tasks
 from validation.optimal_depth import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 from validation.optimal_depth.b6_solvers import jittered_cdf
 from validation.optimal_depth.problems import B6, b6_constants, inverse_gaussian
@@ -126,7 +127,7 @@ def test_jittered_cdf_is_the_law_of_tau_minus_uniform(seed):
 
 
 def _run(task_id, tmp_path, seed):
-    task = next(t for t in od.tasks("quick") if t.id == task_id)
+    task = next(t for t in campaign_tasks(od.EXPERIMENTS, "quick") if t.id == task_id)
     rec = run_task_end_to_end(task, tmp_path, seed, min_checks=5)
     return {c["name"]: c for c in rec["checks"]}
 

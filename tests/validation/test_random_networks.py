@@ -20,7 +20,7 @@ import pytest
 from task_testing import check_campaign_task_list, run_task_end_to_end
 
 from validation import random_networks as rn
-from validation.experiment import Experiment
+from validation.experiment import Experiment, campaign_tasks
 from validation.random_networks import (
     law_agreement,
     linear_closed_forms,
@@ -183,7 +183,7 @@ def test_exact_neuron_kurtosis_matches_networks(seed):
 )
 def test_task_runs_end_to_end_at_tiny_size(task_id, tmp_path, monkeypatch, seed):
     monkeypatch.setitem(MODULES[task_id].SIZES, "quick", TINY[task_id])
-    task = next(t for t in rn.tasks("quick") if t.id == task_id)
+    task = next(t for t in campaign_tasks(rn.EXPERIMENTS, "quick") if t.id == task_id)
     rec = run_task_end_to_end(task, tmp_path, seed, min_checks=3)
     if task_id == "random.relu-facts":
         exact = next(c for c in rec["checks"] if "(exact)" in c["name"])

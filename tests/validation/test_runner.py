@@ -112,3 +112,13 @@ def test_experiment_runs_compute_checks_report_as_a_task(tmp_path):
         campaign_tasks([exp], "huge")
     with pytest.raises(ValueError, match="profile"):
         exp.run(Context(profile="huge", seed=0, out=tmp_path))
+
+
+def test_experiment_of_module_takes_the_module_steps():
+    """An experiment module's declaration picks up its own sizes and steps, in its package's campaign."""
+    from validation.experiment import Experiment
+    from validation.optimal_depth import osla
+
+    exp = Experiment.of_module(osla.__name__, id="depth.x", title="t", description="d")
+    assert exp.campaign == "optimal_depth" and exp.sizes is osla.SIZES
+    assert (exp.compute, exp.checks, exp.report) == (osla.compute, osla.checks, osla.report)

@@ -29,11 +29,10 @@ fitted rates with the rates derived in the docstrings. The shared problems are i
 
 from __future__ import annotations
 
-from ..experiment import Experiment, campaign_tasks
-from ..runner import Task
+from ..experiment import Experiment
 from . import b2_bounds, b5_noiseless, b6_bridge, benchmarks, osla
 
-__all__ = ["CAMPAIGN", "EXPERIMENTS", "tasks"]
+__all__ = ["CAMPAIGN", "EXPERIMENTS"]
 
 CAMPAIGN = "optimal_depth"
 
@@ -45,9 +44,3 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     osla.EXPERIMENT,
     benchmarks.EXPERIMENT,
 )
-
-
-def tasks(profile: str) -> list[Task]:
-    """The campaign's tasks, one per experiment of :data:`EXPERIMENTS` in that order; ``profile``
-    ("quick" or "full") selects their sizes (:func:`validation.experiment.campaign_tasks`)."""
-    return campaign_tasks(EXPERIMENTS, profile)

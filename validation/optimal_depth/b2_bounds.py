@@ -402,16 +402,12 @@ def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
     return ctx.savefig(fig, "depth_b2_tightness")
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="depth.b2-bounds",
     title="Finite optimal depth: the three bounds of B2",
-    campaign="optimal_depth",
     description="docs/science.md §B2 and C3: bounded gains, summable residuals and geometric "
     "diminishing returns "
     "on random residual families and Markov chains; tightness E[tau*]/bound; violated hypotheses are "
     "flagged.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

@@ -400,16 +400,12 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     return ctx.savefig(fig, "depth_b5_noiseless")
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="depth.b5-noiseless",
     title="Continuous depth without noise: closed form, upwind PDE, discrete analogue",
-    campaign="optimal_depth",
     description="docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order "
     "upwind PDE "
     "(grid convergence order) and the symbolic smooth fit; the discrete tau* formula against exact "
     "solvers.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

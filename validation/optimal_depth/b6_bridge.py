@@ -437,17 +437,13 @@ def report(result: Result, ctx: Context) -> Report:
     return out
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="depth.b6-bridge",
     title="The optimal depth of the linear random ResNet by four solvers",
-    campaign="optimal_depth",
     description="docs/science.md §B6 and C3: closed form and symbolic smooth fit, the obstacle PDE, "
     "the Snell "
     "envelope of the exact finite-L walk (rates in L) and regression Monte Carlo on simulated networks "
     "agree on the threshold, value, expected depth and the inverse-Gaussian depth law; n <= 2 stops at "
     "once.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

@@ -587,14 +587,10 @@ def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
     return ctx.savefig(fig, "depth_benchmarks")
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="depth.benchmarks",
     title="External optimal-stopping benchmarks",
-    campaign="optimal_depth",
     description="Longstaff-Schwartz (2001) put and Andersen-Broadie (2004) max-calls bracketed by "
     "regression Monte Carlo; the American put PDE against QuantLib with fitted convergence orders.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

@@ -429,15 +429,11 @@ def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
     return ctx.savefig(fig, "depth_osla")
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="depth.osla",
     title="One-step look-ahead and myopic rules against the Snell policy",
-    campaign="optimal_depth",
     description="docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and "
     "strictly worse "
     "on non-monotone ones; gain-threshold and patience rules against the Snell policy on a B6 chain.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

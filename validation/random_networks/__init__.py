@@ -35,12 +35,12 @@ a wrong prediction (a wrong law, rate or constant) fails them.
 
 from __future__ import annotations
 
-from ..experiment import Experiment, campaign_tasks
-from ..runner import Task
+from ..experiment import Experiment
 from . import law_agreement, linear_closed_forms, relu_facts, sequential_limits, weak_error
-from .common import CAMPAIGN
 
-__all__ = ["CAMPAIGN", "EXPERIMENTS", "tasks"]
+__all__ = ["CAMPAIGN", "EXPERIMENTS"]
+
+CAMPAIGN = "random_networks"
 
 #: The experiments in the order they run.
 EXPERIMENTS: tuple[Experiment, ...] = (
@@ -50,9 +50,3 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     relu_facts.EXPERIMENT,
     sequential_limits.EXPERIMENT,
 )
-
-
-def tasks(profile: str) -> list[Task]:
-    """The campaign's tasks, one per experiment of :data:`EXPERIMENTS` in that order; ``profile``
-    ("quick" or "full") selects their sizes (:func:`validation.experiment.campaign_tasks`)."""
-    return campaign_tasks(EXPERIMENTS, profile)

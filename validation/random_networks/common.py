@@ -8,9 +8,7 @@ import numpy as np
 
 from stochdepth.testing.tolerance import ALPHA
 
-__all__ = ["CAMPAIGN", "INPUTS", "SLOPE_TOL", "holm", "torch_sampler"]
-
-CAMPAIGN = "random_networks"
+__all__ = ["INPUTS", "SLOPE_TOL", "holm", "torch_sampler"]
 
 #: Tolerance on fitted weak-error and fluctuation slopes: |slope - predicted| <= SLOPE_TOL.
 SLOPE_TOL = 0.15

@@ -28,7 +28,7 @@ from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import fmt, fmt_p, fmt_pm, loglog_slope
 from ..runner import Check, Context
-from .common import CAMPAIGN, INPUTS, holm, torch_sampler
+from .common import INPUTS, holm, torch_sampler
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -520,16 +520,12 @@ def report(result: Result, ctx: Context) -> Report:
     )
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="random.law-agreement",
     title="Explicit weights, exact law and the limit SDE agree in law",
-    campaign=CAMPAIGN,
     description="docs/science.md §A2 and C1: finite random ResNets with explicit weights (numpy; torch when "
     "available), the exact-in-law Gram-factor sampler and the Euler-Maruyama scheme of the limit SDE at "
     "step 1/L have the same law; against the limit at a fine step the network differs by its O(1/L) depth "
     "error.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

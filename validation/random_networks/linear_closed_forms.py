@@ -26,7 +26,7 @@ from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import fmt_p, max_abs
 from ..runner import Check, Context
-from .common import CAMPAIGN, INPUTS, holm
+from .common import INPUTS, holm
 from .neuron_kurtosis import kurtosis_panel, kurtosis_points, sample_kurtosis
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
@@ -514,15 +514,11 @@ def report(result: Result, ctx: Context) -> Report:
     return Report(metrics=metrics, tables=_tables(result), figures=[figure], notes=notes)
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="random.linear-closed-forms",
     title="Closed forms of the linear network",
-    campaign=CAMPAIGN,
     description="docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and "
     "its moments, "
     "neuron kurtosis 3 exp(4t/n), E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

@@ -27,7 +27,7 @@ from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import fmt_p, max_abs
 from ..runner import Check, Context
-from .common import CAMPAIGN, INPUTS, holm
+from .common import INPUTS, holm
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -518,16 +518,12 @@ def report(result: Result, ctx: Context) -> Report:
     return Report(metrics=metrics, tables=_tables(result), figures=[_figure(result, ctx)])
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="random.relu-facts",
     title="ReLU: norm identity, dead set, width 3/4 regime, long-depth decay",
-    campaign=CAMPAIGN,
     description="docs/science.md §A5: the post-activation norm identity, dead fraction 2^-n, D(n) "
     "and its sign "
     "change between widths 3 and 4, the sign of the mean log-ratio on [0, 1], and the eventual decay of "
     "every width.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

@@ -26,7 +26,7 @@ from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import max_abs
 from ..runner import Check, Context
-from .common import CAMPAIGN, SLOPE_TOL
+from .common import SLOPE_TOL
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -579,15 +579,11 @@ def report(result: Result, ctx: Context) -> Report:
     return Report(metrics=metrics, tables=_tables(result), figures=[figure])
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="random.sequential-limits",
     title="Sequential limits and kernels",
-    campaign=CAMPAIGN,
     description="docs/science.md §A6: width-first and depth-first limits reach the variance ODE, "
     "fluctuations of "
     "order n^-1/2, McKean-Vlasov particles, and the ReLU correlation ODE against finite networks.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )

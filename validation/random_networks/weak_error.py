@@ -23,7 +23,7 @@ from .. import plotting
 from ..experiment import Experiment, Report
 from ..formatting import fmt_p, max_abs
 from ..runner import Check, Context
-from .common import CAMPAIGN, SLOPE_TOL
+from .common import SLOPE_TOL
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -284,15 +284,11 @@ def report(result: Result, ctx: Context) -> Report:
     return Report(metrics=metrics, tables=[table], figures=[_figure(result, ctx)], notes=notes)
 
 
-EXPERIMENT = Experiment(
+EXPERIMENT = Experiment.of_module(
+    __name__,
     id="random.weak-error",
     title="Weak error of the depth limit against L",
-    campaign=CAMPAIGN,
     description="docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of "
     "Euler-Maruyama, "
     "expected O(1/L); coupled depths, fitted slopes with confidence intervals.",
-    sizes=SIZES,
-    compute=compute,
-    checks=checks,
-    report=report,
 )
