@@ -83,6 +83,18 @@ def banded_backward_induction_t(bt, lower, gains, costs, beta, tie_tol, values, 
         )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def accept_sweep(new, v):  # pragma: no cover
+    """Copy a value-iteration sweep ``new`` into ``v``; returns the sup norm of the increment."""
+    inc = 0.0
+    for s in range(v.shape[0]):
+        d = abs(new[s] - v[s])
+        if d > inc:
+            inc = d
+        v[s] = new[s]
+    return inc
+
+
 @njit(cache=True, nogil=True)
 def banded_value_iteration_t(bt, lower, g, c, beta, tie_tol, v, scratch, stop, n_iter):  # pragma: no cover
     """``n_iter`` value-iteration sweeps in place on ``v``; returns the sup norm of the last increment."""
@@ -93,12 +105,7 @@ def banded_value_iteration_t(bt, lower, g, c, beta, tie_tol, v, scratch, stop, n
     inc = 0.0
     for _ in range(n_iter):
         banded_bellman_step_t(bt, lower, g, c, beta, tie_tol, v, vpad, acc, scratch, stop)
-        inc = 0.0
-        for s in range(n):
-            d = abs(scratch[s] - v[s])
-            if d > inc:
-                inc = d
-            v[s] = scratch[s]
+        inc = accept_sweep(scratch, v)
     return inc
 
 
@@ -177,16 +184,10 @@ def csr_value_iteration(
     indptr, indices, data, g, c, beta, tie_tol, v, scratch, stop, n_iter
 ):  # pragma: no cover
     """``n_iter`` value-iteration sweeps in place on ``v`` (CSR); returns the last increment's sup norm."""
-    n = v.shape[0]
     inc = 0.0
     for _ in range(n_iter):
         csr_bellman_step(indptr, indices, data, g, c, beta, tie_tol, v, scratch, stop)
-        inc = 0.0
-        for s in range(n):
-            d = abs(scratch[s] - v[s])
-            if d > inc:
-                inc = d
-            v[s] = scratch[s]
+        inc = accept_sweep(scratch, v)
     return inc
 
 

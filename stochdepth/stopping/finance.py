@@ -23,6 +23,7 @@ Reference values computed here, independently of Monte Carlo:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,6 +324,12 @@ def _gbm_cdf(drift: float, sd: float, h: float) -> Any:
     return st.norm(drift, s_eff).cdf
 
 
+def _richardson(price_on_grid: Callable[[float], tuple[float, int]], h: float) -> GridPrice:
+    """Prices on the grid steps ``h`` and ``h / 2`` combined by Richardson extrapolation (error O(h^2))."""
+    (coarse, n_coarse), (fine, n_fine) = (price_on_grid(h), price_on_grid(h / 2))
+    return GridPrice((4 * fine - coarse) / 3, coarse, fine, abs(fine - coarse) / 3, (n_coarse, n_fine))
+
+
 def bermudan_put_grid(
     spot: float,
     strike: float,
@@ -379,19 +386,16 @@ def bermudan_put_grid(
     # estimate of 8e-6). The price at log S0 is then read off by 4-point Lagrange interpolation, whose
     # O(h^4) error is negligible against the O(h^2) discretisation error that Richardson removes.
     x_spot = math.log(s0)
-    prices = []
-    sizes = []
-    for factor in (1, 2):
-        h = sd / (pps * factor)
+
+    def price_on_grid(h: float) -> tuple[float, int]:
         x, _ = _log_grid(math.log(k), nsd * sig * math.sqrt(T) + abs(x_spot - math.log(k)), h)
         P = random_walk_transitions(_gbm_cdf(drift, sd, h), h, x.size)
         gains = np.maximum(k - np.exp(x), 0.0)
         prob = MarkovStoppingProblem(P, gains, 0.0, horizon=L, discount=math.exp(-r * dt))
         sol = BackwardInduction().solve(prob)
-        prices.append(_lagrange4(x, sol.values[0], x_spot))
-        sizes.append(int(x.size))
-    coarse, fine = prices
-    return GridPrice((4 * fine - coarse) / 3, coarse, fine, abs(fine - coarse) / 3, (sizes[0], sizes[1]))
+        return _lagrange4(x, sol.values[0], x_spot), int(x.size)
+
+    return _richardson(price_on_grid, sd / pps)
 
 
 def bermudan_max_call_grid(
@@ -445,10 +449,8 @@ def bermudan_max_call_grid(
         rate, volatility, maturity, n_dates, dividend, points_per_sd, n_sd
     )
     beta = math.exp(-r * dt)
-    prices = []
-    sizes = []
-    for factor in (1, 2):
-        h = sd / (pps * factor)
+
+    def price_on_grid(h: float) -> tuple[float, int]:
         axes = []
         for j in range(2):
             # centre the grid on the mean log-price at T/2 so that both tails are equally covered
@@ -465,7 +467,6 @@ def bermudan_max_call_grid(
         V = payoff.copy()
         for _ in range(L):
             V = np.maximum(payoff, beta * (A @ V @ A.T))
-        prices.append(float(V[i1, i2]))
-        sizes.append(int(x1.size))
-    coarse, fine = prices
-    return GridPrice((4 * fine - coarse) / 3, coarse, fine, abs(fine - coarse) / 3, (sizes[0], sizes[1]))
+        return float(V[i1, i2]), int(x1.size)
+
+    return _richardson(price_on_grid, sd / pps)
