@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "NumericalError",
     "check_array",
+    "check_bool",
     "check_choice",
     "check_finite_result",
     "check_int",
@@ -31,6 +32,13 @@ class NumericalError(ArithmeticError):
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool; a ``TypeError`` naming ``name`` unless it is a Python or numpy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def check_int(name: str, value: Any, *, min: int | None = None, max: int | None = None) -> int:

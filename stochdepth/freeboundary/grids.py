@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_bool, check_int, check_real
 from .._results import Result
 
 __all__ = ["Grid", "StretchedGrid", "UniformGrid", "as_grid"]
@@ -196,8 +196,7 @@ class StretchedGrid(_GridBase):
         object.__setattr__(self, "n", check_int("n", self.n, min=3))
         object.__setattr__(self, "center", check_real("center", self.center, lo=lo, hi=hi))
         object.__setattr__(self, "scale", check_real("scale", self.scale, lo=0.0, lo_open=True))
-        if not isinstance(self.center_node, (bool, np.bool_)):
-            raise TypeError(f"center_node must be a bool, got {type(self.center_node).__name__}")
+        check_bool("center_node", self.center_node)
         object.__setattr__(self, "center_node", bool(self.center_node))
 
     @cached_property

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real
 from .._results import Estimate, Result
 from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
@@ -104,8 +104,7 @@ def relu_log_drift(width: int, *, exact: bool = False) -> float | Fraction:
     (Fraction(-1, 21), Fraction(1, 60))
     """
     n = check_width(width)
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+    check_bool("exact", exact)
     value = Fraction(1, 4) / (1 - Fraction(1, 2**n)) - Fraction(1, n)
     return value if exact else float(value)
 

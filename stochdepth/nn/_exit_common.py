@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .._checks import check_bool
 from ..random import RNGLike
 from ._device import as_device, as_dtype, torch_generator
 from .exits import ExitOutputs
@@ -65,11 +66,17 @@ def initialise(
 
 
 def check_input(
-    x: Any, model: torch.nn.Module, shape: tuple[int, ...] | None, *, floating: bool = True
+    x: Any,
+    model: torch.nn.Module,
+    shape: tuple[int, ...] | None,
+    *,
+    floating: bool = True,
+    features: int | None = None,
 ) -> None:
     """``x`` must be a tensor on the model's device, of its dtype (int64 for tokens), of the given shape.
 
     ``shape`` is the shape of one input (``None`` entries match any size); ``None``: any shape.
+    ``features``: the number of values one input must hold, whatever its shape.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
@@ -86,6 +93,8 @@ def check_input(
             raise ValueError(f"x must have shape {want_s}, got {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise ValueError("x holds an empty batch")
+    if features is not None and x[0].numel() != features:
+        raise ValueError(f"x must hold {features} features per sample, got shape {tuple(x.shape)}")
 
 
 def branch_norm(delta: torch.Tensor) -> torch.Tensor:
@@ -171,9 +180,3 @@ def exit_outputs(
     flops = cumulative_flops(block_flops, heads.flops() + extra_head_flops, logits[0])
     halting = None if halts[0] is None else torch.stack(halts)
     return ExitOutputs(torch.stack(logits), tuple(hidden), torch.stack(norms), flops, halting)
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return value

@@ -20,12 +20,11 @@ from typing import Any
 
 import torch
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_bool, check_choice, check_int, check_real
 from ..activations import Activation
 from ..random import RNGLike
 from ._exit_common import (
     Heads,
-    check_bool,
     check_input,
     exit_outputs,
     initialise,
@@ -112,9 +111,7 @@ class ResidualMLP(EarlyExitModel):
         return [first, *per] if self.input_exit else [first + per[0], *per[1:]]
 
     def forward(self, x: torch.Tensor) -> ExitOutputs:
-        check_input(x, self, None)
-        if x[0].numel() != self.input_dim:
-            raise ValueError(f"x must hold {self.input_dim} features per sample, got shape {tuple(x.shape)}")
+        check_input(x, self, None, features=self.input_dim)
         hidden, norms = residual_pass(self.input_map(x.flatten(1)), self.blocks, self._step, self.input_exit)
         return exit_outputs(self.heads, hidden, hidden, norms, self.block_flops())
 
@@ -313,9 +310,7 @@ class NeuralODE(EarlyExitModel):
         return self.outer(torch.tanh(self.inner(h) + t * self.time_weight))
 
     def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> ExitOutputs:
-        check_input(x, self, None)
-        if x[0].numel() != self.input_dim:
-            raise ValueError(f"x must hold {self.input_dim} features per sample, got shape {tuple(x.shape)}")
+        check_input(x, self, None, features=self.input_dim)
         if generator is not None and generator.device != x.device:
             raise ValueError(f"generator is on {generator.device} but x is on {x.device}")
         dt = 1.0 / self.n_steps

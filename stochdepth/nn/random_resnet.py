@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import NumericalError, check_array, check_int
+from .._checks import NumericalError, check_array, check_bool, check_int
 from ..activations import Activation, get_activation
 from ..montecarlo import ChunkKernel, Observable, Reducer
 from ..networks import NetworkSample, NetworkSampler, NetworkSpec, as_network_spec, sample_network
@@ -150,8 +150,7 @@ class RandomResNet(torch.nn.Module):
         self._phi = torch_activation(act)
         dev = as_device(device)
         dt = as_dtype(dtype, dev)
-        if not isinstance(requires_grad, (bool, np.bool_)):
-            raise TypeError(f"requires_grad must be a bool, got {type(requires_grad).__name__}")
+        check_bool("requires_grad", requires_grad)
         super().__init__()
         self.activation = act
         self.t1 = t1

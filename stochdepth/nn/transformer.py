@@ -16,11 +16,10 @@ from typing import Any
 
 import torch
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real
 from ..random import RNGLike
 from ._exit_common import (
     Heads,
-    check_bool,
     check_input,
     exit_outputs,
     initialise,

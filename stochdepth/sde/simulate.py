@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import NumericalError, check_array, check_int, check_real, check_record
+from .._checks import NumericalError, check_array, check_bool, check_int, check_real, check_record
 from .._results import Result
 from ..executors import accepts_executor
 from ..montecarlo import (
@@ -234,8 +234,7 @@ def _buffers(sde: SDE) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _progress_callback(progress: bool, total: int, desc: str) -> tuple[Any, Callable[[int], None] | None]:
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    check_bool("progress", progress)
     if not progress:
         return None, None
     from tqdm.auto import tqdm

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import special
 from scipy import stats as _st
 
-from .._checks import check_array, check_finite_result, check_int, check_real
+from .._checks import check_array, check_bool, check_finite_result, check_int, check_real
 from .._results import Result
 from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
@@ -195,8 +195,7 @@ class AndersonDarling(TestMethod):
 
     def __post_init__(self) -> None:
         _check_permutations(self.n_permutations)
-        if not isinstance(self.midrank, (bool, np.bool_)):
-            raise TypeError(f"midrank must be a bool, got {type(self.midrank).__name__}")
+        check_bool("midrank", self.midrank)
 
 
 @dataclass(frozen=True)

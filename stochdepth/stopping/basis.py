@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_bool, check_int, check_real
 from ..activations import Activation, get_activation
 from . import _kernels as K
 
@@ -119,8 +119,7 @@ class Polynomial(Basis):
 
     def __post_init__(self) -> None:
         check_int("degree", self.degree, min=0, max=20)
-        if not isinstance(self.interactions, bool):
-            raise TypeError(f"interactions must be a bool, got {type(self.interactions).__name__}")
+        check_bool("interactions", self.interactions)
 
     def n_functions(self, n_features: int) -> int:
         if self.interactions:
@@ -190,8 +189,7 @@ class Laguerre(Basis):
 
     def __post_init__(self) -> None:
         check_int("degree", self.degree, min=1, max=30)
-        if not isinstance(self.weighted, bool):
-            raise TypeError(f"weighted must be a bool, got {type(self.weighted).__name__}")
+        check_bool("weighted", self.weighted)
 
     def n_functions(self, n_features: int) -> int:
         return 1 + n_features * (self.degree + 1 if self.weighted else self.degree)
@@ -270,8 +268,7 @@ class RandomFeatures(Basis):
         check_int("n_features", self.n_features, min=1)
         object.__setattr__(self, "activation", get_activation(self.activation))
         check_real("bandwidth", self.bandwidth, lo=0.0, lo_open=True)
-        if not isinstance(self.linear, bool):
-            raise TypeError(f"linear must be a bool, got {type(self.linear).__name__}")
+        check_bool("linear", self.linear)
 
     def n_functions(self, n_features: int) -> int:
         return 1 + (n_features if self.linear else 0) + self.n_features

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_bool, check_int, check_real
 from ..executors import accepts_executor
 from ..montecarlo import map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, as_generator
@@ -367,8 +367,7 @@ class PathStoppingProblem(StoppingProblem):
         self.costs = np.full(self.horizon, float(c)) if np.ndim(c) == 0 else np.asarray(c, dtype=float)
         self.features = np.ascontiguousarray(X)
         self.gains = np.ascontiguousarray(G)
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise TypeError(f"deterministic must be a bool, got {type(deterministic).__name__}")
+        check_bool("deterministic", deterministic)
         self.deterministic = bool(deterministic)
         disc, cum = payoff_weights(self.costs, self.discount)
         self._disc = disc

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_finite_result, check_int, check_real
+from .._checks import check_bool, check_finite_result, check_int, check_real
 from .._results import Estimate, Status
 from ..executors import accepts_executor
 from ..montecarlo import map_chunks
@@ -615,8 +615,7 @@ class LongstaffSchwartz(StoppingSolver):
         check_int("n_paths", self.n_paths, min=2)
         check_int("n_eval", self.n_eval, min=2)
         check_real("train_fraction", self.train_fraction, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-        if not isinstance(self.itm_only, bool):
-            raise TypeError(f"itm_only must be a bool, got {type(self.itm_only).__name__}")
+        check_bool("itm_only", self.itm_only)
         check_real("ridge", self.ridge, lo=0.0)
         check_real("max_condition", self.max_condition, lo=1.0, lo_open=True)
         if self.dual is not None and not isinstance(

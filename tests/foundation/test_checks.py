@@ -8,6 +8,7 @@ import pytest
 from stochdepth._checks import (
     NumericalError,
     check_array,
+    check_bool,
     check_choice,
     check_finite_result,
     check_int,
@@ -93,3 +94,12 @@ def test_check_record():
     for bad in ([0.5], [True, False], ["a"], [np.nan]):
         with pytest.raises(TypeError, match="record must hold integer step indices"):
             check_record(bad, 8, default=(0,))
+
+
+def test_check_bool():
+    assert check_bool("flag", True) is True
+    assert check_bool("flag", np.bool_(False)) is False
+    with pytest.raises(TypeError, match="flag must be a bool, got int"):
+        check_bool("flag", 1)
+    with pytest.raises(TypeError, match="flag must be a bool, got str"):
+        check_bool("flag", "yes")

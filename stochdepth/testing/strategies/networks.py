@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hypothesis import strategies as hst
 
-from ..._checks import check_int, check_real
+from ..._checks import check_bool, check_int, check_real
 from ..._results import Result
 from ...activations import Activation, available_activations, get_activation, leaky_relu
 from ._common import check_optional_bool, check_subset
@@ -212,8 +212,7 @@ def network_inputs(
     max_inputs = check_int("max_inputs", max_inputs, min=1)
     lo = check_real("min_norm", min_norm, lo=0.0, lo_open=True)
     hi = check_real("max_norm", max_norm, lo=lo)
-    if not isinstance(collinear, (bool, np.bool_)):
-        raise TypeError(f"collinear must be a bool, got {type(collinear).__name__}")
+    check_bool("collinear", collinear)
     log_lo, log_hi = math.log(lo), math.log(hi)
 
     @hst.composite

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hypothesis import strategies as hst
 
-from ..._checks import check_choice, check_int
+from ..._checks import check_bool, check_choice, check_int
 from ...random import as_generator
 from ._common import SEEDS
 
@@ -94,8 +94,7 @@ def residual_families(
     ...     assert not b.hypotheses[fam.violated_hypothesis]      # the violation is flagged
     >>> check()
     """
-    if not isinstance(satisfying, (bool, np.bool_)):
-        raise TypeError(f"satisfying must be a bool, got {type(satisfying).__name__}")
+    check_bool("satisfying", satisfying)
     kinds = _RESIDUAL_KINDS if kind is None else (check_choice("kind", kind, _RESIDUAL_KINDS),)
     max_dim = check_int("max_dim", max_dim, min=1)
     max_paths = check_int("max_paths", max_paths, min=1)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hypothesis import strategies as hst
 
-from ..._checks import check_int, check_real
+from ..._checks import check_bool, check_int, check_real
 from ..generators import lattice_upward_chain
 from ..generators import monotone_problem as build_monotone
 from ._common import check_optional_bool
@@ -139,8 +139,7 @@ def markov_stopping_problems(
     from ...stopping import MarkovStoppingProblem, is_monotone
 
     monotone = check_optional_bool("monotone", monotone)
-    if not isinstance(infinite, (bool, np.bool_)):
-        raise TypeError(f"infinite must be a bool, got {type(infinite).__name__}")
+    check_bool("infinite", infinite)
     max_states = check_int("max_states", max_states, min=1 if monotone is None else 2)
     max_horizon = check_int("max_horizon", max_horizon, min=1)
     beta = None if discount is None else check_real("discount", discount, lo=0.0, hi=1.0, lo_open=True)
