@@ -7,7 +7,7 @@ checkpoints finished tasks, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-CAMPAIGNS: tuple[str, ...] = ("random_networks", "optimal_depth")
+CAMPAIGNS: tuple[str, ...] = ("random_networks", "optimal_depth", "trained_networks")
 
 __all__ = ["CAMPAIGNS", "all_tasks"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_bool, check_int, check_real
+from .._checks import check_bool, check_choice, check_int, check_real
 from ..random import RNGLike
 from ._exit_common import (
     Heads,
@@ -64,6 +64,9 @@ class SequenceTransformer(EarlyExitModel):
         Dropout in attention and feed-forward outputs (training mode only).
     input_exit : bool
         Add exit 0 reading the embeddings (residual norm 0).
+    readout : {'mean', 'first'}
+        What an exit head reads: the mean of the (layer-normalised) token states, or the state of the
+        first token alone (a classification token, as in BERT, Devlin et al. 2019).
     halting, rng, device, dtype
         As in :class:`~stochdepth.nn.ResidualMLP`.
 
@@ -97,6 +100,7 @@ class SequenceTransformer(EarlyExitModel):
         d_ff: int | None = None,
         dropout: float = 0.0,
         input_exit: bool = False,
+        readout: str = "mean",
         halting: bool = False,
         rng: RNGLike = 0,
         device: Any = "cpu",
@@ -114,6 +118,7 @@ class SequenceTransformer(EarlyExitModel):
         self.d_ff = 4 * self.d_model if d_ff is None else check_int("d_ff", d_ff, min=1)
         dropout = check_real("dropout", dropout, lo=0.0, hi=1.0, hi_open=True)
         self.input_exit = check_bool("input_exit", input_exit)
+        self.readout = check_choice("readout", readout, ("mean", "first"))
         dev, dt, gen = setup(rng, device, dtype)
         self.n_exits = self.depth + int(self.input_exit)
         self.embed = torch.nn.Embedding(self.vocab_size, self.d_model)
@@ -146,8 +151,11 @@ class SequenceTransformer(EarlyExitModel):
         pos = torch.arange(seq_len, device=x.device)
         h = self.embed(x) + self.position(pos)
         hidden, norms = residual_pass(h, self.layers, _layer_step, self.input_exit)
-        features = [norm(z).mean(dim=1) for norm, z in zip(self.exit_norms, hidden)]
-        norm_flops = float(seq_len * self.d_model * 6)
+        if self.readout == "mean":
+            features = [norm(z).mean(dim=1) for norm, z in zip(self.exit_norms, hidden)]
+        else:
+            features = [norm(z[:, 0]) for norm, z in zip(self.exit_norms, hidden)]
+        norm_flops = float((seq_len if self.readout == "mean" else 1) * self.d_model * 6)
         return exit_outputs(self.heads, features, hidden, norms, self.block_flops(seq_len), norm_flops)
 
 

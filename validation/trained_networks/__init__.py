@@ -1,0 +1,33 @@
+r"""Validation campaign "trained networks": docs/science.md §B3, §B4 and §B7 on networks that were trained.
+
+The random-network campaigns check the mathematics on networks whose weights are drawn; this one trains
+early-exit networks (:mod:`stochdepth.nn`) on offline tasks where depth matters and checks what the
+optimal-depth paper predicts of them. The models come from :mod:`.zoo` (one recipe per task, model and
+loss, trained once per seed and shared by the experiments; traces of the calibration and test splits);
+the measures on traces are in :mod:`.measures`.
+
+:mod:`.regularizers` (``nets.regularizers``)
+    Depth matters on MNIST-1D; the depth regularisers of §B3 keep accuracy, make the residual norms decay
+    and make accuracy rise earlier than deep supervision alone and PonderNet's loss.
+:mod:`.sequence` (``nets.sequence``)
+    A pre-LN Transformer on pointer chasing: its accuracy, and harder samples (more hops) needing deeper
+    oracle exits.
+:mod:`.continuous` (``nets.continuous``)
+    A neural ODE on MNIST-1D with an exit at every Euler step, its hidden-state path recorded.
+"""
+
+from __future__ import annotations
+
+from ..experiment import Experiment
+from . import continuous, regularizers, sequence
+
+__all__ = ["CAMPAIGN", "EXPERIMENTS"]
+
+CAMPAIGN = "trained_networks"
+
+#: The experiments in the order they run.
+EXPERIMENTS: tuple[Experiment, ...] = (
+    regularizers.EXPERIMENT,
+    sequence.EXPERIMENT,
+    continuous.EXPERIMENT,
+)

@@ -1,0 +1,196 @@
+r"""nets.regularizers: does depth matter, and do the depth regularisers of §B3 make accuracy rise early?
+
+docs/science.md §B3, §B4. One early-exit convolutional ResNet on MNIST-1D (Greydanus 2020) is trained
+with each loss of :data:`~validation.trained_networks.zoo.LOSSES` over several seeds (same data split):
+deep supervision alone (the unregularised reference), the three depth regularisers on top of it
+(expected depth under soft halting, residual decay, look-ahead consistency) and PonderNet's loss. On the
+test split it measures, per loss and seed:
+
+* the accuracy of the last exit and of the exit at half depth (depth matters when the first is at least
+  3 points above the second for the reference model);
+* the fitted geometric decay rate of the mean residual norms (:func:`~.measures.residual_decay_rate`);
+* how early accuracy rises with depth (:func:`~.measures.rise`).
+
+Predictions checked: the reference reaches the target accuracy (94% in the full profile, the
+convolutional result of the MNIST-1D paper); depth matters for it; every depth regulariser keeps the last
+exit within one point of the reference, makes the residual norms decay faster than the reference's, and
+makes accuracy rise earlier than with deep supervision alone and than with PonderNet's loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import plotting
+from ..experiment import Experiment, Report
+from ..formatting import fmt
+from ..runner import Check, Context
+from .measures import residual_decay_rate, rise
+from .zoo import Recipe, mean_interval, trained
+
+__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+
+REFERENCE = "deep_supervision"
+REGULARISERS = ("expected_depth", "residual_decay", "lookahead")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The reference recipe, the weight of each loss, the number of training seeds and the accuracy
+    the reference must reach."""
+
+    recipe: Recipe
+    weights: tuple[tuple[str, float], ...]
+    seeds: int
+    target_accuracy: float
+
+
+_WEIGHTS = (
+    ("deep_supervision", 0.0),
+    ("expected_depth", 0.5),
+    ("residual_decay", 0.01),
+    ("lookahead", 1.0),
+    ("pondernet", 0.01),
+)
+
+SIZES: dict[str, Sizes] = {
+    "quick": Sizes(
+        Recipe("mnist1d", "conv", width=16, depth=8, n_samples=3000, epochs=10), _WEIGHTS, 2, 0.85
+    ),
+    "full": Sizes(Recipe("mnist1d", "conv", width=32, depth=8, n_samples=5000, epochs=20), _WEIGHTS, 4, 0.94),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Per loss, one entry per seed: ``final``, ``half`` (accuracies), ``decay``, ``area``, ``first``,
+    ``curve`` (exit accuracies), ``residuals`` (mean residual norm per exit), ``seconds``."""
+
+    sizes: Sizes
+    runs: dict[str, dict[str, list[Any]]]
+
+
+def training_seeds(ctx: Context, n: int) -> list[int]:
+    """The training seeds of the campaign: the same for every experiment that trains a recipe, so a
+    model is trained once (see :func:`~.zoo.trained`)."""
+    return [1000 * ctx.seed + k for k in range(n)]
+
+
+def compute(sizes: Sizes, ctx: Context) -> Result:
+    runs: dict[str, dict[str, list[Any]]] = {}
+    for loss, weight in sizes.weights:
+        rows: dict[str, list[Any]] = {
+            k: [] for k in ("final", "half", "decay", "area", "first", "curve", "residuals", "seconds")
+        }
+        for seed in training_seeds(ctx, sizes.seeds):
+            run = trained(sizes.recipe.with_loss(loss, weight), seed, ctx)
+            acc = np.asarray(run.test.correct, dtype=float).mean(axis=0)
+            r = rise(run.test)
+            rows["final"].append(float(acc[-1]))
+            rows["half"].append(float(acc[acc.size // 2 - 1]))
+            rows["decay"].append(residual_decay_rate(run.test))
+            rows["area"].append(r["area"])
+            rows["first"].append(r["first_within_1pt"])
+            rows["curve"].append(acc.tolist())
+            rows["residuals"].append(np.asarray(run.test.residual_norms).mean(axis=0).tolist())
+            rows["seconds"].append(run.seconds)
+        runs[loss] = rows
+    return Result(sizes, runs)
+
+
+def _interval(values: Any) -> str:
+    m, lo, hi = mean_interval(values)
+    return f"{fmt(m, 4)} [{fmt(lo, 3)}, {fmt(hi, 3)}]"
+
+
+def checks(result: Result) -> list[Check]:
+    runs, sizes = result.runs, result.sizes
+    ref = runs[REFERENCE]
+    gap = np.subtract(ref["final"], ref["half"])
+    out = [
+        Check(
+            "reference reaches the target accuracy",
+            float(np.mean(ref["final"])) >= sizes.target_accuracy,
+            f"last-exit test accuracy {_interval(ref['final'])} (mean, 95% t-interval over "
+            f"{len(ref['final'])} seeds); target {sizes.target_accuracy:.2f}",
+        ),
+        Check(
+            "depth matters: full depth >= half depth + 3 points, every seed",
+            bool(np.all(gap >= 0.03)),
+            f"full {_interval(ref['final'])}, half {_interval(ref['half'])}, gap per seed "
+            f"{[round(float(g), 4) for g in gap]}",
+        ),
+    ]
+    for loss in REGULARISERS:
+        if loss not in runs:
+            continue
+        reg = runs[loss]
+        acc_gap = float(np.mean(reg["final"]) - np.mean(ref["final"]))
+        out.append(
+            Check(
+                f"{loss}: last exit within 1 point of the reference",
+                acc_gap >= -0.01,
+                f"{_interval(reg['final'])} against {_interval(ref['final'])}",
+            )
+        )
+        out.append(
+            Check(
+                f"{loss}: residual norms decay faster than with deep supervision alone",
+                float(np.mean(reg["decay"])) > float(np.mean(ref["decay"])),
+                f"decay rate per block {_interval(reg['decay'])} against {_interval(ref['decay'])}",
+            )
+        )
+        others = [k for k in (REFERENCE, "pondernet") if k in runs]
+        earlier = all(float(np.mean(reg["area"])) > float(np.mean(runs[k]["area"])) for k in others)
+        detail = ", ".join(f"{k} {_interval(runs[k]['area'])}" for k in others)
+        out.append(
+            Check(
+                f"{loss}: accuracy rises earlier than with {' and '.join(others)}",
+                earlier,
+                f"mean exit accuracy {_interval(reg['area'])} against {detail}",
+            )
+        )
+    return out
+
+
+def report(result: Result, ctx: Context) -> Report:
+    runs = result.runs
+    rows, metrics = [], {}
+    for loss, r in runs.items():
+        metrics[loss] = {k: r[k] for k in ("final", "half", "decay", "area", "first", "seconds")}
+        rows.append(
+            [loss, _interval(r["final"]), _interval(r["half"]), _interval(r["decay"]), _interval(r["area"]),
+             _interval(r["first"]), fmt(float(np.mean(r["seconds"])), 3)]
+        )  # fmt: skip
+    header = [
+        "loss",
+        "last exit",
+        "half depth",
+        "decay rate",
+        "mean exit acc.",
+        "first within 1 pt",
+        "train s",
+    ]
+    table = plotting.table(
+        header, rows, caption=f"{result.sizes.recipe.label}: test split, mean [95% t-interval]"
+    )
+    fig, axes = plotting.figure(2, 1, width=4.4, height=3.3)
+    colours = plotting.palette(len(runs), "tab10")
+    for colour, (loss, r) in zip(colours, runs.items()):
+        exits = np.arange(1, len(r["curve"][0]) + 1)
+        axes[0, 0].plot(exits, np.mean(r["curve"], axis=0), "o-", color=colour, ms=3, label=loss)
+        axes[0, 1].semilogy(exits, np.mean(r["residuals"], axis=0), "o-", color=colour, ms=3, label=loss)
+    plotting.finish(axes[0, 0], xlabel="exit (blocks run)", ylabel="test accuracy", title="accuracy by exit")
+    plotting.finish(axes[0, 1], xlabel="block", ylabel=r"mean $\|f_l(h_l)\|$", title="residual norms")
+    return Report(metrics=metrics, tables=[table], figures=[ctx.savefig(fig, "nets_regularizers")])
+
+
+EXPERIMENT = Experiment.of_module(
+    __name__,
+    id="nets.regularizers",
+    title="Depth regularisers on a trained early-exit ResNet (MNIST-1D)",
+    description="docs/science.md §B3-§B4: depth matters; regularisers make accuracy rise early.",
+)
