@@ -58,8 +58,8 @@ class Recipe:
         supervision, the cost weight of the expected depth, or PonderNet's :math:`\beta`.
     n_samples, epochs, batch_size, lr : int, int, int, float
     data_seed : int
-    task_settings : tuple of (name, value)
-        Extra keyword arguments of the task's generator.
+    task_settings, model_settings : tuple of (name, value)
+        Extra keyword arguments of the task's generator and of the model's constructor.
     """
 
     task: str
@@ -74,6 +74,7 @@ class Recipe:
     lr: float = 3e-3
     data_seed: int = 0
     task_settings: tuple = ()
+    model_settings: tuple = ()
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -126,11 +127,11 @@ def build_model(recipe: Recipe, data: Any, seed: int, device: str = "cpu") -> An
 
     halting = recipe.loss in ("expected_depth", "pondernet")
     x = data.train.x
-    common = dict(halting=halting, rng=seed, device=device)
+    common = dict(halting=halting, rng=seed, device=device, **dict(recipe.model_settings))
     if recipe.model == "conv":
         return nn.ConvResNet(
             x.shape[1], data.n_classes, spatial_dims=x.ndim - 2, channels=recipe.width, depth=recipe.depth,
-            pool_size=4 if x.ndim == 3 else 2, **common,
+            **common,
         )  # fmt: skip
     if recipe.model == "mlp":
         return nn.ResidualMLP(x[0].numel(), recipe.width, recipe.depth, data.n_classes, **common)

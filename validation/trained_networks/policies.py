@@ -1,0 +1,286 @@
+r"""nets.policies: which exit policy, and which training, stop best on a trained network (§B7).
+
+docs/science.md §B7. The models are those of :mod:`.regularizers` (the same recipes and seeds, trained
+once by :mod:`.zoo`). For each seed the calibration trace fits every policy of
+:mod:`stochdepth.depth` and the test trace evaluates it: confidence and entropy thresholds (BranchyNet,
+DeeBERT), patience (PABEE), one-step look-ahead, the Bellman policy by regression on the observed
+features, the label-aware oracle (a ceiling, not a policy) and the risk-controlled threshold
+(Learn-then-Test, as CALM). Thresholds, patience, the price :math:`c` of a layer and the tolerated
+accuracy drop :math:`\epsilon` are swept into accuracy-against-mean-depth curves; curves of the seeds
+are pooled with Student intervals over seeds.
+
+Measured, on the reference model (deep supervision):
+
+* the layers each policy needs to reach the accuracy of full depth minus one point (on its Pareto front,
+  interpolated linearly), and the Bellman policy's saving against the best threshold or patience rule;
+* whether the Bellman curve lies nowhere below those rules' beyond its interval;
+* the area between each curve and the oracle's, the Bellman policy's dual gap and distance to the
+  oracle at one price;
+* the risk-controlled threshold on many random halvings of the test split: how often its accuracy drop
+  exceeds :math:`\epsilon` (the guarantee allows a rate :math:`\delta`, up to the sampling error of the
+  evaluation half).
+
+And on every regularised model: the layers the Bellman policy needs at the same accuracy target, against
+the reference model under its best policy (the optimal-depth paper predicts at least 20% fewer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import plotting
+from ..experiment import Experiment, Report
+from ..formatting import fmt
+from ..runner import Check, Context
+from . import regularizers
+from .regularizers import REFERENCE, training_seeds
+from .zoo import Recipe, mean_interval, trained
+
+__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report", "depth_to_reach"]
+
+BASELINES = ("confidence", "entropy", "patience")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The recipes and seeds (those of :mod:`.regularizers`), the swept prices of a layer, the price at
+    which the Bellman bounds are computed, and the risk-control settings."""
+
+    recipe: Recipe
+    weights: tuple[tuple[str, float], ...]
+    seeds: int
+    costs: tuple[float, ...]
+    bounds_cost: float
+    epsilon: float
+    delta: float
+    resamplings: int
+
+
+_COSTS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.03, 0.06, 0.12)
+SIZES: dict[str, Sizes] = {
+    profile: Sizes(r.recipe, r.weights, r.seeds, _COSTS, 0.004, 0.02, 0.1, res)
+    for profile, r, res in (
+        ("quick", regularizers.SIZES["quick"], 100),
+        ("full", regularizers.SIZES["full"], 400),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Pooled curves of the reference model (``curves[name]`` = dict of arrays), the depth each policy
+    needs per seed, the Bellman bounds per seed, risk-control violations, and the Bellman depth of each
+    regularised model per seed."""
+
+    sizes: Sizes
+    target: float
+    curves: dict
+    depth_needed: dict
+    areas: dict
+    bounds: dict
+    violations: int
+    regularised: dict
+
+
+def depth_to_reach(mean_depth: Any, accuracy: Any, target: float) -> float:
+    """The least mean depth at which a curve reaches ``target`` accuracy: its Pareto front (points
+    better than every shallower one) interpolated linearly; ``inf`` if it never does."""
+    d, a = np.asarray(mean_depth, float), np.asarray(accuracy, float)
+    order = np.lexsort((-a, d))
+    d, a = d[order], a[order]
+    front = a >= np.maximum.accumulate(a)
+    d, a = d[front], a[front]
+    hit = np.nonzero(a >= target)[0]
+    if hit.size == 0:
+        return float("inf")
+    k = hit[0]
+    if k == 0 or a[k] == a[k - 1]:
+        return float(d[k])
+    return float(d[k - 1] + (target - a[k - 1]) * (d[k] - d[k - 1]) / (a[k] - a[k - 1]))
+
+
+def _policies(n_exits: int, costs: tuple[float, ...]) -> dict[str, tuple[Any, Any, str]]:
+    from stochdepth.depth import BellmanExit, ConfidenceExit, EntropyExit, LookAheadExit, OracleExit, PatienceExit
+
+    return {
+        "confidence": (ConfidenceExit(), np.linspace(0.3, 1.0, 36), "threshold"),
+        "entropy": (EntropyExit(), np.linspace(0.0, 1.5, 31), "threshold"),
+        "patience": (PatienceExit(), np.arange(1, n_exits), "patience"),
+        "lookahead": (LookAheadExit(), np.array(costs), "cost"),
+        "bellman": (BellmanExit(), np.array(costs), "cost"),
+        "oracle": (OracleExit(), np.array(costs), "cost"),
+    }
+
+
+def _curves(run: Any, costs: tuple[float, ...], rng: int) -> dict[str, Any]:
+    from stochdepth.depth import ExitProblem, policy_curve
+
+    cal, test = ExitProblem.from_trace(run.calibration), ExitProblem.from_trace(run.test)
+    return {
+        name: policy_curve(policy, cal, test, values, parameter=param, rng=rng + k)
+        for k, (name, (policy, values, param)) in enumerate(_policies(test.n_exits, costs).items())
+    }
+
+
+def _risk_violations(run: Any, sizes: Sizes, rng: int) -> int:
+    from stochdepth.depth import ExitProblem, RiskControlledExit
+
+    pooled = ExitProblem.from_trace(run.test)
+    gen = np.random.default_rng(rng)
+    count = 0
+    for _ in range(sizes.resamplings):
+        cal, test = pooled.split(0.5, rng=gen)
+        ev = RiskControlledExit(sizes.epsilon, sizes.delta).fit(cal).evaluate(test)
+        count += ev.accuracy_drop > sizes.epsilon
+    return count
+
+
+def compute(sizes: Sizes, ctx: Context) -> Result:
+    from stochdepth.depth import BellmanExit, ExitProblem, seed_curve
+
+    seeds = training_seeds(ctx, sizes.seeds)
+    ref_runs = [trained(sizes.recipe, s, ctx) for s in seeds]
+    target = float(np.mean([r.test.correct[:, -1].mean() for r in ref_runs])) - 0.01
+    per_seed = [_curves(run, sizes.costs, ctx.rng(f"curves{s}")) for run, s in zip(ref_runs, seeds)]
+    names = list(per_seed[0])
+    depth_needed = {n: [depth_to_reach(c[n].mean_depth, c[n].accuracy, target) for c in per_seed] for n in names}
+    areas = {n: [float(c[n].area_to(c["oracle"])) for c in per_seed] for n in names}
+    pooled = {n: seed_curve([c[n] for c in per_seed]) if len(seeds) > 1 else per_seed[0][n] for n in names}
+    curves = {
+        n: {k: np.asarray(getattr(c, k)).tolist() for k in ("mean_depth", "accuracy", "accuracy_low", "accuracy_high")}
+        for n, c in pooled.items()
+    }
+    bounds: dict[str, list[float]] = {"lower": [], "dual_gap": [], "oracle_gap": []}
+    for run, s in zip(ref_runs, seeds):
+        cal = ExitProblem.from_trace(run.calibration, cost=sizes.bounds_cost)
+        test = ExitProblem.from_trace(run.test, cost=sizes.bounds_cost)
+        b = BellmanExit().fit(cal, rng=ctx.rng(f"fit{s}")).bounds(test, rng=ctx.rng(f"bounds{s}"))
+        bounds["lower"].append(float(b.lower.value))
+        bounds["dual_gap"].append(float(b.dual_gap))
+        bounds["oracle_gap"].append(float(b.oracle_gap))
+    violations = sum(_risk_violations(run, sizes, ctx.rng(f"risk{s}")) for run, s in zip(ref_runs, seeds))
+    regularised: dict[str, list[float]] = {}
+    for loss, weight in sizes.weights:
+        if loss == REFERENCE:
+            continue
+        regularised[loss] = []
+        for s in seeds:
+            c = _curves(trained(sizes.recipe.with_loss(loss, weight), s, ctx), sizes.costs, ctx.rng(f"reg{s}"))
+            regularised[loss].append(depth_to_reach(c["bellman"].mean_depth, c["bellman"].accuracy, target))
+    return Result(sizes, target, curves, depth_needed, areas, bounds, violations, regularised)
+
+
+def _best_deployable(depth_needed: dict, k: int) -> float:
+    return min(depth_needed[n][k] for n in (*BASELINES, "lookahead", "bellman"))
+
+
+def _below_beyond_interval(curves: dict) -> list[str]:
+    """Baseline front points where the Bellman curve's upper interval, interpolated at the same mean
+    depth, lies below the baseline's accuracy."""
+    bell = curves["bellman"]
+    order = np.argsort(bell["mean_depth"])
+    bd, bhigh = np.asarray(bell["mean_depth"])[order], np.asarray(bell["accuracy_high"])[order]
+    out = []
+    for name in BASELINES:
+        for d, a in zip(curves[name]["mean_depth"], curves[name]["accuracy"]):
+            if bd[0] <= d <= bd[-1] and np.interp(d, bd, bhigh) < a:
+                out.append(f"{name} at depth {d:.2f} (accuracy {a:.4f})")
+    return out
+
+
+def checks(result: Result) -> list[Check]:
+    from scipy import stats
+
+    sizes, need = result.sizes, result.depth_needed
+    n_seeds = len(need["bellman"])
+    best_rule = [min(need[n][k] for n in BASELINES) for k in range(n_seeds)]
+    saving = [1.0 - b / r for b, r in zip(need["bellman"], best_rule)]
+    below = _below_beyond_interval(result.curves)
+    n_trials = sizes.resamplings * n_seeds
+    # one-sided: the violation count is compatible with a rate at most delta
+    p = float(stats.binom.sf(result.violations - 1, n_trials, sizes.delta))
+    out = [
+        Check(
+            "Bellman curve nowhere below the threshold and patience rules beyond its interval",
+            not below,
+            "every baseline point is within or below the Bellman interval"
+            if not below
+            else f"{len(below)} point(s) above: " + "; ".join(below[:4]),
+        ),
+        Check(
+            "Bellman needs >= 10% fewer layers than the best threshold/patience rule at full - 1 point",
+            float(np.mean(saving)) >= 0.10,
+            f"target accuracy {result.target:.4f}; saving per seed {[round(s, 3) for s in saving]}; layers: "
+            + ", ".join(f"{n} {_interval(need[n])}" for n in ("bellman", *BASELINES)),
+        ),
+        Check(
+            f"risk-controlled threshold: drop > {sizes.epsilon} in at most {sizes.delta:.0%} of halvings",
+            p > 1e-6,
+            f"{result.violations} violations in {n_trials} random halvings of the test split "
+            f"(rate {result.violations / n_trials:.3f}); binomial p-value of a rate <= {sizes.delta}: {p:.2g}",
+        ),
+    ]
+    for loss, depths in result.regularised.items():
+        ref = [_best_deployable(need, k) for k in range(n_seeds)]
+        cut = [1.0 - d / r for d, r in zip(depths, ref)]
+        out.append(
+            Check(
+                f"{loss} + Bellman: >= 20% fewer layers than deep supervision under its best policy",
+                float(np.mean(cut)) >= 0.20,
+                f"layers at accuracy {result.target:.4f}: {_interval(depths)} against {_interval(ref)}; "
+                f"saving per seed {[round(c, 3) for c in cut]}",
+            )
+        )
+    return out
+
+
+def _interval(values: Any) -> str:
+    v = np.asarray(values, float)
+    if not np.all(np.isfinite(v)):
+        return f"{[round(x, 2) for x in v.tolist()]} (some never reach it)"
+    m, lo, hi = mean_interval(v)
+    return f"{fmt(m, 4)} [{fmt(lo, 3)}, {fmt(hi, 3)}]"
+
+
+def report(result: Result, ctx: Context) -> Report:
+    need, areas = result.depth_needed, result.areas
+    rows = [[n, _interval(need[n]), _interval(areas[n])] for n in need]
+    rows += [[f"{loss} + bellman", _interval(d), ""] for loss, d in result.regularised.items()]
+    table = plotting.table(
+        ["policy", f"layers to reach {result.target:.4f}", "area to the oracle"],
+        rows,
+        caption="Exit policies on the test split (mean [95% t-interval over seeds])",
+    )
+    b = result.bounds
+    bounds = plotting.table(
+        ["lower bound (reward)", "dual gap", "distance to the oracle"],
+        [[_interval(b["lower"]), _interval(b["dual_gap"]), _interval(b["oracle_gap"])]],
+        caption=f"Bellman policy at c = {result.sizes.bounds_cost} per layer",
+    )
+    fig, axes = plotting.figure(1, 1, width=5.0, height=3.8)
+    ax = axes[0, 0]
+    for colour, (name, c) in zip(plotting.palette(len(result.curves), "tab10"), result.curves.items()):
+        order = np.argsort(c["mean_depth"])
+        d = np.asarray(c["mean_depth"])[order]
+        ax.plot(d, np.asarray(c["accuracy"])[order], "o-", ms=2.5, color=colour, label=name)
+        ax.fill_between(
+            d, np.asarray(c["accuracy_low"])[order], np.asarray(c["accuracy_high"])[order], color=colour, alpha=0.15
+        )
+    ax.axhline(result.target, color="grey", lw=0.8, ls=":", label="full depth - 1 point")
+    plotting.finish(ax, xlabel="mean exit depth (blocks)", ylabel="test accuracy", title="exit policies")
+    metrics = {
+        "target": result.target, "depth_needed": need, "area_to_oracle": areas, "bellman_bounds": b,
+        "risk_violations": result.violations, "regularised_bellman_depth": result.regularised,
+    }  # fmt: skip
+    return Report(metrics=metrics, tables=[table, bounds], figures=[ctx.savefig(fig, "nets_policies")])
+
+
+EXPERIMENT = Experiment.of_module(
+    __name__,
+    id="nets.policies",
+    title="Exit policies and depth regularisers on trained networks",
+    description="docs/science.md §B7: Bellman against threshold rules, risk control, regularised models.",
+)
