@@ -291,6 +291,11 @@ class SnellPolicy(Policy):
     ) -> None:
         self.continuation = list(continuation)
         self.gain_fits = None if gain_fits is None else list(gain_fits)
+        #: Fit diagnostics set by :meth:`LongstaffSchwartz.fit` (in-sample value, per-layer condition
+        #: numbers, notes); ``None`` otherwise.
+        self.in_sample: Estimate | None = None
+        self.condition_numbers: np.ndarray | None = None
+        self.notes: tuple[str, ...] = ()
         n = len(self.continuation)
         self.discount_factors = (
             np.ones(n + 1) if discount_factors is None else np.asarray(discount_factors, float)
@@ -326,8 +331,10 @@ class SnellPolicy(Policy):
         return _table_decisions(self.table, problem, self.name)
 
     def payoff_estimate(self, layer: int, features: np.ndarray, gains: np.ndarray | None) -> np.ndarray:
-        r"""The payoff :math:`\beta^lG_l-\sum_{k<l}\beta^kc_k` the policy acts on: from the observed ``gains``,
-        or from its gain regression when it has one (then ``gains`` is ignored)."""
+        r"""The payoff :math:`\beta^lG_l-\sum_{k<l}\beta^kc_k` the policy acts on.
+
+        From the observed ``gains``, or from its gain regression when it has one (then ``gains`` is
+        ignored)."""
         if self.gain_fits is not None:
             g = self.gain_fits[layer].predict(features)
         else:

@@ -474,7 +474,7 @@ def _check_deterministic(X: np.ndarray, G: np.ndarray) -> None:
     inverse = inverse.reshape(-1)
     if first.size == X.shape[0]:
         return
-    differ = np.any(G != G[first[inverse]], axis=1)
+    differ = np.any(G[first[inverse]] != G, axis=1)
     if np.any(differ):
         i = int(np.nonzero(differ)[0][0])
         raise ValueError(

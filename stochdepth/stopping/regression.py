@@ -678,13 +678,19 @@ class LongstaffSchwartz(StoppingSolver):
         return self._solve(problem, train, test, ss)
 
     def solve_split(
-        self, train: PathStoppingProblem, test: PathStoppingProblem, rng: RNGLike = None
+        self,
+        train: PathStoppingProblem,
+        test: PathStoppingProblem,
+        rng: RNGLike = None,
+        *,
+        policy: SnellPolicy | None = None,
     ) -> RegressionSolution:
         r"""Fit the policy on the recorded paths ``train`` and bound :math:`V^\star` on ``test``.
 
         For data that come split already (a calibration and a test split of a network's examples):
         the lower bound is the fitted policy's value on ``test``, the dual upper bound is computed on
-        ``test`` too. ``train_fraction`` is not used.
+        ``test`` too. ``train_fraction`` is not used. ``policy``, a policy returned by :meth:`fit` on
+        ``train``, is bounded as it is instead of being fitted again.
 
         Raises
         ------
@@ -706,21 +712,31 @@ class LongstaffSchwartz(StoppingSolver):
                 raise ValueError(f"train and test disagree on {what}: {a} != {b}")
         if not np.array_equal(train.costs, test.costs):
             raise ValueError("train and test disagree on costs")
-        if self.itm_only and np.any(train.costs > 0):
-            raise ValueError("itm_only needs a problem without costs; these paths have costs > 0")
-        return self._solve(test, train, test, spawn(rng, 4))
+        if policy is not None and not isinstance(policy, SnellPolicy):
+            raise TypeError(f"policy must be a SnellPolicy from LongstaffSchwartz.fit, got {policy!r}")
+        if policy is not None and policy.in_sample is None:
+            raise ValueError("policy must come from LongstaffSchwartz.fit (it carries the fit diagnostics)")
+        return self._solve(test, train, test, spawn(rng, 4), policy)
 
-    def _solve(
-        self,
-        problem: PathStoppingProblem | SimulatedStoppingProblem,
-        train: PathStoppingProblem,
-        test: PathStoppingProblem | None,
-        ss: list[Any],
-    ) -> RegressionSolution:
+    def fit(self, train: PathStoppingProblem, rng: RNGLike = None) -> SnellPolicy:
+        """The regression policy fitted on the recorded paths ``train`` (no bounds).
+
+        The policy carries its fit diagnostics: ``in_sample`` (the optimistic in-sample value),
+        ``condition_numbers`` and ``notes``. Pass it to :meth:`solve_split` to bound it on test paths.
+
+        Raises
+        ------
+        ValueError
+            Fewer paths than basis functions; ``itm_only`` on paths with costs or unobserved gains.
+        """
+        if not isinstance(train, PathStoppingProblem):
+            raise TypeError(f"train must be a PathStoppingProblem, got {type(train).__name__}")
         if self.itm_only and not train.observed:
             raise ValueError(
                 "itm_only reads the gains, which these paths declare unobserved (gains_observed=False)"
             )
+        if self.itm_only and np.any(train.costs > 0):
+            raise ValueError("itm_only needs a problem without costs; these paths have costs > 0")
         k = self.basis.n_functions(train.n_features)
         if train.n_paths < k:
             raise ValueError(
@@ -733,8 +749,23 @@ class LongstaffSchwartz(StoppingSolver):
             itm_only=self.itm_only,
             ridge=self.ridge,
             max_condition=self.max_condition,
-            rng=ss[1],
+            rng=rng,
         )
+        policy.in_sample, policy.condition_numbers, policy.notes = in_sample, conds, tuple(notes)
+        return policy
+
+    def _solve(
+        self,
+        problem: PathStoppingProblem | SimulatedStoppingProblem,
+        train: PathStoppingProblem,
+        test: PathStoppingProblem | None,
+        ss: list[Any],
+        policy: SnellPolicy | None = None,
+    ) -> RegressionSolution:
+        if policy is None:
+            policy = self.fit(train, ss[1])
+        assert policy.in_sample is not None and policy.condition_numbers is not None
+        in_sample, conds, notes = policy.in_sample, policy.condition_numbers, list(policy.notes)
         if test is None:
             assert isinstance(problem, SimulatedStoppingProblem)
             lower, lower_plain, depth = evaluate_simulated(problem, policy, self.n_eval, ss[2])
