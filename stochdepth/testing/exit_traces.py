@@ -34,7 +34,7 @@ def _trace(
     rho: float,
     noise: float,
 ) -> Trace:
-    """Logits with the predicted class ``label`` (right) or another one, at logit ``margin`` above the rest."""
+    """Logits: the predicted class (the label if right, else another) at logit ``margin`` above the rest."""
     n, L = right.shape
     labels = gen.integers(0, n_classes, size=n)
     wrong = (labels[:, None] + gen.integers(1, n_classes, size=(n, L))) % n_classes

@@ -124,7 +124,7 @@ def test_fitted_threshold_is_the_best_on_calibration(seed: int) -> None:
 
 
 def test_policies_choose_exits_on_unlabelled_data(seed: int) -> None:
-    cal, test = _markov(seed, 4000)
+    cal, _ = _markov(seed, 4000)
     blind = ExitProblem.from_trace(
         markov_exit_trace(seed, 100, P, INIT, ACC, MARGINS, L_EXITS)[0],
         features=("confidence",),
@@ -146,7 +146,7 @@ def test_bad_input(seed: int) -> None:
         BellmanExit().exits(test)
     with pytest.raises(ValueError, match="calibration split too small"):
         BellmanExit(Polynomial(6)).fit(cal.subset(np.arange(10)))
-    with pytest.raises(ValueError, match="unknown parameter.*'thresh'"):
+    with pytest.raises(ValueError, match=r"unknown parameter.*'thresh'"):
         ConfidenceExit().with_params(thresh=0.5)
     with pytest.raises(TypeError, match="basis"):
         BellmanExit(basis=3)
