@@ -52,7 +52,7 @@ from .exit_policies import (
     PatienceExit,
     first_exit,
 )
-from .exit_problem import EXIT_FEATURES, ExitProblem
+from .exit_problem import EXIT_FEATURES, ExitProblem, prediction_streaks
 from .exit_theory import (
     ExitDiffusion,
     FreeBoundaryExit,
@@ -101,6 +101,7 @@ __all__ = [
     "log_norm_bridge",
     "noiseless_contraction",
     "policy_curve",
+    "prediction_streaks",
     "residual_decay",
     "residual_path_problem",
     "risk_p_values",

@@ -45,7 +45,7 @@ from ..stopping import (
     RegressionSolution,
 )
 from .exit_evaluation import ExitEvaluation, evaluate_exits
-from .exit_problem import ExitProblem
+from .exit_problem import ExitProblem, prediction_streaks
 
 __all__ = [
     "BellmanExit",
@@ -58,6 +58,11 @@ __all__ = [
     "PatienceExit",
     "first_exit",
 ]
+
+
+#: Default ridge of the regression policies: keeps collinear designs (a binary feature and its square)
+#: on the fast Cholesky path, at a relative bias of this order.
+_RIDGE = 1e-8
 
 
 def first_exit(hit: np.ndarray) -> np.ndarray:
@@ -240,14 +245,6 @@ class EntropyExit(_ScoreThreshold):
         return -threshold
 
 
-def _patience_counts(predictions: np.ndarray) -> np.ndarray:
-    """Number of consecutive earlier exits with the same prediction, ``(n, L)`` (loop over exits)."""
-    counts = np.zeros(predictions.shape, dtype=np.int64)
-    for l in range(1, predictions.shape[1]):
-        counts[:, l] = np.where(predictions[:, l] == predictions[:, l - 1], counts[:, l - 1] + 1, 0)
-    return counts
-
-
 class PatienceExit(ExitPolicy):
     r"""Exit once the prediction has stayed the same for ``patience`` consecutive exits (PABEE).
 
@@ -274,7 +271,7 @@ class PatienceExit(ExitPolicy):
             self.patience_ = self.patience
             return
         R = calibration.rewards
-        counts = _patience_counts(calibration.predictions)
+        counts = prediction_streaks(calibration.predictions)
         ks = np.arange(1, calibration.n_exits)
         tau = first_exit(counts[None] >= ks[:, None, None])
         mean = R[np.arange(R.shape[0])[None, :], tau].mean(axis=1)
@@ -282,7 +279,7 @@ class PatienceExit(ExitPolicy):
 
     def _exits(self, problem: ExitProblem) -> np.ndarray:
         assert self.patience_ is not None
-        return first_exit(_patience_counts(problem.predictions) >= self.patience_)
+        return first_exit(prediction_streaks(problem.predictions) >= self.patience_)
 
     @property
     def label(self) -> str:
@@ -329,7 +326,9 @@ class LookAheadExit(_Regression):
 
     def _fit(self, calibration: ExitProblem, rng: RNGLike) -> None:
         self._check_size(calibration)
-        self._policy = OneStepLookAhead.fit(calibration.stopping_problem(), basis=self.basis, rng=rng)
+        self._policy = OneStepLookAhead.fit(
+            calibration.stopping_problem(), basis=self.basis, rng=rng, ridge=_RIDGE
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -381,13 +380,15 @@ class BellmanExit(_Regression):
     basis : Basis, optional
         Regression basis (default ``Polynomial(2)``).
     ridge : float, optional
-        Ridge penalty (default 0).
+        Ridge penalty on the column-scaled coefficients (default ``1e-8``: it keeps designs with
+        collinear columns -- a binary feature and its square -- on the fast Cholesky path, at a
+        relative bias of that order).
     """
 
     name = "bellman"
     parameters = ("basis", "ridge")
 
-    def __init__(self, basis: Basis | None = None, ridge: float = 0.0) -> None:
+    def __init__(self, basis: Basis | None = None, ridge: float = _RIDGE) -> None:
         super().__init__(basis)
         self.ridge = check_real("ridge", ridge, lo=0.0)
         self._solver = LongstaffSchwartz(self.basis, ridge=self.ridge, dual=RegressionMartingale())

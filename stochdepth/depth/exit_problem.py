@@ -5,7 +5,8 @@ holds, per sample :math:`i` and exit :math:`l` (docs/science.md §B7.1):
 
 * the **observations** :math:`F_{il}` -- features computed from the input alone (exit confidence,
   entropy, the margin between the two largest probabilities, the log-odds of the confidence, whether
-  the prediction agrees with the previous exit's, the hidden-state norm, the exit's index), and the
+  the prediction agrees with the previous exit's, the streak of exits in a row with the same prediction,
+  the hidden-state norm, the exit's index), and the
   predictions themselves (for patience rules);
 * the **reward** :math:`R_{il}=\mathbf 1\{\hat y_{il}=y_i\}-c\,u_l`, where :math:`u_l` is the cost of
   exiting at :math:`l` in layers (``cost_unit="layers"``: :math:`u_l` is the exit's depth) or in FLOPs
@@ -33,7 +34,7 @@ from ..random import RNGLike, as_generator
 from ..stopping import PathStoppingProblem
 from .traces import Trace
 
-__all__ = ["EXIT_FEATURES", "ExitProblem"]
+__all__ = ["EXIT_FEATURES", "ExitProblem", "prediction_streaks"]
 
 #: Features an exit problem can offer to policies (all computed from the input alone).
 EXIT_FEATURES: tuple[str, ...] = (
@@ -42,10 +43,11 @@ EXIT_FEATURES: tuple[str, ...] = (
     "margin",
     "log_odds",
     "agreement",
+    "streak",
     "hidden_norm",
     "layer",
 )
-_DEFAULT_FEATURES = ("confidence", "entropy", "margin", "agreement")
+_DEFAULT_FEATURES = ("confidence", "entropy", "margin", "streak")
 _UNITS = ("layers", "flops")
 
 
@@ -62,10 +64,25 @@ def _feature_columns(trace: Trace, names: tuple[str, ...]) -> np.ndarray:
         "margin": lambda: probs[..., -1] - top2,
         "log_odds": lambda: np.log(conf) - np.log1p(-conf),
         "agreement": lambda: agree,
+        "streak": lambda: prediction_streaks(trace.predictions),
         "hidden_norm": lambda: trace.hidden_norms,
         "layer": lambda: np.broadcast_to(np.arange(L, dtype=float), (n, L)),
     }
     return np.stack([np.asarray(table[k](), dtype=float) for k in names], axis=2)
+
+
+def prediction_streaks(predictions: np.ndarray) -> np.ndarray:
+    """Number of exits in a row, ending at each exit, whose prediction equals the one before, ``(n, L)``.
+
+    Examples
+    --------
+    >>> prediction_streaks(np.array([[0, 1, 1, 1, 0]])).tolist()
+    [[0, 0, 1, 2, 0]]
+    """
+    counts = np.zeros(predictions.shape, dtype=np.int64)
+    for l in range(1, predictions.shape[1]):  # a loop over exits, vectorised over samples
+        counts[:, l] = np.where(predictions[:, l] == predictions[:, l - 1], counts[:, l - 1] + 1, 0)
+    return counts
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -146,7 +163,11 @@ class ExitProblem(Result):
             :math:`c\\ge0` per unit of ``cost_unit``. Default 0.
         cost_unit : {"layers", "flops"}, optional
         features : sequence of str, optional
-            Names from :data:`EXIT_FEATURES`. Default confidence, entropy, margin, agreement.
+            Names from :data:`EXIT_FEATURES`. Default confidence, entropy, margin, streak (the one
+            feature that carries the history: the Bellman regression on the current exit's features
+            alone cannot do what patience does). (A binary feature
+            such as ``"agreement"`` makes a polynomial basis of degree 2 rank-deficient, its square
+            being itself: the regressions then fall back to a slower truncated SVD.)
         depths : array_like (L,), optional
             Depth of each exit; default ``1, ..., L``.
         labelled : bool, optional

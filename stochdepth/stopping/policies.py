@@ -402,6 +402,7 @@ class OneStepLookAhead(Policy):
         n_paths: int | None = None,
         rng: RNGLike = None,
         tie_tol: float = 1e-11,
+        ridge: float = 0.0,
     ) -> OneStepLookAhead:
         """Build the rule on ``problem`` (exact on a chain; regression with ``basis`` on paths).
 
@@ -417,6 +418,9 @@ class OneStepLookAhead(Policy):
             Randomness (simulated paths, random-feature bases).
         tie_tol : float, optional
             Relative tie tolerance on a chain (ties stop).
+        ridge : float, optional
+            Ridge penalty of the path regressions (column-scaled, as in
+            :class:`~stochdepth.stopping.LongstaffSchwartz`). Default 0.
         """
         if isinstance(problem, MarkovStoppingProblem):
             chain = problem.chain
@@ -445,11 +449,12 @@ class OneStepLookAhead(Policy):
         if not isinstance(problem, PathStoppingProblem):
             raise TypeError(f"cannot fit OneStepLookAhead on {type(problem).__name__}")
         basis = Polynomial(2) if basis is None else basis
+        ridge = check_real("ridge", ridge, lo=0.0)
         L = problem.horizon
         streams = spawn(rng, 2 * L)
 
         def fit(l: int, y: np.ndarray, stream: Any) -> LayerFit:
-            return fit_layer(basis, problem.features[:, l], y, rng=np.random.default_rng(stream))
+            return fit_layer(basis, problem.features[:, l], y, rng=np.random.default_rng(stream), ridge=ridge)
 
         fits = [fit(l, problem.gains[:, l + 1], streams[l]) for l in range(L)]
         # unobserved gains (docs/science.md §B7.2): compare E[G_l | X_l] instead of the realised G_l

@@ -33,6 +33,7 @@ def _trace(
     n_classes: int,
     rho: float,
     noise: float,
+    logit_noise: float = 0.0,
 ) -> Trace:
     """Logits: the predicted class (the label if right, else another) at logit ``margin`` above the rest."""
     n, L = right.shape
@@ -41,6 +42,8 @@ def _trace(
     pred = np.where(right, labels[:, None], wrong)
     logits = np.zeros((n, L, n_classes))
     np.put_along_axis(logits, pred[:, :, None], margin[:, :, None], axis=2)
+    if logit_noise > 0:
+        logits += logit_noise * gen.standard_normal(logits.shape)
     steps = rho ** np.arange(L, dtype=float)[None, :] * np.exp(noise * gen.standard_normal((n, L)))
     return Trace.from_outputs(
         logits,
@@ -65,11 +68,14 @@ def markov_exit_trace(
     n_classes: int = 2,
     rho: float = 0.8,
     noise: float = 0.1,
+    logit_noise: float = 0.0,
 ) -> tuple[Trace, np.ndarray]:
     """A trace driven by a hidden Markov state (module docstring) and the states ``(n, n_exits)``.
 
     ``margins[s] > 0`` is the predicted class's logit in state ``s`` (distinct values give distinct
-    confidences); ``accuracy[s]`` the probability that the exit is right.
+    confidences); ``accuracy[s]`` the probability that the exit is right. ``logit_noise > 0`` adds
+    Gaussian noise to every logit (continuous features, as a real network's; the confidence then no
+    longer reveals the state exactly, and the argmax, hence correctness, may change).
     """
     gen = as_generator(rng)
     P = np.asarray(transitions, dtype=float)
@@ -82,7 +88,7 @@ def markov_exit_trace(
         states[:, l] = np.minimum((u[:, None] > cum[states[:, l - 1]]).sum(axis=1), S - 1)
     right = gen.random((n, n_exits)) < np.asarray(accuracy, dtype=float)[states]
     margin = np.asarray(margins, dtype=float)[states]
-    return _trace(gen, right, margin, n_classes, rho, noise), states
+    return _trace(gen, right, margin, n_classes, rho, noise, logit_noise), states
 
 
 def markov_exit_reference(
