@@ -106,6 +106,14 @@ def residual_decay(
     ------
     ValueError
         Fewer than 3 exits, or a step whose mean norm is not positive.
+
+    Examples
+    --------
+    >>> from stochdepth.testing.exit_traces import resolving_exit_trace
+    >>> trace, _ = resolving_exit_trace(0, 500, 8, rho=0.7)
+    >>> d = residual_decay(trace, rng=0)
+    >>> round(d.rate, 2), d.decay_met
+    (0.7, True)
     """
     trace = _check_trace(trace)
     level = check_real("level", level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)

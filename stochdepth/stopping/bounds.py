@@ -105,7 +105,8 @@ class DepthBound(Result):
 
 def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, float, Any]:
     """(E tau*, max tau*, per-path tau or None) from a given or freshly computed solution."""
-    from .regression import LongstaffSchwartz, PathwiseMaximum, PathwiseSolution, RegressionSolution
+    from .pathwise import PathwiseMaximum, PathwiseSolution
+    from .regression import LongstaffSchwartz, RegressionSolution
 
     if isinstance(problem, MarkovStoppingProblem):
         if solution is None:
