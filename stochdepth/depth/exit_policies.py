@@ -356,9 +356,15 @@ class ExitBounds(Result):
     solution: RegressionSolution
 
     @property
+    def upper(self) -> float:
+        """The smaller upper bound. With noisy labels the approximate dual can exceed the oracle bound
+        (its martingale, fitted on features, adds variance to ``max_l(R_l - M_l)``): then the oracle's."""
+        return min(self.upper_dual.value, self.upper_oracle.value)
+
+    @property
     def dual_gap(self) -> float:
-        """``upper_dual - lower``: how much a better policy could still gain (approximately)."""
-        return self.upper_dual.value - self.lower.value
+        """``upper - lower``: how much a better policy could still gain (approximately)."""
+        return self.upper - self.lower.value
 
     @property
     def oracle_gap(self) -> float:
