@@ -19,16 +19,19 @@ from task_testing import check_campaign_task_list
 from stochdepth.depth import Trace
 from validation import trained_networks as tn
 from validation.runner import Context, run_tasks
-from validation.trained_networks import continuous, regularizers, sequence
+from validation.trained_networks import continuous, policies, regularizers, sequence
 from validation.trained_networks.measures import exit_accuracy, oracle_exit, residual_decay_rate, rise
 from validation.trained_networks.zoo import Recipe, mean_interval, trained
 
-TASK_IDS = ["nets.regularizers", "nets.sequence", "nets.continuous"]
+TASK_IDS = ["nets.regularizers", "nets.policies", "nets.sequence", "nets.continuous"]
 
 _MNIST = Recipe("mnist1d", "conv", width=4, depth=4, n_samples=400, epochs=1, batch_size=64)
 TINY = {
     regularizers: regularizers.Sizes(
         _MNIST, (("deep_supervision", 0.0), ("residual_decay", 0.01), ("pondernet", 0.01)), 2, 0.5
+    ),
+    policies: policies.Sizes(
+        _MNIST, (("deep_supervision", 0.0), ("residual_decay", 0.01)), 2, (0.0, 0.01, 0.1), 0.01, 0.05, 0.2, 5
     ),
     sequence: sequence.Sizes(
         Recipe(
@@ -101,6 +104,17 @@ def test_residual_decay_rate_recovers_a_geometric_rate():
     rho = 0.7
     residuals = np.tile(2.0 * rho ** np.arange(6), (3, 1))
     assert residual_decay_rate(_trace(np.ones((3, 6), bool), residuals)) == pytest.approx(-np.log(rho))
+
+
+def test_depth_to_reach_interpolates_the_pareto_front():
+    from validation.trained_networks.policies import depth_to_reach
+
+    # (depth, accuracy): (1, .5), (2, .9), (3, .8) dominated, (4, 1.0)
+    d, a = [3.0, 1.0, 4.0, 2.0], [0.8, 0.5, 1.0, 0.9]
+    assert depth_to_reach(d, a, 0.7) == pytest.approx(1.5)
+    assert depth_to_reach(d, a, 0.95) == pytest.approx(3.0)
+    assert depth_to_reach(d, a, 0.5) == pytest.approx(1.0)
+    assert depth_to_reach(d, a, 1.01) == np.inf
 
 
 def test_mean_interval_is_a_student_interval():

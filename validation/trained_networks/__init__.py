@@ -9,6 +9,9 @@ the measures on traces are in :mod:`.measures`.
 :mod:`.regularizers` (``nets.regularizers``)
     Depth matters on MNIST-1D; the depth regularisers of §B3 keep accuracy, make the residual norms decay
     and make accuracy rise earlier than deep supervision alone and PonderNet's loss.
+:mod:`.policies` (``nets.policies``)
+    Exit policies fitted on calibration traces: the Bellman policy against threshold and patience rules,
+    the oracle, risk control; regularised models under the Bellman policy.
 :mod:`.sequence` (``nets.sequence``)
     A pre-LN Transformer on pointer chasing: its accuracy, and harder samples (more hops) needing deeper
     oracle exits.
@@ -19,7 +22,7 @@ the measures on traces are in :mod:`.measures`.
 from __future__ import annotations
 
 from ..experiment import Experiment
-from . import continuous, regularizers, sequence
+from . import continuous, policies, regularizers, sequence
 
 __all__ = ["CAMPAIGN", "EXPERIMENTS"]
 
@@ -28,6 +31,7 @@ CAMPAIGN = "trained_networks"
 #: The experiments in the order they run.
 EXPERIMENTS: tuple[Experiment, ...] = (
     regularizers.EXPERIMENT,
+    policies.EXPERIMENT,
     sequence.EXPERIMENT,
     continuous.EXPERIMENT,
 )
