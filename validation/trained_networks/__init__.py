@@ -17,12 +17,15 @@ the measures on traces are in :mod:`.measures`.
     oracle exits.
 :mod:`.continuous` (``nets.continuous``)
     A neural ODE on MNIST-1D with an exit at every Euler step, its hidden-state path recorded.
+:mod:`.theory` (``nets.theory``)
+    The B2 bounds on the recorded residuals of trained networks, and the neural ODE's exit as a
+    free-boundary problem against the Bellman policy.
 """
 
 from __future__ import annotations
 
 from ..experiment import Experiment
-from . import continuous, policies, regularizers, sequence
+from . import continuous, policies, regularizers, sequence, theory
 
 __all__ = ["CAMPAIGN", "EXPERIMENTS"]
 
@@ -34,4 +37,5 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     policies.EXPERIMENT,
     sequence.EXPERIMENT,
     continuous.EXPERIMENT,
+    theory.EXPERIMENT,
 )

@@ -49,10 +49,10 @@ SIZES: dict[str, Sizes] = {
         Recipe(
             "pointer",
             "transformer",
-            width=64,
+            width=32,
             depth=8,
-            n_samples=8000,
-            epochs=12,
+            n_samples=4000,
+            epochs=6,
             lr=2e-3,
             task_settings=_TASK,
         ),

@@ -5,7 +5,8 @@ size, the early-exit model and its shape, the loss (deep supervision, a depth re
 docs/science.md §B3 with its weight, or PonderNet's), the optimiser schedule and the number of epochs.
 :func:`trained` trains it with :func:`stochdepth.nn.fit` (AdamW, cosine schedule, the best epoch on the
 validation split kept) and records two :class:`~stochdepth.depth.Trace` objects: the validation split
-(the *calibration* data of exit policies, never used for training) and the test split.
+(the *calibration* data of exit policies, never used for gradient steps, though it chose the best epoch)
+and the test split.
 
 The data split is fixed by ``Recipe.data_seed``; the training seed changes the initial weights and the
 batch order. So intervals over seeds measure the training's randomness on one data set, and bootstrap
