@@ -3,7 +3,8 @@ r"""nets.theory: the finite-depth bounds and the free boundary of Part B on trai
 docs/science.md §B2, §B5, §B7.5. On the test traces of the campaign's models:
 
 * the B2 bounds (:func:`stochdepth.depth.trace_depth_bounds`): the geometric decay rate :math:`\rho` of
-  the recorded residual norms, :math:`\overline{\|f_l\|}\approx C\rho^l`, with its bootstrap interval (is the decay hypothesis :math:`\rho<1` met?),
+  the recorded residual norms, :math:`\overline{\|f_l\|}\approx C\rho^l`, with its bootstrap interval
+  (is the decay hypothesis :math:`\rho<1` met?),
   the summable-residuals bound :math:`L_gS/c` and the geometric bound on the optimal depth, against the
   realised optimal depth of the recorded paths (do they hold, how tight are they?), at one price
   :math:`c` per layer, for the reference model (deep supervision) and the residual-decay model;
