@@ -19,13 +19,14 @@ from task_testing import check_campaign_task_list
 from stochdepth.depth import Trace
 from validation import trained_networks as tn
 from validation.runner import Context, run_tasks
-from validation.trained_networks import continuous, policies, regularizers, sequence
-from validation.trained_networks.measures import exit_accuracy, oracle_exit, residual_decay_rate, rise
+from validation.trained_networks import continuous, policies, regularizers, sequence, theory
+from validation.trained_networks.measures import exit_accuracy, oracle_exit, rise
 from validation.trained_networks.zoo import Recipe, mean_interval, trained
 
-TASK_IDS = ["nets.regularizers", "nets.policies", "nets.sequence", "nets.continuous"]
+TASK_IDS = ["nets.regularizers", "nets.policies", "nets.sequence", "nets.continuous", "nets.theory"]
 
 _MNIST = Recipe("mnist1d", "conv", width=4, depth=4, n_samples=400, epochs=1, batch_size=64)
+_ODE = Recipe("mnist1d", "ode", width=8, depth=3, n_samples=400, epochs=1)
 TINY = {
     regularizers: regularizers.Sizes(
         _MNIST, (("deep_supervision", 0.0), ("residual_decay", 0.01), ("pondernet", 0.01)), 2, 0.5
@@ -47,7 +48,8 @@ TINY = {
         1,
         0.5,
     ),
-    continuous: continuous.Sizes(Recipe("mnist1d", "ode", width=8, depth=3, n_samples=400, epochs=1)),
+    continuous: continuous.Sizes(_ODE),
+    theory: theory.Sizes(_MNIST, 0.01, 2, _ODE, 0.01, (0.01,)),
 }
 
 
@@ -98,12 +100,6 @@ def test_rise_and_exit_accuracy_on_a_known_trace():
     acc = exit_accuracy(_trace(correct), n_boot=200, rng=0)
     assert acc["accuracy"] == pytest.approx([0.25, 0.5, 1.0, 1.0])
     assert all(lo <= a <= hi for lo, a, hi in zip(acc["low"], acc["accuracy"], acc["high"]))
-
-
-def test_residual_decay_rate_recovers_a_geometric_rate():
-    rho = 0.7
-    residuals = np.tile(2.0 * rho ** np.arange(6), (3, 1))
-    assert residual_decay_rate(_trace(np.ones((3, 6), bool), residuals)) == pytest.approx(-np.log(rho))
 
 
 def test_depth_to_reach_interpolates_the_pareto_front():

@@ -5,11 +5,6 @@ the experiments' results stay JSON-able.
 
 * :func:`exit_accuracy` -- accuracy of every exit, with a percentile-bootstrap 95% interval over the
   test samples.
-* :func:`residual_decay_rate` -- the geometric decay rate of the mean residual norm
-  :math:`\bar r_l=\frac1n\sum_i\|f_l(h_{il})\|`: the least-squares slope :math:`-\log\rho` of
-  :math:`\log\bar r_l` against :math:`l` over the blocks (exits that read the input map excluded), so
-  :math:`\bar r_l\approx C\rho^l`; a rate above 0 means the residuals shrink with depth, the hypothesis of
-  the geometric bound of docs/science.md §B2.3.
 * :func:`rise` -- how early the accuracy-against-depth curve rises: the mean over exits of the accuracy
   (the area under the curve against the fraction of depth), and the first exit within one point of the
   last.
@@ -23,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["exit_accuracy", "oracle_exit", "residual_decay_rate", "rise"]
+__all__ = ["exit_accuracy", "oracle_exit", "rise"]
 
 
 def exit_accuracy(trace: Any, *, n_boot: int = 1000, rng: Any = 0) -> dict[str, list[float]]:
@@ -39,20 +34,6 @@ def exit_accuracy(trace: Any, *, n_boot: int = 1000, rng: Any = 0) -> dict[str, 
         boot[b] = correct[gen.integers(0, n, n)].mean(axis=0)
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     return {"accuracy": correct.mean(axis=0).tolist(), "low": low.tolist(), "high": high.tolist()}
-
-
-def residual_decay_rate(trace: Any) -> float:
-    r"""The fitted geometric decay rate :math:`-\frac{d}{dl}\log\bar r_l` of the mean residual norms.
-
-    Exits whose residual norm is zero for every sample (an exit reading the input map) are left out.
-    """
-    mean = np.asarray(trace.residual_norms, dtype=float).mean(axis=0)
-    keep = mean > 0
-    layers = np.arange(mean.size)[keep]
-    if layers.size < 2:
-        raise ValueError("residual_decay_rate needs at least two exits with non-zero residual norms")
-    slope = np.polyfit(layers, np.log(mean[keep]), 1)[0]
-    return float(-slope)
 
 
 def rise(trace: Any) -> dict[str, float]:
