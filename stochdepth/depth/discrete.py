@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_memory, check_real
 from .._results import Result
 from ..stopping import (
     DepthLaw,
@@ -45,15 +45,47 @@ from ..stopping.evaluation import expected_exit_time
 __all__ = ["BridgeResult", "linear_resnet_stopping_problem", "log_norm_bridge"]
 
 
-def _increment_cdf(width: int, depth: int, t1: float, increment: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _increment_law(width: int, depth: int, t1: float, increment: Any) -> tuple[Callable[..., Any], float]:
+    r"""The cdf of the increment ``y_{l+1} - y_l`` and a number of the sign of its mean (``nan`` if unknown).
+
+    For the exact law the mean is never negative when :math:`n\ge2`: :math:`\log\|x\|^2` is
+    subharmonic on :math:`\mathbb R^n` (:math:`\Delta\log\|x\|^2=2(n-2)/\|x\|^2`, and for
+    :math:`n=2` the mean over a circle about :math:`e_1` is :math:`\log\max(1,r^2)\ge0`), so its
+    Gaussian average about :math:`e_1` is at least its value 0 there.
+    """
     if increment is not None:
         if not hasattr(increment, "cdf"):
             raise TypeError("increment must have a vectorised cdf (e.g. a frozen scipy.stats distribution)")
-        return increment.cdf
+        try:
+            mean = float(increment.mean())
+        except (AttributeError, TypeError, ValueError):  # no usable mean: the shortcut is skipped
+            mean = math.nan
+        return increment.cdf, mean
     from ..limits import linear_log_factor_law
 
     law = linear_log_factor_law(width, depth, t1)
-    return lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))  # y increment = (1/2) log xi
+    return (lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))), (1.0 if width >= 2 else math.nan)
+
+
+#: Bytes per (state x band entry) of a solve: the bands, their transpose, the sparse copy, the banded
+#: LU factors and the restricted system (rounded up).
+_BYTES_PER_ENTRY = 64
+
+
+def _stops_at_once(y0: float, a: float, ch: float, drift: float) -> bool:
+    r"""Whether stopping at once is optimal for the gain :math:`-(y-a)^2`, exactly (no grid needed).
+
+    Continuing one layer is worth at most :math:`-ch+\sup g=-ch`, so :math:`g(y_0)\ge-ch` suffices. If
+    the increment's mean :math:`\mu` is :math:`\ge0` and :math:`y_0\ge a` (or :math:`\le0` and
+    :math:`y_0\le a`), Wald's identity gives :math:`\mathbb E y_\tau-a` of the sign of :math:`y_0-a`
+    and at least as large in size, and Jensen's inequality
+    :math:`\mathbb E g(y_\tau)\le-(\mathbb E y_\tau-a)^2\le g(y_0)`.
+    """
+    if abs(y0 - a) <= math.sqrt(ch):
+        return True
+    if math.isnan(drift):
+        return False
+    return (drift >= 0 and y0 >= a) or (drift <= 0 and y0 <= a)
 
 
 def _threshold(
@@ -146,11 +178,21 @@ def linear_resnet_stopping_problem(
     spread = s * math.sqrt(T0 + 1.0)
     # below the start a walk with drift m > 0 ever goes x lower with probability exp(-2 m x / s^2):
     # margin_sd^2 / 2 * s^2 / m puts that below exp(-margin_sd^2)
-    lo = min(y0, ystar, a) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
+    # with m > 0 the threshold below y0 (and a below y0) play no part: the walk starts in the stopping
+    # region and moves up on average; only the margin below y0 matters
+    lo = (y0 if m > 0 else min(y0, a)) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
     hi = max(y0, ystar, a) + msd * s * math.sqrt(h) + 0.1 * spread
     anchor = y0 if edge_at is None else check_real("edge_at", edge_at) + 0.5 * delta
-    n_lo = math.ceil((anchor - lo) / delta)
-    n_hi = math.ceil((hi - anchor) / delta)
+    span_lo, span_hi = (anchor - lo) / delta, (hi - anchor) / delta
+    # refuse before any work: the band of a near-Gaussian increment spans +-8.3 sd (tails of 1e-16)
+    n_states, band = span_lo + span_hi + 3, 2 * math.ceil(8.3 * pps) + 1
+    check_memory(
+        f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} on {n_states:.3g} grid "
+        f"states x {band} band entries",
+        n_states * band * _BYTES_PER_ENTRY,
+        "lower points_per_sd or depth, or bring target (and the threshold) closer to y0",
+    )
+    n_lo, n_hi = math.ceil(span_lo), math.ceil(span_hi)
     grid = anchor + delta * np.arange(-n_lo, n_hi + 1)
     if not grid[0] <= y0 <= grid[-1]:
         raise ValueError(f"edge_at={edge_at} puts y0={y0} outside the grid")
@@ -161,7 +203,7 @@ def linear_resnet_stopping_problem(
         initial[j] = 1.0
     else:
         initial[j], initial[j + 1] = 1.0 - w, w
-    cdf = _increment_cdf(n, L, t1, increment)
+    cdf, _ = _increment_law(n, L, t1, increment)
     prob = random_walk_stopping_problem(cdf, lambda y: -((y - a) ** 2), c * h, grid, initial=initial)
     return prob, grid
 
@@ -260,42 +302,79 @@ def log_norm_bridge(
     solver = PolicyIteration() if solver is None else solver
     if not isinstance(solver, (PolicyIteration, ValueIteration)):
         raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
+    law = check_bool("law", law)
     kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
-    prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = solve_stopping(prob, solver, throw=False)
-    n, L = int(width), int(depth)
+    n, L = check_int("width", width, min=1), check_int("depth", depth, min=1)
+    a, c = check_real("target", target), check_real("cost", cost, lo=0.0, lo_open=True)
+    y0, t1 = check_real("y0", y0), check_real("t1", t1, lo=0.0, lo_open=True)
     h = t1 / L
-    a, c = float(target), float(cost)
     m = 0.5 - 1.0 / n
     s = 1.0 / math.sqrt(n)
     ystar = a - c / (2 * m) if m > 0 else math.nan
-    thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
-    if math.isfinite(thr) and thr > y0:
-        # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
-        prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
-        sol = solve_stopping(prob, solver, throw=False)
-        thr2 = _threshold(prob, sol, grid, y0, c * h)
-        thr = thr2 if math.isfinite(thr2) else thr
-    mu0 = prob.initial_law()
-    value = float(mu0 @ sol.values)
     if m > 0 and ystar > y0:
         vlim = -((ystar - a) ** 2) - (c / m) * (ystar - y0)
         elim = (ystar - y0) / m
     else:
-        vlim = -((y0 - a) ** 2)
+        vlim = -(y0 - a) * (y0 - a)
         elim = 0.0
-    dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8) if law else None
-    if dl is None:
-        (m1,) = expected_exit_time(prob.chain, sol.stop)
-        mean_layers = float(mu0 @ m1)
-        dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=mean_layers, second=math.nan)
+    if _stops_at_once(y0, a, c * h, _increment_law(n, L, t1, increment)[1]):
+        g0 = -(y0 - a) * (y0 - a)
+        return _bridge_result(n, L, h, y0, ystar, g0, vlim, elim, s, law, None, None, math.nan)
+    prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
+    sol = _solve(prob, solver, grid >= ystar if m > 0 else None)
+    thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
+    if math.isfinite(thr) and thr > y0:
+        # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
+        prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
+        sol = _solve(prob, solver, grid >= thr)
+        thr2 = _threshold(prob, sol, grid, y0, c * h)
+        thr = thr2 if math.isfinite(thr2) else thr
+    return _bridge_result(n, L, h, y0, ystar, math.nan, vlim, elim, s, law, prob, sol, thr)
+
+
+def _solve(prob: MarkovStoppingProblem, solver: Any, guess: np.ndarray | None) -> MarkovSolution:
+    """Solve, warm-starting policy iteration from ``guess`` (edges stop: they are absorbing)."""
+    if isinstance(solver, PolicyIteration) and guess is not None:
+        guess = guess.copy()
+        guess[[0, -1]] = True
+        return solver.solve(prob, initial_stop=guess)
+    return solve_stopping(prob, solver, throw=False)
+
+
+def _bridge_result(
+    n: int,
+    L: int,
+    h: float,
+    y0: float,
+    ystar: float,
+    value: float,
+    vlim: float,
+    elim: float,
+    s: float,
+    law: bool,
+    prob: MarkovStoppingProblem | None,
+    sol: MarkovSolution | None,
+    thr: float,
+) -> BridgeResult:
+    """Assemble the result; ``prob is None`` when stopping at once was proved without a grid."""
+    if prob is None or sol is None:
+        stops, err, n_states = True, 0.0, 0
+        dl = DepthLaw.from_pmf(np.array([1.0]))
+    else:
+        mu0 = prob.initial_law()
+        value = float(mu0 @ sol.values)
+        stops, err, n_states = bool(np.all(sol.stop[mu0 > 0])), float(sol.error_bound), prob.n_states
+        if law:
+            dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8)
+        else:
+            (m1,) = expected_exit_time(prob.chain, sol.stop)
+            dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=float(mu0 @ m1), second=math.nan)
     ks = math.nan
-    if law and m > 0 and ystar > y0:
-        mu = elim
+    if law and ystar > y0:
         lam = (ystar - y0) ** 2 / (s * s)
         F = np.cumsum(dl.pmf)
         tgrid = np.arange(F.size) * h
-        ks = float(np.max(np.abs(F - st.invgauss(mu / lam, scale=lam).cdf(tgrid))))
+        ks = float(np.max(np.abs(F - st.invgauss(elim / lam, scale=lam).cdf(tgrid))))
     return BridgeResult(
         width=n,
         depth=L,
@@ -307,8 +386,8 @@ def log_norm_bridge(
         expected_depth_limit=float(elim),
         ks_distance=ks,
         depth_law=dl,
-        stops_at_once=bool(np.all(sol.stop[mu0 > 0])),
-        error_bound=float(sol.error_bound),
-        n_states=int(grid.size),
+        stops_at_once=stops,
+        error_bound=err,
+        n_states=n_states,
         solution=sol,
     )
