@@ -5,7 +5,7 @@ For the linear network of docs/science.md §A4, the log-norm :math:`y_l=\log\|Y_
 :func:`stochdepth.limits.linear.linear_log_factor_law`, step :math:`h=t_1/L`). With the gain
 :math:`g(y)=-(y-a)^2` and the cost :math:`c` per unit depth (:math:`ch` per layer), stopping the walk is an
 infinite-horizon Markov problem, solved exactly on a fine grid
-(:func:`~stochdepth.stopping.random_walk_stopping_problem`, :class:`~stochdepth.stopping.PolicyIteration`).
+(:func:`~stochdepth.stopping.random_walk_transitions`, :class:`~stochdepth.stopping.PolicyIteration`).
 As :math:`L\to\infty` it must converge to the continuous-depth answer of docs/science.md §B6 (derived there by
 smooth fit): for :math:`n\ge3`,
 :math:`m=\tfrac12-\tfrac1n`, :math:`s=1/\sqrt n`,
@@ -32,12 +32,13 @@ from scipy import stats as st
 from .._checks import check_bool, check_int, check_memory, check_real
 from .._results import Result
 from ..stopping import (
+    BandedTransitions,
     DepthLaw,
     MarkovSolution,
     MarkovStoppingProblem,
     PolicyIteration,
     ValueIteration,
-    random_walk_stopping_problem,
+    random_walk_transitions,
     solve_stopping,
 )
 from ..stopping.evaluation import expected_exit_time
@@ -123,7 +124,9 @@ def linear_resnet_stopping_problem(
     threshold: the chain then stops exactly beyond it) and the initial law splits :math:`y_0` linearly
     between its two neighbours (its mean is exact). The grid spans the start, the target and the
     closed-form threshold with margins set by ``margin_sd``. Gain
-    :math:`-(y-a)^2`, cost :math:`ch` per layer, infinite horizon.
+    :math:`-(y-a)^2`, cost :math:`ch` per layer, infinite horizon; the two edge states are absorbing, and
+    so are the states :math:`y\ge a` when the increment's mean is known to be :math:`\ge0` (stopping there
+    is then optimal, see :func:`log_norm_bridge`).
 
     Parameters
     ----------
@@ -203,8 +206,17 @@ def linear_resnet_stopping_problem(
         initial[j] = 1.0
     else:
         initial[j], initial[j + 1] = 1.0 - w, w
-    cdf, _ = _increment_law(n, L, t1, increment)
-    prob = random_walk_stopping_problem(cdf, lambda y: -((y - a) ** 2), c * h, grid, initial=initial)
+    cdf, drift = _increment_law(n, L, t1, increment)
+    P = random_walk_transitions(cdf, delta, grid.size, absorbing_edges=True)
+    if drift >= 0:
+        # at and above the target stopping at once is optimal (see _stops_at_once): those states are
+        # made absorbing, which changes no value and removes the pull of the truncated upper edge
+        bands = P.bands[0].copy()
+        top = grid >= a
+        bands[top] = 0.0
+        bands[top, P.lower] = 1.0
+        P = BandedTransitions(bands, P.lower)
+    prob = MarkovStoppingProblem(P, -((grid - a) ** 2), c * h, None, initial=initial)
     return prob, grid
 
 
@@ -321,7 +333,11 @@ def log_norm_bridge(
         g0 = -(y0 - a) * (y0 - a)
         return _bridge_result(n, L, h, y0, ystar, g0, vlim, elim, s, law, None, None, math.nan)
     prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = _solve(prob, solver, grid >= ystar if m > 0 else None)
+    # first pass: only its threshold is used (no certificate); the walk overshoots a level by about
+    # 0.5826 one-layer standard deviations (Siegmund 1985, Cor. 10.41), so the discrete threshold lies
+    # about that much below the closed form's
+    guess = grid >= ystar - 0.5826 * s * math.sqrt(h) if m > 0 else None
+    sol = _solve(prob, solver, guess, certify=False)
     thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
     if math.isfinite(thr) and thr > y0:
         # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
@@ -332,12 +348,15 @@ def log_norm_bridge(
     return _bridge_result(n, L, h, y0, ystar, math.nan, vlim, elim, s, law, prob, sol, thr)
 
 
-def _solve(prob: MarkovStoppingProblem, solver: Any, guess: np.ndarray | None) -> MarkovSolution:
+def _solve(
+    prob: MarkovStoppingProblem, solver: Any, guess: np.ndarray | None, certify: bool = True
+) -> MarkovSolution:
     """Solve, warm-starting policy iteration from ``guess`` (edges stop: they are absorbing)."""
-    if isinstance(solver, PolicyIteration) and guess is not None:
-        guess = guess.copy()
-        guess[[0, -1]] = True
-        return solver.solve(prob, initial_stop=guess)
+    if isinstance(solver, PolicyIteration):
+        if guess is not None:
+            guess = guess.copy()
+            guess[[0, -1]] = True
+        return solver.solve(prob, initial_stop=guess, certify=certify)
     return solve_stopping(prob, solver, throw=False)
 
 

@@ -498,13 +498,15 @@ class PolicyIteration(StoppingSolver):
         return v
 
     def solve(
-        self, problem: StoppingProblem, rng: RNGLike = None, *, initial_stop: Any = None
+        self, problem: StoppingProblem, rng: RNGLike = None, *, initial_stop: Any = None, certify: bool = True
     ) -> MarkovSolution:
         """Certified value of an infinite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`.
 
         ``initial_stop`` (boolean, one per state) starts the iteration from that policy instead of "stop
         everywhere" (a warm start: a good guess, e.g. a closed-form stopping region, saves most of the
-        evaluations). A guess that never stops from some states is ignored.
+        evaluations). A guess that never stops from some states is ignored. ``certify=False`` skips the
+        certificate (status ``CONVERGED``, ``error_bound`` infinite): for a preliminary solve whose policy
+        only is used.
         """
         prob, g, c = _infinite_problem(problem, "PolicyIteration")
         beta = prob.discount
@@ -540,15 +542,18 @@ class PolicyIteration(StoppingSolver):
                 )
                 v = np.where(np.isfinite(v), v, g)
                 break
-        cert = certify_value(chain, g, c, beta, v)
+        if certify:
+            cert = certify_value(chain, g, c, beta, v)
+        else:
+            cert = Certificate(np.full(g.size, math.inf), math.inf, False, "not certified (certify=False)")
         err = float(np.max(cert.upper - np.maximum(v, g))) if cert.ok else math.inf
-        if status is Status.CONVERGED:
+        if status is not Status.CONVERGED:
+            message = f"{message}; {cert.message}"
+        elif certify:
             if cert.ok:
                 status = Status.CERTIFIED
             else:
                 status, message = Status.NOT_CERTIFIED, f"converged but {cert.message}"
-        else:
-            message = f"{message}; {cert.message}"
         check_finite_result("policy iteration values", v)
         return MarkovSolution(
             solver="PolicyIteration",
