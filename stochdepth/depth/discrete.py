@@ -297,6 +297,22 @@ def log_norm_bridge(
     -------
     BridgeResult
 
+    Raises
+    ------
+    MemoryError
+        Before any work, when the grid would not fit (the message states the memory it would need).
+
+    Notes
+    -----
+    Stopping at once is proved without a grid when :math:`g(y_0)\ge-ch` or when :math:`y_0\ge a` and the
+    increment's mean is :math:`\ge0` (Wald's identity and Jensen's inequality; ``n_states`` is then 0).
+    Otherwise the grid has :math:`O(\sqrt{L}/m)` states (step: a sixteenth of one layer's standard
+    deviation; margin below :math:`y_0`: where the walk goes with probability :math:`e^{-16}`), the
+    policy iteration starts from the closed-form threshold lowered by the expected overshoot
+    :math:`0.5826\,s\sqrt h` and converges in one or two evaluations, each a banded factorisation of
+    :math:`O(S\,w^2)` work; the law costs one FFT convolution, :math:`O(S\log S)`, per layer up to
+    :math:`200L` layers. ``benchmarks/bench_bridge.py`` tabulates the cost against width and depth.
+
     References
     ----------
     Derived, docs/science.md §B6; first-passage law of a drifted Brownian motion: Karatzas & Shreve,
