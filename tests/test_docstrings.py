@@ -65,6 +65,7 @@ AREAS = {
         "stochdepth.stopping.policies",
         "stochdepth.stopping.problems",
         "stochdepth.stopping.regression",
+        "stochdepth.stopping.pathwise",
         "stochdepth.stopping.results",
         "stochdepth.stopping.solve",
         "stochdepth.stopping.transitions",
@@ -88,6 +89,11 @@ AREAS = {
         "stochdepth.depth.residuals",
         "stochdepth.depth.simulators",
         "stochdepth.depth.traces",
+        "stochdepth.depth.exit_problem",
+        "stochdepth.depth.exit_policies",
+        "stochdepth.depth.exit_evaluation",
+        "stochdepth.depth.exit_theory",
+        "stochdepth.depth.risk",
     ],
 }
 MODULES = [name for names in AREAS.values() for name in names]

@@ -259,7 +259,9 @@ def _decreasing_cost_family(rng: np.random.Generator) -> tuple[PathStoppingProbl
     c0, rho = float(rng.uniform(0.05, 0.5)), float(rng.uniform(0.3, 0.7))
     costs = c0 * rho ** np.arange(L)
     gains = np.concatenate([[0.0], np.cumsum(2.0 * costs)])[None, :]
-    return PathStoppingProblem(np.zeros((1, L + 1)), gains, costs, deterministic=True), c0
+    return PathStoppingProblem(
+        np.zeros((1, L + 1)), gains, costs, deterministic=True, gains_observed=True
+    ), c0
 
 
 def _summary(values: list[float]) -> list[float]:

@@ -23,7 +23,16 @@ the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`s
   :func:`simulate_network_depths` (first passage of finite-depth networks with explicit weights);
 * B7, traces of trained early-exit networks (:mod:`stochdepth.depth.traces`): :class:`Trace`, per sample
   and exit what an exit policy may look at, saved to and loaded from one file (numpy only; recorded by
-  :func:`stochdepth.nn.record_trace`).
+  :func:`stochdepth.nn.record_trace`);
+* B7, exits of trained networks as a partially observed stopping problem: the problem
+  (:mod:`stochdepth.depth.exit_problem`: :class:`ExitProblem`, observations kept apart from the
+  label-dependent reward), the policies (:mod:`stochdepth.depth.exit_policies`: :class:`ConfidenceExit`,
+  :class:`EntropyExit`, :class:`PatienceExit`, :class:`LookAheadExit`, :class:`BellmanExit` with
+  :class:`ExitBounds`, :class:`OracleExit`; :mod:`stochdepth.depth.risk`: :class:`RiskControlledExit`),
+  their evaluation (:mod:`stochdepth.depth.exit_evaluation`: :class:`ExitEvaluation`,
+  :class:`PolicyCurve`, :func:`policy_curve`, :func:`seed_curve`) and the theory on trained networks
+  (:mod:`stochdepth.depth.exit_theory`: :func:`residual_decay`, :func:`trace_depth_bounds`,
+  :func:`fit_exit_diffusion`, :class:`FreeBoundaryExit`).
 """
 
 from __future__ import annotations
@@ -31,24 +40,73 @@ from __future__ import annotations
 from .continuous import LinearResNetDepth, linear_resnet_depth_problem, linear_resnet_optimal_depth
 from .contraction import NoiselessContraction, contraction_stopping_depth, noiseless_contraction
 from .discrete import BridgeResult, linear_resnet_stopping_problem, log_norm_bridge
+from .exit_evaluation import ExitEvaluation, PolicyCurve, evaluate_exits, policy_curve, seed_curve
+from .exit_policies import (
+    BellmanExit,
+    ConfidenceExit,
+    EntropyExit,
+    ExitBounds,
+    ExitPolicy,
+    LookAheadExit,
+    OracleExit,
+    PatienceExit,
+    first_exit,
+)
+from .exit_problem import EXIT_FEATURES, ExitProblem, prediction_streaks
+from .exit_theory import (
+    ExitDiffusion,
+    FreeBoundaryExit,
+    ResidualDecay,
+    TraceDepthBounds,
+    fit_exit_diffusion,
+    residual_decay,
+    trace_depth_bounds,
+)
 from .residuals import ResidualFamily, residual_path_problem
+from .risk import RiskControlledExit, risk_p_values
 from .simulators import LinearResNetSimulator, simulate_network_depths, simulate_stopping_depth
 from .traces import Trace
 
 __all__ = [
+    "EXIT_FEATURES",
+    "BellmanExit",
     "BridgeResult",
+    "ConfidenceExit",
+    "EntropyExit",
+    "ExitBounds",
+    "ExitDiffusion",
+    "ExitEvaluation",
+    "ExitPolicy",
+    "ExitProblem",
+    "FreeBoundaryExit",
     "LinearResNetDepth",
     "LinearResNetSimulator",
+    "LookAheadExit",
     "NoiselessContraction",
+    "OracleExit",
+    "PatienceExit",
+    "PolicyCurve",
+    "ResidualDecay",
     "ResidualFamily",
+    "RiskControlledExit",
     "Trace",
+    "TraceDepthBounds",
     "contraction_stopping_depth",
+    "evaluate_exits",
+    "first_exit",
+    "fit_exit_diffusion",
     "linear_resnet_depth_problem",
     "linear_resnet_optimal_depth",
     "linear_resnet_stopping_problem",
     "log_norm_bridge",
     "noiseless_contraction",
+    "policy_curve",
+    "prediction_streaks",
+    "residual_decay",
     "residual_path_problem",
+    "risk_p_values",
+    "seed_curve",
     "simulate_network_depths",
     "simulate_stopping_depth",
+    "trace_depth_bounds",
 ]

@@ -80,7 +80,7 @@ def residual_path_problem(
         h = h + f
         states[:, l + 1] = h
     gains = np.stack([np.asarray(gain(states[:, l]), dtype=float).reshape(-1) for l in range(L + 1)], axis=1)
-    return PathStoppingProblem(states, gains, costs, deterministic=True)
+    return PathStoppingProblem(states, gains, costs, deterministic=True, gains_observed=True)
 
 
 #: the DepthBound hypothesis that each violation breaks

@@ -32,6 +32,7 @@ from .bounds import (
     summable_residuals_bound,
 )
 from .markov import BackwardInduction, MarkovSolution, PolicyIteration, ValueIteration
+from .pathwise import PathwiseMaximum, PathwiseSolution
 from .policies import GainThreshold, OneStepLookAhead, Patience, Policy, SnellPolicy
 from .problems import (
     MarkovStoppingProblem,
@@ -43,8 +44,6 @@ from .problems import (
 from .regression import (
     AndersenBroadie,
     LongstaffSchwartz,
-    PathwiseMaximum,
-    PathwiseSolution,
     PerfectForesight,
     RegressionMartingale,
     RegressionSolution,

@@ -105,7 +105,8 @@ class DepthBound(Result):
 
 def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, float, Any]:
     """(E tau*, max tau*, per-path tau or None) from a given or freshly computed solution."""
-    from .regression import LongstaffSchwartz, PathwiseMaximum, PathwiseSolution, RegressionSolution
+    from .pathwise import PathwiseMaximum, PathwiseSolution
+    from .regression import LongstaffSchwartz, RegressionSolution
 
     if isinstance(problem, MarkovStoppingProblem):
         if solution is None:
@@ -127,7 +128,7 @@ def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, 
         if not solution.exact:
             raise ValueError(
                 "a PathwiseMaximum solution is the optimal depth only for deterministic paths "
-                "(PathStoppingProblem(..., deterministic=True))"
+                "(PathStoppingProblem(..., deterministic=True, gains_observed=True))"
             )
         # deterministic paths: the statement is exact on the recorded inputs (their empirical law)
         mean = Estimate(float(np.mean(solution.tau)), 0.0, int(solution.tau.size))
@@ -327,7 +328,7 @@ def summable_residuals_bound(
     --------
     >>> from stochdepth.stopping import PathStoppingProblem
     >>> h = np.stack([1.0 + 0.5 ** np.arange(7.0), 0.5 ** np.arange(7.0)])[:, :, None]   # f_l = -2^-(l+1)
-    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True)
+    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True, gains_observed=True)
     >>> b = summable_residuals_bound(prob, lipschitz=1.0)
     >>> b.holds, b.hypotheses_hold
     (True, True)
@@ -412,7 +413,7 @@ def geometric_depth_bound(
     --------
     >>> from stochdepth.stopping import PathStoppingProblem
     >>> h = np.stack([1.0 + 0.5 ** np.arange(9.0), 0.5 ** np.arange(9.0)])[:, :, None]   # f_l = -2^-(l+1)
-    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True)
+    >>> prob = PathStoppingProblem(h, -np.abs(h[:, :, 0]), 0.05, deterministic=True, gains_observed=True)
     >>> b = geometric_depth_bound(prob, lipschitz=1.0, rho=0.5)
     >>> b.bound, b.max_depth, b.holds
     (4.0, 4.0, True)

@@ -121,7 +121,7 @@ class RegressionMartingale:
         L = train.horizon
         # value process of the policy, fitted on the training paths: q_l(x) ~ E[Z_{tau_{l+1}} | X_l = x]
         Ztr = train.payoffs
-        stop_tr = _decisions(pol, train.features, train.gains)
+        stop_tr = _decisions(pol, train)
         Y = Ztr[:, L].copy()
         streams = spawn(ss[1], 2 * L)
         q_fits: list[Any] = [None] * L
@@ -136,7 +136,13 @@ class RegressionMartingale:
             )
             Y = np.where(stop_tr[:, l], Ztr[:, l], Y)
 
+        hidden = not train.observed
+
         def u_hat(l: int, z: np.ndarray, feats: np.ndarray, gains: np.ndarray) -> np.ndarray:
+            # unobserved gains: the value process must be adapted to the features, so the policy's
+            # estimated payoff replaces the realised one (docs/science.md §B7.3)
+            if hidden:
+                z = pol.payoff_estimate(l, feats, None)
             if l == L:
                 return z
             s = np.asarray(pol.stop(l, feats, gains), dtype=bool)
@@ -192,12 +198,11 @@ class RegressionMartingale:
         )
 
 
-def _decisions(policy: Policy, features: np.ndarray, gains: np.ndarray) -> np.ndarray:
+def _decisions(policy: Policy, paths: PathStoppingProblem) -> np.ndarray:
     """Stop decisions of a Markov policy at every layer of recorded paths, ``(n, L + 1)``."""
-    n, L1 = gains.shape
-    s = np.ones((n, L1), dtype=bool)
-    for l in range(L1 - 1):
-        s[:, l] = policy.stop(l, features[:, l], gains[:, l])
+    s = np.ones((paths.n_paths, paths.horizon + 1), dtype=bool)
+    for l in range(paths.horizon):
+        s[:, l] = policy.stop(l, paths.features[:, l], paths.decision_gains(l))
     return s
 
 

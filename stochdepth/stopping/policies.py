@@ -2,7 +2,9 @@ r"""Stopping policies as objects that can be evaluated on new paths.
 
 A policy decides after each layer :math:`l` whether to stop, from what is observed then. *Markov* policies
 look at the current layer only, through :meth:`Policy.stop` ``(l, features, gains) -> bool``, where
-``gains`` are the undiscounted gains :math:`G_l` and the comparison is made in layer-:math:`l` units;
+``gains`` are the undiscounted gains :math:`G_l` and the comparison is made in layer-:math:`l` units
+(``gains`` is ``None`` on paths whose gains no policy can know, ``gains_observed=False``: a policy that
+needs them then raises, and the regression policies decide from a regression of the gain instead);
 path-dependent policies (:class:`Patience`) override :meth:`Policy.stopping_times`. Every policy stops at
 the last layer :math:`L`.
 
@@ -65,7 +67,9 @@ class Policy:
         for l in range(L):
             if active.size == 0:
                 break
-            s = np.asarray(self.stop(l, paths.features[active, l], paths.gains[active, l]), dtype=bool)
+            s = np.asarray(
+                self.stop(l, paths.features[active, l], paths.decision_gains(l, active)), dtype=bool
+            )
             tau[active[s]] = l
             active = active[~s]
         return tau
@@ -190,6 +194,16 @@ def evaluate_simulated(
     return est, plain, DepthLaw.from_samples(tau, L)
 
 
+def observed_gains(gains: np.ndarray | None, who: str) -> np.ndarray:
+    """The gains given to a policy, as floats; a clear error when the paths hide them."""
+    if gains is None:
+        raise ValueError(
+            f"{who} decides from the gain, but these paths declare it unobserved (gains_observed=False: it "
+            "depends on a label); use a rule on the features, or a regression policy"
+        )
+    return np.asarray(gains, dtype=float)
+
+
 def _state_index(features: np.ndarray, n_states: int) -> np.ndarray:
     x = np.asarray(features, dtype=float)
     idx = np.rint(x[:, 0] if x.ndim == 2 else x).astype(np.int64)
@@ -247,6 +261,11 @@ class SnellPolicy(Policy):
         Only stop where the gain is positive (see :class:`~stochdepth.stopping.LongstaffSchwartz`).
     name : str, optional
         Name used in evaluations.
+    gain_fits : sequence of fitted regressions, optional
+        One fit per layer ``0..L`` of the undiscounted gain :math:`\mathbb E[G_l\mid X_l]` on the features,
+        for paths whose gains the policy cannot see (``gains_observed=False``, docs/science.md §B7.2):
+        the policy then compares the *estimated* gain with the continuation value and ignores the
+        ``gains`` it is given.
 
     Examples
     --------
@@ -268,8 +287,15 @@ class SnellPolicy(Policy):
         table: np.ndarray | None = None,
         itm_only: bool = False,
         name: str = "snell",
+        gain_fits: Sequence[LayerFit] | None = None,
     ) -> None:
         self.continuation = list(continuation)
+        self.gain_fits = None if gain_fits is None else list(gain_fits)
+        #: Fit diagnostics set by :meth:`LongstaffSchwartz.fit` (in-sample value, per-layer condition
+        #: numbers, notes); ``None`` otherwise.
+        self.in_sample: Estimate | None = None
+        self.condition_numbers: np.ndarray | None = None
+        self.notes: tuple[str, ...] = ()
         n = len(self.continuation)
         self.discount_factors = (
             np.ones(n + 1) if discount_factors is None else np.asarray(discount_factors, float)
@@ -304,16 +330,26 @@ class SnellPolicy(Policy):
             return super().decision_table(problem)
         return _table_decisions(self.table, problem, self.name)
 
-    def stop(self, layer: int, features: np.ndarray, gains: np.ndarray) -> np.ndarray:
-        gains = np.asarray(gains, dtype=float)
+    def payoff_estimate(self, layer: int, features: np.ndarray, gains: np.ndarray | None) -> np.ndarray:
+        r"""The payoff :math:`\beta^lG_l-\sum_{k<l}\beta^kc_k` the policy acts on.
+
+        From the observed ``gains``, or from its gain regression when it has one (then ``gains`` is
+        ignored)."""
+        if self.gain_fits is not None:
+            g = self.gain_fits[layer].predict(features)
+        else:
+            g = observed_gains(gains, self.name)
+        return self.discount_factors[layer] * g - self.cumulative_costs[layer]
+
+    def stop(self, layer: int, features: np.ndarray, gains: np.ndarray | None) -> np.ndarray:
         if self.table is not None:
             return _table_stop(self.table, layer, features)
         if layer >= len(self.continuation):
-            return np.ones(gains.shape[0], dtype=bool)
-        z = self.discount_factors[layer] * gains - self.cumulative_costs[layer]
+            return np.ones(np.asarray(features).shape[0], dtype=bool)
+        z = self.payoff_estimate(layer, features, gains)
         out = z >= self.continuation_value(layer, features)
         if self.itm_only:
-            out &= gains > 0
+            out &= observed_gains(gains, self.name) > 0
         return out
 
 
@@ -349,9 +385,11 @@ class OneStepLookAhead(Policy):
         fits: Sequence[LayerFit] | None = None,
         costs: np.ndarray | None = None,
         discount: float = 1.0,
+        gain_fits: Sequence[LayerFit] | None = None,
     ) -> None:
         self.table = None if table is None else np.asarray(table, dtype=bool)
         self.fits = None if fits is None else list(fits)
+        self.gain_fits = None if gain_fits is None else list(gain_fits)
         self.costs = None if costs is None else np.asarray(costs, dtype=float)
         self.discount = float(discount)
 
@@ -364,6 +402,7 @@ class OneStepLookAhead(Policy):
         n_paths: int | None = None,
         rng: RNGLike = None,
         tie_tol: float = 1e-11,
+        ridge: float = 0.0,
     ) -> OneStepLookAhead:
         """Build the rule on ``problem`` (exact on a chain; regression with ``basis`` on paths).
 
@@ -379,6 +418,9 @@ class OneStepLookAhead(Policy):
             Randomness (simulated paths, random-feature bases).
         tie_tol : float, optional
             Relative tie tolerance on a chain (ties stop).
+        ridge : float, optional
+            Ridge penalty of the path regressions (column-scaled, as in
+            :class:`~stochdepth.stopping.LongstaffSchwartz`). Default 0.
         """
         if isinstance(problem, MarkovStoppingProblem):
             chain = problem.chain
@@ -407,23 +449,29 @@ class OneStepLookAhead(Policy):
         if not isinstance(problem, PathStoppingProblem):
             raise TypeError(f"cannot fit OneStepLookAhead on {type(problem).__name__}")
         basis = Polynomial(2) if basis is None else basis
+        ridge = check_real("ridge", ridge, lo=0.0)
         L = problem.horizon
-        streams = spawn(rng, L)
-        fits = [
-            fit_layer(
-                basis, problem.features[:, l], problem.gains[:, l + 1], rng=np.random.default_rng(streams[l])
-            )
-            for l in range(L)
-        ]
-        return cls(fits=fits, costs=problem.costs, discount=problem.discount)
+        streams = spawn(rng, 2 * L)
 
-    def stop(self, layer: int, features: np.ndarray, gains: np.ndarray) -> np.ndarray:
-        gains = np.asarray(gains, dtype=float)
+        def fit(l: int, y: np.ndarray, stream: Any) -> LayerFit:
+            return fit_layer(basis, problem.features[:, l], y, rng=np.random.default_rng(stream), ridge=ridge)
+
+        fits = [fit(l, problem.gains[:, l + 1], streams[l]) for l in range(L)]
+        # unobserved gains (docs/science.md §B7.2): compare E[G_l | X_l] instead of the realised G_l
+        gain_fits = (
+            None if problem.observed else [fit(l, problem.gains[:, l], streams[L + l]) for l in range(L)]
+        )
+        return cls(fits=fits, costs=problem.costs, discount=problem.discount, gain_fits=gain_fits)
+
+    def stop(self, layer: int, features: np.ndarray, gains: np.ndarray | None) -> np.ndarray:
         if self.table is not None:
             return _table_stop(self.table, layer, features)
         assert self.fits is not None and self.costs is not None
         if layer >= len(self.fits):
-            return np.ones(gains.shape[0], dtype=bool)
+            return np.ones(np.asarray(features).shape[0], dtype=bool)
+        if self.gain_fits is not None:
+            gains = self.gain_fits[layer].predict(features)
+        gains = observed_gains(gains, self.name)
         nxt = self.fits[layer].predict(features)
         return gains >= -self.costs[layer] + self.discount * nxt
 
@@ -467,7 +515,7 @@ class GainThreshold(Policy):
             else float(self.threshold[min(layer, self.threshold.size - 1)])
         )
         if self.feature is None:
-            y = np.asarray(gains, dtype=float)
+            y = observed_gains(gains, self.name)
         else:
             f = np.asarray(features, dtype=float)
             f = f[:, None] if f.ndim == 1 else f

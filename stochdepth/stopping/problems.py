@@ -328,7 +328,24 @@ class PathStoppingProblem(StoppingProblem):
     deterministic : bool, optional
         Declare that each path is a deterministic function of its start (a fixed network on fixed inputs,
         no noise): then the smallest pathwise maximiser of :math:`Z` is the optimal stopping time
-        (:class:`~stochdepth.stopping.PathwiseMaximum` is exact). Default False.
+        (:class:`~stochdepth.stopping.PathwiseMaximum` is exact). This also needs gains that the policy
+        can compute, so it must come with ``gains_observed=True``. Default False.
+    gains_observed : bool or None, optional
+        Whether a policy knows the gain :math:`G_l` when it decides at layer :math:`l` (the gain is a
+        function of the features seen so far, or is itself observed). ``False`` declares a *realised*
+        gain that depends on information outside the features -- the correctness of an exit, which needs
+        the label (docs/science.md §B7.2): policies then decide from the features alone (they are given
+        ``gains=None``), :class:`~stochdepth.stopping.LongstaffSchwartz` regresses the gain on the
+        features as well as the continuation value, and :class:`~stochdepth.stopping.PathwiseMaximum`
+        reports the label oracle's upper bound, never an exact value. ``None`` (default): not declared;
+        treated as observed, except that ``deterministic=True`` then refuses to run (declare it).
+
+    Raises
+    ------
+    ValueError
+        ``deterministic=True`` without ``gains_observed=True``, or paths declared deterministic whose
+        gains differ between paths with the same start (the gains then depend on something the
+        features do not show).
 
     Examples
     --------
@@ -348,6 +365,7 @@ class PathStoppingProblem(StoppingProblem):
         *,
         discount: float = 1.0,
         deterministic: bool = False,
+        gains_observed: bool | None = None,
     ) -> None:
         X = check_array("features", features, ndim=(2, 3))
         if X.ndim == 2:
@@ -368,7 +386,19 @@ class PathStoppingProblem(StoppingProblem):
         self.features = np.ascontiguousarray(X)
         self.gains = np.ascontiguousarray(G)
         check_bool("deterministic", deterministic)
+        if gains_observed is not None:
+            check_bool("gains_observed", gains_observed)
+        if deterministic and gains_observed is not True:
+            raise ValueError(
+                "deterministic=True makes the pathwise maximum the optimal stopping time, which holds only "
+                "when a policy can compute the gains from what it observes; declare gains_observed=True, "
+                "or gains_observed=False (and deterministic=False) for gains that depend on a label -- the "
+                "pathwise maximum of such gains is a label oracle (docs/science.md §B7.3)"
+            )
         self.deterministic = bool(deterministic)
+        self.gains_observed = gains_observed
+        if deterministic:
+            _check_deterministic(X, G)
         disc, cum = payoff_weights(self.costs, self.discount)
         self._disc = disc
         self._cum = cum
@@ -376,6 +406,15 @@ class PathStoppingProblem(StoppingProblem):
     @property
     def n_paths(self) -> int:
         return int(self.gains.shape[0])
+
+    @property
+    def observed(self) -> bool:
+        """Whether a policy may read the gains when it decides (``gains_observed`` is not ``False``)."""
+        return self.gains_observed is not False
+
+    def decision_gains(self, layer: int, index: Any = slice(None)) -> np.ndarray | None:
+        """The gains a policy is given at ``layer`` (of the paths ``index``): ``None`` when unobserved."""
+        return self.gains[index, layer] if self.observed else None
 
     @property
     def n_features(self) -> int:
@@ -405,6 +444,7 @@ class PathStoppingProblem(StoppingProblem):
             self.costs,
             discount=self.discount,
             deterministic=self.deterministic,
+            gains_observed=self.gains_observed,
         )
 
     def split(
@@ -423,7 +463,24 @@ class PathStoppingProblem(StoppingProblem):
     def __repr__(self) -> str:
         return (
             f"PathStoppingProblem(n_paths={self.n_paths}, horizon={self.horizon}, "
-            f"n_features={self.n_features}, discount={self.discount:g}, deterministic={self.deterministic})"
+            f"n_features={self.n_features}, discount={self.discount:g}, deterministic={self.deterministic}, "
+            f"gains_observed={self.gains_observed})"
+        )
+
+
+def _check_deterministic(X: np.ndarray, G: np.ndarray) -> None:
+    """Paths declared deterministic that share their start must share their gains."""
+    _, first, inverse = np.unique(X[:, 0], axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if first.size == X.shape[0]:
+        return
+    differ = np.any(G[first[inverse]] != G, axis=1)
+    if np.any(differ):
+        i = int(np.nonzero(differ)[0][0])
+        raise ValueError(
+            f"deterministic=True, but path {i} has the same start as path {int(first[inverse[i]])} and other "
+            "gains: the gains depend on something the features do not show (a label?); declare "
+            "gains_observed=False and deterministic=False"
         )
 
 

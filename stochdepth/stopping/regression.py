@@ -50,8 +50,6 @@ from .results import DepthLaw
 __all__ = [
     "AndersenBroadie",
     "LongstaffSchwartz",
-    "PathwiseMaximum",
-    "PathwiseSolution",
     "PerfectForesight",
     "RegressionMartingale",
     "RegressionSolution",
@@ -135,35 +133,6 @@ class RegressionSolution(StoppingSolution):
         return self.upper.value - self.lower.value
 
 
-@dataclass(frozen=True, repr=False)
-class PathwiseSolution(StoppingSolution):
-    r"""Result of :class:`PathwiseMaximum`: :math:`\tau=` the smallest maximiser of :math:`Z` on each path.
-
-    Attributes
-    ----------
-    value : Estimate
-        :math:`\mathbb E\max_lZ_l`.
-    depth : DepthLaw
-        Law of the pathwise smallest maximiser.
-    tau : numpy.ndarray
-        The maximiser on each path.
-    exact : bool
-        True when the problem is deterministic given its start: then ``value`` is :math:`V^\star` and
-        ``tau`` is :math:`\tau^\star`. Otherwise ``value`` is the perfect-foresight upper bound.
-    status : Status
-        ``EXACT`` (deterministic paths) or ``UPPER_BOUND`` (random paths), both successes.
-    message : str
-        The same in words.
-    """
-
-    value: Estimate
-    depth: DepthLaw
-    tau: np.ndarray
-    exact: bool
-    status: Status
-    message: str = ""
-
-
 # ----------------------------------------------------------------------------------------------------
 # Longstaff-Schwartz
 # ----------------------------------------------------------------------------------------------------
@@ -181,10 +150,30 @@ def _fit_policy(
     Z = train.payoffs
     L = train.horizon
     cash = Z[:, L].copy()
-    streams = spawn(rng, L)
+    streams = spawn(rng, 2 * L + 1)
     fits: list[Any] = [None] * L
     conds = np.ones(L)
     notes = []
+    gain_fits = None
+    decide = Z
+    if not train.observed:
+        # the policy cannot see G_l: it acts on E[G_l | X_l], a regression of its own (§B7.2)
+        gain_fits = []
+        decide = np.empty_like(Z)
+        for l in range(L + 1):
+            fit = fit_layer(
+                basis,
+                train.features[:, l],
+                train.gains[:, l],
+                rng=np.random.default_rng(streams[L + l]),
+                ridge=ridge,
+                max_condition=max_condition,
+                fitted_out=decide[:, l],
+            )
+            gain_fits.append(fit)
+            if fit.note:
+                notes.append(f"gain at layer {l}: {fit.note}")
+        decide = decide * train.discount_factors[None, :] - train.cumulative_costs[None, :]
     for l in range(L - 1, -1, -1):
         cand = train.gains[:, l] > 0 if itm_only else np.ones(train.n_paths, dtype=bool)
         idx = np.nonzero(cand)[0]
@@ -204,10 +193,15 @@ def _fit_policy(
         if fit.note:
             notes.append(f"layer {l}: {fit.note}")
         if idx.size:
-            stop = Z[idx, l] >= fitted
+            stop = decide[idx, l] >= fitted
             cash[idx[stop]] = Z[idx[stop], l]
     policy = SnellPolicy(
-        fits, train.discount_factors, train.cumulative_costs, itm_only=itm_only, name="longstaff-schwartz"
+        fits,
+        train.discount_factors,
+        train.cumulative_costs,
+        itm_only=itm_only,
+        name="longstaff-schwartz",
+        gain_fits=gain_fits,
     )
     return policy, Estimate.from_samples(cash), conds, notes[::-1]
 
@@ -246,7 +240,8 @@ class LongstaffSchwartz(StoppingSolver):
         It declares that stopping where :math:`G_l\le0` is never optimal (true for non-negative gains
         without costs; an error if the problem has costs); the dual bounds then take their maximum over
         the in-the-money layers only (Broadie & Cao 2008). Default: True exactly when the problem has
-        no running cost and every training gain is :math:`\ge0`.
+        no running cost, its gains are observed and every training gain is :math:`\ge0`; True on
+        unobserved gains (``gains_observed=False``) is an error.
     ridge : float, optional
         Ridge penalty on the column-scaled coefficients, :math:`\ge0`. Default 0.
     max_condition : float, optional
@@ -340,10 +335,72 @@ class LongstaffSchwartz(StoppingSolver):
             test = None
         else:
             train, test = problem.split(self.train_fraction, rng=ss[0])
+        return self._solve(problem, train, test, ss)
+
+    def solve_split(
+        self,
+        train: PathStoppingProblem,
+        test: PathStoppingProblem,
+        rng: RNGLike = None,
+        *,
+        policy: SnellPolicy | None = None,
+    ) -> RegressionSolution:
+        r"""Fit the policy on the recorded paths ``train`` and bound :math:`V^\star` on ``test``.
+
+        For data that come split already (a calibration and a test split of a network's examples):
+        the lower bound is the fitted policy's value on ``test``, the dual upper bound is computed on
+        ``test`` too. ``train_fraction`` is not used. ``policy``, a policy returned by :meth:`fit` on
+        ``train``, is bounded as it is instead of being fitted again.
+
+        Raises
+        ------
+        TypeError
+            ``train`` or ``test`` not a :class:`PathStoppingProblem`.
+        ValueError
+            The two disagree on horizon, features, costs, discount or ``gains_observed``.
+        """
+        for name, p in (("train", train), ("test", test)):
+            if not isinstance(p, PathStoppingProblem):
+                raise TypeError(f"{name} must be a PathStoppingProblem, got {type(p).__name__}")
+        for what, a, b in (
+            ("horizon", train.horizon, test.horizon),
+            ("n_features", train.n_features, test.n_features),
+            ("discount", train.discount, test.discount),
+            ("gains_observed", train.gains_observed, test.gains_observed),
+        ):
+            if a != b:
+                raise ValueError(f"train and test disagree on {what}: {a} != {b}")
+        if not np.array_equal(train.costs, test.costs):
+            raise ValueError("train and test disagree on costs")
+        if policy is not None and not isinstance(policy, SnellPolicy):
+            raise TypeError(f"policy must be a SnellPolicy from LongstaffSchwartz.fit, got {policy!r}")
+        if policy is not None and policy.in_sample is None:
+            raise ValueError("policy must come from LongstaffSchwartz.fit (it carries the fit diagnostics)")
+        return self._solve(test, train, test, spawn(rng, 4), policy)
+
+    def fit(self, train: PathStoppingProblem, rng: RNGLike = None) -> SnellPolicy:
+        """The regression policy fitted on the recorded paths ``train`` (no bounds).
+
+        The policy carries its fit diagnostics: ``in_sample`` (the optimistic in-sample value),
+        ``condition_numbers`` and ``notes``. Pass it to :meth:`solve_split` to bound it on test paths.
+
+        Raises
+        ------
+        ValueError
+            Fewer paths than basis functions; ``itm_only`` on paths with costs or unobserved gains.
+        """
+        if not isinstance(train, PathStoppingProblem):
+            raise TypeError(f"train must be a PathStoppingProblem, got {type(train).__name__}")
+        if self.itm_only and not train.observed:
+            raise ValueError(
+                "itm_only reads the gains, which these paths declare unobserved (gains_observed=False)"
+            )
+        if self.itm_only and np.any(train.costs > 0):
+            raise ValueError("itm_only needs a problem without costs; these paths have costs > 0")
         basis = _default_basis(train) if self.basis is None else self.basis
         itm_only = self.itm_only
         if itm_only is None:  # stopping out of the money is never better when nothing is lost by waiting
-            itm_only = not np.any(problem.costs > 0) and bool(np.all(train.gains >= 0))
+            itm_only = train.observed and not np.any(train.costs > 0) and bool(np.all(train.gains >= 0))
         k = basis.n_functions(train.n_features)
         if train.n_paths < k:
             raise ValueError(
@@ -356,8 +413,24 @@ class LongstaffSchwartz(StoppingSolver):
             itm_only=itm_only,
             ridge=self.ridge,
             max_condition=self.max_condition,
-            rng=ss[1],
+            rng=rng,
         )
+        policy.in_sample, policy.condition_numbers, policy.notes = in_sample, conds, tuple(notes)
+        return policy
+
+    def _solve(
+        self,
+        problem: PathStoppingProblem | SimulatedStoppingProblem,
+        train: PathStoppingProblem,
+        test: PathStoppingProblem | None,
+        ss: list[Any],
+        policy: SnellPolicy | None = None,
+    ) -> RegressionSolution:
+        if policy is None:
+            policy = self.fit(train, ss[1])
+        assert policy.in_sample is not None and policy.condition_numbers is not None
+        in_sample, conds, notes = policy.in_sample, policy.condition_numbers, list(policy.notes)
+        basis = _default_basis(train) if self.basis is None else self.basis  # as in fit
         if test is None:
             assert isinstance(problem, SimulatedStoppingProblem)
             lower, lower_plain, depth = evaluate_simulated(problem, policy, self.n_eval, ss[2])
@@ -418,57 +491,3 @@ class LongstaffSchwartz(StoppingSolver):
             notes=tuple(notes),
             policy=policy,
         )
-
-
-@dataclass(frozen=True)
-class PathwiseMaximum(StoppingSolver):
-    r"""Stop each path at the smallest maximiser of its payoff: :math:`\tau=\min\arg\max_lZ_l`.
-
-    Exact (:math:`\tau=\tau^\star`, value :math:`V^\star`) when the dynamics are deterministic given the
-    start (``PathStoppingProblem(..., deterministic=True)``: a fixed network on fixed inputs,
-    docs/science.md §B2);
-    otherwise the perfect-foresight upper bound :math:`\mathbb E\max_lZ_l\ge V^\star`.
-
-    Parameters
-    ----------
-    n_paths : int, optional
-        Paths drawn from a simulated problem. Default 10 000.
-
-    Examples
-    --------
-    >>> from stochdepth.stopping import PathStoppingProblem, solve_stopping
-    >>> G = np.array([[0.0, 0.5, 0.6, 0.6]])
-    >>> res = solve_stopping(PathStoppingProblem(np.zeros((1, 4)), G, costs=0.05, deterministic=True),
-    ...                      PathwiseMaximum())
-    >>> res.tau.tolist(), res.exact
-    ([2], True)
-    """
-
-    n_paths: int = 10_000
-    problems: ClassVar[tuple[type[StoppingProblem], ...]] = (PathStoppingProblem, SimulatedStoppingProblem)
-
-    def __post_init__(self) -> None:
-        check_int("n_paths", self.n_paths, min=1)
-
-    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> PathwiseSolution:
-        """The smallest pathwise maximiser of :math:`Z` on each (recorded or simulated) path."""
-        if isinstance(problem, SimulatedStoppingProblem):
-            paths = problem.sample(self.n_paths, rng=rng)
-        elif isinstance(problem, PathStoppingProblem):
-            paths = problem
-        else:
-            raise TypeError(f"PathwiseMaximum needs paths, got {type(problem).__name__}")
-        Z = paths.payoffs
-        zmax = Z.max(axis=1, keepdims=True)
-        # smallest maximiser, with ties up to rounding of the accumulated costs
-        tol = 1e-12 * (np.abs(zmax) + np.abs(paths.cumulative_costs[-1]) + 1e-300)
-        tau = np.argmax(zmax - tol <= Z, axis=1)
-        vals = Z[np.arange(paths.n_paths), tau]
-        value = Estimate.from_samples(vals) if vals.size > 1 else Estimate(float(vals[0]), 0.0, 1)
-        exact = paths.deterministic
-        status, message = (
-            (Status.EXACT, "exact (deterministic paths)")
-            if exact
-            else (Status.UPPER_BOUND, "perfect-foresight upper bound (paths not deterministic)")
-        )
-        return PathwiseSolution(value, DepthLaw.from_samples(tau, paths.horizon), tau, exact, status, message)

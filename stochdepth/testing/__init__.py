@@ -5,6 +5,7 @@ campaigns share.
   :func:`within_z`);
 * :mod:`.generators`: random problem generators driven by ``rng`` (random stochastic matrices, Markov
   stopping problems, monotone chains by construction);
+* :mod:`.exit_traces`: synthetic traces of early-exit networks whose optimal exit policy is known;
 * :mod:`.strategies`: hypothesis strategies, one module per domain (needs hypothesis, a test extra);
 * :mod:`.references`: slow, direct reference implementations of the library's algorithms;
 * :mod:`.quantlib`: QuantLib's American put as an external reference (needs QuantLib, the ``validation``
@@ -23,7 +24,7 @@ from typing import Any
 
 from .tolerance import ALPHA, Z_MAX, within_z
 
-_SUBMODULES = ("generators", "quantlib", "references", "strategies")
+_SUBMODULES = ("exit_traces", "generators", "quantlib", "references", "strategies")
 
 __all__ = ["ALPHA", "Z_MAX", "within_z", *_SUBMODULES]
 

@@ -171,7 +171,7 @@ def residual_families(
         prob = residual_path_problem(residual, gain, h0, L, cost)
         if beta != 1.0:
             prob = PathStoppingProblem(
-                prob.features, prob.gains, prob.costs, discount=beta, deterministic=True
+                prob.features, prob.gains, prob.costs, discount=beta, deterministic=True, gains_observed=True
             )
         return ResidualFamily(prob, fam_kind, lip, C, rho, declared, cost, not violation, violation, params)
 
