@@ -96,3 +96,14 @@ def test_a_feature_policy_earns_the_conditional_mean_of_the_realised_gain(seed: 
     tau = LongstaffSchwartz(Polynomial(2)).fit(train, rng).stopping_times(test)
     assert abs(paired_z(tau)) <= 5
     assert paired_z(solve_stopping(test, PathwiseMaximum()).tau) > 5
+
+
+def test_automatic_itm_only_never_reads_unobserved_gains(seed: int) -> None:
+    """Default ``itm_only`` (no costs, gains >= 0) holds only for observed gains; stated, it is refused."""
+    paths = _label_paths(np.random.default_rng(seed), n=500)
+    free = PathStoppingProblem(paths.features, paths.gains, 0.0, gains_observed=False)
+    seen = PathStoppingProblem(paths.features, paths.gains, 0.0, gains_observed=True)
+    assert LongstaffSchwartz().fit(seen, seed).itm_only
+    assert not LongstaffSchwartz().fit(free, seed).itm_only
+    with pytest.raises(ValueError, match="unobserved"):
+        LongstaffSchwartz(itm_only=True).fit(free, seed)
