@@ -21,6 +21,7 @@ AREAS = {
         "stochdepth._checks",
         "stochdepth._results",
         "stochdepth.executors",
+        "stochdepth.reducers",
     ],
     "sde": [
         "stochdepth.sde.problem",
