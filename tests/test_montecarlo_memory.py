@@ -15,7 +15,7 @@ import pytest
 from chunk_budget import ChunkBudget, run_a_few_chunks
 
 from stochdepth.depth import simulate_stopping_depth
-from stochdepth.limits import limit_sde, relu_log_drift_mc, weak_error_study
+from stochdepth.limits import limit_sde, mckean_vlasov, relu_log_drift_mc, weak_error_study
 from stochdepth.montecarlo import Moments, Quantiles, check_memory, map_chunks, memory_limit
 from stochdepth.networks import sample_linear_log_norm, sample_network, squared_norms
 from stochdepth.sde import EulerMaruyama, simulate
@@ -104,6 +104,12 @@ def test_records_per_path_that_cannot_fit_are_refused_before_any_work(call, seed
     """ChunkBudget(0) raises BudgetSpent at the first chunk submitted: the ValueError comes first."""
     with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep .* in memory: [\d.]+ [TP]iB"):
         call(ChunkBudget(0), seed)
+
+
+def test_particle_system_that_cannot_fit_is_refused():
+    """McKean-Vlasov particles interact, so they are all in memory at once: refused up front."""
+    with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep the particles of 4 clouds .*TiB"):
+        mckean_vlasov("relu", 1.0, n_steps=10, n_paths=HUGE, n_clouds=4, rng=0)
 
 
 def test_memory_limit_follows_the_environment(monkeypatch, seed):
