@@ -126,18 +126,24 @@ def check_threads(n_threads: object) -> int | None:
     return check_int("n_threads", n_threads, min=1)
 
 
+def _positive_env(name: str, unit: str = "") -> int | None:
+    """The positive int in environment variable ``name``, or ``None`` when it is unset or empty."""
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int{unit}, got {env!r}")
+    return value
+
+
 def default_threads() -> int:
     """Threads used for chunked work: ``$STOCHDEPTH_NUM_THREADS`` if set, else the CPU count."""
-    env = os.environ.get("STOCHDEPTH_NUM_THREADS")
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}") from None
-        if value < 1:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}")
-        return value
-    return max(1, os.cpu_count() or 1)
+    value = _positive_env("STOCHDEPTH_NUM_THREADS")
+    return value if value is not None else max(1, os.cpu_count() or 1)
 
 
 def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
@@ -151,14 +157,8 @@ def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
 def memory_limit() -> int:
     """Bytes a run may keep in memory: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the machine's
     physical memory."""
-    env = os.environ.get("STOCHDEPTH_MAX_MEMORY")
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            raise ValueError(f"STOCHDEPTH_MAX_MEMORY must be a positive int (bytes), got {env!r}") from None
-        if value < 1:
-            raise ValueError(f"STOCHDEPTH_MAX_MEMORY must be a positive int (bytes), got {env!r}")
+    value = _positive_env("STOCHDEPTH_MAX_MEMORY", " (bytes)")
+    if value is not None:
         return value
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
