@@ -249,6 +249,7 @@ def simulate_stopping_depth(
     return np.concatenate(parts)
 
 
+@accepts_executor
 def simulate_network_depths(
     width: int,
     depth: int,

@@ -242,3 +242,12 @@ def test_huge_streaming_count_starts_with_small_memory(seed):
     assert max(budget.peaks) < 16 * 2**20, budget.peaks
     with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep the samples"):
         run(ChunkBudget(0), 10**12)
+
+
+def test_progress_bar_over_chunks(seed, capsys):
+    """progress=True shows a bar over the 4 chunks of 64 networks; the default prints nothing."""
+    kw = dict(n_paths=256, rng=seed, device="cpu", chunk_size=64)
+    sample_torch_network(np.ones(3), 4, 4, progress=True, **kw)
+    assert "4/4" in capsys.readouterr().err
+    sample_torch_network(np.ones(3), 4, 4, **kw)
+    assert capsys.readouterr().err == ""
