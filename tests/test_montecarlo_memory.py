@@ -17,7 +17,7 @@ from chunk_budget import ChunkBudget, run_a_few_chunks
 from stochdepth.depth import simulate_stopping_depth
 from stochdepth.limits import limit_sde, mckean_vlasov, relu_log_drift_mc, weak_error_study
 from stochdepth.montecarlo import Moments, Quantiles, check_memory, map_chunks, memory_limit
-from stochdepth.networks import sample_linear_log_norm, sample_network, squared_norms
+from stochdepth.networks import sample_input_layer, sample_linear_log_norm, sample_network, squared_norms
 from stochdepth.sde import EulerMaruyama, simulate
 from stochdepth.stats import CramerVonMises, two_sample_test
 
@@ -104,6 +104,11 @@ def test_records_per_path_that_cannot_fit_are_refused_before_any_work(call, seed
     """ChunkBudget(0) raises BudgetSpent at the first chunk submitted: the ValueError comes first."""
     with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep .* in memory: [\d.]+ [TP]iB"):
         call(ChunkBudget(0), seed)
+
+
+def test_input_layers_that_cannot_fit_are_refused():
+    with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep the input layers in memory"):
+        sample_input_layer(np.ones(3), 8, HUGE, 0)
 
 
 def test_particle_system_that_cannot_fit_is_refused():
