@@ -12,7 +12,8 @@ One function per kind of result, each taking the library's result objects and re
 
 The house style (:mod:`stochdepth.plot.style`): :func:`figure`, :func:`finish`, :func:`palette`
 (Okabe--Ito), :func:`sequential`, :func:`outcome` (pass / fail / intended counterexample),
-:func:`panel_letters`, :func:`style`, :data:`Z95`; :func:`save` writes PDF and PNG.
+:func:`panel_letters`, :func:`panels` (every plotting function takes ``axes=`` to draw into
+panels of a figure of one's own), :func:`style`, :data:`Z95`; :func:`save` writes PDF and PNG.
 
 ``import stochdepth`` never imports matplotlib; ``stochdepth.plot`` does, on first access. Install it
 with ``pip install "stochdepth[plot]"``.
@@ -48,6 +49,7 @@ from .style import (
     outcome,
     palette,
     panel_letters,
+    panels,
     save,
     sequential,
     style,
@@ -67,6 +69,7 @@ __all__ = [
     "outcome",
     "palette",
     "panel_letters",
+    "panels",
     "save",
     "sequential",
     "style",

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .style import OKABE_ITO, figure, finish, style
+from .style import OKABE_ITO, finish, panels, style
 
 __all__ = ["free_boundary"]
 
@@ -31,7 +31,7 @@ def _reference_curve(reference: Any, times: np.ndarray) -> np.ndarray | None:
         ) from None
 
 
-def free_boundary(solution: Any, *, reference: Any = None, quantity: str = "$x$") -> Any:
+def free_boundary(solution: Any, *, reference: Any = None, quantity: str = "$x$", axes: Any = None) -> Any:
     r"""The value function of an obstacle problem and its free boundary.
 
     Panel (a): the value :math:`V` (at :math:`t=0` for a finite horizon) and the gain :math:`g` against
@@ -49,6 +49,8 @@ def free_boundary(solution: Any, *, reference: Any = None, quantity: str = "$x$"
         An exact or reference free boundary.
     quantity : str, keyword-only
         Label of the state variable (mathtext allowed).
+    axes : pair of Axes or None, keyword-only
+        Draw into these two panels of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -78,8 +80,7 @@ def free_boundary(solution: Any, *, reference: Any = None, quantity: str = "$x$"
     stop0 = stop0[0] if stop0.ndim == 2 else stop0
     gain = np.asarray(solution.gain, dtype=float)
     boundaries = solution.free_boundaries
-    fig, axes = figure(ncols=2)
-    a, b = axes[0]
+    fig, (a, b) = panels(axes, 2)
     blue, red, green = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish green"]
     with style():
         a.plot(x, v0, color=blue, label="value $V$")

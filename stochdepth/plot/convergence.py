@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .style import OKABE_ITO, Z95, figure, finish, palette, sequential, style
+from .style import OKABE_ITO, Z95, finish, palette, panels, sequential, style
 
 __all__ = ["weak_error", "width_regime"]
 
@@ -32,7 +32,7 @@ def _fits(study: Any) -> dict[str, Any]:
     return fits
 
 
-def weak_error(study: Any, *, labels: Mapping[str, str] | None = None) -> Any:
+def weak_error(study: Any, *, labels: Mapping[str, str] | None = None, axes: Any = None) -> Any:
     r"""The weak error against the depth on log-log axes, with the fitted rate.
 
     For each observable: :math:`|D_k|` (the errors of the fit: level differences or errors against a
@@ -46,6 +46,8 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None) -> Any:
         From :func:`stochdepth.limits.weak_error_study` or :func:`stochdepth.stats.weak_error_fit`.
     labels : mapping of str to str or None, keyword-only
         Legend names per observable (mathtext allowed); default the observable names.
+    axes : Axes or None, keyword-only
+        Draw into this panel of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -67,8 +69,7 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None) -> Any:
     """
     fits = _fits(study)
     labels = dict(labels or {})
-    fig, axes = figure()
-    ax = axes[0, 0]
+    fig, (ax,) = panels(axes, 1)
     with style():
         for colour, (name, fit) in zip(palette(len(fits)), fits.items()):
             L = np.asarray(fit.steps, dtype=float)
@@ -112,7 +113,7 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None) -> Any:
     return fig
 
 
-def width_regime(regime: Any, *, plain: bool = False) -> Any:
+def width_regime(regime: Any, *, plain: bool = False, axes: Any = None) -> Any:
     r"""The width regime of ReLU networks: the mean log post-activation norm ratio over depth-time.
 
     One curve per width :math:`n` of :math:`\mathbb E[\log\|\phi(X_t)\|/\|\phi(X_0)\|\mid\text{alive}]`
@@ -125,6 +126,8 @@ def width_regime(regime: Any, *, plain: bool = False) -> Any:
         From :func:`stochdepth.limits.relu_regime` (``widths``, ``times``, ``mean``, ``stderr``).
     plain : bool, keyword-only
         Draw the estimate without the control variate (``plain_mean``, ``plain_stderr``).
+    axes : Axes or None, keyword-only
+        Draw into this panel of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -153,8 +156,7 @@ def width_regime(regime: Any, *, plain: bool = False) -> Any:
     se = np.atleast_2d(np.asarray(regime.plain_stderr if plain else regime.stderr, dtype=float))
     if mean.shape != (widths.size, t.size) or se.shape != mean.shape:
         raise ValueError(f"mean and stderr must have shape {(widths.size, t.size)}, got {mean.shape}")
-    fig, axes = figure()
-    ax = axes[0, 0]
+    fig, (ax,) = panels(axes, 1)
     with style():
         for colour, n, m, s in zip(sequential(widths.size), widths, mean, se):
             ls = "--" if n <= 3 else "-"

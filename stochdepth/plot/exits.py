@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .style import figure, finish, palette, sequential, style
+from .style import finish, palette, panels, sequential, style
 
 __all__ = ["accuracy_curve", "exit_histograms"]
 
@@ -34,7 +34,9 @@ def _curves(curves: Any, needed: Sequence[str]) -> list[Any]:
     return items
 
 
-def accuracy_curve(curves: Any, *, x: str = "depth", full: tuple[float, float] | None = None) -> Any:
+def accuracy_curve(
+    curves: Any, *, x: str = "depth", full: tuple[float, float] | None = None, axes: Any = None
+) -> Any:
     r"""Accuracy against the mean exit depth (or mean FLOPs) of one or several exit policies.
 
     Each policy is a line through its points (one per threshold) with the 95% band of the accuracy
@@ -48,6 +50,8 @@ def accuracy_curve(curves: Any, *, x: str = "depth", full: tuple[float, float] |
         Horizontal axis: ``mean_depth`` (layers) or ``mean_flops``.
     full : (float, float) or None, keyword-only
         ``(cost, accuracy)`` of the full network, marked with a star.
+    axes : Axes or None, keyword-only
+        Draw into this panel of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -71,8 +75,7 @@ def accuracy_curve(curves: Any, *, x: str = "depth", full: tuple[float, float] |
     if x not in ("depth", "flops"):
         raise ValueError(f"x must be 'depth' or 'flops', got {x!r}")
     items = _curves(curves, _CURVE)
-    fig, axes = figure()
-    ax = axes[0, 0]
+    fig, (ax,) = panels(axes, 1)
     with style():
         for colour, c in zip(palette(len(items)), items):
             cost = np.asarray(c.mean_depth if x == "depth" else c.mean_flops, dtype=float)
@@ -90,7 +93,7 @@ def accuracy_curve(curves: Any, *, x: str = "depth", full: tuple[float, float] |
     return fig
 
 
-def exit_histograms(curves: Any, *, points: Sequence[int] | None = None) -> Any:
+def exit_histograms(curves: Any, *, points: Sequence[int] | None = None, axes: Any = None) -> Any:
     r"""Histograms of the exit depth of each policy at a few of its thresholds.
 
     One panel per policy; one step line per selected point (threshold), the fraction of samples leaving
@@ -102,6 +105,8 @@ def exit_histograms(curves: Any, *, points: Sequence[int] | None = None) -> Any:
         With ``exit_histograms`` of shape ``(n_points, n_exits)``.
     points : sequence of int or None, keyword-only
         Indices of the points to draw; default the first, middle and last.
+    axes : Axes, sequence of Axes or None, keyword-only
+        One panel per policy of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -117,8 +122,8 @@ def exit_histograms(curves: Any, *, points: Sequence[int] | None = None) -> Any:
     1
     """
     items = _curves(curves, ("label", "mean_depth", "accuracy", "exit_histograms"))
-    fig, axes = figure(ncols=len(items))
-    for ax, c in zip(axes[0], items):
+    fig, chosen_axes = panels(axes, len(items))
+    for ax, c in zip(chosen_axes, items):
         h = np.asarray(c.exit_histograms, dtype=float)
         if h.ndim != 2 or h.shape[0] != np.size(c.accuracy) or np.any(h < 0):
             raise ValueError(f"policy {c.label!r}: exit_histograms must be (n_points, n_exits) counts >= 0")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .style import OKABE_ITO, Z95, figure, finish, style
+from .style import OKABE_ITO, Z95, finish, panels, style
 
 __all__ = ["depth_law", "network_law"]
 
@@ -58,6 +58,7 @@ def network_law(
     labels: tuple[str, str] = ("network", "limit"),
     quantity: str = "value",
     bins: int = 40,
+    axes: Any = None,
 ) -> Any:
     r"""A finite-network law against its limit: histograms and a detrended QQ plot with a 95% band.
 
@@ -89,6 +90,8 @@ def network_law(
         The axis label of the observable (mathtext allowed, e.g. ``r"$\log\|Y_L\|$"``).
     bins : int, keyword-only
         Histogram bins (>= 5).
+    axes : pair of Axes or None, keyword-only
+        Draw into these two panels of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -119,8 +122,7 @@ def network_law(
     qy = dist.ppf(p) if dist is not None else np.quantile(y, p)
     inv_m = 0.0 if y is None else 1.0 / y.size
     band = Z95 * np.sqrt(p * (1 - p) * (1.0 / x.size + inv_m)) * np.gradient(qy, p)
-    fig, axes = figure(ncols=2)
-    a, b = axes[0]
+    fig, (a, b) = panels(axes, 2)
     blue, red = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     with style():
         lo = min(x[0], qy[0]) if y is None else min(x[0], y[0])
@@ -155,6 +157,7 @@ def depth_law(
     step: float = 1.0,
     label: str = "optimal depth",
     reference_label: str = "limit law",
+    axes: Any = None,
 ) -> Any:
     r"""The law of an optimal depth :math:`\tau^\star`: probability mass and distribution function.
 
@@ -177,6 +180,8 @@ def depth_law(
         Depth-time per layer :math:`h>0` (1: the axis is in layers).
     label, reference_label : str, keyword-only
         Legend names.
+    axes : pair of Axes or None, keyword-only
+        Draw into these two panels of a figure of one's own (default: a new figure).
 
     Returns
     -------
@@ -202,8 +207,7 @@ def depth_law(
     pmf = np.asarray(law.pmf, dtype=float)
     t = np.arange(pmf.size) * step
     cdf = np.cumsum(pmf)
-    fig, axes = figure(ncols=2)
-    a, b = axes[0]
+    fig, (a, b) = panels(axes, 2)
     blue, red = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     unit = "layers $l$" if step == 1.0 else "depth-time $lh$"
     # the axis ends where 99.9% of the mass is reached (a long thin tail would squash the picture)

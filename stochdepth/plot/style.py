@@ -31,6 +31,7 @@ __all__ = [
     "outcome",
     "palette",
     "panel_letters",
+    "panels",
     "save",
     "sequential",
     "style",
@@ -177,6 +178,28 @@ def figure(
     if letters or (letters is None and axes.size > 1):
         panel_letters(axes)
     return fig, axes
+
+
+def panels(axes: Any, n: int) -> tuple[Any, list[Any]]:
+    """The figure and the ``n`` panels a plotting function draws into.
+
+    ``axes=None``: a new figure of ``n`` panels in a row (:func:`figure`); otherwise the given
+    :class:`~matplotlib.axes.Axes` (``n == 1``) or sequence of ``n`` Axes of one figure, so that a
+    plotting function can fill panels of a larger figure of one's own.
+    """
+    from matplotlib.axes import Axes
+
+    if axes is None:
+        fig, grid = figure(ncols=n)
+        return fig, list(grid[0])
+    flat = [axes] if isinstance(axes, Axes) else list(np.asarray(axes, dtype=object).ravel())
+    if len(flat) != n or not all(isinstance(a, Axes) for a in flat):
+        raise TypeError(
+            f"axes must be {'an Axes' if n == 1 else f'a sequence of {n} Axes'} or None, got {axes!r}"
+        )
+    if len({id(a.figure) for a in flat}) != 1:
+        raise ValueError("axes must belong to one figure")
+    return flat[0].figure, flat
 
 
 def panel_letters(axes: Any, *, start: int = 0) -> None:
