@@ -147,9 +147,14 @@ def save(path: Path, result: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", type=int, default=10**7)
+    parser.add_argument("--paths", type=int, default=10**7, help="networks sampled (default: 10^7)")
     parser.add_argument("--quick", action="store_true", help="2 * 10^5 networks")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_dask.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "bench_dask.json",
+        help="JSON file of the results (default: benchmarks/results/bench_dask.json)",
+    )
     args = parser.parse_args(argv)
     n = 200_000 if args.quick else args.paths
     chunks = -(-n // CHUNK)

@@ -7,7 +7,13 @@
    reference value is the product-grid Snell envelope (``bermudan_max_call_grid``, ~13.902).
 2. Banded Markov-chain backward induction: state-layer updates per second of the numba kernel against
    a plain numpy banded implementation (shifted slices) and a dense numpy matrix-vector product.
-3. With ``--brackets``: the [lower, upper] intervals of the literature benchmarks (not timed).
+3. Longstaff-Schwartz 2001 put (S0 = 36, K = 40, r = 0.06, sigma = 0.2, T = 1, 50 dates), side by side
+   with QuantLib's ``MCAmericanEngine`` (its Longstaff-Schwartz, monomials of degree 3, as many
+   calibration as pricing paths): the time each needs to reach the same standard error (measured at
+   ``--ls-paths`` paths and scaled by se^2, Monte Carlo cost ~ 1/se^2), the lower bound; then the dual
+   (Andersen-Broadie) upper bound timed separately, nested everywhere and nested only near the exercise
+   boundary (``AndersenBroadie(near_fraction=0.25, subsample=0.1)``). Skipped without QuantLib.
+4. With ``--brackets``: the [lower, upper] intervals of the literature benchmarks (not timed).
 
 Every timing is the best of ``--repeat`` runs after a warm-up call (compilation is never timed). The
 machine is shared: absolute timings are noisy, ratios measured in one run less so.
@@ -105,6 +111,75 @@ def bench_banded(n_states: int, width: int, n_layers: int, repeat: int, seed: in
         print(f"  numpy dense     : {t_d:7.4f} s  {updates / t_d:.3e} updates/s   ratio {t_d / t_lib:.1f}")
 
 
+def bench_ls_put(n_paths: int, repeat: int, seed: int, n_outer: int, n_inner: int) -> None:
+    from stochdepth.stopping import AndersenBroadie
+    from stochdepth.stopping.duals import andersen_broadie_samples
+    from stochdepth.stopping.finance import Put, bermudan_put_grid
+
+    try:
+        import QuantLib as ql
+
+        from stochdepth.testing.quantlib import american_put
+    except ImportError:
+        print("LS 2001 put: QuantLib not installed, skipped")
+        return
+    kw = {"rate": 0.06, "volatility": 0.2, "maturity": 1.0, "n_dates": 50}
+    reference = bermudan_put_grid(36.0, 40.0, **kw).value
+    prob = bermudan_problem(GeometricBrownianMotion(36.0, **kw), Put(40.0))
+    ls = LongstaffSchwartz(Polynomial(3), n_paths=n_paths, n_eval=n_paths, dual=PerfectForesight(n_paths=2))
+    t_lib, res = best_of(lambda: solve_stopping(prob, ls, rng=seed, throw=False), repeat)
+    qp = american_put(36.0, 40.0, 0.06, 0.0, 0.2, 1.0)  # T = 365 days = 1.0 year exactly
+
+    def quantlib() -> tuple[float, float]:
+        engine = ql.MCAmericanEngine(
+            qp.process,
+            "pseudorandom",
+            timeSteps=50,
+            polynomOrder=3,
+            polynomType=ql.LsmBasisSystem.Monomial,
+            requiredSamples=n_paths,
+            nCalibrationSamples=n_paths,
+            seed=seed,
+        )
+        qp.option.setPricingEngine(engine)
+        return float(qp.option.NPV()), float(qp.option.errorEstimate())
+
+    t_ql, (v_ql, se_ql) = best_of(quantlib, repeat)
+    lo = res.lower
+    target = min(lo.stderr, se_ql)
+    print(f"LS 2001 put, 50 dates, {n_paths} + {n_paths} paths; reference (grid) {reference:.4f}")
+    print(f"  {'method':<34}{'time s':>8}{'estimate':>10}{'stderr':>9}{f'time to se {target:.4f}':>20}")
+    for name, t, v, se in (
+        ("library lower bound (LS)", t_lib, lo.value, lo.stderr),
+        ("QuantLib MCAmericanEngine (LS)", t_ql, v_ql, se_ql),
+    ):
+        print(f"  {name:<34}{t:8.3f}{v:10.4f}{se:9.4f}{t * (se / target) ** 2:20.3f}")
+    print(f"  ratio QuantLib / library at equal se: {t_ql * se_ql**2 / (t_lib * lo.stderr**2):.2f}")
+    for dual in (
+        AndersenBroadie(n_outer, n_inner),
+        AndersenBroadie(n_outer, n_inner, near_fraction=0.25, subsample=0.1),
+    ):
+        near = math.inf
+        if dual.near_fraction < 1.0:  # the threshold as AndersenBroadie sets it, from pilot paths
+            from stochdepth.stopping.duals import _boundary_distance
+
+            pilot = prob.sample(max(200, n_outer // 4), rng=seed + 1)
+            d = _boundary_distance(res.policy, pilot.features, pilot.payoffs, pilot.gains)
+            near = float(np.quantile(d, dual.near_fraction))
+        t_d, gaps = best_of(
+            lambda dual=dual, near=near: andersen_broadie_samples(
+                prob, res.policy, n_outer, n_inner, rng=seed, near=near, subsample=dual.subsample
+            ),
+            1,
+        )
+        gap, se_gap = float(gaps.mean()), float(gaps.std(ddof=1) / math.sqrt(gaps.size))
+        print(
+            f"  dual upper ({n_outer} x {n_inner}, near_fraction={dual.near_fraction:g}, "
+            f"subsample={dual.subsample:g}): {t_d:7.3f} s  gap {gap:.4f} +- {se_gap:.4f}  upper "
+            f"{lo.value + gap:.4f} +- {math.hypot(lo.stderr, se_gap):.4f}"
+        )
+
+
 def brackets(seed: int) -> None:
     """[lower, upper] of Longstaff-Schwartz + Andersen-Broadie on the literature benchmarks (not timed)."""
     from stochdepth.stopping import AndersenBroadie
@@ -144,12 +219,15 @@ def brackets(seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--paths", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--paths", type=int, default=100_000, help="Monte Carlo paths per solver")
+    ap.add_argument("--repeat", type=int, default=3, help="timed repeats per case (best is kept)")
+    ap.add_argument("--seed", type=int, default=2024, help="seed of the simulated paths and problems")
     ap.add_argument("--brackets", action="store_true", help="also print the benchmark brackets (slow)")
+    ap.add_argument("--ls-paths", type=int, default=50_000, help="paths of the LS 2001 put comparison")
+    ap.add_argument("--dual", type=int, nargs=2, default=(300, 500), help="Andersen-Broadie outer, inner")
     args = ap.parse_args()
     bench_max_call(args.paths, args.repeat, args.seed)
+    bench_ls_put(args.ls_paths, args.repeat, args.seed, *args.dual)
     for n, w, L in ((2_000, 7, 1_000), (10_000, 7, 500), (10_000, 61, 100)):
         bench_banded(n, w, L, args.repeat, args.seed)
     if args.brackets:

@@ -8,6 +8,7 @@ user's mistake reads as such (``ValueError: width must be an int >= 1, got 0``).
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_choice",
     "check_finite_result",
     "check_int",
+    "check_memory",
     "check_real",
     "check_record",
 ]
@@ -178,4 +180,25 @@ def check_finite_result(what: str, arr: Any) -> None:
         raise NumericalError(
             f"{what}: {bad} of {a.size} values are NaN or infinite (overflow or an invalid operation; "
             "reduce the horizon or the step, or use a log-domain observable)"
+        )
+
+
+def memory_limit() -> int:
+    """Largest allocation a single call may plan for: half the physical memory of this machine (bytes)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
+
+
+def check_memory(what: str, n_bytes: float, hint: str = "") -> None:
+    """Refuse, before any work, a computation that would need more than :func:`memory_limit` bytes.
+
+    Raises :class:`MemoryError` stating the memory it would need and what to change.
+    """
+    limit = memory_limit()
+    if not n_bytes <= limit:
+        raise MemoryError(
+            f"{what} would need about {n_bytes / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
+            f"allowed (half this machine's memory){'; ' + hint if hint else ''}"
         )

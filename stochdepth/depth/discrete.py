@@ -5,7 +5,7 @@ For the linear network of docs/science.md §A4, the log-norm :math:`y_l=\log\|Y_
 :func:`stochdepth.limits.linear.linear_log_factor_law`, step :math:`h=t_1/L`). With the gain
 :math:`g(y)=-(y-a)^2` and the cost :math:`c` per unit depth (:math:`ch` per layer), stopping the walk is an
 infinite-horizon Markov problem, solved exactly on a fine grid
-(:func:`~stochdepth.stopping.random_walk_stopping_problem`, :class:`~stochdepth.stopping.PolicyIteration`).
+(:func:`~stochdepth.stopping.random_walk_transitions`, :class:`~stochdepth.stopping.PolicyIteration`).
 As :math:`L\to\infty` it must converge to the continuous-depth answer of docs/science.md §B6 (derived there by
 smooth fit): for :math:`n\ge3`,
 :math:`m=\tfrac12-\tfrac1n`, :math:`s=1/\sqrt n`,
@@ -29,15 +29,16 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_memory, check_real
 from .._results import Result
 from ..stopping import (
+    BandedTransitions,
     DepthLaw,
     MarkovSolution,
     MarkovStoppingProblem,
     PolicyIteration,
     ValueIteration,
-    random_walk_stopping_problem,
+    random_walk_transitions,
     solve_stopping,
 )
 from ..stopping.evaluation import expected_exit_time
@@ -45,15 +46,47 @@ from ..stopping.evaluation import expected_exit_time
 __all__ = ["BridgeResult", "linear_resnet_stopping_problem", "log_norm_bridge"]
 
 
-def _increment_cdf(width: int, depth: int, t1: float, increment: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _increment_law(width: int, depth: int, t1: float, increment: Any) -> tuple[Callable[..., Any], float]:
+    r"""The cdf of the increment ``y_{l+1} - y_l`` and a number of the sign of its mean (``nan`` if unknown).
+
+    For the exact law the mean is never negative when :math:`n\ge2`: :math:`\log\|x\|^2` is
+    subharmonic on :math:`\mathbb R^n` (:math:`\Delta\log\|x\|^2=2(n-2)/\|x\|^2`, and for
+    :math:`n=2` the mean over a circle about :math:`e_1` is :math:`\log\max(1,r^2)\ge0`), so its
+    Gaussian average about :math:`e_1` is at least its value 0 there.
+    """
     if increment is not None:
         if not hasattr(increment, "cdf"):
             raise TypeError("increment must have a vectorised cdf (e.g. a frozen scipy.stats distribution)")
-        return increment.cdf
+        try:
+            mean = float(increment.mean())
+        except (AttributeError, TypeError, ValueError):  # no usable mean: the shortcut is skipped
+            mean = math.nan
+        return increment.cdf, mean
     from ..limits import linear_log_factor_law
 
     law = linear_log_factor_law(width, depth, t1)
-    return lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))  # y increment = (1/2) log xi
+    return (lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))), (1.0 if width >= 2 else math.nan)
+
+
+#: Bytes per (state x band entry) of a solve: the bands, their transpose, the sparse copy, the banded
+#: LU factors and the restricted system (rounded up).
+_BYTES_PER_ENTRY = 64
+
+
+def _stops_at_once(y0: float, a: float, ch: float, drift: float) -> bool:
+    r"""Whether stopping at once is optimal for the gain :math:`-(y-a)^2`, exactly (no grid needed).
+
+    Continuing one layer is worth at most :math:`-ch+\sup g=-ch`, so :math:`g(y_0)\ge-ch` suffices. If
+    the increment's mean :math:`\mu` is :math:`\ge0` and :math:`y_0\ge a` (or :math:`\le0` and
+    :math:`y_0\le a`), Wald's identity gives :math:`\mathbb E y_\tau-a` of the sign of :math:`y_0-a`
+    and at least as large in size, and Jensen's inequality
+    :math:`\mathbb E g(y_\tau)\le-(\mathbb E y_\tau-a)^2\le g(y_0)`.
+    """
+    if abs(y0 - a) <= math.sqrt(ch):
+        return True
+    if math.isnan(drift):
+        return False
+    return (drift >= 0 and y0 >= a) or (drift <= 0 and y0 <= a)
 
 
 def _threshold(
@@ -91,7 +124,9 @@ def linear_resnet_stopping_problem(
     threshold: the chain then stops exactly beyond it) and the initial law splits :math:`y_0` linearly
     between its two neighbours (its mean is exact). The grid spans the start, the target and the
     closed-form threshold with margins set by ``margin_sd``. Gain
-    :math:`-(y-a)^2`, cost :math:`ch` per layer, infinite horizon.
+    :math:`-(y-a)^2`, cost :math:`ch` per layer, infinite horizon; the two edge states are absorbing, and
+    so are the states :math:`y\ge a` when the increment's mean is known to be :math:`\ge0` (stopping there
+    is then optimal, see :func:`log_norm_bridge`).
 
     Parameters
     ----------
@@ -146,11 +181,21 @@ def linear_resnet_stopping_problem(
     spread = s * math.sqrt(T0 + 1.0)
     # below the start a walk with drift m > 0 ever goes x lower with probability exp(-2 m x / s^2):
     # margin_sd^2 / 2 * s^2 / m puts that below exp(-margin_sd^2)
-    lo = min(y0, ystar, a) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
+    # with m > 0 the threshold below y0 (and a below y0) play no part: the walk starts in the stopping
+    # region and moves up on average; only the margin below y0 matters
+    lo = (y0 if m > 0 else min(y0, a)) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
     hi = max(y0, ystar, a) + msd * s * math.sqrt(h) + 0.1 * spread
     anchor = y0 if edge_at is None else check_real("edge_at", edge_at) + 0.5 * delta
-    n_lo = math.ceil((anchor - lo) / delta)
-    n_hi = math.ceil((hi - anchor) / delta)
+    span_lo, span_hi = (anchor - lo) / delta, (hi - anchor) / delta
+    # refuse before any work: the band of a near-Gaussian increment spans +-8.3 sd (tails of 1e-16)
+    n_states, band = span_lo + span_hi + 3, 2 * math.ceil(8.3 * pps) + 1
+    check_memory(
+        f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} on {n_states:.3g} grid "
+        f"states x {band} band entries",
+        n_states * band * _BYTES_PER_ENTRY,
+        "lower points_per_sd or depth, or bring target (and the threshold) closer to y0",
+    )
+    n_lo, n_hi = math.ceil(span_lo), math.ceil(span_hi)
     grid = anchor + delta * np.arange(-n_lo, n_hi + 1)
     if not grid[0] <= y0 <= grid[-1]:
         raise ValueError(f"edge_at={edge_at} puts y0={y0} outside the grid")
@@ -161,8 +206,17 @@ def linear_resnet_stopping_problem(
         initial[j] = 1.0
     else:
         initial[j], initial[j + 1] = 1.0 - w, w
-    cdf = _increment_cdf(n, L, t1, increment)
-    prob = random_walk_stopping_problem(cdf, lambda y: -((y - a) ** 2), c * h, grid, initial=initial)
+    cdf, drift = _increment_law(n, L, t1, increment)
+    P = random_walk_transitions(cdf, delta, grid.size, absorbing_edges=True)
+    if drift >= 0:
+        # at and above the target stopping at once is optimal (see _stops_at_once): those states are
+        # made absorbing, which changes no value and removes the pull of the truncated upper edge
+        bands = P.bands[0].copy()
+        top = grid >= a
+        bands[top] = 0.0
+        bands[top, P.lower] = 1.0
+        P = BandedTransitions(bands, P.lower)
+    prob = MarkovStoppingProblem(P, -((grid - a) ** 2), c * h, None, initial=initial)
     return prob, grid
 
 
@@ -243,6 +297,22 @@ def log_norm_bridge(
     -------
     BridgeResult
 
+    Raises
+    ------
+    MemoryError
+        Before any work, when the grid would not fit (the message states the memory it would need).
+
+    Notes
+    -----
+    Stopping at once is proved without a grid when :math:`g(y_0)\ge-ch` or when :math:`y_0\ge a` and the
+    increment's mean is :math:`\ge0` (Wald's identity and Jensen's inequality; ``n_states`` is then 0).
+    Otherwise the grid has :math:`O(\sqrt{L}/m)` states (step: a sixteenth of one layer's standard
+    deviation; margin below :math:`y_0`: where the walk goes with probability :math:`e^{-16}`), the
+    policy iteration starts from the closed-form threshold lowered by the expected overshoot
+    :math:`0.5826\,s\sqrt h` and converges in one or two evaluations, each a banded factorisation of
+    :math:`O(S\,w^2)` work; the law costs one FFT convolution, :math:`O(S\log S)`, per layer up to
+    :math:`200L` layers. ``benchmarks/bench_bridge.py`` tabulates the cost against width and depth.
+
     References
     ----------
     Derived, docs/science.md §B6; first-passage law of a drifted Brownian motion: Karatzas & Shreve,
@@ -260,42 +330,86 @@ def log_norm_bridge(
     solver = PolicyIteration() if solver is None else solver
     if not isinstance(solver, (PolicyIteration, ValueIteration)):
         raise TypeError(f"solver must be PolicyIteration() or ValueIteration(), got {solver!r}")
+    law = check_bool("law", law)
     kw = {"y0": y0, "t1": t1, "points_per_sd": points_per_sd, "increment": increment}
-    prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
-    sol = solve_stopping(prob, solver, throw=False)
-    n, L = int(width), int(depth)
+    n, L = check_int("width", width, min=1), check_int("depth", depth, min=1)
+    a, c = check_real("target", target), check_real("cost", cost, lo=0.0, lo_open=True)
+    y0, t1 = check_real("y0", y0), check_real("t1", t1, lo=0.0, lo_open=True)
     h = t1 / L
-    a, c = float(target), float(cost)
     m = 0.5 - 1.0 / n
     s = 1.0 / math.sqrt(n)
     ystar = a - c / (2 * m) if m > 0 else math.nan
-    thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
-    if math.isfinite(thr) and thr > y0:
-        # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
-        prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
-        sol = solve_stopping(prob, solver, throw=False)
-        thr2 = _threshold(prob, sol, grid, y0, c * h)
-        thr = thr2 if math.isfinite(thr2) else thr
-    mu0 = prob.initial_law()
-    value = float(mu0 @ sol.values)
     if m > 0 and ystar > y0:
         vlim = -((ystar - a) ** 2) - (c / m) * (ystar - y0)
         elim = (ystar - y0) / m
     else:
-        vlim = -((y0 - a) ** 2)
+        vlim = -(y0 - a) * (y0 - a)
         elim = 0.0
-    dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8) if law else None
-    if dl is None:
-        (m1,) = expected_exit_time(prob.chain, sol.stop)
-        mean_layers = float(mu0 @ m1)
-        dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=mean_layers, second=math.nan)
+    if _stops_at_once(y0, a, c * h, _increment_law(n, L, t1, increment)[1]):
+        g0 = -(y0 - a) * (y0 - a)
+        return _bridge_result(n, L, h, y0, ystar, g0, vlim, elim, s, law, None, None, math.nan)
+    prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, **kw)
+    # first pass: only its threshold is used (no certificate); the walk overshoots a level by about
+    # 0.5826 one-layer standard deviations (Siegmund 1985, Cor. 10.41), so the discrete threshold lies
+    # about that much below the closed form's
+    guess = grid >= ystar - 0.5826 * s * math.sqrt(h) if m > 0 else None
+    sol = _solve(prob, solver, guess, certify=False)
+    thr = _threshold(prob, sol, grid, y0, c * h) if m > 0 else math.nan
+    if math.isfinite(thr) and thr > y0:
+        # second pass: a cell edge at the discrete threshold, so the chain stops exactly beyond it
+        prob, grid = linear_resnet_stopping_problem(width, depth, target, cost, edge_at=thr, **kw)
+        sol = _solve(prob, solver, grid >= thr)
+        thr2 = _threshold(prob, sol, grid, y0, c * h)
+        thr = thr2 if math.isfinite(thr2) else thr
+    return _bridge_result(n, L, h, y0, ystar, math.nan, vlim, elim, s, law, prob, sol, thr)
+
+
+def _solve(
+    prob: MarkovStoppingProblem, solver: Any, guess: np.ndarray | None, certify: bool = True
+) -> MarkovSolution:
+    """Solve, warm-starting policy iteration from ``guess`` (edges stop: they are absorbing)."""
+    if isinstance(solver, PolicyIteration):
+        if guess is not None:
+            guess = guess.copy()
+            guess[[0, -1]] = True
+        return solver.solve(prob, initial_stop=guess, certify=certify)
+    return solve_stopping(prob, solver, throw=False)
+
+
+def _bridge_result(
+    n: int,
+    L: int,
+    h: float,
+    y0: float,
+    ystar: float,
+    value: float,
+    vlim: float,
+    elim: float,
+    s: float,
+    law: bool,
+    prob: MarkovStoppingProblem | None,
+    sol: MarkovSolution | None,
+    thr: float,
+) -> BridgeResult:
+    """Assemble the result; ``prob is None`` when stopping at once was proved without a grid."""
+    if prob is None or sol is None:
+        stops, err, n_states = True, 0.0, 0
+        dl = DepthLaw.from_pmf(np.array([1.0]))
+    else:
+        mu0 = prob.initial_law()
+        value = float(mu0 @ sol.values)
+        stops, err, n_states = bool(np.all(sol.stop[mu0 > 0])), float(sol.error_bound), prob.n_states
+        if law:
+            dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8)
+        else:
+            (m1,) = expected_exit_time(prob.chain, sol.stop)
+            dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=float(mu0 @ m1), second=math.nan)
     ks = math.nan
-    if law and m > 0 and ystar > y0:
-        mu = elim
+    if law and ystar > y0:
         lam = (ystar - y0) ** 2 / (s * s)
         F = np.cumsum(dl.pmf)
         tgrid = np.arange(F.size) * h
-        ks = float(np.max(np.abs(F - st.invgauss(mu / lam, scale=lam).cdf(tgrid))))
+        ks = float(np.max(np.abs(F - st.invgauss(elim / lam, scale=lam).cdf(tgrid))))
     return BridgeResult(
         width=n,
         depth=L,
@@ -307,8 +421,8 @@ def log_norm_bridge(
         expected_depth_limit=float(elim),
         ks_distance=ks,
         depth_law=dl,
-        stops_at_once=bool(np.all(sol.stop[mu0 > 0])),
-        error_bound=float(sol.error_bound),
-        n_states=int(grid.size),
+        stops_at_once=stops,
+        error_bound=err,
+        n_states=n_states,
         solution=sol,
     )

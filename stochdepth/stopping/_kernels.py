@@ -110,6 +110,23 @@ def banded_value_iteration_t(bt, lower, g, c, beta, tie_tol, v, scratch, stop, n
 
 
 @njit(cache=True, nogil=True)
+def banded_push_rows(bands, lower, mu, rows, out):  # pragma: no cover
+    """``out += mu[rows] @ P[rows]`` for a banded ``P``: the moves out of the listed states only."""
+    n = mu.shape[0]
+    w = bands.shape[1]
+    for r in range(rows.shape[0]):
+        s = rows[r]
+        m = mu[s]
+        if m == 0.0:
+            continue
+        k0 = max(lower - s, 0)
+        k1 = min(n - s + lower, w)
+        base = s - lower
+        for k in range(k0, k1):
+            out[base + k] += m * bands[s, k]
+
+
+@njit(cache=True, nogil=True)
 def banded_push(bands, lower, mu, keep, out):  # pragma: no cover
     """``out = (mu * keep) @ P`` for a banded ``P`` (``keep`` a boolean mask of continuing states)."""
     n = mu.shape[0]
@@ -248,14 +265,14 @@ def monomial_design(z, exponents, out):  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def banded_mmatrix_solve(a, kl, ku, b):  # pragma: no cover
-    """Solve ``A x = b`` in place for a banded non-singular M-matrix (no pivoting); returns ``ok``.
+def banded_mmatrix_factor(a, kl, ku):  # pragma: no cover
+    """LU factors, in place, of a banded non-singular M-matrix (no pivoting); returns ``ok``.
 
-    ``a`` is ``(n, kl + ku + 1)`` with ``a[i, j - i + kl] = A[i, j]``; it is overwritten by the LU factors
-    and ``b`` by the solution. Gaussian elimination without pivoting is stable for M-matrices and for
-    row diagonally dominant matrices (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
-    §9.5): ``I - beta P_CC`` is both. A non-positive pivot means the matrix is singular (some state never
-    leaves the set): ``False`` is returned.
+    ``a`` is ``(n, kl + ku + 1)`` with ``a[i, j - i + kl] = A[i, j]``; it is overwritten by the factors
+    (multipliers below the diagonal). Gaussian elimination without pivoting is stable for M-matrices and
+    for row diagonally dominant matrices (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd
+    ed., §9.5): ``I - beta P_CC`` is both. A non-positive pivot means the matrix is singular (some state
+    never leaves the set): ``False`` is returned.
     """
     n = a.shape[0]
     for k in range(n):
@@ -266,16 +283,26 @@ def banded_mmatrix_solve(a, kl, ku, b):  # pragma: no cover
         j_end = min(k + ku, n - 1)
         for i in range(k + 1, i_end + 1):
             f = a[i, k - i + kl] / piv
+            a[i, k - i + kl] = f
             if f == 0.0:
                 continue
-            a[i, k - i + kl] = f
             for j in range(k + 1, j_end + 1):
                 a[i, j - i + kl] -= f * a[k, j - k + kl]
-            b[i] -= f * b[k]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def banded_lu_solve(a, kl, ku, b):  # pragma: no cover
+    """Solve ``A x = b`` in place on ``b`` from the factors of :func:`banded_mmatrix_factor`."""
+    n = a.shape[0]
+    for k in range(n):
+        bk = b[k]
+        if bk != 0.0:
+            for i in range(k + 1, min(k + kl, n - 1) + 1):
+                b[i] -= a[i, k - i + kl] * bk
     for k in range(n - 1, -1, -1):
         acc = b[k]
         j_end = min(k + ku, n - 1)
         for j in range(k + 1, j_end + 1):
             acc -= a[k, j - k + kl] * b[j]
         b[k] = acc / a[k, kl]
-    return True

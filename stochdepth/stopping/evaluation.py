@@ -9,7 +9,10 @@ linear algebra behind them: which states can reach a set, the restricted systems
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -148,23 +151,46 @@ def reach(P: sp.csr_array, target: np.ndarray, through: np.ndarray) -> np.ndarra
 def solve_restricted(P: sp.csr_array, idx: np.ndarray, beta: float, rhs: np.ndarray) -> np.ndarray:
     r"""Solve :math:`(I-\beta P_{II})x=\text{rhs}` on the index set ``idx``.
 
-    The matrix is an M-matrix. Narrow-banded systems (random walks on grids) use a numba banded
-    elimination without pivoting (work :math:`O(n\,k_lk_u)`, single-threaded, deterministic); others
-    SuperLU. A singular system raises :class:`numpy.linalg.LinAlgError`.
+    The matrix is an M-matrix. Banded systems (narrow, or with a mostly filled band: random walks on
+    grids) use a numba banded elimination without pivoting (work :math:`O(n\,k_lk_u)`, single-threaded,
+    deterministic); others SuperLU. The last factorisation is kept with ``P``: policy evaluation, the
+    certificate and the exit-time moments of one stopping set share it. A singular system raises
+    :class:`numpy.linalg.LinAlgError`.
     """
+    idx = np.asarray(idx, dtype=np.int64)
+    digest = hashlib.blake2b(idx.tobytes(), digest_size=16).digest()
+    key = (float(beta), idx.size, digest, P.nnz, float(P.data.sum()))  # a changed matrix is refactorised
+    cached = getattr(P, "_stochdepth_lu", None)
+    if cached is not None and cached[0] == key:
+        solve = cached[1]
+    else:
+        solve = _factorise(P, idx, beta)
+        with contextlib.suppress(AttributeError):  # a matrix type without attributes: no cache
+            P._stochdepth_lu = (key, solve)  # type: ignore[union-attr]
+    return solve(np.array(rhs, dtype=float))
+
+
+def _factorise(P: sp.csr_array, idx: np.ndarray, beta: float) -> Callable[[np.ndarray], np.ndarray]:
     A = (sp.identity(idx.size, format="csr") - beta * P[idx][:, idx]).tocoo()
+    A.sum_duplicates()  # unique (row, col) pairs: the band can be filled by plain assignment
     n = idx.size
     r, c, v = A.row, A.col, A.data
     kl = int(max(0, np.max(r - c))) if v.size else 0
     ku = int(max(0, np.max(c - r))) if v.size else 0
-    if n > 64 and (kl + ku + 1) * 4 < n:
-        a = np.zeros((n, kl + ku + 1))
-        np.add.at(a, (r, c - r + kl), v)
-        x = np.array(rhs, dtype=float)
-        if not K.banded_mmatrix_solve(a, kl, ku, x):
+    band = kl + ku + 1
+    # banded elimination (no fill outside the band) when the band is narrow or mostly filled
+    if n > 64 and (band * 4 < n or v.size >= 0.25 * n * band):
+        a = np.zeros((n, band))
+        a[r, c - r + kl] = v
+        if not K.banded_mmatrix_factor(a, kl, ku):
             raise np.linalg.LinAlgError("singular system: some states never leave the set")
-        return x
-    return spla.splu(A.tocsc()).solve(rhs)
+
+        def banded(x: np.ndarray) -> np.ndarray:
+            K.banded_lu_solve(a, kl, ku, x)
+            return x
+
+        return banded
+    return spla.splu(A.tocsc()).solve
 
 
 def expected_exit_time(

@@ -470,6 +470,21 @@ class PolicyIteration(StoppingSolver):
         check_int("max_iter", self.max_iter, min=1)
         _check_tie_tol(self.tie_tol)
 
+    def _warm_start(
+        self, chain: Chain, g: np.ndarray, c: float, beta: float, initial_stop: Any
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        s0 = np.asarray(initial_stop)
+        if s0.dtype != np.bool_ or s0.shape != g.shape:
+            raise ValueError(
+                f"initial_stop must be a boolean array of shape {g.shape}, got {s0.dtype} {s0.shape}"
+            )
+        try:
+            with np.errstate(all="ignore"):
+                v0 = self._evaluate(chain, g, c, beta, s0)
+        except (RuntimeError, np.linalg.LinAlgError):
+            return None
+        return (s0.copy(), v0) if np.all(np.isfinite(v0)) else None
+
     def _evaluate(self, chain: Chain, g: np.ndarray, c: float, beta: float, stop: np.ndarray) -> np.ndarray:
         v = g.copy()
         C = ~stop
@@ -482,19 +497,31 @@ class PolicyIteration(StoppingSolver):
         v[idx] = solve_restricted(P, idx, beta, rhs)
         return v
 
-    def solve(self, problem: StoppingProblem, rng: RNGLike = None) -> MarkovSolution:
-        """Certified value of an infinite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`."""
+    def solve(
+        self, problem: StoppingProblem, rng: RNGLike = None, *, initial_stop: Any = None, certify: bool = True
+    ) -> MarkovSolution:
+        """Certified value of an infinite-horizon :class:`~stochdepth.stopping.MarkovStoppingProblem`.
+
+        ``initial_stop`` (boolean, one per state) starts the iteration from that policy instead of "stop
+        everywhere" (a warm start: a good guess, e.g. a closed-form stopping region, saves most of the
+        evaluations). A guess that never stops from some states is ignored. ``certify=False`` skips the
+        certificate (status ``CONVERGED``, ``error_bound`` infinite): for a preliminary solve whose policy
+        only is used.
+        """
         prob, g, c = _infinite_problem(problem, "PolicyIteration")
         beta = prob.discount
         chain = prob.chain
         stop = np.ones(g.size, dtype=bool)
         v = g.copy()
+        warm = initial_stop is not None and self._warm_start(chain, g, c, beta, initial_stop)
+        if warm:
+            stop, v = warm
         status = Status.MAX_ITERATIONS
         message = f"max_iter={self.max_iter} policy evaluations without convergence"
         it = 0
         for it in range(1, self.max_iter + 1):
             _, new_stop = chain.bellman(0, v, g, c, beta, self.tie_tol)
-            if it > 1 and np.array_equal(new_stop, stop):
+            if (it > 1 or warm) and np.array_equal(new_stop, stop):
                 status, message = Status.CONVERGED, ""
                 break
             stop = new_stop
@@ -515,15 +542,18 @@ class PolicyIteration(StoppingSolver):
                 )
                 v = np.where(np.isfinite(v), v, g)
                 break
-        cert = certify_value(chain, g, c, beta, v)
+        if certify:
+            cert = certify_value(chain, g, c, beta, v)
+        else:
+            cert = Certificate(np.full(g.size, math.inf), math.inf, False, "not certified (certify=False)")
         err = float(np.max(cert.upper - np.maximum(v, g))) if cert.ok else math.inf
-        if status is Status.CONVERGED:
+        if status is not Status.CONVERGED:
+            message = f"{message}; {cert.message}"
+        elif certify:
             if cert.ok:
                 status = Status.CERTIFIED
             else:
                 status, message = Status.NOT_CERTIFIED, f"converged but {cert.message}"
-        else:
-            message = f"{message}; {cert.message}"
         check_finite_result("policy iteration values", v)
         return MarkovSolution(
             solver="PolicyIteration",

@@ -19,15 +19,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.fft as spfft
 import scipy.sparse as sp
 
-from .._checks import check_array, check_int
+from .._checks import check_array, check_int, check_memory
 from . import _kernels as K
 
 __all__ = ["BandedTransitions", "Chain", "as_chain", "random_walk_transitions"]
 
 #: Largest tolerated deviation of a row sum from one.
 ROW_SUM_ATOL = 1e-9
+#: Narrowest band pushed by FFT convolution (below it the banded loop is as fast).
+_FFT_MIN_BAND = 48
+#: Rounding tolerated in a cdf's values (outside [0, 1], or decreasing).
+_CDF_ATOL = 1e-12
+#: Largest half-width of a random walk's band (in grid steps) before the law is called heavy-tailed.
+_MAX_HALF_BAND = 2**20
 
 
 class BandedTransitions:
@@ -119,6 +126,21 @@ class BandedTransitions:
         return f"BandedTransitions(n_states={self.n_states}, width={self.width}, lower={self.lower})"
 
 
+def _is_lumped(row: np.ndarray, p: np.ndarray, i: int, n: int, lower: int) -> bool:
+    """Whether band ``row`` of state ``i`` is the walk's band ``p`` with the moves beyond an edge lumped
+    on that edge (the rows of :func:`random_walk_transitions`)."""
+    q = p.copy()
+    cut = lower - i  # columns k < cut target states < 0
+    if cut > 0:
+        q[cut] += q[:cut].sum()
+        q[:cut] = 0.0
+    last = n - 1 - i + lower  # columns k > last target states > n - 1
+    if last < q.size - 1:
+        q[last] += q[last + 1 :].sum()
+        q[last + 1 :] = 0.0
+    return bool(np.all(np.abs(row - q) <= 1e-15))
+
+
 def _check_row_sums(name: str, sums: np.ndarray) -> None:
     dev = np.abs(sums - 1.0)
     if np.any(dev > ROW_SUM_ATOL):
@@ -147,6 +169,7 @@ class Chain:
         self.dense: np.ndarray | None = None
         self.bands: np.ndarray | None = None
         self._bands_t: np.ndarray | None = None
+        self._walk: tuple[np.ndarray, int, np.ndarray] | bool | None = None
         self.lower = 0
         self.csr_list: list[sp.csr_array] = []
         self.indptr: np.ndarray | None = None
@@ -184,12 +207,47 @@ class Chain:
         if self.kind == "dense":
             assert self.dense is not None
             return m @ self.dense[k]
+        if self.kind == "banded" and m.ndim == 1 and self.homogeneous and self._walk_plan():
+            return self._push_walk(np.ascontiguousarray(m, dtype=float))
         if self.kind == "banded" and m.ndim == 1:
             assert self.bands is not None
             out = np.empty(self.n_states)
             K.banded_push(self.bands[k], self.lower, np.ascontiguousarray(m), np.ones(m.shape, bool), out)
             return out
         return self.csr(layer).T @ m
+
+    def _walk_plan(self) -> bool:
+        r"""Whether this homogeneous banded chain is a random walk: every row away from the edges the same
+        band ``p`` (then a push is a convolution, done by FFT in :math:`O(S\log S)` instead of
+        :math:`O(Sw)`; the edge rows and any irregular row are pushed exactly from their bands)."""
+        if self._walk is None:
+            self._walk = False
+            assert self.bands is not None
+            b = self.bands[0]
+            n, w = b.shape
+            if w >= _FFT_MIN_BAND:
+                p = b[n // 2]
+                expected = np.broadcast_to(p, b.shape)
+                odd = np.nonzero(np.any(b != expected, axis=1))[0]
+                # rows near an edge may instead lump the moves beyond it on the edge state
+                odd = np.array([i for i in odd if not _is_lumped(b[i], p, i, n, self.lower)], dtype=np.int64)
+                if odd.size <= n // 16:
+                    size = spfft.next_fast_len(n + w - 1, real=True)
+                    self._walk = (spfft.rfft(p, size), size, odd)
+        return bool(self._walk)
+
+    def _push_walk(self, m: np.ndarray) -> np.ndarray:
+        assert isinstance(self._walk, tuple) and self.bands is not None
+        p_hat, size, rows = self._walk
+        n, lo = self.n_states, self.lower
+        x = m.copy()
+        x[rows] = 0.0
+        full = spfft.irfft(spfft.rfft(x, size) * p_hat, size)
+        out = full[lo : lo + n].copy()
+        out[0] += full[:lo].sum()  # moves beyond the edges land on them
+        out[-1] += full[lo + n : n + self.bands.shape[2] - 1].sum()
+        K.banded_push_rows(self.bands[0], lo, m, rows, out)
+        return out
 
     def csr(self, layer: int) -> sp.csr_array:
         """Matrix :math:`P_l` as a ``scipy.sparse.csr_array`` (built lazily for dense/banded input)."""
@@ -388,6 +446,15 @@ def random_walk_transitions(
     BandedTransitions
         Homogeneous banded transitions on the grid.
 
+    Raises
+    ------
+    ValueError
+        ``cdf`` is not a cdf on the points probed (values outside :math:`[0,1]`, decreasing, not finite),
+        or its tails stay above ``tail`` beyond :math:`2^{20}` grid steps (a heavy-tailed law, or one that
+        does not tend to 0 and 1): the band is never capped silently.
+    MemoryError
+        The band would not fit in memory (the message states the size).
+
     Examples
     --------
     >>> from scipy import stats
@@ -402,13 +469,30 @@ def random_walk_transitions(
     if not callable(cdf):
         raise TypeError(f"cdf must be callable, got {type(cdf).__name__}")
 
+    def probe(x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            F = np.asarray(cdf(x), dtype=float)
+        if F.shape != x.shape or not np.all(np.isfinite(F)):
+            raise ValueError(f"cdf must return finite values for array input, got {F!r} at {x!r}")
+        if np.any(F < -_CDF_ATOL) or np.any(F > 1.0 + _CDF_ATOL):
+            raise ValueError(f"cdf must return probabilities in [0, 1] (not a cdf?), got {F!r} at {x!r}")
+        if np.any(np.diff(F) < -_CDF_ATOL):
+            raise ValueError(f"cdf must be non-decreasing (not a cdf?), got {F!r} at {x!r}")
+        return F
+
     def small_tails(k: int) -> bool:
-        lo = float(np.asarray(cdf(np.array([-(k - 0.5) * h])))[0])
-        hi = 1.0 - float(np.asarray(cdf(np.array([(k - 0.5) * h])))[0])
-        return lo <= tail and hi <= tail
+        lo, hi = probe(np.array([-(k - 0.5) * h, (k - 0.5) * h]))
+        return lo <= tail and 1.0 - hi <= tail
 
     K = 1
-    while not small_tails(K) and K < 2**20:
+    while not small_tails(K):
+        if K >= _MAX_HALF_BAND:
+            far = probe(np.array([-(K - 0.5) * h, (K - 0.5) * h]))
+            raise ValueError(
+                f"the increment law has tails above tail={tail:g} beyond {K} grid steps (cdf {far[0]:.3g} "
+                f"and 1 - cdf {1.0 - far[1]:.3g} there): heavy-tailed, or not a cdf tending to 0 and 1; "
+                "use a larger step, a larger tail, or truncate the law"
+            )
         K *= 2
     lo_k = K // 2
     while K - lo_k > 1:  # bisection: smallest K with small tails
@@ -417,10 +501,9 @@ def random_walk_transitions(
             K = mid
         else:
             lo_k = mid
+    check_memory(f"random_walk_transitions: {n} states x {2 * K + 1} band entries", 24.0 * n * (2 * K + 1))
     edges = (np.arange(-K, K + 1) + 0.5) * h
-    F = np.asarray(cdf(edges[:-1]), dtype=float)
-    if F.shape != (2 * K,) or not np.all(np.isfinite(F)):
-        raise ValueError("cdf must return finite values for array input")
+    F = probe(edges[:-1])
     p = np.diff(np.concatenate([[0.0], F, [1.0]]))
     p = np.clip(p, 0.0, None)
     p /= p.sum()

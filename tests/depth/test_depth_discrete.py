@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stochdepth.depth import linear_resnet_stopping_problem, log_norm_bridge
-from stochdepth.stopping import ValueIteration
+from stochdepth.depth import LinearResNetSimulator, linear_resnet_stopping_problem, log_norm_bridge
+from stochdepth.stopping import PolicyIteration, ValueIteration, solve_stopping
+from stochdepth.testing.tolerance import Z_MAX
 
 BETA = 0.5825971579390106  # -zeta(1/2) / sqrt(2 pi)
 A, C = 1.0, 0.1
@@ -120,3 +121,78 @@ def test_rates_over_a_wide_range_of_depths() -> None:
     Lk = [16, 32, 64, 128]
     ks = [log_norm_bridge(4, L, A, C, points_per_sd=8).ks_distance for L in Lk]
     assert _slope(Lk, ks) == pytest.approx(-1.0, abs=0.25)
+
+
+def test_stopping_at_once_is_proved_without_a_grid() -> None:
+    """A cost per layer above sup g - g(y0) (here c h = 3906 > (y0 - a)^2 = 0.25) or a start at or above
+    the target (drift >= 0) stops at once without building a grid (formerly a 965-million-point grid);
+    the grid solution of a feasible case agrees (an independent check of the shortcut)."""
+    r = log_norm_bridge(8, 256, 0.5, 1e6)
+    assert r.stops_at_once and r.n_states == 0 and r.value == -0.25 and r.expected_depth == 0.0
+    assert log_norm_bridge(8, 64, 0.5, 0.05, y0=0.7, law=False).n_states == 0
+    # c h = 4 / 16 = 0.25 = (y0 - a)^2: the shortcut; the grid's Snell envelope says the same
+    assert log_norm_bridge(8, 16, 0.5, 4.0, law=False).n_states == 0
+    prob, _ = linear_resnet_stopping_problem(8, 16, 0.5, 4.0, points_per_sd=6)
+    sol = solve_stopping(prob, PolicyIteration())
+    i0 = int(np.argmax(prob.initial_law()))
+    assert sol.stop[i0] and sol.values[i0] == pytest.approx(-0.25, abs=1e-12)
+
+
+def test_a_large_cost_with_the_threshold_far_below_is_cheap() -> None:
+    """c = 100 puts y* = a - c/(2m) at -133 << y0: the grid spans y0's neighbourhood only (formerly
+    98,566 states) and the walk stops at once, as the closed form says."""
+    r = log_norm_bridge(8, 1024, 0.5, 100.0, law=False)
+    assert r.threshold_limit < -100 and r.stops_at_once and r.n_states < 6000
+    assert r.value == pytest.approx(-0.25, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"), [((8, 32, 1e9, 0.1), {"law": False}), ((8, 10**12, 0.5, 0.05), {})]
+)
+def test_sizes_that_cannot_fit_are_refused_up_front(args: tuple, kwargs: dict) -> None:
+    """A target 1e9 away (2.6e11 grid states) or a depth of 1e12 (a grid step of 2e-8) is refused before
+    any work with the memory it would need, not with a failure deep inside (formerly 1.86 TiB
+    requested, or 'cdf must return finite values')."""
+    with pytest.raises(MemoryError, match=r"GiB.*more than"):
+        log_norm_bridge(*args, **kwargs)
+
+
+def test_warm_started_policy_iteration_is_the_cold_one() -> None:
+    """Consistency check (the same algorithm from another start): the bridge's warm-started, edge-aware
+    solve gives the stopping region and values of policy iteration started from "stop everywhere"."""
+    prob, grid = linear_resnet_stopping_problem(4, 32, A, C, points_per_sd=6)
+    cold = solve_stopping(prob, PolicyIteration())
+    warm = PolicyIteration().solve(prob, initial_stop=(grid >= 0.75) | (grid == grid[0]))
+    assert np.array_equal(cold.stop, warm.stop)
+    np.testing.assert_allclose(warm.values, cold.values, rtol=0, atol=1e-12)
+    assert warm.iterations < cold.iterations
+
+
+def test_bridge_value_against_monte_carlo_of_the_network(seed: int) -> None:
+    """Independent check: the log-norm walk of width-4, depth-32 linear ResNets (exact one-layer law of
+    LinearResNetSimulator) stopped at the bridge's discrete threshold; the Monte Carlo mean of
+    -(y_tau - a)^2 - c h tau and of h tau agree with the bridge's value and expected depth within
+    Z_MAX standard errors plus the grid's resolution (one grid step delta = sd/6 in y: value error
+    <= 2|y - a| delta ~ 0.02 at most; paths still running after 60 depth-time units, a 1e-4 tail, are
+    stopped there)."""
+    n, L, pps = 4, 32, 6
+    r = log_norm_bridge(n, L, A, C, points_per_sd=pps, law=False)
+    sim = LinearResNetSimulator(n, L, A, state="log_norm")
+    gen = np.random.default_rng(seed)
+    m, h = 20_000, 1.0 / L
+    y = sim.initial(gen, m)[:, 0]
+    tau = np.zeros(m)
+    alive = y < r.threshold
+    for layer in range(60 * L):
+        if not alive.any():
+            break
+        idx = np.nonzero(alive)[0]
+        y[idx] = sim.step(layer, y[idx, None], gen)[:, 0]
+        tau[idx] += 1
+        alive[idx] = y[idx] < r.threshold
+    payoff = -((y - A) ** 2) - C * h * tau
+    delta = (0.5 * math.sqrt(h)) / pps
+    se = payoff.std(ddof=1) / math.sqrt(m)
+    assert abs(payoff.mean() - r.value) <= Z_MAX * se + 2 * abs(r.threshold - A) * delta
+    se_t = (h * tau).std(ddof=1) / math.sqrt(m)
+    assert abs((h * tau).mean() - r.expected_depth) <= Z_MAX * se_t + delta / 0.25

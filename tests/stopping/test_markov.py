@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -323,3 +324,52 @@ def test_sampled_transitions_follow_the_chain(seed: int) -> None:
                 freq = np.bincount(X[sel, l + 1], minlength=4) / sel.sum()
                 se = np.sqrt(P[l, s] * (1 - P[l, s]) / sel.sum())
                 assert np.all(np.abs(freq - P[l, s]) <= 5 * se + 1e-3)
+
+
+@pytest.mark.parametrize("absorbing", [False, True])
+def test_random_walk_push_by_fft_is_the_banded_push(seed: int, absorbing: bool) -> None:
+    """A homogeneous random walk with a wide band is pushed by FFT convolution (edge rows lumped, absorbing
+    rows pushed from their bands); it equals the O(S w) banded loop to rounding, on a random
+    sub-probability with a random continuation mask, and keeps the total mass."""
+    from scipy import stats
+
+    from stochdepth.stopping import _kernels as K
+    from stochdepth.stopping.transitions import as_chain
+
+    rng = np.random.default_rng(seed)
+    P = random_walk_transitions(stats.norm(0.01, 0.1).cdf, 0.1 / 16, 700, absorbing_edges=absorbing)
+    chain = as_chain(P)
+    mu, keep = rng.random(700), rng.random(700) < 0.8
+    ref = np.empty(700)
+    K.banded_push(P.bands[0], P.lower, np.where(keep, mu, 0.0), np.ones(700, bool), ref)
+    got = chain.push(0, mu, keep)
+    assert chain._walk_plan()  # the FFT path was taken
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * ref.sum())
+    assert got.sum() == pytest.approx(np.where(keep, mu, 0.0).sum(), rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("cdf", "match"),
+    [
+        (lambda x: -x, "not a cdf"),
+        (lambda x: np.full_like(x, 0.5), "tails above"),
+        (lambda x: np.where(x < 0.1, 0.9, 0.1), "non-decreasing|not a cdf"),
+    ],
+)
+def test_random_walk_transitions_rejects_non_cdfs(cdf: Any, match: str) -> None:
+    """A function that is not a cdf on the points probed (negative, flat at 1/2, decreasing) is refused
+    before any band is built (formerly a 352 MB band)."""
+    with pytest.raises(ValueError, match=match):
+        random_walk_transitions(cdf, 0.05, 1000)
+
+
+def test_random_walk_transitions_refuses_heavy_tails() -> None:
+    """A Cauchy increment has tails above 1e-16 for 1e15 grid steps: refused with the reason, never capped
+    silently; with a larger ``tail`` the band is what it must be (tails below ``tail`` each side)."""
+    from scipy import stats
+
+    with pytest.raises(ValueError, match="heavy-tailed"):
+        random_walk_transitions(stats.cauchy(0, 0.1).cdf, 0.05, 100)
+    P = random_walk_transitions(stats.cauchy(0, 0.1).cdf, 0.05, 100, tail=1e-3)
+    K = P.lower
+    assert stats.cauchy(0, 0.1).sf((K - 0.5) * 0.05) <= 1e-3 < stats.cauchy(0, 0.1).sf((K - 1.5) * 0.05)

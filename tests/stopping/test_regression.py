@@ -169,3 +169,20 @@ def test_bad_input() -> None:
         RandomFeatures(0)
     with pytest.raises(TypeError, match="problem must be"):
         solve_stopping("problem")
+
+
+def test_overflowing_gains_raise_instead_of_an_infinite_interval() -> None:
+    """Gains scaled by 1e200: the squared payoffs overflow, so a variance (a standard error) is infinite;
+    regression Monte Carlo raises NumericalError instead of returning stderr=inf and an interval of
+    (-inf, inf) under a successful status (with throw=False too: there is no result to return)."""
+    from stochdepth import NumericalError
+    from stochdepth.stopping.finance import GeometricBrownianMotion, Put, bermudan_problem
+
+    gbm = GeometricBrownianMotion(36.0, rate=0.06, volatility=0.2, maturity=1.0, n_dates=10)
+    paths = bermudan_problem(gbm, Put(40.0)).sample(2000, rng=1)
+    big = PathStoppingProblem(paths.features, paths.gains * 1e200, paths.costs, discount=paths.discount)
+    with np.errstate(over="ignore"), pytest.raises(NumericalError, match="stderr"):
+        solve_stopping(big, LongstaffSchwartz(Polynomial(2)), rng=1, throw=False)
+    ok = PathStoppingProblem(paths.features, paths.gains * 1e100, paths.costs, discount=paths.discount)
+    res = solve_stopping(ok, LongstaffSchwartz(Polynomial(2)), rng=1)  # large but finite: fine
+    assert np.isfinite(res.lower.stderr) and np.isfinite(res.interval).all()
