@@ -20,7 +20,7 @@ from typing import Any
 
 from . import activations, random
 from ._checks import NumericalError
-from ._results import ConvergenceError, Estimate, Status
+from ._results import ConvergenceError, Estimate, Result, Status
 from .activations import Activation, get_activation
 
 try:
@@ -47,6 +47,7 @@ __all__ = [
     "ConvergenceError",
     "Estimate",
     "NumericalError",
+    "Result",
     "Status",
     "__version__",
     "activations",
