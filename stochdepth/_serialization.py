@@ -19,9 +19,9 @@ JSON as follows (tags are keys starting with two underscores, so a field name ne
   ``{"__object__": "module.Class", "repr": ...}``, a description that loads as ``None``.
 
 Result classes are those of the registry that :class:`~stochdepth.Result` fills as subclasses are
-defined; classes are found again by their ``module.qualname``: first in that registry, then, for names under ``stochdepth.``, by importing their module. Loading
-sets the fields directly (no ``__init__``, no validation, nothing recomputed), so a loaded result is the
-saved one, number for number.
+defined. Classes are found again by their ``module.qualname``: first in that registry, then, for names
+under ``stochdepth.``, by importing their module. Loading sets the fields directly (no ``__init__``, no
+validation, nothing recomputed), so a loaded result is the saved one, number for number.
 """
 
 from __future__ import annotations
