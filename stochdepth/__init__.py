@@ -40,6 +40,7 @@ _SUBPACKAGES = (
     "symbolic",
     "testing",
     "nn",
+    "plot",
 )
 
 __all__ = [

@@ -89,6 +89,14 @@ AREAS = {
         "stochdepth.depth.simulators",
         "stochdepth.depth.traces",
     ],
+    "plot": [
+        "stochdepth.plot",
+        "stochdepth.plot.style",
+        "stochdepth.plot.laws",
+        "stochdepth.plot.convergence",
+        "stochdepth.plot.boundaries",
+        "stochdepth.plot.exits",
+    ],
 }
 MODULES = [name for names in AREAS.values() for name in names]
 WITHOUT_EXAMPLES = {
