@@ -31,11 +31,11 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
-    "sphinx.ext.viewcode",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
 ]
 
+templates_path = ["_templates"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "api_pages.py", "conf.py"]
 root_doc = "index"
@@ -78,5 +78,14 @@ def _html_anchors_as_targets(app, docname, source):
         source[0] = _ANCHOR.sub(r"(\1)=", source[0])
 
 
+def _no_borrowed_docstrings(app, what, name, obj, options, lines):
+    """A constant (a dict, a tuple) has no docstring of its own: autodoc would show its type's."""
+    if what in ("data", "attribute") and lines and type(obj).__doc__ and "\n".join(lines).strip() in type(
+        obj
+    ).__doc__:
+        lines[:] = []
+
+
 def setup(app):
     app.connect("source-read", _html_anchors_as_targets)
+    app.connect("autodoc-process-docstring", _no_borrowed_docstrings)
