@@ -124,9 +124,14 @@ def _empty_tasks_per_s(client, n_tasks: int = 2000) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", type=int, default=10**7)
+    parser.add_argument("--paths", type=int, default=10**7, help="networks sampled (default: 10^7)")
     parser.add_argument("--quick", action="store_true", help="2 * 10^5 networks")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_dask.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "bench_dask.json",
+        help="JSON file of the results (default: benchmarks/results/bench_dask.json)",
+    )
     args = parser.parse_args(argv)
     n = 200_000 if args.quick else args.paths
     chunks = -(-n // CHUNK)

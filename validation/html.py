@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-__all__ = ["flatten", "html_report", "markdown_inline", "markdown_table"]
+__all__ = ["check_html_report", "flatten", "html_report", "markdown_inline", "markdown_table"]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:70rem;margin:2rem auto;
@@ -156,3 +159,68 @@ def html_report(summary: dict[str, Any], out: Path) -> str:
     parts += [_task(tid, r, out) for tid, r in summary["tasks"].items()]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+class _Page(HTMLParser):
+    """The text, the image sources, the tag order and the external references of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.images: list[str] = []
+        self.tags: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.tags.append(tag)
+        src = found.get("src") or ""
+        if tag == "img":
+            self.images.append(src)
+        if tag in ("script", "link", "iframe") or (tag == "img" and not src.startswith("data:")):
+            self.external.append(f"<{tag}> {found}")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _numbers(data: Any) -> Iterator[int | float]:
+    if isinstance(data, dict):
+        for v in data.values():
+            yield from _numbers(v)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _numbers(v)
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        yield data
+
+
+def check_html_report(page: str, results: dict[str, Any]) -> list[str]:
+    """The problems of an HTML report (an empty list when there is none), checked by parsing it (no
+    browser): a reference to anything outside the file, the verdict table not first, an embedded
+    figure that does not decode to a non-blank PNG, or a number of ``results`` (the content of
+    ``results.json``) not written in the page's text as JSON writes it."""
+    from PIL import Image
+
+    parsed = _Page()
+    parsed.feed(page)
+    problems = [f"external reference {e}" for e in parsed.external]
+    tags = parsed.tags
+    if "table" not in tags or ("h2" in tags and tags.index("h2") < tags.index("table")):
+        problems.append("the verdict table is not the first section")
+    for i, src in enumerate(parsed.images):
+        if not src.startswith("data:image/png;base64,"):
+            problems.append(f"figure {i} is not an embedded PNG")
+            continue
+        try:
+            with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True))) as im:
+                im.load()
+                lo, hi = im.convert("L").getextrema()
+            if im.width < 100 or im.height < 100 or hi - lo < 128:
+                problems.append(f"figure {i} is blank or tiny ({im.width} x {im.height})")
+        except Exception as exc:  # any decoding failure is a finding, not a crash
+            problems.append(f"figure {i} does not decode ({type(exc).__name__}: {exc})")
+    text = " ".join(parsed.text)
+    problems += [f"number {json.dumps(v)} of results.json is missing" for v in _numbers(results)
+                 if json.dumps(v) not in text]  # fmt: skip
+    return problems

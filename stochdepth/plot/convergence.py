@@ -32,6 +32,15 @@ def _fits(study: Any) -> dict[str, Any]:
     return fits
 
 
+def _depth_ticks(ax: Any, steps: list[float]) -> None:
+    """A logarithmic depth axis labelled at the depths themselves (4, 8, 16, ...), not in powers of 10."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(steps, [f"{v:g}" for v in steps])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def weak_error(study: Any, *, labels: Mapping[str, str] | None = None, axes: Any = None) -> Any:
     r"""The weak error against the depth on log-log axes, with the fitted rate.
 
@@ -70,9 +79,12 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None, axes: Any
     fits = _fits(study)
     labels = dict(labels or {})
     fig, (ax,) = panels(axes, 1)
+    unresolved_labelled = False
+    steps: set[float] = set()
     with style():
         for colour, (name, fit) in zip(palette(len(fits)), fits.items()):
             L = np.asarray(fit.steps, dtype=float)
+            steps.update(L.tolist())
             err = np.abs(np.asarray(fit.errors, dtype=float))
             se = np.asarray(fit.errors_stderr, dtype=float)
             ok = np.asarray(getattr(fit, "resolved", np.ones(L.size, bool)), dtype=bool)
@@ -96,7 +108,9 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None, axes: Any
                     mfc="none",
                     color=colour,
                     capsize=2,
+                    label="unresolved (left out)" if not unresolved_labelled else None,
                 )
+                unresolved_labelled = True
             if np.isfinite(fit.rate):
                 lo, hi = getattr(fit, "rate_ci", (np.nan, np.nan))
                 grid = np.geomspace(L.min(), L.max(), 50)
@@ -107,9 +121,8 @@ def weak_error(study: Any, *, labels: Mapping[str, str] | None = None, axes: Any
                     lw=1,
                     label=rf"fit $p={fit.rate:.2f}$ [{lo:.2f}, {hi:.2f}]",
                 )
-    finish(
-        ax, xscale="log", yscale="log", xlabel="depth $L$", ylabel="weak error $|D_L|$", title="Weak error"
-    )
+    _depth_ticks(ax, sorted(steps))
+    finish(ax, yscale="log", xlabel="depth $L$", ylabel="weak error $|D_L|$", title="Weak error")
     return fig
 
 

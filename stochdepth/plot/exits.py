@@ -39,8 +39,9 @@ def accuracy_curve(
 ) -> Any:
     r"""Accuracy against the mean exit depth (or mean FLOPs) of one or several exit policies.
 
-    Each policy is a line through its points (one per threshold) with the 95% band of the accuracy
-    (``accuracy_low`` to ``accuracy_high``, e.g. Wilson intervals).
+    Each policy is a line through its points (one per threshold) with the band of the accuracy
+    (``accuracy_low`` to ``accuracy_high``: an interval at the curve's ``level``, 95% by convention),
+    labelled with its level when the curves carry one.
 
     Parameters
     ----------
@@ -84,7 +85,9 @@ def accuracy_curve(
             if not cost.shape == acc.shape == lo.shape == hi.shape or acc.ndim != 1:
                 raise ValueError(f"policy {c.label!r}: cost and accuracy arrays must have one equal length")
             order = np.argsort(cost)
-            ax.fill_between(cost[order], lo[order], hi[order], color=colour, alpha=0.2, lw=0)
+            level = getattr(c, "level", None) if c is items[0] else None
+            band = f"{level:.0%} interval" if isinstance(level, float) else None
+            ax.fill_between(cost[order], lo[order], hi[order], color=colour, alpha=0.2, lw=0, label=band)
             ax.plot(cost[order], acc[order], "o-", ms=3, color=colour, label=str(c.label))
         if full is not None:
             ax.plot([full[0]], [full[1]], "*", ms=10, color="k", label="full network")

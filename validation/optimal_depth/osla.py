@@ -376,7 +376,7 @@ def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
     fig, axes = plot.figure(2, 1, width=3.8, height=3.0)
     ax = axes[0, 0]
     th = b6["thresholds"]
-    blue, red, green, orange, purple = plot.palette(5)
+    green, orange, purple = plot.palette(5)[2:]
     with plot.style():
         ax.plot(
             [float(r["depth"]) for r in th],
@@ -413,10 +413,13 @@ def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
     strict = worse > 1e-9 * scale
     bins = np.logspace(-7, 1, 33)
     with plot.style():
-        lab = f"non-monotone: {int((strict & ~mono).sum())} of {int((~mono).sum())}"
-        ax.hist(np.clip(worse[strict & ~mono], 1e-7, None), bins=bins, color=red, alpha=0.7, label=lab)
-        lab = f"monotone: {int((strict & mono).sum())} of {int(mono.sum())}"
-        ax.hist(np.clip(worse[strict & mono], 1e-7, None), bins=bins, color=blue, alpha=0.7, label=lab)
+        # non-monotone chains are intended counterexamples (look-ahead may lose there); on a monotone
+        # chain a loss would be a failure of the claim
+        counter, failed = plot.outcome("counterexample")["color"], plot.outcome("fail")["color"]
+        lab = f"non-monotone (counterexamples): {int((strict & ~mono).sum())} of {int((~mono).sum())}"
+        ax.hist(np.clip(worse[strict & ~mono], 1e-7, None), bins=bins, color=counter, alpha=0.6, label=lab)
+        lab = f"monotone (would fail): {int((strict & mono).sum())} of {int(mono.sum())}"
+        ax.hist(np.clip(worse[strict & mono], 1e-7, None), bins=bins, color=failed, alpha=0.9, label=lab)
     plot.finish(
         ax,
         xscale="log",

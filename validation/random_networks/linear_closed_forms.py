@@ -476,6 +476,7 @@ def _mean_square_panel(ax: Any, result: Result) -> None:
         xlabel="depth $L$",
         ylabel=r"$\mathbb{E}\|Y_L\|^2/\|Y_0\|^2$",
         title="Mean square at finite depth",
+        legend={"loc": "lower right"},
     )
 
 

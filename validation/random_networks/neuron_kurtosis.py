@@ -136,6 +136,7 @@ def kurtosis_panel(ax: Any, ku: dict[str, Any], kw: tuple[int, ...], kL: int, kN
             ax.errorbar(
                 t[~tame], K[~tame], yerr=plot.Z95 * se[~tame], fmt="o", color=c, mfc="none", ms=4, capsize=2
             )
+    ax.plot([], [], "o", color="0.4", mfc="none", ms=4, label="not checked ($t/n>1/8$)")
     ax.set_yscale("log")
     plot.finish(
         ax,

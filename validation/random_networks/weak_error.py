@@ -241,7 +241,6 @@ def _figure(result: Result, ctx: Context) -> str:
             if o["exact"] is not None:
                 exact = np.abs(np.diff(np.asarray(o["exact"], dtype=float)))
                 ax.plot(Ls[:-1], exact, "kx", ms=6, label=f"exact, {_LABELS.get(name, name)}")
-        ax.set_xscale("log", base=2)
         plot.finish(ax, title=f"{act}, $n={n}$", legend={"loc": "lower left"})
     return ctx.savefig(fig, "random_weak_error")
 
