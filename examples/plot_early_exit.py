@@ -50,6 +50,7 @@ def confidence_threshold(trace, thresholds):
     half = z * np.sqrt(k * (n - k) / n + z**2 / 4) / (n + z**2)
     return SimpleNamespace(
         label="confidence threshold",
+        level=0.95,
         mean_depth=exits.mean(axis=1) + 1.0,
         mean_flops=trace.flops[exits].mean(axis=1),
         accuracy=k / n,
