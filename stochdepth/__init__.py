@@ -22,7 +22,7 @@ from typing import Any
 
 from . import activations, random
 from ._checks import NumericalError
-from ._results import ConvergenceError, Estimate, Status
+from ._results import ConvergenceError, Estimate, Result, Status
 from .activations import Activation, get_activation
 
 try:
@@ -50,6 +50,7 @@ __all__ = [
     "ConvergenceError",
     "Estimate",
     "NumericalError",
+    "Result",
     "Status",
     "__version__",
     "activations",

@@ -130,7 +130,6 @@ def _sample_states(
     """Pre-activations at layers ``[0, L/2, L]`` from every sampler (and the limit SDE when k = 1)."""
     from stochdepth.limits import simulate_limit
     from stochdepth.networks import ExactLaw, ExplicitWeights, preactivations, sample_network
-    from stochdepth.sde import state
 
     record = [0, L // 2, L]
     samplers: dict[str, Any] = {"exact": ExactLaw(), "numpy": ExplicitWeights()}
@@ -168,9 +167,16 @@ def _sample_states(
         states[name] = res["preactivations"].samples
     if X.shape[1] == 1:
         res = simulate_limit(
-            X[:, 0], n, act, n_steps=L, n_paths=N, record=record, observe=state(), rng=ctx.rng(f"{tag}/sde")
+            X[:, 0],
+            n,
+            act,
+            n_steps=L,
+            n_paths=N,
+            record=record,
+            observe=preactivations(),
+            rng=ctx.rng(f"{tag}/sde"),
         )
-        states["sde"] = res["state"].samples[..., None]
+        states["sde"] = res["preactivations"].samples
     return states, samplers, torch_note
 
 
@@ -218,7 +224,6 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
     """Log-norm ratio of networks of depth L against the limit SDE at a fine step."""
     from stochdepth.limits import simulate_limit
     from stochdepth.networks import log_norms, sample_network
-    from stochdepth.sde import log_norm
     from stochdepth.stats import CramerVonMises, two_sample_test, wasserstein_distance
 
     x = INPUTS[:, 0].copy()
@@ -226,9 +231,9 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
 
     def fine_ratio(name: str) -> np.ndarray:
         res = simulate_limit(
-            x, n, act, n_steps=fine, n_paths=N, observe=log_norm(), rng=ctx.rng(f"{tag}/{name}")
+            x, n, act, n_steps=fine, n_paths=N, observe=log_norms(), rng=ctx.rng(f"{tag}/{name}")
         )
-        v = res["log_norm"].samples
+        v = res["log_norms"].samples[:, :, 0]
         return v[:, -1] - v[:, 0]
 
     ref, ref2 = fine_ratio("fine-a"), fine_ratio("fine-b")
