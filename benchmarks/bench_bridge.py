@@ -60,10 +60,21 @@ def exponent(rows: list[dict[str, float]]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--widths", type=int, nargs="+", default=[3, 4, 8, 16])
-    ap.add_argument("--depths", type=int, nargs="+", default=[64, 256, 1024, 4096])
-    ap.add_argument("--law-depths", type=int, nargs="*", default=[64, 256])
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_bridge.json")
+    ap.add_argument("--widths", type=int, nargs="+", default=[3, 4, 8, 16], help="widths n timed")
+    ap.add_argument("--depths", type=int, nargs="+", default=[64, 256, 1024, 4096], help="depths L timed")
+    ap.add_argument(
+        "--law-depths",
+        type=int,
+        nargs="*",
+        default=[64, 256],
+        help="depths also timed with the law of the depth",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "bench_bridge.json",
+        help="JSON report (default: benchmarks/results/bench_bridge.json)",
+    )
     args = ap.parse_args()
     log_norm_bridge(4, 8, TARGET, COST)  # warm-up: numba compilation
     rows = []

@@ -103,7 +103,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer scipy relabellings")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case (best is kept)")
     args = parser.parse_args()
     sizes = [200] if args.quick else [200, 2000]
     scipy_b = 199 if args.quick else 999

@@ -219,9 +219,9 @@ def brackets(seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--paths", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--paths", type=int, default=100_000, help="Monte Carlo paths per solver")
+    ap.add_argument("--repeat", type=int, default=3, help="timed repeats per case (best is kept)")
+    ap.add_argument("--seed", type=int, default=2024, help="seed of the simulated paths and problems")
     ap.add_argument("--brackets", action="store_true", help="also print the benchmark brackets (slow)")
     ap.add_argument("--ls-paths", type=int, default=50_000, help="paths of the LS 2001 put comparison")
     ap.add_argument("--dual", type=int, nargs=2, default=(300, 500), help="Andersen-Broadie outer, inner")

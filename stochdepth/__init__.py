@@ -6,10 +6,12 @@ Two research programmes in one library (see the README and ``theory/`` for the c
   :mod:`stochdepth.sde`, :mod:`stochdepth.limits`, :mod:`stochdepth.stats`);
 * the optimal depth of a network as an optimal stopping problem (:mod:`stochdepth.depth`, built on the
   generic solvers of :mod:`stochdepth.stopping` and :mod:`stochdepth.freeboundary`), with torch models
-  in :mod:`stochdepth.nn`.
+  in :mod:`stochdepth.nn`;
+
+and :mod:`stochdepth.plot` draws their results in one house style (matplotlib, the ``plot`` extra).
 
 Subpackages are imported on first attribute access, so ``import stochdepth`` stays light and never
-imports torch.
+imports torch, dask or matplotlib.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from . import activations, random
 from ._checks import NumericalError
-from ._results import ConvergenceError, Estimate, Status
+from ._results import ConvergenceError, Estimate, Result, Status
 from .activations import Activation, get_activation
 
 try:
@@ -40,6 +42,7 @@ _SUBPACKAGES = (
     "symbolic",
     "testing",
     "nn",
+    "plot",
 )
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "ConvergenceError",
     "Estimate",
     "NumericalError",
+    "Result",
     "Status",
     "__version__",
     "activations",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from . import _serialization
 from ._checks import check_finite_result, check_real
 
 __all__ = ["ConvergenceError", "Estimate", "Result", "Status", "StatusResult", "check_status"]
@@ -52,11 +55,93 @@ class Result:
         super().__init_subclass__(**kwargs)
         if "__repr__" not in cls.__dict__:
             cls.__repr__ = Result.__repr__  # type: ignore[method-assign]
+        _serialization.register(cls)
 
     def __repr__(self) -> str:
         assert dataclasses.is_dataclass(self)
         rows = [f"  {f.name} = {_fmt(getattr(self, f.name))}" for f in dataclasses.fields(self) if f.repr]
         return f"{type(self).__name__}(\n" + "\n".join(rows) + "\n)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON data: numbers with their uncertainty, arrays, nested results.
+
+        ``json.dumps(result.to_dict())`` works for every result. The form is that of
+        ``stochdepth._serialization``: ``{"__result__": "module.Class", field: value, ...}``, an
+        :class:`Estimate` as its ``value``, ``stderr`` and ``n``, an array as its flat data, dtype and
+        shape, a :class:`Status` as its value; the inputs of the computation that are not data (a
+        problem, a solver, a callable) as a description only.
+
+        Examples
+        --------
+        >>> import json
+        >>> from stochdepth import Estimate
+        >>> d = Estimate(1.5, 0.25, 100).to_dict()
+        >>> d["value"], d["stderr"], d["n"]
+        (1.5, 0.25, 100)
+        >>> Estimate.from_dict(json.loads(json.dumps(d)))
+        Estimate(1.5 ± 0.25, n=100)
+        """
+        return _serialization.encode(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """The result whose :meth:`to_dict` is ``data`` (fields set as saved, nothing recomputed).
+
+        Fields that were described rather than saved (problems, solvers, callables) come back as
+        ``None``.
+
+        Raises
+        ------
+        TypeError
+            If ``data`` describes a result that is not a ``cls``.
+        ValueError
+            If ``data`` is not the form of a result, or names a class that cannot be found.
+        """
+        if not isinstance(data, dict) or "__result__" not in data:
+            raise ValueError("data must be the to_dict() of a result (no '__result__' key)")
+        return _checked_type(cls, _serialization.decode(data))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the result to ``path`` atomically and return the path.
+
+        A ``.json`` path gets plain JSON (arrays as lists, exact to the last bit through Python's
+        shortest float repr); any other suffix one ``.npz`` file holding the JSON and every array in
+        binary form. Read it back with :meth:`load`.
+
+        Raises
+        ------
+        ValueError
+            If the folder of ``path`` does not exist.
+        """
+        return _serialization.write(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Read a result written by :meth:`save`; ``Result.load`` reads any, ``Class.load`` a ``Class``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from stochdepth import Estimate, Result
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Estimate(2.0, 0.5, 10).save(pathlib.Path(folder) / "estimate.npz")
+        ...     Result.load(path)
+        Estimate(2 ± 0.5, n=10)
+
+        Raises
+        ------
+        ValueError
+            If the file cannot be read or is not a saved result.
+        TypeError
+            If it holds a result that is not a ``cls``.
+        """
+        return _checked_type(cls, _serialization.read(path))
+
+
+def _checked_type(cls: type, obj: Any) -> Any:
+    if not isinstance(obj, cls):
+        raise TypeError(f"the saved result is a {type(obj).__name__}, not a {cls.__name__}")
+    return obj
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
 r"""Where the chunks of a Monte Carlo run execute: threads (the default), local processes, or Dask.
 
-Every chunked run of the library (:func:`stochdepth.montecarlo.map_chunks` and
-:func:`stochdepth.montecarlo.run_observed`, hence every sampler and simulator built on them) draws its
-chunk streams from one seed (:mod:`stochdepth.random`) and folds the chunks' partial results *in chunk
-order* on the calling side. Where a chunk runs therefore changes nothing in the result: for a seed, the
-output is bitwise identical on a thread pool, on a local process pool and on a Dask cluster.
+Every chunked run of the library (:func:`stochdepth.montecarlo.map_chunks`,
+:func:`stochdepth.montecarlo.reduce_chunks` and :func:`stochdepth.montecarlo.run_observed`, hence every
+sampler and simulator built on them) draws its chunk streams from one seed (:mod:`stochdepth.random`)
+and combines the chunks' partial results in a *fixed pairwise tree* (:class:`PairwiseTree`) whose shape
+depends on the number of chunks only, never on where or in which order the chunks ran. Where a chunk
+runs therefore changes nothing in the result: for a seed, the output is bitwise identical on a thread
+pool, on a local process pool and on a Dask cluster. On Dask, each task folds an aligned group of chunks
+into the nodes of that same tree on its worker, and the client folds the groups' nodes: fewer tasks and
+round trips, the same bits.
 
 An executor is chosen
 
@@ -37,6 +41,13 @@ Remote execution (processes, Dask) ships the chunk function once to each task as
 too). A function that cannot be serialised raises a :class:`TypeError` naming it before any chunk runs.
 Chunk tasks are pure (their result depends on their arguments only: the chunk's bounds and its own
 generator state), so Dask may rerun a task lost with a worker and obtain the same bits.
+
+Chunks are made lazily and submitted in a bounded window (about twice the number of workers), so the
+memory of the caller, of the scheduler and of the workers does not depend on the number of chunks.
+
+The same decorator that adds ``executor=`` (:func:`accepts_executor`) adds ``progress=``: with
+``progress=True`` a tqdm bar advances chunk by chunk (for every executor); with ``False`` (the default)
+nothing is printed.
 """
 
 from __future__ import annotations
@@ -44,20 +55,25 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import itertools
 import os
 import pickle
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 __all__ = [
     "ExecutorLike",
+    "PairwiseTree",
     "accepts_executor",
     "check_executor",
+    "chunks_per_task",
     "connect_dask",
     "current_executor",
     "ordered_results",
+    "progress_bar",
+    "tree_reduce",
     "use_executor",
 ]
 
@@ -65,6 +81,7 @@ __all__ = [
 ExecutorLike = Any
 
 _ACTIVE: contextvars.ContextVar[Any] = contextvars.ContextVar("stochdepth_executor", default=None)
+_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar("stochdepth_progress", default=False)
 _ADDRESS_PREFIXES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
 
 
@@ -166,27 +183,39 @@ _EXECUTOR_DOC = """executor : optional
     Where the Monte Carlo chunks run: threads (default), ``"processes"``, a
     ``concurrent.futures.Executor``, a ``dask.distributed.Client`` or a scheduler address
     (:mod:`stochdepth.executors`). The result is bitwise identical for every choice.
+progress : bool, default False
+    Show a tqdm progress bar advancing chunk by chunk (any executor); nothing is printed when False.
 """
 
 
 def accepts_executor(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a chunked Monte Carlo function an ``executor=`` keyword: the call runs inside
-    :func:`use_executor` (validated before any work). The one mechanism by which every sampler,
-    simulator and regression Monte Carlo of the library takes an executor."""
+    """Give a chunked Monte Carlo function the keywords ``executor=`` and ``progress=``: the call runs
+    inside :func:`use_executor` (validated before any work) and, with ``progress=True``, every chunked
+    run inside it shows a progress bar (:func:`progress_bar`). The one mechanism by which every sampler,
+    simulator and regression Monte Carlo of the library takes an executor and a progress bar."""
     import inspect
 
+    from ._checks import check_bool
+
     @functools.wraps(fn)
-    def wrapper(*args: Any, executor: ExecutorLike = None, **kwargs: Any) -> Any:
-        if executor is None:
-            return fn(*args, **kwargs)
-        with use_executor(executor):
-            return fn(*args, **kwargs)
+    def wrapper(*args: Any, executor: ExecutorLike = None, progress: bool = False, **kwargs: Any) -> Any:
+        token = _PROGRESS.set(check_bool("progress", progress) or _PROGRESS.get())
+        try:
+            if executor is None:
+                return fn(*args, **kwargs)
+            with use_executor(executor):
+                return fn(*args, **kwargs)
+        finally:
+            _PROGRESS.reset(token)
 
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
-    extra = inspect.Parameter("executor", inspect.Parameter.KEYWORD_ONLY, default=None)
+    extra = [
+        inspect.Parameter("executor", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=False),
+    ]
     at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
-    wrapper.__signature__ = sig.replace(parameters=[*params[:at], extra, *params[at:]])  # type: ignore[attr-defined]
+    wrapper.__signature__ = sig.replace(parameters=[*params[:at], *extra, *params[at:]])  # type: ignore[attr-defined]
     doc = fn.__doc__ or ""
     for indent in ("    ", "        "):  # functions, methods
         section = f"\n\n{indent}Returns\n{indent}-------"
@@ -200,6 +229,19 @@ def accepts_executor(fn: Callable[..., Any]) -> Callable[..., Any]:
 def current_executor() -> Any:
     """The executor set by the innermost :func:`use_executor` block (``None``: threads)."""
     return _ACTIVE.get()
+
+
+def progress_bar(total: int, desc: str, *, show: bool | None = None) -> Any:
+    """A tqdm bar of ``total`` chunks if progress is on, else ``None``.
+
+    ``show=None`` follows the ``progress=`` argument of the innermost call made through
+    :func:`accepts_executor`. The bar is closed by the caller (``bar.close()``).
+    """
+    if not (_PROGRESS.get() if show is None else show):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -329,33 +371,30 @@ class _DaskBatch:
 
 
 def ordered_results(
-    fn: Callable[..., Any], args: Sequence[tuple[Any, ...]], executor: Any, n_threads: int
+    fn: Callable[..., Any], args: Iterable[tuple[Any, ...]], executor: Any, n_threads: int
 ) -> Iterator[Any]:
     """Yield ``fn(*a)`` for each ``a`` in ``args``, in order, computed on ``executor``.
 
-    About ``2 * width`` tasks are in flight (``width``: threads, processes or Dask worker threads; Dask
-    tasks are submitted and gathered in batches of ``max(8, width)``, one round trip each), so
-    memory is bounded by a few results whatever ``len(args)``; the caller folds the results as they come,
-    in order, which makes every bit of a reduction independent of the executor. ``executor`` must have
-    passed :func:`check_executor`.
+    ``args`` is consumed lazily: about ``2 * width`` tasks are in flight (``width``: threads, processes
+    or Dask worker threads; Dask tasks are submitted and gathered in batches of ``max(8, width)``, one
+    round trip each), so memory is bounded by a few arguments and results whatever the length of
+    ``args``. The caller folds the results as they come, in order. ``executor`` must have passed
+    :func:`check_executor`.
     """
-    if not args:
+    todo = iter(args)
+    first = list(itertools.islice(todo, 1))
+    if not first:
         return
     runner = _Runner(fn, executor, n_threads)
     try:
         size = runner.batch
-        batches = [args[i : i + size] for i in range(0, len(args), size)]
         window = max(2, -(-2 * runner.width // size))  # batches in flight: >= 2 x width tasks
-        todo = iter(batches)
-        pending: deque[Any] = deque()
-        for b in todo:
-            pending.append(runner.submit(b))
-            if len(pending) >= window:
-                break
+        batches = itertools.chain([first + list(itertools.islice(todo, size - 1))], _batches(todo, size))
+        pending: deque[Any] = deque(runner.submit(b) for b in itertools.islice(batches, window))
         try:
             while pending:
                 results = pending.popleft()()
-                nxt = next(todo, None)
+                nxt = next(batches, None)
                 if nxt is not None:
                     pending.append(runner.submit(nxt))
                 yield from results
@@ -364,3 +403,134 @@ def ordered_results(
                 handle.cancel()
     finally:
         runner.close()
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+# ----------------------------------------------------------------------------------------------------
+# The reduction tree
+# ----------------------------------------------------------------------------------------------------
+
+
+class PairwiseTree:
+    r"""Fold leaves ``0, 1, ..., n-1`` with ``merge`` in a tree fixed by ``n`` alone.
+
+    Every aligned dyadic block of leaves :math:`[k2^j, (k+1)2^j)` inside ``[0, n)`` is the merge of its
+    two halves (left first); the maximal blocks left at the end (one per binary digit of ``n``) are
+    merged from the right. Nodes may be pushed as single leaves or as whole blocks (the nodes another
+    tree built over a sub-range, :meth:`nodes`): the merges, hence every bit of a floating-point result,
+    are the same however the leaves were grouped and wherever the groups were folded. At most
+    :math:`\log_2 n + 1` nodes are held.
+
+    Pairwise summation also has a rounding error growing like :math:`\log n` rather than :math:`n`
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, sec. 4.2).
+
+    Examples
+    --------
+    >>> from stochdepth.executors import PairwiseTree
+    >>> whole = PairwiseTree(lambda a, b: f"({a}{b})")
+    >>> for i in range(6):
+    ...     whole.push(i, 1, str(i))
+    >>> whole.result()
+    '(((01)(23))(45))'
+    >>> left, right = PairwiseTree(whole.merge), PairwiseTree(whole.merge)   # any grouping
+    >>> for i in range(3):
+    ...     left.push(i, 1, str(i))
+    >>> for i in range(3, 6):
+    ...     right.push(i, 1, str(i))
+    >>> joined = PairwiseTree(whole.merge)
+    >>> for node in left.nodes() + right.nodes():
+    ...     joined.push(*node)
+    >>> joined.result() == whole.result()
+    True
+    """
+
+    def __init__(self, merge: Callable[[Any, Any], Any]) -> None:
+        self.merge = merge
+        self._stack: list[tuple[int, int, Any]] = []  # (first leaf, leaves, value)
+
+    def push(self, start: int, size: int, value: Any) -> None:
+        """Append the node of leaves ``[start, start + size)`` (the next ones) and merge what it completes."""
+        stack = self._stack
+        if stack and stack[-1][0] + stack[-1][1] != start:
+            raise ValueError(f"node at leaf {start} does not follow leaf {stack[-1][0] + stack[-1][1] - 1}")
+        stack.append((start, size, value))
+        while len(stack) > 1:
+            (a, m, left), (_, k, right) = stack[-2], stack[-1]
+            if m != k or a % (2 * m):
+                break
+            stack[-2:] = [(a, 2 * m, self.merge(left, right))]
+
+    def nodes(self) -> list[tuple[int, int, Any]]:
+        """The pending nodes ``(start, size, value)``, left to right."""
+        return list(self._stack)
+
+    def result(self) -> Any:
+        """The fold of every leaf pushed (at least one)."""
+        if not self._stack:
+            raise ValueError("nothing was pushed")
+        acc = self._stack[-1][2]
+        for _, _, value in reversed(self._stack[:-1]):
+            acc = self.merge(value, acc)
+        return acc
+
+
+def _fold_group(
+    fn: Callable[..., Any], merge: Callable[[Any, Any], Any], items: list[tuple[int, tuple[Any, ...]]]
+) -> tuple[int, list[tuple[int, int, Any]]]:
+    """Task of a group of leaves ``(index, args)``: their tree nodes, and the number of leaves."""
+    tree = PairwiseTree(merge)
+    for index, args in items:
+        tree.push(index, 1, fn(*args))
+    return len(items), tree.nodes()
+
+
+def chunks_per_task(n_leaves: int, executor: Any) -> int:
+    """Chunks (leaves) folded by one task of :func:`tree_reduce` on ``executor``: 1 on local pools; on
+    Dask a power of two, at most 16, leaving at least ``4 * width`` tasks (``width``: the cluster's
+    worker threads), to cut the scheduler's and the client's per-task costs. The result does not depend
+    on it."""
+    if not _is_dask_client(executor):
+        return 1
+    width = max(1, sum(executor.nthreads().values()))
+    g = 1
+    while g < 16 and n_leaves // (2 * g) >= 4 * width:
+        g *= 2
+    return g
+
+
+def tree_reduce(
+    fn: Callable[..., Any],
+    merge: Callable[[Any, Any], Any],
+    args: Iterable[tuple[Any, ...]],
+    n_leaves: int,
+    executor: Any,
+    n_threads: int,
+    *,
+    tree: PairwiseTree | None = None,
+    start: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> PairwiseTree:
+    """Fold ``fn(*a)`` over ``args`` (leaves ``start, start + 1, ...``; ``n_leaves`` of them) into
+    ``tree`` (a new :class:`PairwiseTree` of ``merge`` if ``None``), computed on ``executor``.
+
+    Leaves are grouped into tasks aligned on multiples of the group size (:class:`PairwiseTree` makes
+    the result independent of it); ``args`` is consumed lazily, a bounded window of tasks in flight.
+    ``progress`` is called with the number of leaves of each finished task, in order.
+    """
+    tree = PairwiseTree(merge) if tree is None else tree
+    if n_leaves <= 0:
+        return tree
+    group = chunks_per_task(n_leaves, executor)
+    indexed = zip(itertools.count(start), args)
+    groups = ((list(items),) for _, items in itertools.groupby(indexed, key=lambda item: item[0] // group))
+    task = functools.partial(_fold_group, fn, merge)
+    for count, nodes in ordered_results(task, groups, executor, min(n_threads, -(-n_leaves // group))):
+        for node in nodes:
+            tree.push(*node)
+        if progress is not None:
+            progress(count)
+    return tree

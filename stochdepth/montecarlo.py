@@ -9,9 +9,15 @@ reducers fold the values into a summary. The chunk's states are then dropped, so
 chunk per thread plus the reducers' summaries, whatever the number of paths.
 
 Reducers (:class:`Samples`, :class:`Moments`, :class:`Histogram`, :class:`Quantiles`) produce per-chunk
-partial summaries that are merged *in chunk order*, so results are bitwise identical for any number of
-threads. Moments are merged with the pairwise update formulas of Chan, Golub & LeVeque (1979) and
-Pébay (2008, Sandia report SAND2008-6212) up to the fourth central moment.
+partial summaries that are merged in a pairwise tree fixed by the number of chunks
+(:class:`~stochdepth.executors.PairwiseTree`), so results are bitwise identical for any number of
+threads and any executor. Moments are merged with the pairwise update formulas of Chan, Golub & LeVeque
+(1979) and Pébay (2008, Sandia report SAND2008-6212) up to the fourth central moment.
+
+Chunks and their random streams are made lazily (:class:`~stochdepth.random.ChunkStreams`) and only a
+bounded window of them is in flight, so with a streaming reducer the memory of a run is flat in the
+number of paths. What cannot be streamed (:class:`Samples`, or a result that keeps a record per path) is
+refused before the work starts when it would not fit in memory (:func:`check_memory`).
 
 Observables are plain numpy functions; :func:`run_observed` is the driver simulators call.
 
@@ -53,10 +59,29 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._checks import check_finite_result, check_int, check_real
+from ._checks import check_finite_result, check_int
 from ._results import Result
-from .executors import ExecutorLike, check_executor, current_executor, ordered_results
-from .random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, chunk_generators
+from .executors import (
+    ExecutorLike,
+    PairwiseTree,
+    check_executor,
+    current_executor,
+    ordered_results,
+    progress_bar,
+    tree_reduce,
+)
+from .random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, chunk_streams
+from .reducers import (
+    Histogram,
+    HistogramResult,
+    Moments,
+    MomentsResult,
+    Quantiles,
+    QuantilesResult,
+    Reducer,
+    Samples,
+    as_reducers,
+)
 
 __all__ = [
     "ChunkKernel",
@@ -72,9 +97,12 @@ __all__ = [
     "Samples",
     "as_observables",
     "as_reducers",
+    "check_memory",
     "check_threads",
     "default_threads",
     "map_chunks",
+    "memory_limit",
+    "reduce_chunks",
     "run_observed",
 ]
 
@@ -98,18 +126,24 @@ def check_threads(n_threads: object) -> int | None:
     return check_int("n_threads", n_threads, min=1)
 
 
+def _positive_env(name: str, unit: str = "") -> int | None:
+    """The positive int in environment variable ``name``, or ``None`` when it is unset or empty."""
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int{unit}, got {env!r}")
+    return value
+
+
 def default_threads() -> int:
     """Threads used for chunked work: ``$STOCHDEPTH_NUM_THREADS`` if set, else the CPU count."""
-    env = os.environ.get("STOCHDEPTH_NUM_THREADS")
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}") from None
-        if value < 1:
-            raise ValueError(f"STOCHDEPTH_NUM_THREADS must be a positive int, got {env!r}")
-        return value
-    return max(1, os.cpu_count() or 1)
+    value = _positive_env("STOCHDEPTH_NUM_THREADS")
+    return value if value is not None else max(1, os.cpu_count() or 1)
 
 
 def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
@@ -120,6 +154,54 @@ def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
     return chosen, threads
 
 
+def memory_limit() -> int:
+    """Bytes a run may keep in memory: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the machine's
+    physical memory."""
+    value = _positive_env("STOCHDEPTH_MAX_MEMORY", " (bytes)")
+    if value is not None:
+        return value
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**34
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_memory(name: str, count: int, bytes_each: float, what: str) -> None:
+    """Refuse, before any work, a result that keeps ``bytes_each`` bytes for each of ``count`` items
+    when the total exceeds :func:`memory_limit`.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter ``name``, the memory needed and the limit.
+
+    Examples
+    --------
+    >>> from stochdepth.montecarlo import check_memory
+    >>> check_memory("n_paths", 10**6, 8, "one float per path")      # 7.6 MiB: fine
+    >>> check_memory("n_paths", 10**15, 8, "one float per path")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_paths=1000000000000000 would keep one float per path in memory: 7.11 PiB, more than ...
+    """
+    need = float(count) * float(bytes_each)
+    limit = memory_limit()
+    if need > limit:
+        raise ValueError(
+            f"{name}={count} would keep {what} in memory: {_bytes(need)}, more than the {_bytes(limit)} "
+            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); lower {name}, or use a streaming "
+            "reduction (reduce=Moments(), Histogram() or Quantiles()) where the function offers one"
+        )
+
+
 def map_chunks(
     fn: Callable[[int, int, np.random.Generator], T],
     rng: RNGLike,
@@ -128,19 +210,77 @@ def map_chunks(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
     executor: ExecutorLike = None,
+    item_bytes: float = 0.0,
 ) -> list[T]:
     """Apply ``fn(start, stop, generator)`` to every chunk and return the results in chunk order.
 
-    Chunks (:func:`stochdepth.random.chunk_generators`) run on a thread pool by default (useful when
+    Chunks (:func:`stochdepth.random.chunk_streams`) run on a thread pool by default (useful when
     ``fn`` releases the GIL, as stochdepth's numba kernels do), or on ``executor``: ``"processes"``, a
     ``concurrent.futures.Executor``, a ``dask.distributed.Client`` or a scheduler address
     (:mod:`stochdepth.executors`). The output is identical for every ``n_threads`` and executor.
+
+    The list holds one result per chunk. A caller that keeps records per item declares their size,
+    ``item_bytes`` per item, and a run that would exceed :func:`memory_limit` is refused before any work
+    (:func:`check_memory`, naming ``n_paths``); :func:`reduce_chunks` folds results in bounded memory
+    instead.
     """
+    n_items = check_int("n_items", n_items, min=0)
+    check_memory("n_paths", n_items, item_bytes, "a record per path")
     chosen, threads = _resolve(executor, n_threads)
-    jobs = chunk_generators(rng, n_items, chunk_size)
+    jobs = chunk_streams(rng, n_items, chunk_size)
     if chosen is None and len(jobs) <= 1:
         threads = 1
-    return list(ordered_results(fn, jobs, chosen, min(threads, max(1, len(jobs)))))
+    bar = progress_bar(len(jobs), "chunks")
+    try:
+        out = []
+        for result in ordered_results(fn, jobs, chosen, min(threads, max(1, len(jobs)))):
+            out.append(result)
+            if bar is not None:
+                bar.update(1)
+        return out
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def reduce_chunks(
+    fn: Callable[[int, int, np.random.Generator], T],
+    merge: Callable[[T, T], T],
+    rng: RNGLike,
+    n_items: int,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    n_threads: int | None = None,
+    executor: ExecutorLike = None,
+) -> T:
+    """Fold ``fn(start, stop, generator)`` over every chunk with ``merge``, in bounded memory.
+
+    The chunks' results are combined in the pairwise tree fixed by the number of chunks
+    (:class:`~stochdepth.executors.PairwiseTree`; ``merge(left, right)``, left before right), so the
+    result is bitwise identical for every ``n_threads`` and executor; memory holds a window of chunks in
+    flight and about log2(number of chunks) partial results, whatever ``n_items``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochdepth.montecarlo import map_chunks, reduce_chunks
+    >>> def count(a, b, gen):
+    ...     return int(np.count_nonzero(gen.random(b - a) < 0.25))
+    >>> hits = reduce_chunks(count, lambda x, y: x + y, 3, 100_000, chunk_size=4096)
+    >>> hits == sum(map_chunks(count, 3, 100_000, chunk_size=4096))
+    True
+    """
+    n_items = check_int("n_items", n_items, min=1)
+    chosen, threads = _resolve(executor, n_threads)
+    jobs = chunk_streams(rng, n_items, chunk_size)
+    bar = progress_bar(len(jobs), "chunks")
+    try:
+        update = bar.update if bar is not None else None
+        tree = tree_reduce(fn, merge, jobs, len(jobs), chosen, min(threads, len(jobs)), progress=update)
+        return tree.result()
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -197,338 +337,6 @@ def as_observables(
     if len(set(names)) != len(names):
         raise ValueError(f"observe has duplicate names: {names}")
     return obs
-
-
-# ----------------------------------------------------------------------------------------------------
-# Reducers
-# ----------------------------------------------------------------------------------------------------
-
-
-class Reducer:
-    """Base class: a mergeable summary of observed values of shape ``(m, *shape)``.
-
-    Subclasses implement :meth:`start` (an empty partial summary), :meth:`update` (fold one chunk,
-    returning the new partial), :meth:`merge` (combine two partials, left before right) and
-    :meth:`finish` (the user-facing result). :meth:`calibrate` may look at the first chunk's values to
-    fix settings (e.g. a histogram range) before any partial is started.
-    """
-
-    key: str = "reducer"
-
-    def calibrate(self, values: np.ndarray) -> Reducer:
-        return self
-
-    def start(self, shape: tuple[int, ...]) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def update(self, partial: Any, values: np.ndarray) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def merge(self, left: Any, right: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def finish(self, partial: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Samples(Reducer):
-    """Keep every value (memory ``n_paths * n_times * out_size * 8`` bytes)."""
-
-    key: str = field(default="samples", init=False, repr=False)
-
-    def start(self, shape: tuple[int, ...]) -> list[np.ndarray]:
-        return []
-
-    def update(self, partial: list[np.ndarray], values: np.ndarray) -> list[np.ndarray]:
-        return [*partial, values]
-
-    def merge(self, left: list[np.ndarray], right: list[np.ndarray]) -> list[np.ndarray]:
-        return left + right
-
-    def finish(self, partial: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(partial, axis=0)
-
-
-@dataclass(frozen=True, repr=False)
-class MomentsResult(Result):
-    r"""Streaming moments of an observable over paths, per recorded time and component.
-
-    ``mean``, ``var`` (unbiased), ``stderr`` (of the mean), ``skewness`` and ``kurtosis`` (plain, not
-    excess: 3 for a Gaussian) are arrays of shape ``(n_times, *out_shape)``; ``n`` is the path count.
-    ``skewness`` and ``kurtosis`` are NaN exactly where the values have zero variance (e.g. a shared
-    initial state), where they are undefined; ``central`` holds the central moments of orders 2 to 4
-    (population normalisation, :math:`\frac1n\sum(x-\bar x)^j`).
-    """
-
-    n: int
-    mean: np.ndarray
-    var: np.ndarray
-    stderr: np.ndarray
-    skewness: np.ndarray
-    kurtosis: np.ndarray
-    central: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
-
-    @property
-    def std(self) -> np.ndarray:
-        return np.sqrt(self.var)
-
-
-@dataclass(frozen=True)
-class Moments(Reducer):
-    """Mean, variance, skewness and kurtosis merged exactly across chunks (bounded memory)."""
-
-    key: str = field(default="moments", init=False, repr=False)
-
-    def start(self, shape: tuple[int, ...]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        z = np.zeros(shape)
-        return (0, z, z.copy(), z.copy(), z.copy())
-
-    def update(self, partial: Any, values: np.ndarray) -> Any:
-        m = values.shape[0]
-        if m == 0:
-            return partial
-        mean = values.mean(axis=0)
-        d = values - mean
-        d2 = d * d
-        chunk = (m, mean, d2.sum(axis=0), (d2 * d).sum(axis=0), (d2 * d2).sum(axis=0))
-        return self.merge(partial, chunk)
-
-    def merge(self, left: Any, right: Any) -> Any:
-        na, ma, m2a, m3a, m4a = left
-        nb, mb, m2b, m3b, m4b = right
-        if na == 0:
-            return right
-        if nb == 0:
-            return left
-        n = na + nb
-        delta = mb - ma
-        mean = ma + delta * (nb / n)
-        m2 = m2a + m2b + delta**2 * (na * nb / n)
-        m3 = m3a + m3b + delta**3 * (na * nb * (na - nb) / n**2) + 3.0 * delta * (na * m2b - nb * m2a) / n
-        m4 = (
-            m4a
-            + m4b
-            + delta**4 * (na * nb * (na * na - na * nb + nb * nb) / n**3)
-            + 6.0 * delta**2 * (na * na * m2b + nb * nb * m2a) / n**2
-            + 4.0 * delta * (na * m3b - nb * m3a) / n
-        )
-        return (n, mean, m2, m3, m4)
-
-    def finish(self, partial: Any) -> MomentsResult:
-        n, mean, m2, m3, m4 = partial
-        if n < 2:
-            raise ValueError("moments need at least 2 paths")
-        var = m2 / (n - 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pop_var = m2 / n
-            skew = np.where(pop_var > 0, (m3 / n) / pop_var**1.5, np.nan)
-            kurt = np.where(pop_var > 0, (m4 / n) / pop_var**2, np.nan)
-        return MomentsResult(
-            n=int(n),
-            mean=mean,
-            var=var,
-            stderr=np.sqrt(var / n),
-            skewness=skew,
-            kurtosis=kurt,
-            central=(m2 / n, m3 / n, m4 / n),
-        )
-
-
-@dataclass(frozen=True, repr=False)
-class HistogramResult(Result):
-    """Counts per bin (shape ``(n_times, *out_shape, bins)``) with under- and overflow counts."""
-
-    edges: np.ndarray
-    counts: np.ndarray
-    underflow: np.ndarray
-    overflow: np.ndarray
-    n: int
-
-    def density(self) -> np.ndarray:
-        """Counts normalised by ``n`` and bin width (a density estimate over the whole line)."""
-        return self.counts / (self.n * np.diff(self.edges))
-
-
-def _auto_range(values: np.ndarray, margin: float) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return (-1.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
-    span = hi - lo if hi > lo else max(abs(hi), 1.0)
-    return (lo - margin * span, hi + margin * span)
-
-
-@dataclass(frozen=True)
-class Histogram(Reducer):
-    """Fixed-bin histogram per recorded time and component (bounded memory).
-
-    Parameters
-    ----------
-    bins : int
-        Number of equal-width bins.
-    range : (float, float) or None
-        Bin range; ``None`` fixes it from the first chunk's values widened by ``margin`` of their span
-        on each side (values outside still counted in ``underflow``/``overflow``).
-    """
-
-    bins: int = 100
-    range: tuple[float, float] | None = None
-    margin: float = 0.25
-    key: str = field(default="histogram", init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        check_int("bins", self.bins, min=1)
-        check_real("margin", self.margin, lo=0.0)
-        if self.range is not None:
-            lo, hi = (check_real("range[0]", self.range[0]), check_real("range[1]", self.range[1]))
-            if not hi > lo:
-                raise ValueError(f"range must satisfy range[0] < range[1], got {self.range}")
-
-    def calibrate(self, values: np.ndarray) -> Histogram:
-        if self.range is not None:
-            return self
-        return Histogram(bins=self.bins, range=_auto_range(values, self.margin), margin=self.margin)
-
-    @property
-    def edges(self) -> np.ndarray:
-        assert self.range is not None
-        return np.linspace(self.range[0], self.range[1], self.bins + 1)
-
-    def start(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        return (
-            np.zeros((*shape, self.bins), np.int64),
-            np.zeros(shape, np.int64),
-            np.zeros(shape, np.int64),
-            0,
-        )
-
-    def update(self, partial: Any, values: np.ndarray) -> Any:
-        assert self.range is not None, "Histogram must be calibrated before use"
-        lo, hi = self.range
-        counts, under, over, n = partial
-        m = values.shape[0]
-        flat = values.reshape(m, -1)
-        below = flat < lo
-        above = flat >= hi
-        inside = ~(below | above | np.isnan(flat))
-        k = flat.shape[1]
-        # bin index of each value, offset by its column: one bincount fills all columns at once
-        safe = np.where(inside, flat, lo)
-        idx = np.clip(np.floor((safe - lo) / (hi - lo) * self.bins), 0, self.bins - 1).astype(np.int64)
-        idx += np.arange(k, dtype=np.int64) * self.bins
-        add = np.bincount(idx[inside], minlength=k * self.bins).astype(np.int64, copy=False)
-        add = add.reshape(k, self.bins)
-        shape = values.shape[1:]
-        return (
-            counts + add.reshape(*shape, self.bins),
-            under + below.sum(axis=0).reshape(shape),
-            over + above.sum(axis=0).reshape(shape),
-            n + m,
-        )
-
-    def merge(self, left: Any, right: Any) -> Any:
-        return (left[0] + right[0], left[1] + right[1], left[2] + right[2], left[3] + right[3])
-
-    def finish(self, partial: Any) -> HistogramResult:
-        counts, under, over, n = partial
-        return HistogramResult(edges=self.edges, counts=counts, underflow=under, overflow=over, n=int(n))
-
-
-@dataclass(frozen=True, repr=False)
-class QuantilesResult(Result):
-    """Quantile estimates (shape ``(len(probs), n_times, *out_shape)``) with a bound on their error.
-
-    ``max_error`` is the bin width of the underlying histogram: each estimate lies within it of an
-    empirical quantile of the simulated values. Estimates falling in the under/overflow are NaN.
-    """
-
-    probs: np.ndarray
-    values: np.ndarray
-    max_error: float
-    n: int
-
-
-@dataclass(frozen=True)
-class Quantiles(Reducer):
-    """Quantiles from a fine streaming histogram (bounded memory, error at most one bin width).
-
-    Parameters
-    ----------
-    probs : sequence of float
-        Probabilities in (0, 1).
-    bins : int
-        Histogram resolution; the error bound is ``(range[1] - range[0]) / bins``.
-    range : (float, float) or None
-        As in :class:`Histogram` (``None``: from the first chunk).
-    """
-
-    probs: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
-    bins: int = 8192
-    range: tuple[float, float] | None = None
-    margin: float = 0.5
-    key: str = field(default="quantiles", init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        probs = tuple(float(p) for p in self.probs)
-        if not probs or not all(0.0 < p < 1.0 for p in probs):
-            raise ValueError(f"probs must be probabilities in (0, 1), got {self.probs}")
-        object.__setattr__(self, "probs", probs)
-
-    def _hist(self) -> Histogram:
-        return Histogram(bins=self.bins, range=self.range, margin=self.margin)
-
-    def calibrate(self, values: np.ndarray) -> Quantiles:
-        if self.range is not None:
-            return self
-        rng = self._hist().calibrate(values).range
-        return Quantiles(probs=self.probs, bins=self.bins, range=rng, margin=self.margin)
-
-    def start(self, shape: tuple[int, ...]) -> Any:
-        return self._hist().start(shape)
-
-    def update(self, partial: Any, values: np.ndarray) -> Any:
-        return self._hist().update(partial, values)
-
-    def merge(self, left: Any, right: Any) -> Any:
-        return self._hist().merge(left, right)
-
-    def finish(self, partial: Any) -> QuantilesResult:
-        hist = self._hist().finish(partial)
-        edges = hist.edges
-        cum = np.cumsum(hist.counts, axis=-1) + hist.underflow[..., None]
-        n = hist.n
-        out = np.full((len(self.probs), *hist.counts.shape[:-1]), np.nan)
-        for j, p in enumerate(self.probs):
-            target = p * n
-            # first bin whose cumulative count reaches the target, linear inside the bin
-            idx = np.argmax(cum >= target, axis=-1)
-            reached = cum[..., -1] >= target
-            below_ok = hist.underflow < target
-            prev = np.take_along_axis(cum, np.maximum(idx - 1, 0)[..., None], axis=-1)[..., 0]
-            prev = np.where(idx == 0, hist.underflow, prev)
-            cnt = np.take_along_axis(hist.counts, idx[..., None], axis=-1)[..., 0]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                frac = np.where(cnt > 0, (target - prev) / cnt, 0.5)
-            width = edges[1] - edges[0]
-            est = edges[idx] + np.clip(frac, 0.0, 1.0) * width
-            out[j] = np.where(reached & below_ok, est, np.nan)
-        return QuantilesResult(
-            probs=np.asarray(self.probs), values=out, max_error=float(edges[1] - edges[0]), n=int(n)
-        )
-
-
-def as_reducers(reduce: Reducer | Sequence[Reducer] | None) -> tuple[Reducer, ...]:
-    """Normalise a ``reduce`` argument (default: keep samples)."""
-    if reduce is None:
-        return (Samples(),)
-    red = (reduce,) if isinstance(reduce, Reducer) else tuple(reduce)
-    if not red or not all(isinstance(r, Reducer) for r in red):
-        raise TypeError("reduce must be a Reducer or a non-empty sequence of Reducers")
-    keys = [r.key for r in red]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"reduce holds two reducers of the same kind: {keys}")
-    return red
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -594,10 +402,10 @@ def run_observed(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
     what: str = "simulation",
-    progress: Callable[[int], None] | None = None,
+    progress: bool | Callable[[int], None] | None = None,
     executor: ExecutorLike = None,
 ) -> dict[str, Observed]:
-    """Run ``kernel`` over path chunks, apply observables, reduce, and merge in chunk order.
+    """Run ``kernel`` over path chunks, apply observables, reduce, and merge in a fixed tree.
 
     Parameters
     ----------
@@ -611,10 +419,11 @@ def run_observed(
     observables, reducers
         Already normalised (:func:`as_observables`, :func:`as_reducers`).
     what : str
-        Used in the error raised when states are not finite.
-    progress : callable or None
-        Called with the number of paths of each chunk, in chunk order, as its partial summaries are
-        merged (e.g. a tqdm ``update``).
+        Used in the error raised when states are not finite, and as the progress bar's label.
+    progress : bool, callable or None
+        ``True``: a tqdm bar over chunks; ``None``: the ``progress=`` of the calling public function
+        (:func:`~stochdepth.executors.accepts_executor`); a callable is called with the number of paths
+        of each chunk as its partial summaries are folded.
     executor : optional
         Where chunks run: threads (default), ``"processes"``, a ``concurrent.futures.Executor``, a
         ``dask.distributed.Client`` or a scheduler address (:mod:`stochdepth.executors`; ``None``: the
@@ -623,29 +432,64 @@ def run_observed(
 
     Raises
     ------
+    ValueError
+        If :class:`Samples` would keep more than :func:`memory_limit` bytes (checked from the number of
+        recorded times before any work, and from the observables' output size after the first chunk).
     NumericalError
         If a state or an observable value is NaN or infinite.
     """
     n_paths = check_int("n_paths", n_paths, min=1)
     chosen, threads = _resolve(executor, n_threads)
-    jobs = chunk_generators(rng, n_paths, check_chunk_size(chunk_size))
-    threads = min(threads, len(jobs))
+    jobs = chunk_streams(rng, n_paths, check_chunk_size(chunk_size))
+    n_chunks = len(jobs)
+    keeps = sum(isinstance(r, Samples) for r in reducers) * len(observables)
+    if keeps:
+        check_memory("n_paths", n_paths, 8 * keeps * max(1, len(times)), "the samples (reduce=Samples())")
 
     # The first chunk calibrates reducers that need a look at the data (auto ranges) and returns them;
-    # the other chunks are then scheduled with the calibrated reducers. Partials are merged into one
-    # accumulator in chunk order as they arrive (``ordered_results`` keeps a bounded window in flight):
-    # memory stays bounded by a few chunks whatever n_paths, and the sequence of merges (hence every bit
-    # of the result) is the same for any number of threads and any executor.
+    # the other chunks are then folded with the calibrated reducers, as nodes of the tree fixed by the
+    # number of chunks (``tree_reduce``: lazy chunks, a bounded window in flight): memory stays bounded
+    # whatever n_paths, and every bit of the result is the same for any thread count and executor.
     first = functools.partial(_first_chunk, kernel, tuple(observables), tuple(reducers), what)
-    ((cal, acc),) = ordered_results(first, jobs[:1], chosen, 1)
-    if progress is not None:
-        progress(jobs[0][1] - jobs[0][0])
-    rest = functools.partial(_chunk_partials, kernel, tuple(observables), cal, what)
-    for (a, b, _), part in zip(jobs[1:], ordered_results(rest, jobs[1:], chosen, threads)):
-        for name, rs in cal.items():
-            acc[name] = [r.merge(x, y) for r, x, y in zip(rs, acc[name], part[name])]
-        if progress is not None:
-            progress(b - a)
+    chunks = iter(jobs)
+    bar = progress_bar(n_chunks, what, show=None if progress is None else progress is True)
+    done = [0]
+    try:
+        (a0, b0, g0) = next(chunks)
+        ((cal, acc),) = ordered_results(first, [(a0, b0, g0)], chosen, 1)
+        _check_samples(cal, acc, n_paths, b0 - a0)
+
+        merge = functools.partial(_merge_partials, cal)
+        size = check_chunk_size(chunk_size)
+
+        def advance(count: int) -> None:
+            if bar is not None:
+                bar.update(count)
+            for _ in range(count):
+                paths = min(size, n_paths - done[0])
+                done[0] += paths
+                if callable(progress):
+                    progress(paths)
+
+        tree = PairwiseTree(merge)
+        tree.push(0, 1, acc)
+        advance(1)
+        rest = functools.partial(_chunk_partials, kernel, tuple(observables), cal, what)
+        tree_reduce(
+            rest,
+            merge,
+            chunks,
+            n_chunks - 1,
+            chosen,
+            min(threads, max(1, n_chunks - 1)),
+            tree=tree,
+            start=1,
+            progress=advance,
+        )
+        acc = tree.result()
+    finally:
+        if bar is not None:
+            bar.close()
 
     results = {}
     for o in observables:
@@ -653,6 +497,25 @@ def run_observed(
         fields = {r.key: r.finish(x) for r, x in zip(rs, acc[o.name])}
         results[o.name] = Observed(name=o.name, times=np.asarray(times, dtype=float), **fields)
     return results
+
+
+def _merge_partials(
+    cal: dict[str, list[Reducer]], left: dict[str, list[Any]], right: dict[str, list[Any]]
+) -> dict[str, list[Any]]:
+    """Merge two nodes of the reduction tree: every observable's reducers, left before right."""
+    return {name: [r.merge(u, v) for r, u, v in zip(rs, left[name], right[name])] for name, rs in cal.items()}
+
+
+def _check_samples(cal: dict[str, list[Reducer]], acc: dict[str, list[Any]], n_paths: int, m: int) -> None:
+    """After the first chunk (``m`` paths): refuse :class:`Samples` that would not fit in memory."""
+    per_path = sum(
+        part[0].size // max(1, m) * 8
+        for name, rs in cal.items()
+        for r, part in zip(rs, acc[name])
+        if isinstance(r, Samples)
+    )
+    if per_path:
+        check_memory("n_paths", n_paths, per_path, "the samples (reduce=Samples())")
 
 
 def _observe(observables: Sequence[Observable], what: str, states: np.ndarray) -> dict[str, np.ndarray]:

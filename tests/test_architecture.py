@@ -205,12 +205,21 @@ def _private_violations(edges: list[tuple[str, str, tuple[str, ...]]]) -> list[s
     return bad
 
 
-def _torch_violations(edges: list[tuple[str, str, tuple[str, ...]]]) -> list[str]:
+def _confined_violations(edges: list[tuple[str, str, tuple[str, ...]]], package: str, home: str) -> list[str]:
+    """Library modules outside ``home`` importing the third-party ``package``."""
     return [
         f"{a} imports {b}"
         for a, b, _ in edges
-        if a.startswith("stochdepth") and not a.startswith("stochdepth.nn") and b.split(".")[0] == "torch"
+        if a.startswith("stochdepth") and not a.startswith(home) and b.split(".")[0] == package
     ]
+
+
+def _torch_violations(edges: list[tuple[str, str, tuple[str, ...]]]) -> list[str]:
+    return _confined_violations(edges, "torch", "stochdepth.nn")
+
+
+def _matplotlib_violations(edges: list[tuple[str, str, tuple[str, ...]]]) -> list[str]:
+    return _confined_violations(edges, "matplotlib", "stochdepth.plot")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,7 +253,11 @@ def test_torch_only_in_nn():
     assert _torch_violations(EDGES) == []
 
 
-def test_import_stochdepth_does_not_import_torch_or_dask():
+def test_matplotlib_only_in_plot():
+    assert _matplotlib_violations(EDGES) == []
+
+
+def test_import_stochdepth_does_not_import_torch_dask_or_matplotlib():
     code = (
         "import sys, stochdepth\n"
         "import stochdepth.testing, stochdepth.executors, stochdepth.montecarlo\n"
@@ -252,6 +265,9 @@ def test_import_stochdepth_does_not_import_torch_or_dask():
         "    getattr(stochdepth, name)\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
         "assert 'dask' not in sys.modules and 'distributed' not in sys.modules, 'dask imported'\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
+        "stochdepth.plot\n"
+        "assert 'matplotlib' in sys.modules, 'the check above cannot fail'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
@@ -272,6 +288,7 @@ def test_import_stochdepth_does_not_import_torch_or_dask():
         (_private_violations, ("validation.runner", "stochdepth._checks", ())),
         (_private_violations, ("tests.stats.test_gof", "stochdepth.stopping._reference", ())),
         (_torch_violations, ("stochdepth.limits.linear", "torch", ())),
+        (_matplotlib_violations, ("stochdepth.depth.traces", "matplotlib.figure", ())),
     ],
 )
 def test_rules_catch_a_violation(rule, edge):
@@ -283,11 +300,13 @@ def test_allowed_edges_pass_the_rules():
         ("stochdepth.depth.bridge", "stochdepth.stopping.markov", ("solve",)),
         ("stochdepth.stopping.markov", "stochdepth._checks", ("check_int",)),
         ("stochdepth.nn.random_resnet", "torch", ()),
+        ("stochdepth.plot.style", "matplotlib.figure", ()),
         ("stochdepth.stopping.markov", "stochdepth.stopping._kernels", ()),
         ("tests.stopping.test_markov", "stochdepth.stopping._kernels", ()),
         ("tests.foundation.test_checks", "stochdepth._checks", ("check_int",)),
     ]
-    for rule in (_generic_violations, _upward_violations, _private_violations, _torch_violations):
+    rules = (_generic_violations, _upward_violations, _private_violations, _torch_violations)
+    for rule in (*rules, _matplotlib_violations):
         assert rule(allowed) == []
 
 

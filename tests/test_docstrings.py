@@ -21,6 +21,7 @@ AREAS = {
         "stochdepth._checks",
         "stochdepth._results",
         "stochdepth.executors",
+        "stochdepth.reducers",
     ],
     "sde": [
         "stochdepth.sde.problem",
@@ -94,6 +95,14 @@ AREAS = {
         "stochdepth.depth.exit_evaluation",
         "stochdepth.depth.exit_theory",
         "stochdepth.depth.risk",
+    ],
+    "plot": [
+        "stochdepth.plot",
+        "stochdepth.plot.style",
+        "stochdepth.plot.laws",
+        "stochdepth.plot.convergence",
+        "stochdepth.plot.boundaries",
+        "stochdepth.plot.exits",
     ],
 }
 MODULES = [name for names in AREAS.values() for name in names]

@@ -229,3 +229,43 @@ def test_docstring_examples():
 
     result = doctest.testmod(mc, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+@given(st.integers(1, 70), st.lists(st.integers(1, 9), min_size=1, max_size=20))
+def test_pairwise_tree_does_not_depend_on_grouping(n, cuts):
+    """Leaves folded in any contiguous groups, each group's nodes pushed into one tree, give the same
+    merge expression as every leaf pushed one by one (the property that makes Dask's grouped tasks
+    bitwise identical to threads)."""
+    from stochdepth.executors import PairwiseTree
+
+    def merge(a, b):
+        return f"({a}{b})"
+
+    whole = PairwiseTree(merge)
+    for i in range(n):
+        whole.push(i, 1, chr(48 + i))
+    joined, start = PairwiseTree(merge), 0
+    for cut in [*cuts, n] * n:
+        stop = min(n, start + cut)
+        part = PairwiseTree(merge)
+        for i in range(start, stop):
+            part.push(i, 1, chr(48 + i))
+        for node in part.nodes():
+            joined.push(*node)
+        start = stop
+        if start == n:
+            break
+    assert joined.result() == whole.result()
+    assert whole.result().count("(") == n - 1  # a binary tree: n - 1 merges
+    assert len(whole.nodes()) == bin(n).count("1")  # the pending nodes: one per binary digit of n
+
+
+def test_pairwise_tree_refuses_a_gap():
+    from stochdepth.executors import PairwiseTree
+
+    tree = PairwiseTree(lambda a, b: a + b)
+    tree.push(0, 1, 1)
+    with pytest.raises(ValueError, match="does not follow"):
+        tree.push(2, 1, 1)
+    with pytest.raises(ValueError, match="nothing"):
+        PairwiseTree(lambda a, b: a + b).result()

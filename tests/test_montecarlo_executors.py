@@ -187,3 +187,42 @@ def test_public_samplers_take_the_executor_keyword(client, seed):
     np.testing.assert_array_equal(ref.log_ratio, got.log_ratio)
     with pytest.raises(TypeError, match="executor"):
         sample_linear_log_norm(4, 8, **kw, executor=object())
+
+
+def _cheap_kernel(a, b, gen):
+    out = np.empty((b - a, 1, 1))
+    out[:, 0, 0] = gen.standard_normal(b - a) * (1.0 + 1e-3 * a)  # chunks differ: merge order shows in bits
+    return out
+
+
+def test_dask_tasks_fold_groups_of_chunks_into_the_same_tree(client, seed):
+    """80 chunks on 2 workers: Dask tasks fold groups of 8 chunks on the workers (chunks_per_task), the
+    client folds the groups' tree nodes; the bits are those of threads folding every chunk itself."""
+    from stochdepth.executors import chunks_per_task
+
+    assert chunks_per_task(79, client) == 8 and chunks_per_task(79, "threads") == 1
+    obs = [Observable("x", lambda s: s[..., 0])]
+    kw = dict(chunk_size=50, n_threads=2)
+    reducers = [Moments(), Histogram(bins=32)]
+    ref = run_observed(_cheap_kernel, seed, 4000, np.array([1.0]), obs, reducers, **kw)["x"]
+    got = run_observed(_cheap_kernel, seed, 4000, np.array([1.0]), obs, reducers, executor=client, **kw)["x"]
+    for name in ("mean", "var", "skewness", "kurtosis"):
+        np.testing.assert_array_equal(getattr(ref.moments, name), getattr(got.moments, name))
+    np.testing.assert_array_equal(ref.histogram.counts, got.histogram.counts)
+
+
+def test_progress_bar_on_every_executor(client, seed, capsys):
+    """progress=True: a tqdm bar over the chunks (10 of 100 networks) on every executor; False: silent."""
+    from stochdepth.networks import sample_linear_log_norm, squared_norms
+
+    kw = dict(n_paths=1000, chunk_size=100, observe=squared_norms(), reduce=Moments(), rng=seed)
+    for ex in ("threads", "processes", client):
+        sample_network(np.ones(4), 4, 8, executor=ex, progress=True, **kw)
+        assert "10/10" in capsys.readouterr().err, ex
+    sample_linear_log_norm(4, 8, n_paths=1000, chunk_size=100, rng=seed, executor=client, progress=True)
+    assert "10/10" in capsys.readouterr().err
+    sample_network(np.ones(4), 4, 8, executor=client, **kw)
+    sample_network(np.ones(4), 4, 8, progress=False, **kw)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="progress"):
+        sample_network(np.ones(4), 4, 8, progress="yes", **kw)

@@ -193,7 +193,7 @@ _A3_CHUNK = 4000  # paths per simulation chunk (bounded memory at level full; on
 def _a3_chunk(seed: int, activation: str, n_steps: int, size: int, index: int, width: int = 4) -> np.ndarray:
     """States of the limit diffusion at every Euler step, ``(size, n_steps + 1, width)`` (stochdepth.sde)."""
     from stochdepth.limits import simulate_limit
-    from stochdepth.sde import state
+    from stochdepth.networks import preactivations
 
     res = simulate_limit(
         np.ones(3),
@@ -203,10 +203,10 @@ def _a3_chunk(seed: int, activation: str, n_steps: int, size: int, index: int, w
         n_steps=n_steps,
         n_paths=size,
         record=np.arange(n_steps + 1),
-        observe=[state()],
+        observe=[preactivations()],
         rng=stream(seed, "A3-paths", activation, n_steps, width, index),
     )
-    return res["state"].samples
+    return res["preactivations"].samples[..., 0]
 
 
 def _a3_paths(seed: int, activation: str, n_steps: int, m: int) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 TAGS = ("seed", "derived", "classical")
 LEVELS = ("quick", "full")
 
-__all__ = ["LEVELS", "TAGS", "Claim", "Verdict", "claim"]
+__all__ = ["LEVELS", "TAGS", "Claim", "Verdict", "claim", "full_text"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class Verdict:
     evidence: Mapping[str, Any]
     seconds: float = 0.0
 
-    def summary(self, width: int = 90) -> str:
+    def summary(self, width: int | None = 90) -> str:
+        """The evidence on one line, numbers to 4 significant digits; cut to ``width`` characters with
+        "..." (``width=None``: never cut; :meth:`details` gives every number in full)."""
         parts = []
         for k, v in self.evidence.items():
             if isinstance(v, float):
@@ -53,7 +55,30 @@ class Verdict:
             else:
                 parts.append(f"{k}={v}")
         text = "; ".join(parts)
-        return text if len(text) <= width else text[: width - 3] + "..."
+        return text if width is None or len(text) <= width else text[: width - 3] + "..."
+
+    def details(self) -> list[tuple[str, str]]:
+        """Every item of the evidence in full: ``(key, value)`` with floats in ``repr`` precision and arrays
+        written out element by element (never summarised)."""
+        return [(str(k), full_text(v)) for k, v in self.evidence.items()]
+
+
+def full_text(value: Any) -> str:
+    """``value`` as text with nothing left out: arrays as nested lists (numpy would summarise long ones
+    with "..."), containers element by element."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return full_text(value.tolist())
+    if isinstance(value, np.generic):
+        return full_text(value.item())
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {full_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(full_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

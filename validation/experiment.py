@@ -10,7 +10,10 @@ defines
   figure;
 * ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words);
 * ``report(result, ctx) -> Report``: the metrics written to ``results.json``, Markdown tables, figures
-  (saved with ``ctx.savefig``) and notes;
+  (drawn with :mod:`stochdepth.plot` and saved with ``ctx.savefig``) and notes; it draws from the result
+  alone, so that ``python -m validation figures`` can redraw from a kept result;
+* ``FIGURES``: the names of the figures ``report`` saves (``ctx.savefig(fig, name)``), listed by
+  ``python -m validation --list``;
 * ``EXPERIMENT = Experiment.of_module(__name__, id=..., title=..., description=...)`` tying them
   together: the campaign is the module's package, the steps and sizes are the module's own.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .runner import Check, Context, Task, TaskOutput
@@ -52,11 +56,13 @@ class Experiment:
     compute: Callable[[Any, Context], Any]
     checks: Callable[[Any], list[Check]]
     report: Callable[[Any, Context], Report]
+    figures: tuple[str, ...] = ()
 
     @classmethod
     def of_module(cls, module_name: str, *, id: str, title: str, description: str) -> Experiment:
         """The experiment an experiment module defines: its ``SIZES``, ``compute``, ``checks`` and
-        ``report``, in the campaign named by its package (``validation.<campaign>.<module>``).
+        ``report`` (and ``FIGURES``), in the campaign named by its package
+        (``validation.<campaign>.<module>``).
 
         Called at the end of the module as ``Experiment.of_module(__name__, ...)``, once those four
         names exist.
@@ -71,6 +77,7 @@ class Experiment:
             compute=module.compute,
             checks=module.checks,
             report=module.report,
+            figures=tuple(getattr(module, "FIGURES", ())),
         )
 
     def run(self, ctx: Context) -> TaskOutput:
@@ -78,15 +85,22 @@ class Experiment:
         if ctx.profile not in self.sizes:
             raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
         result = self.compute(self.sizes[ctx.profile], ctx)
+        ctx.keep(result)
         verdicts = [Check(c.name, bool(c.passed), c.detail) for c in self.checks(result)]  # numpy bools too
         rep = self.report(result, ctx)
         return TaskOutput(
             metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
         )
 
+    def redraw(self, ctx: Context) -> list[str]:
+        """Draw the figures named in ``ctx.redraw`` from the result kept by an earlier run (no
+        computation); return the paths of the figures written."""
+        rep = self.report(ctx.kept(), ctx)
+        return [f for f in rep.figures if Path(f).stem in (ctx.redraw or ())]
+
     def task(self) -> Task:
         """This experiment as a runner task."""
-        return Task(self.id, self.title, self.campaign, self.run, self.description)
+        return Task(self.id, self.title, self.campaign, self.run, self.description, self.figures)
 
 
 def campaign_tasks(experiments: Iterable[Experiment], profile: str) -> list[Task]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_floats", "fmt", "fmt_p", "fmt_pm", "loglog_slope", "max_abs"]
+__all__ = ["as_floats", "fmt", "fmt_p", "fmt_pm", "loglog_slope", "max_abs", "table"]
 
 
 def fmt(x: Any, digits: int = 4) -> str:
@@ -45,3 +45,12 @@ def max_abs(values: Any) -> float:
     """Largest ``|value|`` ignoring NaNs (the worst z-score of a family); ``nan`` when empty."""
     arr = np.abs(np.asarray(values, dtype=float))
     return float(np.nanmax(arr)) if arr.size else math.nan
+
+
+def table(header: list[str], rows: list[list[Any]], caption: str | None = None) -> str:
+    """A Markdown table (cells converted with ``str``), optionally preceded by a bold caption line."""
+    lines = [f"**{caption}**", ""] if caption else []
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -8,8 +8,11 @@ and figures. The runner:
   (same profile and seed), so an interrupted run loses nothing it had finished; long tasks can
   checkpoint their own sub-results with :meth:`Context.cached`;
 * shows a progress bar (tqdm) over tasks;
+* keeps each experiment's computed result (``<out>/tasks/<task id>/result.pickle``), from which
+  ``python -m validation figures`` redraws figures without recomputing (:mod:`validation.figures`);
 * writes ``<out>/results.json`` (every task's metrics and checks), the figures under ``<out>/figures``
-  and a Markdown report ``<out>/report.md``.
+  (PDF and PNG, drawn with :mod:`stochdepth.plot`), a Markdown report ``<out>/report.md`` and a
+  self-contained HTML report ``<out>/report.html`` (:mod:`validation.html`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import platform
 import tempfile
 import time
@@ -31,7 +35,16 @@ import numpy as np
 
 PROFILES = ("quick", "full")
 
-__all__ = ["PROFILES", "Check", "Context", "Task", "TaskOutput", "run_tasks", "write_json_atomic"]
+__all__ = [
+    "PROFILES",
+    "Check",
+    "Context",
+    "Task",
+    "TaskOutput",
+    "run_tasks",
+    "write_json_atomic",
+    "write_reports",
+]
 
 
 def _jsonable(obj: Any) -> Any:
@@ -98,17 +111,23 @@ class Task:
     campaign: str
     fn: Callable[[Context], TaskOutput]
     description: str = ""
+    figures: tuple[str, ...] = ()
 
 
 @dataclass
 class Context:
-    """Per-task environment: profile, seeds, output folders and a sub-result cache."""
+    """Per-task environment: profile, seeds, output folders and a sub-result cache.
+
+    ``redraw``: the names of the figures to draw when redrawing from a kept result (``None``: a run,
+    every figure is drawn); :meth:`savefig` skips the others.
+    """
 
     profile: str
     seed: int
     out: Path
     task_id: str = ""
     device: str = "cpu"
+    redraw: frozenset[str] | None = None
 
     @property
     def quick(self) -> bool:
@@ -129,13 +148,53 @@ class Context:
         return p
 
     def savefig(self, fig: Any, name: str) -> str:
-        """Save a matplotlib figure as PNG under ``figures/`` and return its relative path."""
-        import matplotlib.pyplot as plt
+        """Save a figure as PDF and PNG under ``figures/`` (:func:`stochdepth.plot.save`) and return the
+        PNG's relative path (when redrawing, a figure not asked for is not written)."""
+        from stochdepth import plot
 
-        path = self.figures / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        if self.redraw is None or name in self.redraw:
+            plot.save(fig, self.figures / name)
         return f"figures/{name}.png"
+
+    @property
+    def kept_path(self) -> Path:
+        """Where :meth:`keep` stores this task's result."""
+        return self.out / "tasks" / self.task_id / "result.pickle"
+
+    def keep(self, result: Any) -> None:
+        """Store the computed result of this task (atomically, stamped with profile and seed), so that its
+        figures can be redrawn later without recomputing."""
+        path = self.kept_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump({"stamp": {"profile": self.profile, "seed": self.seed}, "result": result}, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def kept(self) -> Any:
+        """The result stored by :meth:`keep` for this task, profile and seed (``LookupError`` if none).
+
+        The file is one this program wrote into its own output folder; unpickling it runs the code of
+        the result's classes, so point ``--out`` only at folders you trust.
+        """
+        path = self.kept_path
+        if not path.exists():
+            raise LookupError(
+                f"no kept result of {self.task_id} in {self.out}: run `python -m validation` first"
+            )
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+        if data.get("stamp") != {"profile": self.profile, "seed": self.seed}:
+            raise LookupError(
+                f"the kept result of {self.task_id} is of {data.get('stamp')}, not profile "
+                f"{self.profile!r} and seed {self.seed}: rerun `python -m validation`"
+            )
+        return data["result"]
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Return the JSON-able result of ``compute()``, stored under this task's folder by ``key``.
@@ -246,9 +305,30 @@ def run_tasks(
             bar.close()
         ordered = {t.id: records[t.id] for t in tasks if t.id in records}
         summary = _summarise(ordered, tasks, profile, seed)
-        write_json_atomic(out / "results.json", summary)
-        (out / "report.md").write_text(_report(summary), encoding="utf-8")
+        write_reports(summary, out)
     return summary
+
+
+def write_reports(summary: dict[str, Any], out: Path) -> None:
+    """Write ``results.json``, ``report.md`` and the self-contained ``report.html`` of a run."""
+    from .html import html_report
+
+    write_json_atomic(out / "results.json", summary)
+    _write_text_atomic(out / "report.md", _report(summary))
+    _write_text_atomic(out / "report.html", html_report(summary, out))
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _finished(path: Path, stamp: dict[str, Any]) -> dict[str, Any] | None:
@@ -367,7 +447,7 @@ def _report(summary: dict[str, Any]) -> str:
         for t in r.get("tables", []):
             lines += [t, ""]
         for f in r.get("figures", []):
-            lines += [f"![{Path(f).stem}]({f})", ""]
+            lines += [f"![{Path(f).stem}]({f}) ([PDF]({Path(f).with_suffix('.pdf').as_posix()}))", ""]
         for n in r.get("notes", []):
             lines += [f"> {n}", ""]
     return "\n".join(lines)

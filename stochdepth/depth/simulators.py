@@ -21,7 +21,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_real
 from ..executors import accepts_executor
-from ..montecarlo import map_chunks
+from ..montecarlo import check_memory, map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from ..stopping import Simulator
 from .continuous import linear_resnet_optimal_depth
@@ -216,6 +216,7 @@ def simulate_stopping_depth(
     n = check_int("n_paths", n_paths, min=1)
     h = check_real("dt", dt, lo=0.0, lo_open=True)
     tmax = check_real("max_depth", max_depth, lo=0.0, lo_open=True)
+    check_memory("n_paths", n, 8, "one depth per path")
     if not cf.continuation(y):
         return np.zeros(n)
     assert cf.boundary is not None
@@ -244,10 +245,11 @@ def simulate_stopping_depth(
             alive, d = alive[keep], new[keep]
         return out
 
-    parts = map_chunks(chunk, rng, n, chunk_size=chunk_size, n_threads=n_threads)
+    parts = map_chunks(chunk, rng, n, chunk_size=chunk_size, n_threads=n_threads, item_bytes=8)
     return np.concatenate(parts)
 
 
+@accepts_executor
 def simulate_network_depths(
     width: int,
     depth: int,
@@ -315,4 +317,4 @@ def simulate_network_depths(
             y = np.log(np.linalg.norm(Y, axis=1))
         return tau
 
-    return np.concatenate(map_chunks(job, rng, m_paths, chunk_size=chunk_size))
+    return np.concatenate(map_chunks(job, rng, m_paths, chunk_size=chunk_size, item_bytes=8))

@@ -55,7 +55,8 @@ def evaluate(
             raw = coef(*args)
         except Exception as exc:
             try:
-                wrapped = type(exc)(f"{name}: evaluating the callable on the grid failed: {exc}")
+                call = f"{name.split('[')[0]}({', '.join(names)})"
+                wrapped = type(exc)(f"{name}: evaluating {call} on the grid failed: {exc}")
             except Exception:  # pragma: no cover - exception types with other signatures
                 raise exc from None
             raise wrapped from exc

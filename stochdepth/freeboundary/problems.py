@@ -30,6 +30,7 @@ problem is solved, and must broadcast against their arguments.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
@@ -112,8 +113,28 @@ class Natural(BoundaryCondition):
     """
 
 
-def _check_coefficient(name: str, value: Any) -> None:
+def _check_signature(name: str, value: Any, args: tuple[str, ...] | None) -> None:
+    """Reject a callable that cannot be called as ``name(*args)``, naming the signature expected."""
+    if args is None:
+        return
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # builtins and compiled functions without a signature
+        return
+    try:
+        signature.bind(*args)
+    except TypeError:
+        call = f"{name.split('[')[0]}({', '.join(args)})"
+        raise TypeError(
+            f"{name} must be callable as {call} (vectorised over the grid arrays), "
+            f"got a callable with signature {signature}"
+        ) from None
+
+
+def _check_coefficient(name: str, value: Any, args: tuple[str, ...] | None = None) -> None:
+    """A real number, or a callable that accepts ``args`` (``None``: any signature)."""
     if callable(value):
+        _check_signature(name, value, args)
         return
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number or a callable, got {type(value).__name__}")
@@ -126,11 +147,11 @@ def _check_bc(name: str, bc: Any) -> BoundaryCondition:
     return bc
 
 
-def _check_coefficients_1d(problem: Any) -> None:
-    """The gain and the coefficients of a one-dimensional problem (time-dependent or stationary)."""
-    _check_callable("gain", problem.gain)
+def _check_coefficients_1d(problem: Any, args: tuple[str, ...]) -> None:
+    """The gain and the coefficients (callables of ``args``) of a one-dimensional problem."""
+    _check_callable("gain", problem.gain, ("x",))
     for name in ("drift", "volatility", "cost", "rate"):
-        _check_coefficient(name, getattr(problem, name))
+        _check_coefficient(name, getattr(problem, name), args)
     if isinstance(problem.volatility, numbers.Real) and problem.volatility < 0:
         raise ValueError(f"volatility must be >= 0, got {problem.volatility!r}")
     if isinstance(problem.rate, numbers.Real) and problem.rate < 0:
@@ -140,14 +161,15 @@ def _check_coefficients_1d(problem: Any) -> None:
 def _check_derivative_and_boundaries(problem: Any) -> None:
     """The optional gain derivative and the two boundary conditions of a one-dimensional problem."""
     if problem.gain_derivative is not None:
-        _check_callable("gain_derivative", problem.gain_derivative)
+        _check_callable("gain_derivative", problem.gain_derivative, ("x",))
     _check_bc("left", problem.left)
     _check_bc("right", problem.right)
 
 
-def _check_callable(name: str, value: Any) -> None:
+def _check_callable(name: str, value: Any, args: tuple[str, ...]) -> None:
     if not callable(value):
         raise TypeError(f"{name} must be a callable, got {type(value).__name__}")
+    _check_signature(name, value, args)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -216,11 +238,11 @@ class ObstacleProblem:
     gain_derivative: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
-        _check_coefficients_1d(self)
+        _check_coefficients_1d(self, ("t", "x"))
         object.__setattr__(self, "t1", check_real("t1", self.t1, lo=0.0, lo_open=True))
         object.__setattr__(self, "grid", as_grid("grid", self.grid))
         if self.terminal is not None:
-            _check_callable("terminal", self.terminal)
+            _check_callable("terminal", self.terminal, ("x",))
         _check_derivative_and_boundaries(self)
 
 
@@ -274,7 +296,7 @@ class StationaryObstacleProblem:
     gain_derivative: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
-        _check_coefficients_1d(self)
+        _check_coefficients_1d(self, ("x",))
         object.__setattr__(self, "grid", as_grid("grid", self.grid))
         _check_derivative_and_boundaries(self)
 
@@ -346,18 +368,19 @@ class ObstacleProblem2D:
     top: BoundaryCondition = Dirichlet()
 
     def __post_init__(self) -> None:
-        _check_callable("gain", self.gain)
+        _check_callable("gain", self.gain, ("x", "y"))
+        args = ("x", "y") if self.t1 is None else ("t", "x", "y")
         for name in ("drift", "volatility"):
             pair = getattr(self, name)
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"{name} must be a pair (x component, y component), got {pair!r}")
             for k, comp in enumerate(pair):
-                _check_coefficient(f"{name}[{k}]", comp)
+                _check_coefficient(f"{name}[{k}]", comp, args)
                 if name == "volatility" and isinstance(comp, numbers.Real) and comp < 0:
                     raise ValueError(f"volatility[{k}] must be >= 0, got {comp!r}")
             object.__setattr__(self, name, tuple(pair))
         for name in ("cost", "rate"):
-            _check_coefficient(name, getattr(self, name))
+            _check_coefficient(name, getattr(self, name), args)
         if isinstance(self.rate, numbers.Real) and self.rate < 0:
             raise ValueError(f"rate must be >= 0, got {self.rate!r}")
         if self.t1 is not None:
@@ -369,7 +392,7 @@ class ObstacleProblem2D:
         object.__setattr__(self, "grid_x", as_grid("grid_x", self.grid_x))
         object.__setattr__(self, "grid_y", as_grid("grid_y", self.grid_y))
         if self.terminal is not None:
-            _check_callable("terminal", self.terminal)
+            _check_callable("terminal", self.terminal, ("x", "y"))
         for edge in ("left", "right", "bottom", "top"):
             bc = _check_bc(edge, getattr(self, edge))
             if rho != 0.0 and not isinstance(bc, Dirichlet):

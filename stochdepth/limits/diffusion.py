@@ -16,6 +16,7 @@ of Euler--Maruyama, measured by :func:`weak_error_study`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .._results import Estimate, Result
 from ..activations import Activation, get_activation
 from ..executors import accepts_executor
 from ..montecarlo import Observable, Reducer, as_observables, check_threads
-from ..networks import NetworkSpec, as_network_spec, sample_input_layer, sample_network
+from ..networks import NetworkSpec, as_network_spec, preactivations, sample_input_layer, sample_network
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike, check_chunk_size, spawn
 from ..sde import SDE, EulerMaruyama, simulate, simulate_levels
 from ..sde.observables import squared_norm
@@ -118,6 +119,11 @@ def _input_sampler(x: np.ndarray, n: int) -> Any:
 
 
 @accepts_executor
+def _one_input(fn: Any, states: np.ndarray) -> np.ndarray:
+    """``fn`` of network states ``(..., width, 1)`` applied to SDE states ``(..., width)``."""
+    return fn(states[..., None])
+
+
 def simulate_limit(
     x: Any,
     width: int | None = None,
@@ -140,12 +146,15 @@ def simulate_limit(
         dX_t=\frac{\|\phi(X_t)\|}{\sqrt n}\,dB_t,\qquad X_0=W_{\rm in}x\sim\mathcal N\Big(0,
         \frac{\|x\|^2}d I_n\Big).
 
-    One input (``x`` of shape ``(d,)``): :func:`stochdepth.sde.simulate` of :func:`limit_sde` with the
-    chosen ``solver``; states have shape ``(width,)``. Several inputs (``x`` of shape ``(d, k)``): the
-    matrix SDE :math:`d\mathbf X=\frac1{\sqrt n}dB\,G^{1/2}` is simulated by its Euler scheme, which is
-    exactly the :math:`k`-input network sampler of depth ``n_steps`` and horizon ``t1``
-    (:func:`stochdepth.networks.sample_network`); states have shape ``(width, k)`` and ``solver`` must
-    be ``None`` or :class:`~stochdepth.sde.EulerMaruyama`.
+    States have the shape of the network's states for the same question: ``(width, k)`` for ``k`` inputs,
+    ``(width, 1)`` for one input ``x`` of shape ``(d,)``, exactly as in
+    :func:`stochdepth.networks.sample_network` (same default observable ``"preactivations"``, same
+    observables: :func:`~stochdepth.networks.squared_norms`, :func:`~stochdepth.networks.log_norms`,
+    :func:`~stochdepth.networks.neuron`, ...), so a finite network and its limit are compared sample
+    for sample. One input: :func:`stochdepth.sde.simulate` of :func:`limit_sde` with the chosen
+    ``solver``. Several inputs: the matrix SDE :math:`d\mathbf X=\frac1{\sqrt n}dB\,G^{1/2}` is
+    simulated by its Euler scheme, which is exactly the :math:`k`-input network sampler of depth
+    ``n_steps`` and horizon ``t1``, and ``solver`` must be ``None`` or :class:`~stochdepth.sde.EulerMaruyama`.
 
     Parameters
     ----------
@@ -166,7 +175,11 @@ def simulate_limit(
     solver : Solver or None, keyword-only
         Default :class:`~stochdepth.sde.EulerMaruyama` (Milstein does not apply: isotropic noise in
         dimension :math:`>1` is not commutative).
-    record, observe, reduce, rng, chunk_size, n_threads
+    observe : Observable, list or mapping, keyword-only
+        Functions of network states of shape ``(..., width, k)`` (the observables of
+        :mod:`stochdepth.networks`); default :func:`~stochdepth.networks.preactivations`. The observables
+        of :mod:`stochdepth.sde` expect ``(..., width)`` states and do not apply.
+    record, reduce, rng, chunk_size, n_threads
         As in :func:`stochdepth.sde.simulate` (record: step indices; default ``[0, n_steps]``).
 
     Returns
@@ -183,12 +196,14 @@ def simulate_limit(
     --------
     >>> import numpy as np
     >>> from stochdepth.montecarlo import Moments
-    >>> from stochdepth.sde import squared_norm
+    >>> from stochdepth.networks import squared_norms
     >>> res = simulate_limit(np.ones(3), 4, "linear", n_steps=64, n_paths=4000,
-    ...                      observe=squared_norm(), reduce=Moments(), rng=0)
-    >>> m = res["squared_norm"].moments      # E||X_1||^2 = n e^1 for sigma0 = 1 (here (1+1/64)^64 n)
-    >>> bool(abs(m.mean[-1] - 4 * (1 + 1 / 64) ** 64) < 5 * m.stderr[-1])
+    ...                      observe=squared_norms(), reduce=Moments(), rng=0)
+    >>> m = res["squared_norms"].moments     # E||X_1||^2 = n e^1 for sigma0 = 1 (here (1+1/64)^64 n)
+    >>> bool(abs(m.mean[-1, 0] - 4 * (1 + 1 / 64) ** 64) < 5 * m.stderr[-1, 0])
     True
+    >>> simulate_limit(np.ones(3), 4, "relu", n_steps=8, n_paths=5, rng=0)["preactivations"].samples.shape
+    (5, 2, 4, 1)
     """
     spec = as_network_spec(x, width, None, activation, t1)
     X = _check_x(spec.require("inputs"))
@@ -212,6 +227,9 @@ def simulate_limit(
         n_threads=n_threads,
     )
     if X.ndim == 1:
+        # the SDE's states are (width,); observables see the network's (width, 1)
+        observables = as_observables(observe, (preactivations(),))
+        options["observe"] = [Observable(o.name, functools.partial(_one_input, o.fn)) for o in observables]
         return simulate(limit_sde(n, act), solver, t1, n_steps, _input_sampler(X, n), **options)
     if not isinstance(solver, EulerMaruyama):
         raise ValueError(

@@ -137,7 +137,8 @@ def _run_paths(
         K.relu_path_kernel(gen, n, n_steps, h, rec, out[0], out[1], out[2], status)
         return (*out, status)
 
-    parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size, n_threads=n_threads)
+    per_path = 8 * (3 * rec.size + 1)
+    parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size, n_threads=n_threads, item_bytes=per_path)
     return tuple(np.concatenate([p[i] for p in parts], axis=0) for i in range(4))  # type: ignore[return-value]
 
 

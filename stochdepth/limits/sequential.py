@@ -31,7 +31,7 @@ from .._checks import NumericalError, check_array, check_finite_result, check_in
 from .._results import Result
 from ..activations import Activation, arccos_kernel, get_activation
 from ..executors import accepts_executor
-from ..montecarlo import Moments, Samples, check_threads
+from ..montecarlo import Moments, Samples, check_memory, check_threads
 from ..networks import log_norms, sample_network, squared_norms
 from ..random import RNGLike, spawn
 from . import _kernels as K
@@ -428,6 +428,7 @@ def mckean_vlasov(
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
     rec = even_record(n_steps, n_times)
+    check_memory("n_paths", n_paths, 8 * (n_clouds + 1), f"the particles of {n_clouds} clouds")
     h = t1 / n_steps
     kernel = K.make_mckean_vlasov_kernel(act.numba_fn)
     m2 = np.empty((n_clouds, rec.size))

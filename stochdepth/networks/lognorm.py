@@ -152,7 +152,7 @@ def sample_linear_log_norm(
         K.log_norm_walk_kernel(gen, c, half_dof, layers, out)
         return out
 
-    parts = map_chunks(job, rng, n_paths, chunk_size=chunk, n_threads=threads)
+    parts = map_chunks(job, rng, n_paths, chunk_size=chunk, n_threads=threads, item_bytes=8 * layers.size)
     log_ratio = np.concatenate(parts, axis=0)
     check_finite_result("linear log-norm walk", log_ratio)
     mean = log_ratio.mean(axis=0)

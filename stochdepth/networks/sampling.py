@@ -38,6 +38,7 @@ from ..montecarlo import (
     Reducer,
     as_observables,
     as_reducers,
+    check_memory,
     check_threads,
     run_observed,
 )
@@ -541,6 +542,7 @@ def sample_input_layer(x: Any, width: int, n_paths: int, generator: RNGLike) -> 
     X = check_network_inputs(x)
     width = check_int("width", width, min=1)
     n_paths = check_int("n_paths", n_paths, min=1)
+    check_memory("n_paths", n_paths, 8 * width * X.shape[1], "the input layers")
     gen = as_generator(generator)
     C0, rank0 = _input_factor(X, K.default_rtol(X.shape[1]))
     out = np.empty((n_paths, width, X.shape[1]))

@@ -39,6 +39,7 @@ import torch
 
 from .._checks import NumericalError, check_array, check_bool, check_int
 from ..activations import Activation, get_activation
+from ..executors import accepts_executor
 from ..montecarlo import ChunkKernel, Observable, Reducer
 from ..networks import NetworkSample, NetworkSampler, NetworkSpec, as_network_spec, sample_network
 from ..networks.sampling import check_record_layers, states_chunk_size
@@ -421,6 +422,7 @@ def _accelerator_chunk_size(width: int, n_inputs: int, n_record: int) -> int:
     return states_chunk_size(width, n_inputs, n_record, 65536)
 
 
+@accepts_executor
 def sample_torch_network(
     x: Any,
     width: int | None = None,

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._results import Result
 from .exits import ExitOutputs
 
 __all__ = ["EpochRecord", "TrainingHistory", "architecture_fingerprint", "as_split", "fit"]
@@ -40,7 +41,7 @@ _FORMAT = "stochdepth.nn.fit/1"
 
 
 @dataclass(frozen=True)
-class EpochRecord:
+class EpochRecord(Result):
     """What one epoch of :func:`fit` measured.
 
     Attributes
@@ -66,7 +67,7 @@ class EpochRecord:
 
 
 @dataclass(frozen=True)
-class TrainingHistory:
+class TrainingHistory(Result):
     """The result of :func:`fit`.
 
     Attributes
@@ -108,10 +109,6 @@ class TrainingHistory:
         if name not in EpochRecord.__dataclass_fields__:
             raise ValueError(f"name must be a field of EpochRecord, got {name!r}")
         return np.array([getattr(r, name) for r in self.records])
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form (for JSON)."""
-        return asdict(self)
 
 
 def architecture_fingerprint(model: torch.nn.Module) -> str:

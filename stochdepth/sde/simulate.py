@@ -9,7 +9,6 @@ Results depend on the seed and the chunk size only, never on the number of threa
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import NumericalError, check_array, check_bool, check_int, check_real, check_record
+from .._checks import NumericalError, check_array, check_int, check_real, check_record
 from .._results import Result
 from ..executors import accepts_executor
 from ..montecarlo import (
@@ -233,22 +232,6 @@ def _buffers(sde: SDE) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def _progress_callback(progress: bool, total: int, desc: str) -> tuple[Any, Callable[[int], None] | None]:
-    check_bool("progress", progress)
-    if not progress:
-        return None, None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="path")
-    lock = threading.Lock()
-
-    def update(k: int) -> None:
-        with lock:
-            bar.update(k)
-
-    return bar, update
-
-
 def _raise_bad(n_bad: int, a: int, b: int, what: str) -> None:
     if n_bad:
         raise NumericalError(
@@ -262,7 +245,7 @@ def _raise_bad(n_bad: int, a: int, b: int, what: str) -> None:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _run_with_progress(
+def _timed_run(
     run_chunk: Callable[[int, int, np.random.Generator], np.ndarray],
     rng: RNGLike,
     n_paths: int,
@@ -273,28 +256,21 @@ def _run_with_progress(
     chunk_size: int,
     n_threads: int | None,
     what: str,
-    progress: bool,
-    desc: str,
 ) -> tuple[dict[str, Any], float]:
-    """:func:`~stochdepth.montecarlo.run_observed` under an optional progress bar; also the wall time."""
-    bar, update = _progress_callback(progress, n_paths, desc)
+    """:func:`~stochdepth.montecarlo.run_observed` (with the caller's ``progress=`` bar); also the wall
+    time."""
     start = time.perf_counter()
-    try:
-        observed = run_observed(
-            run_chunk,
-            rng,
-            n_paths,
-            times,
-            observables,
-            reducers,
-            chunk_size=chunk_size,
-            n_threads=n_threads,
-            what=what,
-            progress=update,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    observed = run_observed(
+        run_chunk,
+        rng,
+        n_paths,
+        times,
+        observables,
+        reducers,
+        chunk_size=chunk_size,
+        n_threads=n_threads,
+        what=what,
+    )
     return observed, time.perf_counter() - start
 
 
@@ -314,7 +290,6 @@ def simulate(
     rng: RNGLike = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
-    progress: bool = False,
 ) -> SimulationResult:
     r"""Simulate ``n_paths`` independent paths of ``sde`` on a uniform grid and summarise them.
 
@@ -355,8 +330,6 @@ def simulate(
         Paths per chunk (part of the definition of the random numbers).
     n_threads : int or None
         Threads (default :func:`stochdepth.montecarlo.default_threads`); results do not depend on it.
-    progress : bool
-        Show a tqdm progress bar over paths.
 
     Returns
     -------
@@ -417,7 +390,7 @@ def simulate(
         _raise_bad(kernel(x0c, t0, dt, n_steps, rec, gen, out, *_buffers(sde)), a, b, what)
         return out
 
-    observed, elapsed = _run_with_progress(
+    observed, elapsed = _timed_run(
         run_chunk,
         rng,
         n_paths,
@@ -427,8 +400,6 @@ def simulate(
         chunk_size=chunk_size,
         n_threads=n_threads,
         what=what,
-        progress=progress,
-        desc=sde.name,
     )
     return SimulationResult(
         times=t0 + rec * dt,
@@ -512,7 +483,6 @@ def simulate_levels(
     record: Any = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_threads: int | None = None,
-    progress: bool = False,
 ) -> LevelsResult:
     r"""Coupled simulations on nested grids: moments per level and of differences between levels.
 
@@ -532,7 +502,7 @@ def simulate_levels(
 
     Parameters
     ----------
-    sde, solver, t1, x0, n_paths, t0, rng, chunk_size, n_threads, progress
+    sde, solver, t1, x0, n_paths, t0, rng, chunk_size, n_threads, executor, progress
         As in :func:`simulate`.
     steps : sequence of int
         Steps per level, at least two, increasing, each dividing the next.
@@ -610,7 +580,7 @@ def simulate_levels(
 
     derived = _level_observables(observables, rec.size, n_lev, dim)
 
-    raw, elapsed = _run_with_progress(
+    raw, elapsed = _timed_run(
         run_chunk,
         rng,
         n_paths,
@@ -620,8 +590,6 @@ def simulate_levels(
         chunk_size=chunk_size,
         n_threads=n_threads,
         what=what,
-        progress=progress,
-        desc=sde.name,
     )
     observed = {}
     for o in observables:

@@ -22,6 +22,7 @@ many are run at once.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from scipy import stats as _st
 from .._checks import check_array, check_bool, check_finite_result, check_int, check_real
 from .._results import Result
 from ..executors import accepts_executor
-from ..montecarlo import check_threads, map_chunks
+from ..montecarlo import check_threads, reduce_chunks
 from ..random import RNGLike
 from . import _kernels as K
 from ._laws import ad_inf_sf, cvm_inf_sf
@@ -256,21 +257,25 @@ def _labelled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, ends
 
 
-def _permutation_stats(
-    kernel: Callable[..., None], args: tuple, n_perm: int, rng: RNGLike, n_threads: int | None
-) -> np.ndarray:
-    def chunk(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:
+def _permutation_count(
+    kernel: Callable[..., None],
+    args: tuple,
+    threshold: float,
+    n_perm: int,
+    rng: RNGLike,
+    n_threads: int | None,
+) -> int:
+    """How many of ``n_perm`` random relabellings give a statistic ``>= threshold``: counted chunk by
+    chunk (bounded memory for any ``n_perm``)."""
+
+    def chunk(start: int, stop: int, gen: np.random.Generator) -> int:
         out = np.empty(stop - start)
         kernel(*args, gen, out)
-        return out
+        return int(np.count_nonzero(out >= threshold))
 
-    parts = map_chunks(chunk, rng, n_perm, chunk_size=PERMUTATION_CHUNK_SIZE, n_threads=n_threads)
-    return np.concatenate(parts)
-
-
-def _permutation_pvalue(perm: np.ndarray, observed: float, rtol: float) -> tuple[float, int]:
-    b = int(np.count_nonzero(perm >= observed - rtol * abs(observed)))
-    return (b + 1) / (perm.size + 1), b
+    return reduce_chunks(
+        chunk, operator.add, rng, n_perm, chunk_size=PERMUTATION_CHUNK_SIZE, n_threads=n_threads
+    )
 
 
 def _permutation_test(
@@ -289,8 +294,8 @@ def _permutation_test(
     it on random relabellings), and the test result reporting ``stat``."""
     n_perm = method.n_permutations
     assert n_perm is not None
-    perm = _permutation_stats(kernel, args, n_perm, rng, n_threads)
-    p, _ = _permutation_pvalue(perm, observed, _TIE_RTOL)
+    hits = _permutation_count(kernel, args, observed - _TIE_RTOL * abs(observed), n_perm, rng, n_threads)
+    p = (hits + 1) / (n_perm + 1)
     return TestResult(
         stat,
         p,

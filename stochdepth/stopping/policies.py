@@ -162,7 +162,8 @@ def _control_variate_estimate(z: np.ndarray, M: np.ndarray, means: np.ndarray) -
 def evaluate_simulated(
     problem: SimulatedStoppingProblem, policy: Policy, n_paths: int, rng: RNGLike, *, chunk_size: int = 8192
 ) -> tuple[Estimate, Estimate, DepthLaw]:
-    """Value of ``policy`` on ``n_paths`` fresh paths, simulated in chunks (memory of one chunk).
+    """Value of ``policy`` on ``n_paths`` fresh paths, simulated in chunks (the states of one chunk at a
+    time; the payoff, stopping layer and control variates of every path are kept).
 
     Returns (estimate, plain estimate, law of tau): the estimate uses the simulator's martingale control
     variates when it has some (:meth:`Simulator.control_variates`), else it is the plain sample mean.
@@ -183,7 +184,8 @@ def evaluate_simulated(
                 cv[sel] = sim.control_variates(int(l), states[sel, l])
         return paths.payoffs[rows, tau], tau, cv
 
-    parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size)
+    n_cv = 0 if sim.control_means is None else len(sim.control_means)
+    parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size, item_bytes=8 * (2 + n_cv))
     z = np.concatenate([p[0] for p in parts])
     tau = np.concatenate([p[1] for p in parts])
     plain = Estimate.from_samples(z)

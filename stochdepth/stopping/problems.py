@@ -605,7 +605,8 @@ class SimulatedStoppingProblem(StoppingProblem):
         def job(a: int, b: int, g: np.random.Generator) -> np.ndarray:
             return np.asarray(sim.paths(g, b - a, L), dtype=float)
 
-        parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size, n_threads=n_threads)
+        per_path = 8 * (L + 1) * max(1, int(getattr(sim, "dim", 1)))
+        parts = map_chunks(job, rng, n_paths, chunk_size=chunk_size, n_threads=n_threads, item_bytes=per_path)
         return np.concatenate(parts, axis=0)
 
     def to_paths(self, states: np.ndarray) -> PathStoppingProblem:

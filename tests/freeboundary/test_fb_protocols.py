@@ -13,8 +13,10 @@ from stochdepth.freeboundary import (
     Dirichlet,
     Implicit,
     LCPSolver,
+    ObstacleProblem,
     ObstacleProblem2D,
     PrimalDualActiveSet,
+    StationaryObstacleProblem,
     TimeScheme,
     UniformGrid,
     american_put_problem,
@@ -106,3 +108,53 @@ def test_user_time_scheme_equals_the_builtin() -> None:
     np.testing.assert_allclose(mine.value, ref.value, rtol=0, atol=1e-9)
     with pytest.raises(TypeError, match="time-stepping TimeScheme"):
         solve_obstacle(prob, scheme=object())
+
+
+def _flat(x):
+    return 0.0 * x
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        # a time-dependent problem's coefficients are f(t, x): a stationary drift f(x) is refused
+        (
+            lambda: ObstacleProblem(_flat, lambda x: 0.0 * x, 1.0, 1.0, UniformGrid(0, 1, 11)),
+            r"drift\(t, x\)",
+        ),
+        (
+            lambda: ObstacleProblem(_flat, 0.0, lambda t, x, y: 1.0, 1.0, UniformGrid(0, 1, 11)),
+            r"volatility\(t, x\)",
+        ),
+        (lambda: ObstacleProblem(lambda t, x: x, 0.0, 1.0, 1.0, UniformGrid(0, 1, 11)), r"gain\(x\)"),
+        (
+            lambda: StationaryObstacleProblem(_flat, lambda t, x: 0.0 * x, 1.0, UniformGrid(0, 1, 11)),
+            r"drift\(x\)",
+        ),
+        (
+            lambda: ObstacleProblem2D(
+                lambda x, y: x,
+                (lambda x, y: x, 0.0),
+                (1.0, 1.0),
+                UniformGrid(0, 1, 5),
+                UniformGrid(0, 1, 5),
+                t1=1.0,
+            ),
+            r"drift\[0\] must be callable as drift\(t, x, y\)",
+        ),
+    ],
+)
+def test_wrong_coefficient_signature_names_the_expected_one(build, expected):
+    """A coefficient of the wrong signature is refused at construction, with the signature it needs."""
+    with pytest.raises(TypeError, match=expected):
+        build()
+
+
+def test_a_coefficient_failing_on_the_grid_names_the_call_it_was_given():
+    """A callable whose signature fits but whose evaluation fails is reported with the call tried."""
+
+    def gain(*coordinates):
+        return coordinates[1]  # expects two arrays, receives one
+
+    with pytest.raises(IndexError, match=r"gain: evaluating gain\(x\) on the grid failed"):
+        solve_obstacle(StationaryObstacleProblem(gain, 0.0, 1.0, UniformGrid(0, 1, 11), rate=0.1))

@@ -13,7 +13,7 @@ from stochdepth.activations import Activation
 from stochdepth.limits import limit_sde, simulate_limit, weak_error_study
 from stochdepth.montecarlo import Moments
 from stochdepth.networks import gram, sample_network, squared_norms
-from stochdepth.sde import Milstein, squared_norm
+from stochdepth.sde import Milstein
 from stochdepth.testing import ALPHA
 
 
@@ -32,10 +32,10 @@ def test_simulate_limit_mean_square_is_exact_for_linear(seed: int) -> None:
     x = np.array([1.0, 2.0, -1.0])  # sigma0^2 = 2
     n, L, t1 = 4, 16, 0.8
     res = simulate_limit(
-        x, n, "linear", t1, n_steps=L, n_paths=30_000, observe=squared_norm(), reduce=Moments(), rng=seed
+        x, n, "linear", t1, n_steps=L, n_paths=30_000, observe=squared_norms(), reduce=Moments(), rng=seed
     )
-    m = res["squared_norm"].moments
-    assert abs(m.mean[-1] - n * 2.0 * (1 + t1 / L) ** L) < 5 * m.stderr[-1]
+    m = res["squared_norms"].moments
+    assert abs(m.mean[-1, 0] - n * 2.0 * (1 + t1 / L) ** L) < 5 * m.stderr[-1, 0]
     assert res.times[-1] == pytest.approx(t1)
 
 
@@ -44,9 +44,26 @@ def test_simulate_limit_matches_the_network_sampler(seed: int) -> None:
     (two-sample KS, p > 1e-6) for tanh."""
     x = np.array([0.5, 1.5])
     n, L = 3, 8
-    a = simulate_limit(x, n, "tanh", n_steps=L, n_paths=10_000, observe=squared_norm(), rng=seed)
+    a = simulate_limit(x, n, "tanh", n_steps=L, n_paths=10_000, observe=squared_norms(), rng=seed)
     b = sample_network(x, n, L, "tanh", n_paths=10_000, observe=squared_norms(), rng=seed + 1)
-    assert st.ks_2samp(a["squared_norm"].samples[:, -1], b["squared_norms"].samples[:, -1, 0]).pvalue > ALPHA
+    assert (
+        st.ks_2samp(a["squared_norms"].samples[:, -1, 0], b["squared_norms"].samples[:, -1, 0]).pvalue > ALPHA
+    )
+
+
+@pytest.mark.parametrize("x", [np.array([0.5, 1.5, -1.0]), np.array([[0.5, 1.0], [1.5, 0.0], [-1.0, 2.0]])])
+@pytest.mark.parametrize("observe", [None, "squared_norms", "gram"])
+def test_simulate_limit_and_the_network_sampler_give_samples_of_one_shape(x, observe, seed: int) -> None:
+    """The same question (inputs, width, activation, depth = n_steps, record, observable) gets samples of
+    the same shape and name from the finite network and from its limit, for one input and for several."""
+    obs = {None: None, "squared_norms": squared_norms(), "gram": gram("relu")}[observe]
+    kw = dict(n_paths=7, observe=obs, record=[0, 2, 4], rng=seed)
+    net = sample_network(x, 5, 4, "relu", 0.5, **kw)
+    lim = simulate_limit(x, 5, "relu", 0.5, n_steps=4, **kw)
+    assert list(net.observed) == list(lim.observed)
+    for name in net.observed:
+        assert net[name].samples.shape == lim[name].samples.shape
+    np.testing.assert_array_equal(net.times, lim.times)
 
 
 def test_simulate_limit_several_inputs(seed: int) -> None:
@@ -60,8 +77,8 @@ def test_simulate_limit_several_inputs(seed: int) -> None:
 
 def test_simulate_limit_custom_activation(seed: int) -> None:
     softsign = Activation.custom("softsign", lambda v: v / (1.0 + abs(v)), lipschitz=1.0)
-    res = simulate_limit(np.ones(2), 3, softsign, n_steps=4, n_paths=100, observe=squared_norm(), rng=seed)
-    assert res["squared_norm"].samples.shape == (100, 2)
+    res = simulate_limit(np.ones(2), 3, softsign, n_steps=4, n_paths=100, observe=squared_norms(), rng=seed)
+    assert res["squared_norms"].samples.shape == (100, 2, 1)
 
 
 def test_limit_bad_input() -> None:

@@ -24,8 +24,7 @@ from stochdepth.limits import (
     simulate_limit,
 )
 from stochdepth.montecarlo import Moments
-from stochdepth.networks import log_norms, sample_linear_log_norm, sample_network, squared_norms
-from stochdepth.sde import coordinate
+from stochdepth.networks import log_norms, neuron, sample_linear_log_norm, sample_network, squared_norms
 from stochdepth.testing import ALPHA
 
 # ---------------------------------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def test_norm_ratio_law_against_the_sde_simulation(seed: int) -> None:
     n, t1 = 4, 1.0
 
     def ratio(s: np.ndarray) -> np.ndarray:
-        return np.log(np.linalg.norm(s, axis=-1))
+        return np.log(np.linalg.norm(s[..., 0], axis=-1))
 
     res = simulate_limit(
         np.ones(2), n, "linear", t1, n_steps=256, n_paths=20_000, observe={"log_norm": ratio}, rng=seed
@@ -253,8 +252,8 @@ def test_neuron_law_against_the_sde_simulation(seed: int) -> None:
     """KS test of one neuron of the simulated limit (random input layer) against sigma0 Z e^G."""
     n, t1 = 4, 1.0
     x = np.array([1.0, 2.0])  # sigma0^2 = ||x||^2 / d = 2.5
-    res = simulate_limit(x, n, "linear", t1, n_steps=256, n_paths=20_000, observe=coordinate(0), rng=seed)
-    sample = res["x0"].samples[:, -1]
+    res = simulate_limit(x, n, "linear", t1, n_steps=256, n_paths=20_000, observe=neuron(0), rng=seed)
+    sample = res["neuron_0"].samples[:, -1]
     law = linear_neuron_law(n, t1, sigma0=math.sqrt(2.5))
     assert st.kstest(np.ravel(sample), law.cdf).pvalue > ALPHA
 

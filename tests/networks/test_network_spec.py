@@ -15,7 +15,6 @@ from stochdepth.networks import (
     sample_network,
     squared_norms,
 )
-from stochdepth.sde import squared_norm
 
 
 def test_fields_are_validated_and_normalised():
@@ -70,12 +69,12 @@ def test_every_driver_gives_the_same_numbers_from_a_spec(seed):
     np.testing.assert_array_equal(a["squared_norms"].samples, b["squared_norms"].samples)
 
     one = spec.replace(inputs=x[:, 0], depth=None)
-    kw = dict(n_steps=16, n_paths=30, observe=squared_norm(), rng=seed)
+    kw = dict(n_steps=16, n_paths=30, observe=squared_norms(), rng=seed)
     c = simulate_limit(one, **kw)
     d = simulate_limit(x[:, 0], 6, "relu", 0.7, **kw)
-    np.testing.assert_array_equal(c["squared_norm"].samples, d["squared_norm"].samples)
-    e = simulate_limit(one.replace(depth=16), n_paths=30, observe=squared_norm(), rng=seed)
-    np.testing.assert_array_equal(c["squared_norm"].samples, e["squared_norm"].samples)
+    np.testing.assert_array_equal(c["squared_norms"].samples, d["squared_norms"].samples)
+    e = simulate_limit(one.replace(depth=16), n_paths=30, observe=squared_norms(), rng=seed)
+    np.testing.assert_array_equal(c["squared_norms"].samples, e["squared_norms"].samples)
     assert limit_sde(spec) is limit_sde(6, "relu")
 
 

@@ -221,3 +221,33 @@ def test_sampler_and_exact_law_share_the_api(seed):
     assert type(a) is type(b)
     assert a["squared_norms"].samples.shape == b["squared_norms"].samples.shape
     assert np.array_equal(a.times, b.times) and a.chunk_size == b.chunk_size
+
+
+def test_huge_streaming_count_starts_with_small_memory(seed):
+    """10^12 torch networks reduced to moments: three chunks run at once, with little memory traced
+    (the streams of the other chunks are made lazily); the default Samples() are refused up front."""
+    from chunk_budget import ChunkBudget, run_a_few_chunks
+
+    from stochdepth.executors import use_executor
+    from stochdepth.networks import squared_norms
+
+    def run(executor, n, **kw):
+        with use_executor(executor):
+            return sample_torch_network(
+                np.ones(3), 4, 4, n_paths=n, rng=seed, device="cpu", chunk_size=256, **kw
+            )
+
+    run(None, 512, observe=squared_norms(), reduce=Moments())  # warm-up
+    budget = run_a_few_chunks(lambda ex: run(ex, 10**12, observe=squared_norms(), reduce=Moments()))
+    assert max(budget.peaks) < 16 * 2**20, budget.peaks
+    with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep the samples"):
+        run(ChunkBudget(0), 10**12)
+
+
+def test_progress_bar_over_chunks(seed, capsys):
+    """progress=True shows a bar over the 4 chunks of 64 networks; the default prints nothing."""
+    kw = dict(n_paths=256, rng=seed, device="cpu", chunk_size=64)
+    sample_torch_network(np.ones(3), 4, 4, progress=True, **kw)
+    assert "4/4" in capsys.readouterr().err
+    sample_torch_network(np.ones(3), 4, 4, **kw)
+    assert capsys.readouterr().err == ""

@@ -365,4 +365,4 @@ def test_progress_bar(seed, capsys):
         n_threads=2,
     )
     assert res["state"].samples.shape == (50, 2, 1)
-    assert "50/50" in capsys.readouterr().err
+    assert "5/5" in capsys.readouterr().err  # 50 paths in 5 chunks of 10: the bar counts chunks

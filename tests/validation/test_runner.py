@@ -122,3 +122,4 @@ def test_experiment_of_module_takes_the_module_steps():
     exp = Experiment.of_module(osla.__name__, id="depth.x", title="t", description="d")
     assert exp.campaign == "optimal_depth" and exp.sizes is osla.SIZES
     assert (exp.compute, exp.checks, exp.report) == (osla.compute, osla.checks, osla.report)
+    assert exp.figures == osla.FIGURES == ("depth_osla",)

@@ -71,7 +71,7 @@ def test_closed_client_is_refused_before_any_task(client, tmp_path):
 
 def test_cli_rejects_unreachable_scheduler_and_bad_workers(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path), "--only", "nothing-matches"])
+        main(["--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path), "--only", "depth.osla"])
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--workers", "0", "--out", str(tmp_path)])

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.generators import random_markov_problem, random_residual_family
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import as_floats, fmt
+from ..formatting import as_floats, fmt, table
 from ..runner import Check, Context, TaskOutput
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
@@ -290,7 +290,7 @@ def report(result: Result, ctx: Context) -> Report:
         ["geometric, max tau* / l_bar", len(sat), "", fmt(gmx[0], 3), fmt(gmx[1], 3), fmt(gmx[2], 3), "", ""]
     )
     out.tables.append(
-        plotting.table(
+        table(
             ["bound", "problems", "finite ratio", "median", "q90", "max", "median bound", "median E tau*"],
             rows,
             caption="Tightness E[tau*]/bound on problems satisfying the hypotheses (1 = tight; a bound of 0 "
@@ -298,7 +298,7 @@ def report(result: Result, ctx: Context) -> Report:
         )
     )
     out.tables.append(
-        plotting.table(
+        table(
             [
                 "violation",
                 "families",
@@ -344,63 +344,93 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
-    fig, axes = plotting.figure(3, 2, width=4.2, height=3.3)
-    cols = plotting.palette(3)
+    fig, axes = plot.figure(3, 2, width=3.6, height=3.0)
+    cols = plot.palette(3)
+    passed, failed, counter = (plot.outcome(k) for k in ("pass", "fail", "counterexample"))
     for j, name in enumerate(_BOUND_NAMES):
         ax = axes[0, j]
         t = as_floats([r["bounds"][name]["tightness"] for r in sat])
         t = t[np.isfinite(t)]
         n_zero = int(np.sum(t <= 0))
         bins = np.logspace(-4, 0, 25)
-        lab = f"residual families ({t.size})"
-        ax.hist(np.clip(t[t > 0], 1e-4, 1.0), bins=bins, color=cols[j], alpha=0.8, label=lab)
-        if name == "bounded gains":
-            tc = as_floats([r["tightness"] for r in chains])
-            tc = tc[np.isfinite(tc)]
-            n_zero += int(np.sum(tc <= 0))
-            lab = f"Markov chains ({tc.size})"
-            ax.hist(np.clip(tc[tc > 0], 1e-4, 1.0), bins=bins, histtype="step", color="k", lw=1.5, label=lab)
-        if name == "geometric":
-            tm = as_floats([r["bounds"][name]["max_tightness"] for r in sat])
-            tm = tm[np.isfinite(tm) & (tm > 0)]
-            lab = "max over paths / bound"
-            ax.hist(np.clip(tm, 1e-4, 1.0), bins=bins, histtype="step", color="k", lw=1.5, label=lab)
-        ax.set_xscale("log")
-        ax.set_title(f"{name}: E[tau*] / bound ({n_zero} at 0 not shown)", fontsize=10)
-        plotting.finish(ax, xlabel="tightness (1 = the bound is attained)", ylabel="problems")
+        with plot.style():
+            lab = f"residual families ({t.size})"
+            ax.hist(np.clip(t[t > 0], 1e-4, 1.0), bins=bins, color=cols[j], alpha=0.8, label=lab)
+            if name == "bounded gains":
+                tc = as_floats([r["tightness"] for r in chains])
+                tc = tc[np.isfinite(tc)]
+                n_zero += int(np.sum(tc <= 0))
+                lab = f"Markov chains ({tc.size})"
+                ax.hist(
+                    np.clip(tc[tc > 0], 1e-4, 1.0), bins=bins, histtype="step", color="k", lw=1.5, label=lab
+                )
+            if name == "geometric":
+                tm = as_floats([r["bounds"][name]["max_tightness"] for r in sat])
+                tm = tm[np.isfinite(tm) & (tm > 0)]
+                lab = "max over paths / bound"
+                ax.hist(np.clip(tm, 1e-4, 1.0), bins=bins, histtype="step", color="k", lw=1.5, label=lab)
+        plot.finish(
+            ax,
+            xscale="log",
+            xlabel=f"tightness ({n_zero} at 0 not shown)",
+            ylabel="problems",
+            title=f"{name}: " + r"$\mathbb{E}\tau^\star$ / bound",
+        )
         ax = axes[1, j]
-        for recs, style, label in ((sat, "o", "satisfying"), (viol, "x", "violating")):
-            bnd = as_floats([r["bounds"][name]["bound"] for r in recs])
-            key = "max_depth" if name == "geometric" else "expected_depth"
-            dep = as_floats([r["bounds"][name][key] for r in recs])
-            ok = np.array([bool(r["bounds"][name]["holds"]) for r in recs])
-            fin = np.isfinite(bnd)
-            if style == "o":
-                ax.scatter(bnd[fin], dep[fin], s=8, color=cols[j], alpha=0.6, label=label)
-            else:
-                ax.scatter(
-                    bnd[fin & ok], dep[fin & ok], s=10, marker="x", color="0.6", alpha=0.6, label=label
-                )
-                bad = fin & ~ok
-                ax.scatter(
-                    bnd[bad],
-                    dep[bad],
-                    s=14,
-                    marker="x",
-                    color="tab:red",
-                    label=f"violating, fails ({bad.sum()})",
-                )
-        lim = ax.get_xlim()[1]
-        ax.plot([0, lim], [0, lim], color="k", lw=0.8, ls="--", label="E[tau*] = bound")
+        key = "max_depth" if name == "geometric" else "expected_depth"
+        with plot.style():
+            for recs, hypotheses in ((sat, True), (viol, False)):
+                bnd = as_floats([r["bounds"][name]["bound"] for r in recs])
+                dep = as_floats([r["bounds"][name][key] for r in recs])
+                ok = np.array([bool(r["bounds"][name]["holds"]) for r in recs], dtype=bool)
+                fin = np.isfinite(bnd)
+                if hypotheses:  # a bound exceeded under its hypotheses is a failure
+                    style = {**passed, "color": cols[j]}
+                    ax.plot(
+                        bnd[fin & ok],
+                        dep[fin & ok],
+                        ls="none",
+                        ms=3,
+                        alpha=0.6,
+                        label="hypotheses hold",
+                        **{k: v for k, v in style.items() if k != "linestyle"},
+                    )
+                    bad = fin & ~ok
+                    if bad.any():
+                        ax.plot(
+                            bnd[bad],
+                            dep[bad],
+                            ls="none",
+                            label=f"bound fails ({bad.sum()})",
+                            **{k: v for k, v in failed.items() if k != "linestyle"},
+                        )
+                else:  # intended counterexamples: the hypotheses are violated on purpose
+                    ax.plot(
+                        bnd[fin],
+                        dep[fin],
+                        ls="none",
+                        ms=4,
+                        label=f"counterexamples ({(fin & ~ok).sum()} exceed)",
+                        **{k: v for k, v in counter.items() if k != "linestyle"},
+                    )
+            lim = ax.get_xlim()[1]
+            ax.plot([0, lim], [0, lim], color="k", lw=0.8, ls="--", label="depth = bound")
+        plot.finish(
+            ax,
+            xscale="symlog",
+            yscale="symlog",
+            xlabel="bound (layers)",
+            ylabel=r"$\max\tau^\star$ (layers)"
+            if name == "geometric"
+            else r"$\mathbb{E}\tau^\star$ (layers)",
+        )
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_yscale("symlog", linthresh=1.0)
-        plotting.finish(
-            ax,
-            xlabel="bound (layers)",
-            ylabel="max tau* (layers)" if name == "geometric" else "E[tau*] (layers)",
-        )
     return ctx.savefig(fig, "depth_b2_tightness")
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("depth_b2_tightness",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

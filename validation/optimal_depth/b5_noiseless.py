@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from stochdepth import Status
+from stochdepth import Status, plot
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import as_floats, fmt, loglog_slope
+from ..formatting import as_floats, fmt, loglog_slope, table
 from ..runner import Check, Context, TaskOutput
 from .problems import B5
 
@@ -329,7 +328,7 @@ def report(result: Result, ctx: Context) -> Report:
     n_cases, mism_pw, mism_ch, ties = _mismatches(disc)
     lim = disc["limit"]
     out.tables.append(
-        plotting.table(
+        table(
             ["nodes", "h", "sup error", "free boundary", "|x* - d*|", "bracket", "LCP residual"],
             [
                 [
@@ -367,38 +366,50 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
     from stochdepth.depth import noiseless_contraction
 
     nc = noiseless_contraction(B5["kappa"], B5["cost"])
-    fig, axes = plotting.figure(3, 1, width=4.2, height=3.4)
+    fig, axes = plot.figure(3, 1, width=3.4, height=2.9)
+    orange = plot.palette(4)[3]
     ax = axes[0, 0]
     x, v = as_floats(res["plot_x"]), as_floats(res["plot_v"])
-    ax.plot(x, nc.value(x), color="k", lw=2, label="closed form")
-    ax.plot(x, v, "--", color="tab:orange", label=f"upwind PDE (N = {res['rows'][-1]['nodes']})")
-    ax.plot(x, -(x**2), ":", color="0.5", label="gain -d^2")
-    ax.axvline(bstar, color="k", lw=0.6, ls="--", label="boundary sqrt(c/(2 kappa))")
-    ax.set_ylim(float(np.min(nc.value(x))) * 1.3, 0.01)
-    plotting.finish(ax, xlabel="distance d", ylabel="V(d)", title="B5: noiseless contraction")
+    with plot.style():
+        ax.plot(x, nc.value(x), color="k", lw=2, label="closed form")
+        ax.plot(x, v, "--", color=orange, label=f"upwind PDE, {res['rows'][-1]['nodes']} nodes")
+        ax.plot(x, -(x**2), ":", color="0.5", label="gain $-d^2$")
+        ax.axvline(bstar, color="k", lw=0.6, ls="--", label=r"$d^\star=\sqrt{c/(2\kappa)}$")
+    plot.finish(
+        ax,
+        xlabel="distance $d$",
+        ylabel="$V(d)$",
+        title="Noiseless contraction",
+        ylim=(float(np.min(nc.value(x))) * 1.3, 0.01),
+    )
     ax = axes[0, 1]
-    for key, lab, mk in (("rows", "stationary", "o-"), ("hrows", f"horizon {res['horizon']}", "s-")):
-        hh = as_floats([r["h"] for r in res[key]])
-        ee = as_floats([r["error"] for r in res[key]])
-        ax.loglog(hh, ee, mk, label=f"{lab} (order {fmt(loglog_slope(hh, ee), 3)})")
-    ax.set_xlabel("grid step h")
+    with plot.style():
+        for key, lab, mk in (("rows", "stationary", "o-"), ("hrows", f"horizon {res['horizon']}", "s-")):
+            hh = as_floats([r["h"] for r in res[key]])
+            ee = as_floats([r["error"] for r in res[key]])
+            ax.loglog(hh, ee, mk, label=f"{lab}, order {fmt(loglog_slope(hh, ee), 3)}")
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("sup |V_h - V|")
-    ax.set_title("PDE convergence")
-    ax.legend(fontsize=7)
+    plot.finish(ax, xlabel="grid step $h$", ylabel=r"$\sup|V_h-V|$", title="PDE convergence")
     ax = axes[0, 2]
     f = np.concatenate([r["formula"] for r in disc["rows"]]).astype(float)
     p = np.concatenate([r["pathwise"] for r in disc["rows"]]).astype(float)
-    ax.plot(f, p, "o", ms=3, alpha=0.5, label="pathwise maximum")
     top = max(float(f.max()), 1.0)
-    ax.plot([0, top], [0, top], "k--", lw=0.8)
+    with plot.style():
+        ax.plot(f, p, "o", ms=3, alpha=0.5, label="pathwise maximum")
+        ax.plot([0, top], [0, top], "k--", lw=0.8)
+    plot.finish(
+        ax,
+        xlabel=r"$\tau^\star$ (closed form)",
+        ylabel=r"$\tau^\star$ (exact discrete solver)",
+        title="Discrete analogue",
+    )
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_yscale("symlog", linthresh=1.0)
-    plotting.finish(
-        ax, xlabel="tau* (closed form)", ylabel="tau* (exact discrete solver)", title="Discrete analogue"
-    )
     return ctx.savefig(fig, "depth_b5_noiseless")
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("depth_b5_noiseless",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

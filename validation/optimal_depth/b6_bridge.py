@@ -366,7 +366,7 @@ def report(result: Result, ctx: Context) -> Report:
         result.depth_law,
     )
     width = result.width
-    Lr, T = sizes.reg_depth, sizes.reg_t1
+    Lr = sizes.reg_depth
     out.notes.append(
         f"Problem: width n = {n} (m = 1/2 - 1/n = {fmt(k['m'])}, s = 1/sqrt(n) = {fmt(k['s'])}), target a = "
         f"{a}, "
@@ -431,11 +431,14 @@ def report(result: Result, ctx: Context) -> Report:
             )
         },
     }
-    out.figures.append(figures.value_figure(ctx, sym, pde, disc, reg, k, Lr, T))
+    out.figures.append(figures.value_figure(ctx, sym, pde, disc, reg, k, Lr))
     out.figures.append(figures.law_figure(ctx, law, k))
     out.figures.append(figures.rate_figure(ctx, Ls, thr_err, val_err, dep_err, ks, k))
     return out
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("depth_b6_value_functions", "depth_b6_depth_law", "depth_b6_convergence")
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import plotting
-from ..formatting import fmt, fmt_p, fmt_pm
+from ..formatting import fmt, fmt_p, fmt_pm, table
 from .b6_solvers import walk_rates
 from .problems import B6, closed_value
 
@@ -36,7 +35,7 @@ def summary_table(result: Result, k: dict, ks: np.ndarray, Ls: np.ndarray) -> st
     reg_thr = next((float(r["threshold"]) for r in drow if int(r["L"]) == Lr), math.nan)
     reg0 = next((r for r in reg if float(r["y0"]) == y0), reg[0])
     pl = prow[-1]
-    return plotting.table(
+    return table(
         [
             "quantity",
             "closed form",
@@ -91,7 +90,7 @@ def walk_table(result: Result, k: dict) -> str:
     """The finite-L walk at every L: errors against the limit, KS distance, certified error."""
     drow = result.discrete["rows"]
     _Ls, _thr, val_err, dep_err, _ks, _fit, const, s_thr, s_val, s_dep, s_ks = walk_rates(drow, k["s"])
-    return plotting.table(
+    return table(
         [
             "L",
             "y*_L",
@@ -129,7 +128,7 @@ def regression_table(result: Result) -> str:
     n, sizes, reg = B6["width"], result.sizes, result.regression
     Lr = sizes.reg_depth
     H = round(sizes.reg_t1 * Lr)
-    return plotting.table(
+    return table(
         [
             "y0",
             "closed V",
@@ -166,7 +165,7 @@ def regression_table(result: Result) -> str:
 def width_table(result: Result) -> str:
     """Each solver's verdict on stopping at once, per width."""
     sym, width = result.symbolic, result.width
-    return plotting.table(
+    return table(
         [
             "n",
             "m",

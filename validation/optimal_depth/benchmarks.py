@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.quantlib import american_put
 from stochdepth.testing.tolerance import Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import as_floats, fmt, fmt_pm, loglog_slope
+from ..formatting import as_floats, fmt, fmt_pm, loglog_slope, table
 from ..runner import Check, Context, TaskOutput
 
 __all__ = [
@@ -451,7 +451,7 @@ def report(result: Result, ctx: Context) -> Report:
             ]
         )
     out.tables.append(
-        plotting.table(
+        table(
             [
                 "benchmark",
                 "literature",
@@ -477,7 +477,7 @@ def report(result: Result, ctx: Context) -> Report:
     pde = result.pde
     Ns, cn_o, im_o, _rich_ok, trows = _pde_orders(pde)
     out.tables.append(
-        plotting.table(
+        table(
             [
                 "American put",
                 "QuantLib",
@@ -507,7 +507,8 @@ def report(result: Result, ctx: Context) -> Report:
 def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
     from matplotlib.ticker import NullFormatter
 
-    fig, axes = plotting.figure(2, 1, width=5.0, height=3.8)
+    fig, axes = plot.figure(2, 1, width=4.0, height=3.2)
+    blue, red = plot.palette(2)
     ax = axes[0, 0]
     items = [
         (
@@ -532,60 +533,67 @@ def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
                 float(r["grid"]) if "grid" in r else math.nan,
             )
         )
-    for i, (_name, lo, lse, hi, hse, lit, grid) in enumerate(items):
-        ref = lit
-        ax.plot(
-            [(lo - Z_MAX * lse) / ref - 1, (hi + Z_MAX * hse) / ref - 1],
-            [i, i],
-            color="0.7",
-            lw=6,
-            solid_capstyle="butt",
-        )
-        ax.plot([lo / ref - 1, hi / ref - 1], [i, i], "|", color="tab:blue", ms=12, mew=2)
-        ax.plot([0.0], [i], "k*", ms=9)
-        if math.isfinite(grid):
-            ax.plot([grid / ref - 1], [i], "o", mfc="none", color="tab:red", ms=7)
-    ax.plot([], [], color="0.7", lw=6, label="[lower - 5 se, upper + 5 se]")
-    ax.plot([], [], "|", color="tab:blue", ms=12, mew=2, label="lower, upper")
-    ax.plot([], [], "k*", label="literature")
-    ax.plot([], [], "o", mfc="none", color="tab:red", label="grid reference")
+    with plot.style():
+        for i, (_name, lo, lse, hi, hse, lit, grid) in enumerate(items):
+            ref = lit
+            ax.plot(
+                [(lo - plot.Z95 * lse) / ref - 1, (hi + plot.Z95 * hse) / ref - 1],
+                [i, i],
+                color="0.75",
+                lw=6,
+                solid_capstyle="butt",
+            )
+            ax.plot([lo / ref - 1, hi / ref - 1], [i, i], "|", color=blue, ms=12, mew=2)
+            ax.plot([0.0], [i], "k*", ms=9)
+            if math.isfinite(grid):
+                ax.plot([grid / ref - 1], [i], "o", mfc="none", color=red, ms=7)
+        ax.plot([], [], color="0.75", lw=6, label="95% bracket")
+        ax.plot([], [], "|", color=blue, ms=12, mew=2, label="lower, upper")
+        ax.plot([], [], "k*", label="literature")
+        ax.plot([], [], "o", mfc="none", color=red, label="grid reference")
+        ax.axvline(0.0, color="k", lw=0.5)
     ax.set_yticks(range(len(items)))
     ax.set_yticklabels([it[0] for it in items], fontsize=7)
-    ax.axvline(0.0, color="k", lw=0.5)
-    ax.set_xlabel("relative to the literature value")
-    ax.set_title("Monte Carlo brackets")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    plot.finish(
+        ax,
+        xlabel="relative to the literature value",
+        title="Monte Carlo brackets",
+        legend={"loc": "upper center", "bbox_to_anchor": (0.5, -0.18), "ncol": 2},
+    )
     ax = axes[0, 1]
     if pde is None:
         ax.text(0.5, 0.5, "QuantLib not installed", ha="center", va="center", transform=ax.transAxes)
     else:
         Ns = as_floats(pde["nodes"])
-        cols = plotting.palette(len(pde["rows"]))
-        for r, col in zip(pde["rows"], cols):
-            ref = float(r["quantlib"])
-            S, K = r["params"][:2]
-            ax.loglog(
-                Ns,
-                np.abs(as_floats(r["prices"]["crank-nicolson"]) - ref),
-                "o-",
-                color=col,
-                label=f"CN, S = {S:g}, K = {K:g}",
-            )
-            ax.loglog(Ns, np.abs(as_floats(r["prices"]["implicit"]) - ref), "x--", color=col, lw=0.8)
-        ax.loglog(Ns, 0.5 / Ns, "k:", lw=1, label="N^-1 (implicit: dashed)")
-        ax.loglog(Ns, 30.0 / Ns**2, "k-.", lw=1, label="N^-2")
+        cols = plot.sequential(len(pde["rows"]))
+        with plot.style():
+            for r, col in zip(pde["rows"], cols):
+                ref = float(r["quantlib"])
+                S, K = r["params"][:2]
+                ax.loglog(
+                    Ns,
+                    np.abs(as_floats(r["prices"]["crank-nicolson"]) - ref),
+                    "o-",
+                    color=col,
+                    label=f"CN, $S={S:g}$, $K={K:g}$",
+                )
+                ax.loglog(Ns, np.abs(as_floats(r["prices"]["implicit"]) - ref), "x--", color=col, lw=0.8)
+            ax.loglog(Ns, 0.5 / Ns, "k:", lw=1, label="$N^{-1}$ (implicit: dashed)")
+            ax.loglog(Ns, 30.0 / Ns**2, "k-.", lw=1, label="$N^{-2}$")
         ax.set_xticks(Ns)
         ax.set_xticklabels([str(int(n)) for n in Ns])
         ax.xaxis.set_minor_formatter(NullFormatter())
-        plotting.finish(
+        plot.finish(
             ax,
-            xlabel="grid nodes N (N/4 time steps)",
-            ylabel="|price - QuantLib|",
-            title="American put PDE convergence",
-            legend={"fontsize": 6},
+            xlabel="grid nodes $N$ ($N/4$ time steps)",
+            ylabel="|price $-$ QuantLib|",
+            title="American put PDE",
         )
     return ctx.savefig(fig, "depth_benchmarks")
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("depth_benchmarks",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.generators import random_markov_problem, random_monotone_problem
 from stochdepth.testing.tolerance import Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import as_floats, fmt, fmt_pm
+from ..formatting import as_floats, fmt, fmt_pm, table
 from ..runner import Check, Context, TaskOutput
 from .problems import B6, b6_constants
 
@@ -338,7 +338,7 @@ def report(result: Result, ctx: Context) -> Report:
     gaps = as_floats([float(r["snell"]) - float(r["osla"]) for r in mono])
     worse, _rscale, n_nonmono, strictly = _random_gaps(rand)
     out.tables.append(
-        plotting.table(
+        table(
             ["policy", "value", "gap to Snell", "gap / se", "E depth (depth-time)", "evaluation"],
             [
                 [
@@ -373,61 +373,65 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
-    fig, axes = plotting.figure(2, 1, width=5.0, height=3.6)
+    fig, axes = plot.figure(2, 1, width=3.8, height=3.0)
     ax = axes[0, 0]
     th = b6["thresholds"]
-    ax.plot(
-        [float(r["depth"]) for r in th],
-        [float(r["value"]) for r in th],
-        "o-",
-        color="tab:green",
-        ms=4,
-        label="gain thresholds (exact)",
-    )
-    for r in b6["rows"]:
-        if r["policy"].startswith("patience"):
-            ax.errorbar(
-                [float(r["depth"])],
-                [float(r["value"])],
-                yerr=[2 * float(r["se"])],
-                fmt="s",
-                color="tab:purple",
-                ms=4,
-            )
-    ax.plot([], [], "s", color="tab:purple", label="patience(1, 2, 4, 8), ± 2 se")
-    osla = b6["rows"][1]
-    ax.plot(
-        [float(osla["depth"])],
-        [float(osla["value"])],
-        "D",
-        color="tab:orange",
-        ms=7,
-        label="one-step look-ahead",
-    )
-    sn = b6["rows"][0]
-    ax.plot([float(sn["depth"])], [float(sn["value"])], "*", color="k", ms=14, label="Snell (optimal)")
-    plotting.finish(
+    green, orange, purple = plot.palette(5)[2:]
+    with plot.style():
+        ax.plot(
+            [float(r["depth"]) for r in th],
+            [float(r["value"]) for r in th],
+            "o-",
+            color=green,
+            ms=4,
+            label="gain thresholds (exact)",
+        )
+        for r in b6["rows"]:
+            if r["policy"].startswith("patience"):
+                ax.errorbar(
+                    [float(r["depth"])],
+                    [float(r["value"])],
+                    yerr=[plot.Z95 * float(r["se"])],
+                    fmt="s",
+                    color=purple,
+                    ms=4,
+                )
+        ax.plot([], [], "s", color=purple, label="patience 1, 2, 4, 8 (95%)")
+        osla = b6["rows"][1]
+        ax.plot([float(osla["depth"])], [float(osla["value"])], "D", color=orange, ms=7, label="look-ahead")
+        sn = b6["rows"][0]
+        ax.plot([float(sn["depth"])], [float(sn["value"])], "*", color="k", ms=12, label="Snell (optimal)")
+    plot.finish(
         ax,
-        xlabel="mean depth (depth-time)",
-        ylabel="value E[Z_tau]",
-        title=f"Stopping rules on the B6 chain (L = {b6['L']})",
+        xlabel="mean depth-time",
+        ylabel=r"value $\mathbb{E}\,Z_\tau$",
+        title=f"Rules on the B6 chain, $L={b6['L']}$",
     )
     ax = axes[0, 1]
     mono = np.array([bool(r["monotone"]) for r in rand])
     scale = as_floats([1.0 + abs(float(r["snell"])) for r in rand])
     strict = worse > 1e-9 * scale
     bins = np.logspace(-7, 1, 33)
-    lab = f"non-monotone: {int((strict & ~mono).sum())} of {int((~mono).sum())}"
-    ax.hist(np.clip(worse[strict & ~mono], 1e-7, None), bins=bins, color="tab:red", alpha=0.7, label=lab)
-    lab = f"monotone: {int((strict & mono).sum())} of {int(mono.sum())}"
-    ax.hist(np.clip(worse[strict & mono], 1e-7, None), bins=bins, color="tab:blue", alpha=0.7, label=lab)
-    ax.set_xscale("log")
-    ax.set_xlabel("V_Snell - V_OSLA where look-ahead is strictly worse")
-    ax.set_ylabel("random chains")
-    ax.set_title(f"Random chains: look-ahead optimal on {int((~strict).sum())} of {worse.size}", fontsize=10)
-    ax.legend(fontsize=7)
+    with plot.style():
+        # non-monotone chains are intended counterexamples (look-ahead may lose there); on a monotone
+        # chain a loss would be a failure of the claim
+        counter, failed = plot.outcome("counterexample")["color"], plot.outcome("fail")["color"]
+        lab = f"non-monotone (counterexamples): {int((strict & ~mono).sum())} of {int((~mono).sum())}"
+        ax.hist(np.clip(worse[strict & ~mono], 1e-7, None), bins=bins, color=counter, alpha=0.6, label=lab)
+        lab = f"monotone (would fail): {int((strict & mono).sum())} of {int(mono.sum())}"
+        ax.hist(np.clip(worse[strict & mono], 1e-7, None), bins=bins, color=failed, alpha=0.9, label=lab)
+    plot.finish(
+        ax,
+        xscale="log",
+        xlabel=r"$V_{\rm Snell}-V_{\rm OSLA}$ where look-ahead is worse",
+        ylabel="random chains",
+        title=f"Look-ahead optimal on {int((~strict).sum())} of {worse.size}",
+    )
     return ctx.savefig(fig, "depth_osla")
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("depth_osla",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

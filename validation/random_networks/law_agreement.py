@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt, fmt_p, fmt_pm, loglog_slope
+from ..formatting import fmt, fmt_p, fmt_pm, loglog_slope, table
 from ..runner import Check, Context
 from .common import INPUTS, holm, torch_sampler
 
@@ -130,7 +130,6 @@ def _sample_states(
     """Pre-activations at layers ``[0, L/2, L]`` from every sampler (and the limit SDE when k = 1)."""
     from stochdepth.limits import simulate_limit
     from stochdepth.networks import ExactLaw, ExplicitWeights, preactivations, sample_network
-    from stochdepth.sde import state
 
     record = [0, L // 2, L]
     samplers: dict[str, Any] = {"exact": ExactLaw(), "numpy": ExplicitWeights()}
@@ -168,9 +167,16 @@ def _sample_states(
         states[name] = res["preactivations"].samples
     if X.shape[1] == 1:
         res = simulate_limit(
-            X[:, 0], n, act, n_steps=L, n_paths=N, record=record, observe=state(), rng=ctx.rng(f"{tag}/sde")
+            X[:, 0],
+            n,
+            act,
+            n_steps=L,
+            n_paths=N,
+            record=record,
+            observe=preactivations(),
+            rng=ctx.rng(f"{tag}/sde"),
         )
-        states["sde"] = res["state"].samples[..., None]
+        states["sde"] = res["preactivations"].samples
     return states, samplers, torch_note
 
 
@@ -218,7 +224,6 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
     """Log-norm ratio of networks of depth L against the limit SDE at a fine step."""
     from stochdepth.limits import simulate_limit
     from stochdepth.networks import log_norms, sample_network
-    from stochdepth.sde import log_norm
     from stochdepth.stats import CramerVonMises, two_sample_test, wasserstein_distance
 
     x = INPUTS[:, 0].copy()
@@ -226,9 +231,9 @@ def _depth_config(ctx: Context, n: int, act: str, depths: tuple, fine: int, N: i
 
     def fine_ratio(name: str) -> np.ndarray:
         res = simulate_limit(
-            x, n, act, n_steps=fine, n_paths=N, observe=log_norm(), rng=ctx.rng(f"{tag}/{name}")
+            x, n, act, n_steps=fine, n_paths=N, observe=log_norms(), rng=ctx.rng(f"{tag}/{name}")
         )
-        v = res["log_norm"].samples
+        v = res["log_norms"].samples[:, :, 0]
         return v[:, -1] - v[:, 0]
 
     ref, ref2 = fine_ratio("fine-a"), fine_ratio("fine-b")
@@ -386,7 +391,7 @@ def _law_table(result: Result) -> str:
                     fmt_p(adj[base + " [CvM]"]),
                 ]
             )
-    return plotting.table(
+    return table(
         ["configuration", "samplers", "observable", "KS p", "KS p (Holm)", "CvM p", "CvM p (Holm)"],
         rows,
         caption=f"Same law: two-sample tests, {N} networks per sampler, Holm over all {len(pvals)} tests",
@@ -410,7 +415,7 @@ def _depth_table(result: Result) -> str:
                     fmt_pm(r["mean_diff"], r["mean_diff_se"], 2),
                 ]
             )
-    return plotting.table(
+    return table(
         ["network", "depth L", "W1 to limit", "W1 noise floor", "KS p", "CvM p", "mean difference"],
         rows,
         caption=f"Depth error: log-norm ratio of depth-L networks vs the limit SDE at step 1/{fine} "
@@ -420,51 +425,48 @@ def _depth_table(result: Result) -> str:
 
 def _qq_panel(ax: Any, n: int, L: int, k: int, act: str, res: dict[str, Any], N: int) -> None:
     markers = {
-        "numpy": ("o", "numpy explicit weights"),
-        "torch": ("s", "torch explicit weights"),
-        "sde": ("^", "Euler-Maruyama, step 1/L"),
+        "numpy": ("o", "numpy weights"),
+        "torch": ("s", "torch weights"),
+        "sde": ("^", "Euler, step $1/L$"),
     }
     ref = np.asarray(res["qq"]["exact"], dtype=float)
     # sampling error of a difference of two independent sample quantiles: sqrt(2 p (1 - p) / N) / f(q_p),
-    # with 1 / f(q_p) = dq/dp read off the exact-law quantile curve
-    band = 2.0 * np.sqrt(2.0 * _QQ_PROBS * (1.0 - _QQ_PROBS) / N) * np.gradient(ref, _QQ_PROBS)
-    ax.fill_between(ref, -band, band, color="0.85", lw=0, label="± 2 se of a quantile difference")
-    for name, (m, label) in markers.items():
-        if name in res["qq"]:
-            ax.plot(ref, np.asarray(res["qq"][name], dtype=float) - ref, m, ms=3, mfc="none", label=label)
-    ax.axhline(0.0, color="k", lw=0.8)
+    # with 1 / f(q_p) = dq/dp read off the exact-law quantile curve; pointwise 95% band
+    band = plot.Z95 * np.sqrt(2.0 * _QQ_PROBS * (1.0 - _QQ_PROBS) / N) * np.gradient(ref, _QQ_PROBS)
+    with plot.style():
+        ax.fill_between(ref, -band, band, color="0.85", lw=0, label="95% band, one law")
+        for colour, (name, (m, label)) in zip(plot.palette(3), markers.items()):
+            if name in res["qq"]:
+                diff = np.asarray(res["qq"][name], dtype=float) - ref
+                ax.plot(ref, diff, m, ms=3, mfc="none", color=colour, label=label)
+        ax.axhline(0.0, color="k", lw=0.7)
     ax.set_ylim(-4 * float(np.median(band)), 4 * float(np.median(band)))
-    plotting.finish(
+    plot.finish(
         ax,
-        xlabel="exact-law quantile of log(|Y_L|/|Y_0|)",
-        ylabel="quantile of the other sampler - exact-law quantile",
-        title=f"Detrended QQ: {act}, n={n}, L={L}, k={k}\n({N} networks per sampler)",
-        legend={"fontsize": 7, "loc": "upper left"},
+        xlabel=r"exact-law quantile of $\log(\|Y_L\|/\|Y_0\|)$",
+        ylabel="quantile $-$ exact-law quantile",
+        title=f"{act}, $n={n}$, $L={L}$, $k={k}$",
+        legend={"loc": "upper left"},
     )
 
 
 def _figure(result: Result, ctx: Context) -> str:
     """QQ plots of two configurations and the depth-error distance against L."""
-    depths, Nd = result.sizes.depth_depths, result.sizes.depth_networks
+    depths = result.sizes.depth_depths
     qq_items = list(result.configs.items())[:2]
-    fig, axes = plotting.figure(ncols=len(qq_items) + 1)
+    fig, axes = plot.figure(ncols=len(qq_items) + 1)
     for ax, ((n, L, k, act), res) in zip(axes[0], qq_items):
         _qq_panel(ax, n, L, k, act, res, result.sizes.law_networks)
     ax = axes[0, -1]
-    cols = plotting.palette(len(result.depth), "tab10")
-    for c, ((n, act), res) in zip(cols, result.depth.items()):
-        Ls = [r["L"] for r in res["rows"]]
-        ax.loglog(Ls, [float(r["w1"]) for r in res["rows"]], "o-", color=c, label=f"{act}, n={n}")
-        ax.axhline(float(res["floor"]), color=c, ls=":", lw=1, label=f"noise floor ({act})")
-    ls = np.array([depths[0], depths[-1]], dtype=float)
-    w0 = max(float(res["rows"][0]["w1"]) for res in result.depth.values())
-    ax.loglog(ls, w0 * ls[0] / ls, "k--", lw=0.8, label="slope -1")
-    plotting.finish(
-        ax,
-        xlabel="depth L",
-        ylabel="W1(network at L, limit SDE at fine step)",
-        title=f"Depth error of the law (log-norm ratio, {Nd} samples)",
-    )
+    with plot.style():
+        for c, ((n, act), res) in zip(plot.palette(len(result.depth)), result.depth.items()):
+            Ls = [r["L"] for r in res["rows"]]
+            ax.loglog(Ls, [float(r["w1"]) for r in res["rows"]], "o-", color=c, label=f"{act}, $n={n}$")
+            ax.axhline(float(res["floor"]), color=c, ls=":", lw=1, label=f"noise floor, {act}")
+        ls = np.array([depths[0], depths[-1]], dtype=float)
+        w0 = max(float(res["rows"][0]["w1"]) for res in result.depth.values())
+        ax.loglog(ls, w0 * ls[0] / ls, "k--", lw=0.8, label="slope $-1$")
+    plot.finish(ax, xlabel="depth $L$", ylabel="$W_1$(network, limit)", title="Depth error of the law")
     return ctx.savefig(fig, "random_law_agreement")
 
 
@@ -519,6 +521,9 @@ def report(result: Result, ctx: Context) -> Report:
         notes=notes,
     )
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("random_law_agreement",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt_p, max_abs
+from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import INPUTS, holm
 from .neuron_kurtosis import kurtosis_panel, kurtosis_points, sample_kurtosis
@@ -404,7 +404,7 @@ def _tables(result: Result) -> list[str]:
     _, _, moment_rows = _moments(result)
     _, _, ms_rows = _mean_square(result)
     return [
-        plotting.table(
+        table(
             ["n", "t", "KS p", "AD p", "KS p, no Ito correction"],
             [
                 [r["n"], f"{r['t']:g}", fmt_p(r["ks_p"]), fmt_p(r["ad_p"]), fmt_p(r["naive_ks_p"])]
@@ -413,7 +413,7 @@ def _tables(result: Result) -> list[str]:
             caption=f"Log-normal norm ratio: one-sample tests, exact walk at depth {s.lin_depth}, "
             f"{s.lin_paths} walks",
         ),
-        plotting.table(
+        table(
             [
                 "n",
                 "L",
@@ -429,7 +429,7 @@ def _tables(result: Result) -> list[str]:
             moment_rows,
             caption=f"Log-norm ratio at t = 1: Monte Carlo ({s.lin_paths} walks), exact finite depth, limit",
         ),
-        plotting.table(
+        table(
             [
                 "n",
                 "t",
@@ -443,7 +443,7 @@ def _tables(result: Result) -> list[str]:
             kurtosis_points(result.kurtosis)["rows"],
             caption=f"Kurtosis of a neuron, {s.kurt_networks} linear networks of depth {s.kurt_depth}",
         ),
-        plotting.table(
+        table(
             ["sampler", "n", "L", "MC E ratio", "(1 + 1/L)^L", "z exact", "z vs e"],
             ms_rows,
             caption="Mean squared-norm ratio of linear networks at finite depth",
@@ -452,30 +452,31 @@ def _tables(result: Result) -> list[str]:
 
 
 def _mean_square_panel(ax: Any, result: Result) -> None:
-    mw, md, mN = result.sizes.ms_widths, result.sizes.ms_depths, result.sizes.ms_networks
-    cols = plotting.palette(len(mw) * 2, "tab10")
+    mw, md = result.sizes.ms_widths, result.sizes.ms_depths
+    cols = plot.palette(len(mw) * 2)
     Lgrid = np.arange(1, max(md) + 1)
-    ax.plot(Lgrid, (1 + 1 / Lgrid) ** Lgrid, "k-", lw=1, label="(1 + 1/L)^L")
-    ax.axhline(math.e, color="k", ls=":", lw=1, label="limit e")
+    ax.plot(Lgrid, (1 + 1 / Lgrid) ** Lgrid, "k-", lw=1, label="$(1+1/L)^L$")
+    ax.axhline(math.e, color="k", ls=":", lw=1, label="limit $e$")
     for c, (sname, n) in zip(cols, [(s, n) for s in ("exact_law", "explicit_weights") for n in mw]):
         pts = [r for r in result.mean_square["rows"] if r["sampler"] == sname and r["n"] == n]
         off = 1.0 + (0.04 if sname == "explicit_weights" else -0.04)
         ax.errorbar(
             [r["L"] * off for r in pts],
             [r["mean"] for r in pts],
-            yerr=[2 * r["se"] for r in pts],
+            yerr=[plot.Z95 * r["se"] for r in pts],
             fmt="o" if sname == "exact_law" else "s",
             color=c,
             ms=4,
             capsize=2,
-            label=f"{sname}, n={n}",
+            label=f"{sname.replace('_', ' ')}, $n={n}$",
         )
     ax.set_xscale("log", base=2)
-    plotting.finish(
+    plot.finish(
         ax,
-        xlabel="depth L",
-        ylabel="E |Y_L|^2 / |Y_0|^2",
-        title=f"Exact finite-depth mean square (MC ± 2 se, {mN} nets)",
+        xlabel="depth $L$",
+        ylabel=r"$\mathbb{E}\|Y_L\|^2/\|Y_0\|^2$",
+        title="Mean square at finite depth",
+        legend={"loc": "lower right"},
     )
 
 
@@ -501,18 +502,22 @@ def report(result: Result, ctx: Context) -> Report:
         "an unreliable standard error at these sample sizes (z-scores down to -5 over 20 seeds at t/n = "
         "1/4, against the exact value). Their law is checked by the Kolmogorov-Smirnov tests above."
     ]
-    fig, axes = plotting.figure(ncols=2)
-    kurtosis_panel(
-        axes[0, 0],
-        result.kurtosis,
-        result.sizes.kurt_widths,
-        result.sizes.kurt_depth,
-        result.sizes.kurt_networks,
-    )
-    _mean_square_panel(axes[0, 1], result)
+    fig, axes = plot.figure(ncols=2)
+    with plot.style():
+        kurtosis_panel(
+            axes[0, 0],
+            result.kurtosis,
+            result.sizes.kurt_widths,
+            result.sizes.kurt_depth,
+            result.sizes.kurt_networks,
+        )
+        _mean_square_panel(axes[0, 1], result)
     figure = ctx.savefig(fig, "random_linear_closed_forms")
     return Report(metrics=metrics, tables=_tables(result), figures=[figure], notes=notes)
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("random_linear_closed_forms",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

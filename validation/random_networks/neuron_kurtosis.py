@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .. import plotting
+from stochdepth import plot
+
 from ..runner import Context
 
 __all__ = ["exact_neuron_kurtosis", "kurtosis_panel", "kurtosis_points", "sample_kurtosis"]
@@ -121,22 +122,25 @@ def kurtosis_points(ku: dict[str, Any]) -> dict[str, Any]:
 
 def kurtosis_panel(ax: Any, ku: dict[str, Any], kw: tuple[int, ...], kL: int, kN: int) -> None:
     """Kurtosis of a neuron against t: Monte Carlo points (open where unchecked) and 3 exp(4t/n)."""
-    cols = plotting.palette(len(kw))
+    cols = plot.sequential(len(kw))
     tt = np.linspace(0.0, float(ku["t1"]), 200)
     for c, n in zip(cols, kw):
-        ax.plot(tt, 3.0 * np.exp(4.0 * tt / n), "-", color=c, lw=1.2, label=f"3 exp(4t/n), n={n}")
+        ax.plot(tt, 3.0 * np.exp(4.0 * tt / n), "-", color=c, lw=1.2, label=f"$3e^{{4t/n}}$, $n={n}$")
         pts = [r for r in ku["rows"] if r["n"] == n]
         t = np.array([r["t"] for r in pts])
         K = np.array([r["K"] for r in pts])
         se = np.array([r["se"] for r in pts])
         tame = t / n <= 0.125
-        ax.errorbar(t[tame], K[tame], yerr=2 * se[tame], fmt="o", color=c, ms=4, capsize=2)
+        ax.errorbar(t[tame], K[tame], yerr=plot.Z95 * se[tame], fmt="o", color=c, ms=4, capsize=2)
         if np.any(~tame):
-            ax.errorbar(t[~tame], K[~tame], yerr=2 * se[~tame], fmt="o", color=c, mfc="none", ms=4, capsize=2)
+            ax.errorbar(
+                t[~tame], K[~tame], yerr=plot.Z95 * se[~tame], fmt="o", color=c, mfc="none", ms=4, capsize=2
+            )
+    ax.plot([], [], "o", color="0.4", mfc="none", ms=4, label="not checked ($t/n>1/8$)")
     ax.set_yscale("log")
-    plotting.finish(
+    plot.finish(
         ax,
-        xlabel="depth-time t",
+        xlabel="depth-time $t$",
         ylabel="kurtosis of a neuron",
-        title=f"Linear network: kurtosis (MC ± 2 se, {kN} nets, L={kL};\nopen: t/n > 1/8, not checked)",
+        title="Kurtosis of a neuron (linear)",
     )

@@ -16,16 +16,17 @@ import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from scipy import stats as st
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt_p, max_abs
+from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import INPUTS, holm
 
@@ -412,12 +413,12 @@ def _tables(result: Result) -> list[str]:
     sign = [int(s) for s in result.regime["sign"]]
     final_z = np.asarray(result.regime["final_z"], dtype=float)
     return [
-        plotting.table(
+        table(
             ["n", "2^-n", "dead at layer 0", "z", f"dead at layer {Ld}", "revived"],
             dead_rows,
             caption=f"Dead ReLU networks ({Nd} networks per width)",
         ),
-        plotting.table(
+        table(
             ["n", "L", "fraction dying during the network", "count"],
             [
                 [r["n"], r["L"], f"{r['died']:.5f} ± {r['died_se']:.5f}", r["count"]]
@@ -425,7 +426,7 @@ def _tables(result: Result) -> list[str]:
             ],
             caption=f"Deaths at finite depth ({Nd} networks each)",
         ),
-        plotting.table(
+        table(
             ["n", "D(n)", "D(n) Monte Carlo", "mean log-ratio at t = 1", "z", "sign over [0, 1]"],
             [
                 [
@@ -443,53 +444,37 @@ def _tables(result: Result) -> list[str]:
     ]
 
 
-def _width_colour(n: int) -> Any:
-    from matplotlib import colormaps
-
-    # widths below the change of regime in blues, above it in reds
-    return colormaps["Blues"](0.95 - 0.2 * (n - 1)) if n <= 3 else colormaps["Reds"](0.35 + 0.12 * (n - 4))
+def _regime(data: dict[str, Any], keep: Any = None) -> SimpleNamespace:
+    """A kept regime in the attributes of a ``ReluRegime`` (for ``plot.width_regime``), optionally only
+    the widths in ``keep``."""
+    widths, mean, se = _regime_arrays(data)
+    rows = np.array([keep is None or n in keep for n in widths], dtype=bool)
+    times = np.asarray(data["times"], dtype=float)
+    return SimpleNamespace(widths=np.asarray(widths)[rows], times=times, mean=mean[rows], stderr=se[rows])
 
 
 def _figure(result: Result, ctx: Context) -> str:
     """The regime on [0, 1], a zoom on widths 2..5 and the long-depth decay."""
     D = _exact_drifts()
-    Nr = result.sizes.regime_paths
-    lt1, lsteps, lN = result.sizes.long_t1, result.sizes.long_steps, result.sizes.long_paths
-    widths, mean, se = _regime_arrays(result.regime)
-    fig, axes = plotting.figure(ncols=3, width=4.6)
-    times = np.asarray(result.regime["times"], dtype=float)
-    for ax, shown in ((axes[0, 0], widths), (axes[0, 1], [n for n in widths if n in (2, 3, 4, 5)])):
-        for i, n in enumerate(widths):
-            if n not in shown:
-                continue
-            c = _width_colour(n)
-            ax.fill_between(times, mean[i] - 2 * se[i], mean[i] + 2 * se[i], color=c, alpha=0.3, lw=0)
-            ax.plot(times, mean[i], "-", color=c, lw=1.3, label=f"n={n}")
-            tt = times[times <= 0.4]
-            ax.plot(tt, float(D[n]) * tt, ":", color="k", lw=0.8, label="D(n) t" if n == shown[0] else None)
-        ax.axhline(0.0, color="k", lw=0.6)
-        ax.set(xlabel="depth-time t", ylabel="E[log |phi(X_t)|/|phi(X_0)| | alive]")
-    axes[0, 0].set_title(f"ReLU regime on [0, 1] ({Nr} nets per width, ± 2 se)")
-    axes[0, 0].legend(fontsize=7, ncol=2, loc="lower left")
-    axes[0, 1].set_title("Zoom on the change of regime (n = 2..5)")
-    axes[0, 1].set_ylim(-0.08, 0.08)
-    axes[0, 1].legend(fontsize=7, loc="lower left")
+    fig, axes = plot.figure(ncols=3, width=3.6, height=3.0)
+    for ax, keep in ((axes[0, 0], None), (axes[0, 1], (2, 3, 4, 5))):
+        reg = _regime(result.regime, keep)
+        plot.width_regime(reg, axes=ax)
+        tt = reg.times[reg.times <= 0.4]
+        with plot.style():
+            for i, n in enumerate(reg.widths):
+                guide = r"$D(n)\,t$" if i == 0 else None
+                ax.plot(tt, float(D[int(n)]) * tt, ":", color="k", lw=0.8, label=guide)
+    plot.finish(axes[0, 0], title="Regime on $[0, 1]$", legend={"ncol": 2, "loc": "lower left"})
+    plot.finish(axes[0, 1], title="Widths 2 to 5", ylim=(-0.08, 0.08), legend={"loc": "lower left"})
     ax = axes[0, 2]
-    lwidths, lmean, lse = _regime_arrays(result.long_regime)
-    ltimes = np.asarray(result.long_regime["times"], dtype=float)
-    cols = plotting.palette(len(result.sizes.long_widths), "tab10")
-    for c, (i, n) in zip(cols, enumerate(lwidths)):
-        ax.fill_between(ltimes, lmean[i] - 2 * lse[i], lmean[i] + 2 * lse[i], color=c, alpha=0.3, lw=0)
-        ax.plot(ltimes, lmean[i], "-", color=c, label=f"n={n}")
-        j = int(np.argmax(lmean[i]))
-        ax.plot(ltimes[j], lmean[i, j], "v", color=c, ms=6)
-    ax.axhline(0.0, color="k", lw=0.6)
-    plotting.finish(
-        ax,
-        xlabel="depth-time t",
-        ylabel="E[log |phi(X_t)|/|phi(X_0)| | alive]",
-        title=f"Long depth ({lN} nets, step {lt1 / lsteps:g}; triangles: peaks)",
-    )
+    long = _regime(result.long_regime)
+    plot.width_regime(long, axes=ax)
+    with plot.style():
+        for n, m in zip(long.widths, long.mean):
+            j = int(np.argmax(m))
+            ax.plot(long.times[j], m[j], "v", color="k", ms=5, label="peak" if n == long.widths[0] else None)
+    plot.finish(ax, title="Long depth")
     return ctx.savefig(fig, "random_relu_facts")
 
 
@@ -517,6 +502,9 @@ def report(result: Result, ctx: Context) -> Report:
     }
     return Report(metrics=metrics, tables=_tables(result), figures=[_figure(result, ctx)])
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("random_relu_facts",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

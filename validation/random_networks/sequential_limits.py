@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import max_abs
+from ..formatting import max_abs, table
 from ..runner import Check, Context
 from .common import SLOPE_TOL
 
@@ -409,7 +409,7 @@ def _tables(result: Result) -> list[str]:
         rows.append([act, "∞ (width first q_L)"] + [f"{q:.4f}" for q in wf])
         rows.append([act, "ODE q_t1"] + [f"{ode:.4f}"] * len(gd))
     tables = [
-        plotting.table(
+        table(
             ["activation", "width n"] + [f"L={L}" for L in gd],
             rows,
             caption=f"Per-neuron variance E|Y_L|^2/n at t = 1, q0 = 1 ({s.grid_networks} networks per point)",
@@ -430,7 +430,7 @@ def _tables(result: Result) -> list[str]:
                 ]
             )
     tables.append(
-        plotting.table(
+        table(
             ["activation", "n", "Var log-ratio", "n Var", "mean log-ratio", "width-first mean"],
             rows,
             caption=f"Fluctuations at finite width: R = log(|Y_L|/|Y_0|) at t = 1, depth {s.fluct_depth}, "
@@ -451,14 +451,14 @@ def _tables(result: Result) -> list[str]:
             ]
         )
     tables.append(
-        plotting.table(
+        table(
             ["activation", "particles E X_1^2", "scheme recursion", "ODE q_1", "kurtosis"],
             rows,
             caption=f"McKean-Vlasov particles ({s.mv_clouds} x {s.mv_particles}, {s.mv_steps} steps), q0 = 1",
         )
     )
     tables.append(
-        plotting.table(
+        table(
             ["n", "L", "c0", "correlation at t = 1", "ODE", "Q_ab at t = 1", "kernel ODE"],
             _corr_z(result)[1],
             caption=f"ReLU kernel: finite networks ({s.corr_networks} per point) vs the sequential limit, "
@@ -476,41 +476,45 @@ def _variance_panels(axes: Any, result: Result, act: str) -> None:
     v, se, wf, ode = _grid_arrays(result.grids[act])
     richardson = _richardson(result)
     ax = axes[0, 0]
-    cols = plotting.palette(len(gd), "tab10")
+    cols = plot.palette(len(gd))
     inv_n = 1.0 / np.asarray(gw, dtype=float)
     for j, (c, L) in enumerate(zip(cols, gd)):
-        ax.errorbar(inv_n, v[:, j], yerr=2 * se[:, j], fmt="o-", color=c, ms=4, capsize=2, label=f"L={L}")
+        ax.errorbar(
+            inv_n, v[:, j], yerr=plot.Z95 * se[:, j], fmt="o-", color=c, ms=4, capsize=2, label=f"$L={L}$"
+        )
         ax.axhline(wf[j], color=c, ls=":", lw=1)
-    ax.axhline(ode, color="k", ls="--", lw=0.8, label="ODE q_1")
+    ax.axhline(ode, color="k", ls="--", lw=0.8, label="ODE $q_1$")
     ax.set_xscale("log")
-    plotting.finish(
+    plot.finish(
         ax,
-        xlabel="1/n",
-        ylabel="E|Y_L|^2 / n",
-        title=f"{act}: per-neuron variance vs 1/n (± 2 se)\ndotted: width-first limit q_L of each depth",
+        xlabel="$1/n$",
+        ylabel=r"$\mathbb{E}\|Y_L\|^2/n$",
+        title=f"{act}: variance against $1/n$",
     )
     ax = axes[0, 1]
-    cols = plotting.palette(len(gw), "viridis")
+    cols = plot.sequential(len(gw))
     inv_L = 1.0 / np.asarray(gd, dtype=float)
     for i, (c, n) in enumerate(zip(cols, gw)):
-        ax.errorbar(inv_L, v[i], yerr=2 * se[i], fmt="o-", color=c, ms=4, capsize=2, label=f"n={n}")
+        ax.errorbar(inv_L, v[i], yerr=plot.Z95 * se[i], fmt="o-", color=c, ms=4, capsize=2, label=f"$n={n}$")
         if act in richardson:
             vi, si = richardson[act]
-            ax.errorbar([0.0], [vi[i]], yerr=[2 * si[i]], fmt="D", color=c, mfc="none", ms=5, capsize=2)
+            ax.errorbar(
+                [0.0], [vi[i]], yerr=[plot.Z95 * si[i]], fmt="D", color=c, mfc="none", ms=5, capsize=2
+            )
     Lint = np.unique(np.geomspace(gd[0], 4096, 80).astype(int))
     ax.plot(
         1.0 / Lint,
         [width_first_recursion(act, 1.0, int(L))[-1] for L in Lint],
         "k-",
         lw=1,
-        label="width first q_L",
+        label="width first $q_L$",
     )
-    ax.plot([0.0], [ode], "k*", ms=10, label="ODE q_1")
-    plotting.finish(
+    ax.plot([0.0], [ode], "k*", ms=10, label="ODE $q_1$")
+    plot.finish(
         ax,
-        xlabel="1/L",
-        ylabel="E|Y_L|^2 / n",
-        title=f"{act}: per-neuron variance vs 1/L (± 2 se)\ndiamonds: depth-first limit (Richardson)",
+        xlabel="$1/L$",
+        ylabel=r"$\mathbb{E}\|Y_L\|^2/n$",
+        title=f"{act}: variance against $1/L$",
     )
 
 
@@ -520,7 +524,7 @@ def _correlation_panel(ax: Any, result: Result) -> None:
 
     corr, nL_max = result.corr, result.sizes.corr_sizes[-1]
     cc = np.linspace(-1.0, 1.0, 201)
-    tcols = plotting.palette(3, "tab10")
+    tcols = plot.palette(3)
     tvals = np.asarray(next(iter(corr.values()))["rows"][0]["times"], dtype=float)
     for j, (tval, c) in enumerate(zip(tvals, tcols)):
         ax.plot(
@@ -529,7 +533,7 @@ def _correlation_panel(ax: Any, result: Result) -> None:
             "-",
             color=c,
             lw=1,
-            label=f"ODE, t={tval:g}",
+            label=f"ODE, $t={tval:g}$",
         )
         for (n, L), res in corr.items():
             big = (n, L) == nL_max
@@ -538,20 +542,20 @@ def _correlation_panel(ax: Any, result: Result) -> None:
             ax.errorbar(
                 c0 + shift,
                 [float(r["corr"][j]) - r["c0"] for r in res["rows"]],
-                yerr=[2 * float(r["se"][j]) for r in res["rows"]],
+                yerr=[plot.Z95 * float(r["se"][j]) for r in res["rows"]],
                 fmt="o" if big else "x",
                 color=c,
                 ms=4,
                 mfc="none",
                 capsize=1.5,
-                label=(f"n={n}, L={L}" if j == len(tvals) - 1 else None),
+                label=(f"$n={n}$, $L={L}$" if j == len(tvals) - 1 else None),
             )
     ax.axhline(0.0, color="0.6", lw=0.6)
-    plotting.finish(
+    plot.finish(
         ax,
-        xlabel="input correlation c0",
-        ylabel="c_t - c0 (pre-activations)",
-        title=f"ReLU correlation map, c_t - c0 ({result.sizes.corr_networks} nets per point, ± 2 se)",
+        xlabel="input correlation $c_0$",
+        ylabel="$c_t - c_0$",
+        title="ReLU correlation map",
     )
 
 
@@ -572,12 +576,16 @@ def report(result: Result, ctx: Context) -> Report:
     }
     acts = result.sizes.grid_activations
     act = next((a for a in acts if a != "linear"), acts[0])
-    fig, axes = plotting.figure(ncols=3)
-    _variance_panels(axes, result, act)
-    _correlation_panel(axes[0, 2], result)
+    fig, axes = plot.figure(ncols=3, width=3.6, height=3.0)
+    with plot.style():
+        _variance_panels(axes, result, act)
+        _correlation_panel(axes[0, 2], result)
     figure = ctx.savefig(fig, "random_sequential_limits")
     return Report(metrics=metrics, tables=_tables(result), figures=[figure])
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("random_sequential_limits",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

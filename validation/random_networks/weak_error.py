@@ -12,16 +12,16 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from stochdepth import Status
+from stochdepth import Status, plot
 from stochdepth.testing.tolerance import Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt_p, max_abs
+from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import SLOPE_TOL
 
@@ -194,7 +194,7 @@ def _table(result: Result) -> tuple[str, dict[str, Any], list[str]]:
             )
             if name not in checked and Status(o["status"]) is not Status.OK:
                 notes.append(f"{act}, E {name}: {o['status']} at {N:,} paths ({o['message']}).")
-    table = plotting.table(
+    slopes = table(
         [
             "activation",
             "observable f",
@@ -209,68 +209,39 @@ def _table(result: Result) -> tuple[str, dict[str, Any], list[str]]:
         rows,
         caption=f"Weak error against depth, width n={n}, coupled depths L = {', '.join(map(str, steps))}",
     )
-    return table, metrics, notes
+    return slopes, metrics, notes
 
 
-def _panel(ax: Any, o: dict[str, Any], name: str, marker: str, Ls: np.ndarray) -> None:
-    """Coupled differences of one observable, its fit and (linear network) the exact differences."""
+_LABELS = {"squared_norm": r"$\|Y_L\|^2$", "log1p_post_squared_norm": r"$\log(1+\|\phi(Y_L)\|^2)$"}
+
+
+def _fit(o: dict[str, Any], Ls: np.ndarray) -> SimpleNamespace:
+    """The kept fit of one observable in the attributes of a ``WeakErrorFit`` (for ``plot.weak_error``)."""
     d = np.asarray(o["diff"], dtype=float)
-    x = Ls[:-1]
-    ok = np.asarray(o["resolved"], dtype=bool)
-    eb = ax.errorbar(
-        x[ok], np.abs(d[ok, 0]), yerr=d[ok, 1], fmt=marker, ms=4, capsize=2, label=f"|D_L|, {name}"
+    return SimpleNamespace(
+        steps=Ls[:-1],
+        errors=d[:, 0],
+        errors_stderr=d[:, 1],
+        resolved=np.asarray(o["resolved"], dtype=bool),
+        rate=float(o["rate"]),
+        rate_ci=tuple(float(v) for v in o["rate_ci"]),
+        constant=float(o["constant"]),
     )
-    if np.any(~ok):
-        ax.errorbar(
-            x[~ok],
-            np.abs(d[~ok, 0]),
-            yerr=d[~ok, 1],
-            fmt=marker,
-            ms=4,
-            mfc="none",
-            color=eb[0].get_color(),
-            capsize=2,
-            label="unresolved (< 3 stderr)",
-        )
-    rate = float(o["rate"])
-    if math.isfinite(rate):
-        ax.plot(
-            x,
-            float(o["constant"]) * x ** (-rate),
-            "-",
-            color=eb[0].get_color(),
-            lw=1,
-            label=f"fit: slope {-rate:.2f} ± {float(o['rate_stderr']):.2f}",
-        )
-    if o["exact"] is not None:
-        ax.plot(
-            x,
-            np.abs(np.diff(np.asarray(o["exact"], dtype=float))),
-            "kx",
-            ms=6,
-            label="exact (1+1/L)^L differences",
-        )
 
 
 def _figure(result: Result, ctx: Context) -> str:
-    """|coupled differences| against L, fitted lines, slope -1 guide."""
+    """|coupled differences| against L with 95% bars and fitted rates; exact differences (linear)."""
     n, cases = result.sizes.weak_width, result.sizes.weak_cases
     Ls = np.asarray(result.sizes.weak_steps, dtype=float)
-    fig, axes = plotting.figure(ncols=len(cases))
-    for ax, (act, N, _checked) in zip(axes[0], cases):
-        for (name, o), m in zip(result.studies[act]["obs"].items(), ("o", "s")):
-            _panel(ax, o, name, m, Ls)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ymin, ymax = ax.get_ylim()
-        ax.plot(Ls[:-1], np.sqrt(ymin * ymax) * Ls[0] / Ls[:-1] * 2, "k--", lw=0.8, label="slope -1")
-        plotting.finish(
-            ax,
-            xlabel="depth L (difference E f(Y_2L) - E f(Y_L))",
-            ylabel="|coupled level difference|",
-            title=f"{act}, n={n}, {N:,} paths per pair",
-            legend={"fontsize": 6, "loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 2},
-        )
+    fig, axes = plot.figure(ncols=len(cases), width=3.6, height=3.0)
+    for ax, (act, _N, _checked) in zip(axes[0], cases):
+        obs = result.studies[act]["obs"]
+        plot.weak_error({name: _fit(o, Ls) for name, o in obs.items()}, labels=_LABELS, axes=ax)
+        for name, o in obs.items():
+            if o["exact"] is not None:
+                exact = np.abs(np.diff(np.asarray(o["exact"], dtype=float)))
+                ax.plot(Ls[:-1], exact, "kx", ms=6, label=f"exact, {_LABELS.get(name, name)}")
+        plot.finish(ax, title=f"{act}, $n={n}$", legend={"loc": "lower left"})
     return ctx.savefig(fig, "random_weak_error")
 
 
@@ -283,6 +254,9 @@ def report(result: Result, ctx: Context) -> Report:
         metrics["linear_exact_slope"] = -float(lin["exact_rate"])
     return Report(metrics=metrics, tables=[table], figures=[_figure(result, ctx)], notes=notes)
 
+
+#: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
+FIGURES = ("random_weak_error",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,
