@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import plotting
+from stochdepth import plot
+
 from ..experiment import Experiment, Report
 from ..formatting import fmt
 from ..runner import Check, Context
@@ -92,15 +93,17 @@ def checks(result: Result) -> list[Check]:
 def report(result: Result, ctx: Context) -> Report:
     acc = result.accuracy
     t = np.linspace(0.0, 1.0, result.n_exits)
-    fig, axes = plotting.figure(2, 1, width=4.2, height=3.2)
+    fig, axes = plot.figure(2, 1, width=4.2, height=3.2)
     axes[0, 0].plot(t, acc["accuracy"], "o-", ms=3, label="test accuracy")
     axes[0, 0].fill_between(t, acc["low"], acc["high"], alpha=0.3, label="95% bootstrap")
-    plotting.finish(axes[0, 0], xlabel="depth-time $t$", ylabel="accuracy", title="exit at any step")
+    plot.finish(axes[0, 0], xlabel="depth-time $t$", ylabel="accuracy", title="exit at any step")
     axes[0, 1].plot(t, result.hidden_norms, "o-", ms=3, label=r"mean $\|h_t\|$")
-    plotting.finish(axes[0, 1], xlabel="depth-time $t$", ylabel="norm", title="hidden-state path")
+    plot.finish(axes[0, 1], xlabel="depth-time $t$", ylabel="norm", title="hidden-state path")
     metrics = {"accuracy": acc, "hidden_norms": result.hidden_norms, "n_exits": result.n_exits}
     return Report(metrics=metrics, figures=[ctx.savefig(fig, "nets_continuous")])
 
+
+FIGURES = ("nets_continuous",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

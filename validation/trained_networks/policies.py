@@ -30,13 +30,15 @@ the reference model under its best policy (the optimal-depth paper predicts at l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from .. import plotting
+from stochdepth import plot
+
 from ..experiment import Experiment, Report
-from ..formatting import fmt
+from ..formatting import fmt, table
 from ..runner import Check, Context
 from . import regularizers
 from .regularizers import REFERENCE, training_seeds
@@ -168,8 +170,16 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
     curves = {
         n: {
             k: np.asarray(getattr(c, k)).tolist()
-            for k in ("mean_depth", "accuracy", "accuracy_low", "accuracy_high")
+            for k in (
+                "mean_depth",
+                "mean_flops",
+                "accuracy",
+                "accuracy_low",
+                "accuracy_high",
+                "exit_histograms",
+            )
         }
+        | {"label": n, "level": float(c.level)}
         for n, c in pooled.items()
     }
     bounds: dict[str, list[float]] = {"lower": [], "dual_gap": [], "oracle_gap": []}
@@ -272,38 +282,29 @@ def report(result: Result, ctx: Context) -> Report:
     need, areas = result.depth_needed, result.areas
     rows = [[n, _interval(need[n]), _interval(areas[n])] for n in need]
     rows += [[f"{loss} + bellman", _interval(d), ""] for loss, d in result.regularised.items()]
-    table = plotting.table(
+    summary = table(
         ["policy", "layers to reach full depth - 1 point", "area to the oracle"],
         rows,
         caption="Exit policies on the test split (mean [95% t-interval over seeds])",
     )
     b = result.bounds
-    bounds = plotting.table(
+    bounds = table(
         ["lower bound (reward)", "dual gap", "distance to the oracle"],
         [[_interval(b["lower"]), _interval(b["dual_gap"]), _interval(b["oracle_gap"])]],
         caption=f"Bellman policy at c = {result.sizes.bounds_cost} per layer",
     )
-    fig, axes = plotting.figure(1, 1, width=5.0, height=3.8)
-    ax = axes[0, 0]
-    for colour, (name, c) in zip(plotting.palette(len(result.curves), "tab10"), result.curves.items()):
-        order = np.argsort(c["mean_depth"])
-        d = np.asarray(c["mean_depth"])[order]
-        ax.plot(d, np.asarray(c["accuracy"])[order], "o-", ms=2.5, color=colour, label=name)
-        ax.fill_between(
-            d,
-            np.asarray(c["accuracy_low"])[order],
-            np.asarray(c["accuracy_high"])[order],
-            color=colour,
-            alpha=0.15,
-        )
-    ax.axhline(float(np.mean(result.target)), color="grey", lw=0.8, ls=":", label="full depth - 1 point")
-    plotting.finish(ax, xlabel="mean exit depth (blocks)", ylabel="test accuracy", title="exit policies")
+    fig, axes = plot.figure(2, 1, width=4.2, height=3.3)
+    shown = [SimpleNamespace(**c) for n, c in result.curves.items() if n != "oracle"]
+    plot.accuracy_curve(shown, axes=axes[0, 0])
+    plot.exit_histograms(SimpleNamespace(**result.curves["bellman"]), axes=axes[0, 1])
     metrics = {
         "target": result.target, "depth_needed": need, "area_to_oracle": areas, "bellman_bounds": b,
         "risk_violations": result.violations, "regularised_bellman_depth": result.regularised,
     }  # fmt: skip
-    return Report(metrics=metrics, tables=[table, bounds], figures=[ctx.savefig(fig, "nets_policies")])
+    return Report(metrics=metrics, tables=[summary, bounds], figures=[ctx.savefig(fig, "nets_policies")])
 
+
+FIGURES = ("nets_policies",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import plotting
+from stochdepth import plot
+
 from ..experiment import Experiment, Report
-from ..formatting import fmt
+from ..formatting import fmt, table
 from ..runner import Check, Context
 from .measures import rise
 from .zoo import Recipe, mean_interval, trained
@@ -217,19 +218,19 @@ def report(result: Result, ctx: Context) -> Report:
         "first within 1 pt",
         "train s",
     ]
-    table = plotting.table(
-        header, rows, caption=f"{result.sizes.recipe.label}: test split, mean [95% t-interval]"
-    )
-    fig, axes = plotting.figure(2, 1, width=4.4, height=3.3)
-    colours = plotting.palette(len(runs), "tab10")
+    summary = table(header, rows, caption=f"{result.sizes.recipe.label}: test split, mean [95% t-interval]")
+    fig, axes = plot.figure(2, 1, width=4.4, height=3.3)
+    colours = plot.palette(len(runs))
     for colour, (loss, r) in zip(colours, runs.items()):
         exits = np.arange(1, len(r["curve"][0]) + 1)
         axes[0, 0].plot(exits, np.mean(r["curve"], axis=0), "o-", color=colour, ms=3, label=loss)
         axes[0, 1].semilogy(exits, np.mean(r["residuals"], axis=0), "o-", color=colour, ms=3, label=loss)
-    plotting.finish(axes[0, 0], xlabel="exit (blocks run)", ylabel="test accuracy", title="accuracy by exit")
-    plotting.finish(axes[0, 1], xlabel="block", ylabel=r"mean $\|f_l(h_l)\|$", title="residual norms")
-    return Report(metrics=metrics, tables=[table], figures=[ctx.savefig(fig, "nets_regularizers")])
+    plot.finish(axes[0, 0], xlabel="exit (blocks run)", ylabel="test accuracy", title="accuracy by exit")
+    plot.finish(axes[0, 1], xlabel="block", ylabel=r"mean $\|f_l(h_l)\|$", title="residual norms")
+    return Report(metrics=metrics, tables=[summary], figures=[ctx.savefig(fig, "nets_regularizers")])
 
+
+FIGURES = ("nets_regularizers",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt, fmt_p
+from ..formatting import fmt, fmt_p, table
 from ..runner import Check, Context
 from .measures import oracle_exit
 from .regularizers import training_seeds
@@ -147,19 +147,21 @@ def checks(result: Result) -> list[Check]:
 def report(result: Result, ctx: Context) -> Report:
     oracle = np.nanmean(result.oracle_by_hops, axis=0)
     rows = [[k, fmt(v, 3)] for k, v in enumerate(oracle)]
-    table = plotting.table(["hops", "mean oracle exit (0-based)"], rows, caption=result.sizes.recipe.label)
-    fig, axes = plotting.figure(2, 1, width=4.2, height=3.2)
+    summary = table(["hops", "mean oracle exit (0-based)"], rows, caption=result.sizes.recipe.label)
+    fig, axes = plot.figure(2, 1, width=4.2, height=3.2)
     curve = np.mean(result.curves, axis=0)
     axes[0, 0].plot(np.arange(1, curve.size + 1), curve, "o-", ms=3, label="test accuracy")
-    plotting.finish(axes[0, 0], xlabel="exit (layers run)", ylabel="accuracy", title="accuracy by exit")
+    plot.finish(axes[0, 0], xlabel="exit (layers run)", ylabel="accuracy", title="accuracy by exit")
     axes[0, 1].plot(np.arange(oracle.size), oracle + 1, "s-", ms=4, label="oracle exit")
-    plotting.finish(axes[0, 1], xlabel="hops", ylabel="layers run", title="oracle exit by difficulty")
+    plot.finish(axes[0, 1], xlabel="hops", ylabel="layers run", title="oracle exit by difficulty")
     metrics = {
         "final": result.final, "half": result.half, "spearman": result.spearman, "p_value": result.p_value,
         "oracle_by_hops": oracle.tolist(), "target_accuracy": result.sizes.target_accuracy,
     }  # fmt: skip
-    return Report(metrics=metrics, tables=[table], figures=[ctx.savefig(fig, "nets_sequence")])
+    return Report(metrics=metrics, tables=[summary], figures=[ctx.savefig(fig, "nets_sequence")])
 
+
+FIGURES = ("nets_sequence",)
 
 EXPERIMENT = Experiment.of_module(
     __name__,

@@ -27,9 +27,8 @@ import numpy as np
 
 from stochdepth.testing.tolerance import Z_MAX
 
-from .. import plotting
 from ..experiment import Experiment, Report
-from ..formatting import fmt
+from ..formatting import fmt, table
 from ..runner import Check, Context
 from . import continuous, regularizers
 from .regularizers import REFERENCE, training_seeds
@@ -168,13 +167,13 @@ def report(result: Result, ctx: Context) -> Report:
                  f"{fmt(s['bound'], 3)} / {fmt(s['expected_depth'], 3)}", s["holds"],
                  f"{fmt(g['bound'], 3)} / {fmt(g['expected_depth'], 3)}", g["holds"]]
             )  # fmt: skip
-    t1 = plotting.table(
+    t1 = table(
         ["model", "seed", "rho [95% interval]", "rho < 1", "summable bound / E tau*", "holds",
          "geometric bound / tau*", "holds"],
         rows,
         caption=f"B2 bounds on the test traces, c = {result.sizes.bound_cost} per layer",
     )  # fmt: skip
-    t2 = plotting.table(
+    t2 = table(
         ["cost", "free boundary: reward, accuracy, depth", "Bellman: reward, accuracy, depth"],
         [
             [r["cost"]] + [
