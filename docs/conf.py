@@ -50,6 +50,10 @@ napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 napoleon_use_ivar = True
+# ``Activation`` has a page at its home (``stochdepth.activations``) and one as the top-level re-export
+# ``stochdepth.Activation``: an unqualified ``Activation`` in a parameter type then has two targets, which
+# are the same class. Such ambiguous Python references (and only those) are not reported.
+suppress_warnings = ["ref.python"]
 
 # Markdown pages (science.md, architecture.md, guides)
 myst_enable_extensions = ["dollarmath", "amsmath"]

@@ -47,6 +47,7 @@ SYMBOLS = {
 }
 
 
+#: The real coordinate ``x`` of the one-dimensional derivations (a sympy symbol).
 COORDINATE = sp.Symbol("x", real=True)
 
 
