@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from stochdepth import plot
 from stochdepth.testing.tolerance import Z_MAX
 
 from ..experiment import Experiment, Report
@@ -184,7 +185,26 @@ def report(result: Result, ctx: Context) -> Report:
         ],
         caption="The neural ODE's exit: free boundary of the fitted diffusion against the Bellman policy",
     )  # fmt: skip
-    return Report(metrics={"bounds": result.bounds, "exits": result.exits}, tables=[t1, t2])
+    fig, axes = plot.figure(2, 1, width=3.6, height=2.9)
+    for k, (loss, rs) in enumerate(result.bounds.items()):
+        rho = np.array([r["rate"] for r in rs])
+        err = np.array([[r["rate"] - r["rate_low"] for r in rs], [r["rate_high"] - r["rate"] for r in rs]])
+        axes[0, 0].errorbar(np.arange(len(rs)) + 0.15 * k, rho, yerr=err, fmt="o", label=loss)
+    axes[0, 0].axhline(1.0, color="0.5", lw=0.8, ls=":")
+    plot.finish(axes[0, 0], xlabel="seed", ylabel=r"$\rho$ (95% interval)", title="residual decay")
+    costs = [r["cost"] for r in result.exits]
+    for name in ("free_boundary", "bellman"):
+        rew = [r[name]["reward"] for r in result.exits]
+        se = [plot.Z95 * r[name]["stderr"] for r in result.exits]
+        axes[0, 1].errorbar(costs, rew, yerr=se, fmt="o-", label=name.replace("_", " "))
+    plot.finish(
+        axes[0, 1], xscale="log", xlabel="price $c$ per layer", ylabel="mean reward", title="ODE exit"
+    )
+    metrics = {"bounds": result.bounds, "exits": result.exits}
+    return Report(metrics=metrics, tables=[t1, t2], figures=[ctx.savefig(fig, "nets_theory")])
+
+
+FIGURES = ("nets_theory",)
 
 
 EXPERIMENT = Experiment.of_module(
