@@ -52,9 +52,14 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--samples", type=int, default=10_000, help="samples per split (default 10^4)")
-    parser.add_argument("--exits", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_exits.json")
+    parser.add_argument("--exits", type=int, default=16, help="exits per trace (default 16)")
+    parser.add_argument("--repeat", type=int, default=3, help="timing repeats; the best is kept")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "bench_exits.json",
+        help="where the JSON results go",
+    )
     args = parser.parse_args(argv)
     n, L = args.samples, args.exits
     trace, _ = markov_exit_trace(0, 2 * n, P, INIT, ACC, MARGINS, L, n_classes=10, logit_noise=0.5)

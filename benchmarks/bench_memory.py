@@ -92,7 +92,12 @@ def case(n: int, width: int, depth: int, stop_after: int = 0) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_memory.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "bench_memory.json",
+        help="where the JSON results go",
+    )
     parser.add_argument("--full", action="store_true", help="also run 10^9 tiny networks to completion")
     args = parser.parse_args(argv)
     chunks = -(-(10**6) // 4096)

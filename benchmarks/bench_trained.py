@@ -85,7 +85,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="the quick profile's smaller model, 1 seed")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds (full profile)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_trained.json"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/results/bench_trained.json"),
+        help="where the JSON results go",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = SIZES["quick" if args.quick else "full"].recipe

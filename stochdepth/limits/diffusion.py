@@ -118,12 +118,12 @@ def _input_sampler(x: np.ndarray, n: int) -> Any:
     return x0
 
 
-@accepts_executor
 def _one_input(fn: Any, states: np.ndarray) -> np.ndarray:
     """``fn`` of network states ``(..., width, 1)`` applied to SDE states ``(..., width)``."""
     return fn(states[..., None])
 
 
+@accepts_executor
 def simulate_limit(
     x: Any,
     width: int | None = None,

@@ -111,7 +111,8 @@ def _pathwise():
 
     gains = np.array([[0.0, 1.0, 0.5], [0.2, 0.1, 0.9]])
     return solve_stopping(
-        PathStoppingProblem(gains[..., None], gains, 0.1, deterministic=True), PathwiseMaximum()
+        PathStoppingProblem(gains[..., None], gains, 0.1, deterministic=True, gains_observed=True),
+        PathwiseMaximum(),
     )
 
 
@@ -217,6 +218,31 @@ def _trace():
     )
 
 
+@functools.cache
+def _exit_split(rng):
+    from stochdepth.depth import ExitProblem
+    from stochdepth.testing.exit_traces import markov_exit_trace
+
+    P = np.array([[0.6, 0.3, 0.1], [0.0, 0.6, 0.4], [0.0, 0.0, 1.0]])
+    trace, _ = markov_exit_trace(rng, 400, P, [0.6, 0.3, 0.1], [0.3, 0.7, 0.95], [0.2, 1.0, 2.5], 5)
+    problem = ExitProblem.from_trace(trace, cost=0.02, features=("confidence",))
+    return trace, problem.split(0.5, rng=rng)
+
+
+def _exit_bounds(rng):
+    from stochdepth.depth import BellmanExit
+
+    _, (calibration, test) = _exit_split(rng)
+    return BellmanExit().fit(calibration).bounds(test, rng=rng)
+
+
+def _policy_curve(rng):
+    from stochdepth.depth import ConfidenceExit, policy_curve
+
+    _, (calibration, test) = _exit_split(rng)
+    return policy_curve(ConfidenceExit(), calibration, test, [0.5, 0.8, 0.95], n_boot=20, rng=rng)
+
+
 def _training_history():
     from stochdepth.nn.training import EpochRecord, TrainingHistory
 
@@ -310,6 +336,13 @@ def _factories(rng) -> dict[str, Callable[[], Any]]:
         "ObstacleCase": lambda: _example("obstacle_problems_with_closed_forms"),
         "EpochRecord": lambda: _training_history().records[0],
         "TrainingHistory": _training_history,
+        "ExitProblem": lambda: _exit_split(rng)[1][0],
+        "ExitEvaluation": lambda: depth.evaluate_exits(_exit_split(rng)[1][1], np.full(200, 2), "fixed"),
+        "PolicyCurve": lambda: _policy_curve(rng),
+        "ExitBounds": lambda: _exit_bounds(rng),
+        "ResidualDecay": lambda: depth.residual_decay(_exit_split(rng)[0], n_boot=20, rng=rng),
+        "TraceDepthBounds": lambda: depth.trace_depth_bounds(_exit_split(rng)[0], 0.05, rng=rng),
+        "ExitDiffusion": lambda: depth.fit_exit_diffusion(_exit_split(rng)[1][0]),
     }
 
 
