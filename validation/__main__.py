@@ -11,7 +11,9 @@ Usage::
     python -m validation --workers 4           # tasks as Dask tasks on a local cluster of 4 processes
     python -m validation --scheduler tcp://host:8786   # ... on a running Dask cluster (shared --out)
 
-Finished tasks are checkpointed: rerunning after an interruption continues where it stopped.
+Finished tasks and their sub-results are checkpointed, keyed by profile, seed, sizes, library versions and
+a hash of the code: rerunning after an interruption continues where it stopped, and a change of code
+recomputes what it affects. One run at a time per output folder (a second one exits with status 2).
 Exit status 0 when every check passes, 1 otherwise.
 """
 
@@ -27,7 +29,7 @@ from typing import Any
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from . import all_tasks
-from .runner import PROFILES, run_tasks
+from .runner import PROFILES, OutputLockedError, run_tasks
 
 
 def _default_device() -> str:
@@ -62,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("validation-output"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", metavar="PREFIX")
-    parser.add_argument("--fresh", action="store_true", help="recompute finished tasks")
+    parser.add_argument(
+        "--fresh", action="store_true", help="recompute every task and cached sub-result (reuse nothing)"
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
@@ -85,16 +89,20 @@ def main(argv: list[str] | None = None) -> int:
             client = _dask_client(args.workers, args.scheduler, stack)
         except (ConnectionError, ImportError) as exc:
             parser.error(str(exc))
-        summary = run_tasks(
-            tasks,
-            out,
-            profile=args.profile,
-            seed=args.seed,
-            fresh=args.fresh,
-            device=args.device or _default_device(),
-            progress=not args.no_progress,
-            client=client,
-        )
+        try:
+            summary = run_tasks(
+                tasks,
+                out,
+                profile=args.profile,
+                seed=args.seed,
+                fresh=args.fresh,
+                device=args.device or _default_device(),
+                progress=not args.no_progress,
+                client=client,
+            )
+        except OutputLockedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(
         f"{summary['n_checks'] - summary['n_failed']}/{summary['n_checks']} checks pass; "
         f"report: {out / 'report.md'}; results: {out / 'results.json'}"

@@ -8,14 +8,16 @@ defines
   arrays. It draws its seeds with ``ctx.rng(name)``, may checkpoint expensive pieces with
   ``ctx.cached(key, fn)`` and reads the torch device from ``ctx.device``; it writes no file and draws no
   figure;
-* ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words);
+* ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words); a
+  check that holds by construction is marked ``Check(..., consistency=True)`` and is not evidence;
 * ``report(result, ctx) -> Report``: the metrics written to ``results.json``, Markdown tables, figures
   (saved with ``ctx.savefig``) and notes;
 * ``EXPERIMENT = Experiment.of_module(__name__, id=..., title=..., description=...)`` tying them
   together: the campaign is the module's package, the steps and sizes are the module's own.
 
 The runner (:mod:`validation.runner`) sees an experiment as a :class:`~validation.runner.Task` whose
-function runs the three steps in order.
+function runs the three steps in order; its results are keyed by the experiment's sizes at the profile
+and by a hash of its campaign package and of the library (:func:`validation.store.stamp`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Experiment:
     compute: Callable[[Any, Context], Any]
     checks: Callable[[Any], list[Check]]
     report: Callable[[Any, Context], Report]
+    module: str = ""
 
     @classmethod
     def of_module(cls, module_name: str, *, id: str, title: str, description: str) -> Experiment:
@@ -71,6 +74,7 @@ class Experiment:
             compute=module.compute,
             checks=module.checks,
             report=module.report,
+            module=module_name,
         )
 
     def run(self, ctx: Context) -> TaskOutput:
@@ -78,7 +82,9 @@ class Experiment:
         if ctx.profile not in self.sizes:
             raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
         result = self.compute(self.sizes[ctx.profile], ctx)
-        verdicts = [Check(c.name, bool(c.passed), c.detail) for c in self.checks(result)]  # numpy bools too
+        verdicts = [  # numpy bools too
+            Check(c.name, bool(c.passed), c.detail, bool(c.consistency)) for c in self.checks(result)
+        ]
         rep = self.report(result, ctx)
         return TaskOutput(
             metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
@@ -86,7 +92,15 @@ class Experiment:
 
     def task(self) -> Task:
         """This experiment as a runner task."""
-        return Task(self.id, self.title, self.campaign, self.run, self.description)
+        return Task(
+            self.id,
+            self.title,
+            self.campaign,
+            self.run,
+            self.description,
+            sizes=self.sizes,
+            module=self.module,
+        )
 
 
 def campaign_tasks(experiments: Iterable[Experiment], profile: str) -> list[Task]:
