@@ -334,7 +334,7 @@ def _finished(path: Path, want: dict[str, Any]) -> dict[str, Any] | None:
     """The record of a task finished earlier with the stamp ``want``, else ``None`` (an unreadable or
     malformed record is reported with a warning and recomputed like a missing one)."""
     rec, why = read_json(path)
-    if why is None and isinstance(rec, dict) and rec.get("status") != "done":
+    if why is None and isinstance(rec, dict) and rec.get("status") == "error":
         return None  # a failed task: rerun it
     if why is None:
         why = _record_problem(rec)

@@ -119,8 +119,8 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path, experiment_modul
 
 @pytest.mark.parametrize(
     "content",
-    [b'{"status": "do', b"\xff\xfe not utf-8", b"[1, 2, 3]", b'{"status": "done"}', b"null"],
-    ids=["truncated", "invalid-utf8", "list", "missing-fields", "null"],
+    [b'{"status": "do', b"\xff\xfe not utf-8", b"[1, 2, 3]", b'{"status": "done"}', b"null", b'{"a": 1}'],
+    ids=["truncated", "invalid-utf8", "list", "missing-fields", "null", "no-status"],
 )
 def test_a_corrupt_record_is_recomputed_with_a_warning(tmp_path, experiment_module, content):
     out = tmp_path / "out"
