@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from .book import LEVELS
-from .pages import html_book, markdown_book
+from .pages import CONSISTENCY_HEADING, consistency_lines, html_book, markdown_book, verdict_word
 from .registry import BOOK, run_book
 
 
@@ -76,16 +76,34 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run_book(args.level, args.only, progress=announce, seed=args.seed)
     rows = [
-        [c.id, c.tag, v.method, "pass" if v.passed else "FAIL", f"{v.seconds:.1f}s", v.summary(70)]
+        [
+            c.id,
+            c.tag,
+            v.method,
+            verdict_word(v),
+            f"{v.n_evidence if v.n_evidence is not None else '-'}+{len(v.consistency)}",
+            f"{v.seconds:.1f}s",
+            v.summary(70),
+        ]
         for c, v in results
     ]
-    print(_table(rows, ["id", "tag", "method", "verdict", "time", "evidence (--evidence: in full)"]))
+    headers = ["id", "tag", "method", "verdict", "ev+cons", "time", "evidence (--evidence: in full)"]
+    print(_table(rows, headers))
     n_fail = sum(not v.passed for _, v in results)
+    n_cons = sum(len(v.consistency) for _, v in results)
+    n_ev = sum(v.n_evidence or 0 for _, v in results)
     print(f"\n{len(results) - n_fail}/{len(results)} claims pass at level {args.level!r}")
+    print(f"{n_ev} evidence criteria; {n_cons} consistency checks (hold by construction, not evidence)")
+    bare = [c.id for c, v in results if not v.has_evidence]
+    if bare:
+        print(f"claims with consistency checks only (no evidence): {', '.join(bare)}")
     if args.evidence:
         for c, v in results:
-            print(f"\n{c.id} ({'pass' if v.passed else 'FAIL'}, {v.method})")
+            print(f"\n{c.id} ({verdict_word(v)}, {v.method})")
             print("\n".join(f"  {k}: {val}" for k, val in v.details()))
+            if v.consistency:
+                print(f"  {CONSISTENCY_HEADING}")
+                print("\n".join(f"    {k}: {ok}" for k, ok in consistency_lines(v)))
     for path, write in ((args.markdown, markdown_book), (args.html, html_book)):
         if path is not None:
             path.write_text(write(results), encoding="utf-8")

@@ -114,7 +114,7 @@ def _check_a4_lognormal(level: str, seed: int, *, drift: Any = None, variance: A
         for n, t in grid
         for lw in [linear_norm_ratio_law(n, t)]
     )
-    crit.add("library_law", lib_err <= 1e-12, max_discrepancy=lib_err)
+    crit.add("library_law", lib_err <= 1e-12, max_discrepancy=lib_err, consistency=True)
     samples = {
         f"walk_n{n}": (n, p["walk_depth"], _walk(seed, n, p["walk_depth"], p["m"])) for n in p["widths"]
     }

@@ -227,7 +227,9 @@ def _check_a5_width_one(level: str, seed: int, *, drift: float = -0.5) -> Verdic
         np.ones(1), 1, p["depth"], "relu", p["m"], preactivations(), stream(seed, "A5-width1", p["depth"])
     )[:, :, 0, 0]
     pos, neg = y[:, 0] > 0, y[:, 0] <= 0
-    crit.add("frozen_below_zero", bool(np.all(y[neg, 1] == y[neg, 0])), n_negative=int(neg.sum()))
+    crit.add(
+        "frozen_below_zero", bool(np.all(y[neg, 1] == y[neg, 0])), n_negative=int(neg.sum()), consistency=True
+    )
     ratio = y[pos, 1] / y[pos, 0]
     pv = one_sample_test(np.log(ratio), st.norm(loc=drift, scale=1.0)).pvalue
     pv_lib = one_sample_test(ratio, relu_width1_law(1.0, 1.0)).pvalue

@@ -332,12 +332,15 @@ def _check_b2_bounded(level: str, seed: int, *, factor: float = 1.0) -> Verdict:
     tally.note_tightness(crit)
     crit.add("holds_on_every_problem", tally.own_bad == 0, violations=tally.own_bad)
     crit.add("library_bound_holds_with_hypotheses", tally.lib_bad == 0, violations=tally.lib_bad)
-    crit.add("library_agrees_with_enumeration", tally.mismatch == 0, mismatches=tally.mismatch)
+    crit.add(
+        "library_agrees_with_enumeration", tally.mismatch == 0, mismatches=tally.mismatch, consistency=True
+    )
     crit.add(
         "positive_cost_floor_is_needed",
         cex_tau > cex_bound,
         counterexample_tau=cex_tau,
         bound_with_c0=cex_bound,
+        consistency=True,
     )
     tally.headline(crit)
     return crit.verdict("path enumeration + bounded_gains_bound")
@@ -379,15 +382,16 @@ def _check_b2_summable(level: str, seed: int, *, factor: float = 1.0) -> Verdict
         flagged += not lib.hypotheses["lipschitz_consistent"] and not lib.holds
     crit.note(families=sum(len(fams[k]) for k in kinds), factor=factor)
     tally.note_tightness(crit)
-    crit.add("families_satisfy_hypotheses", hyp_bad == 0, violations=hyp_bad)
+    crit.add("families_satisfy_hypotheses", hyp_bad == 0, violations=hyp_bad, consistency=True)
     crit.add("holds_on_every_family", tally.own_bad == 0, violations=tally.own_bad)
     crit.add("library_bound_holds_with_hypotheses", tally.lib_bad == 0, violations=tally.lib_bad)
-    crit.add("library_agrees", tally.mismatch == 0, mismatches=tally.mismatch)
+    crit.add("library_agrees", tally.mismatch == 0, mismatches=tally.mismatch, consistency=True)
     crit.add(
         "lipschitz_hypothesis_is_needed",
         fails == len(steep) and flagged == len(steep),
         steep_gain_failures=fails,
         flagged_by_library=flagged,
+        consistency=True,
     )
     tally.headline(crit)
     return crit.verdict("pathwise optima + summable_residuals_bound")
@@ -446,12 +450,13 @@ def _check_b2_geometric(level: str, seed: int, *, offset: int = 0, rounding: str
     crit.add("tau_star_below_l_bar_on_every_input", own_bad == 0, violations=own_bad)
     crit.add("payoff_non_increasing_beyond_l_bar", mono_bad == 0, violations=mono_bad)
     crit.add("library_bound_holds_with_hypotheses", lib_bad == 0, violations=lib_bad)
-    crit.add("library_agrees", mismatch == 0, mismatches=mismatch)
+    crit.add("library_agrees", mismatch == 0, mismatches=mismatch, consistency=True)
     crit.add(
         "decay_hypothesis_is_needed",
         fails == len(grow) and flagged == len(grow),
         growing_failures=fails,
         flagged_by_library=flagged,
+        consistency=True,
     )
     crit.headline(violations=own_bad, tightness=max(max(v) for v in tight.values()))
     return crit.verdict("pathwise optima + geometric_depth_bound")
@@ -552,8 +557,8 @@ def _check_b2_osla(level: str, seed: int, *, assume_monotone: bool = True) -> Ve
     )
     crit.add("look_ahead_attains_snell_value", gap <= EXACT_TOL, max_gap=gap)
     crit.add("library_look_ahead_attains_snell_value", lib_gap <= EXACT_TOL, max_gap=lib_gap)
-    crit.add("own_recursions_agree_with_library", agree)
-    crit.add("monotonicity_is_needed", len(worse) >= 1, counterexamples=len(worse))
+    crit.add("own_recursions_agree_with_library", agree, consistency=True)
+    crit.add("monotonicity_is_needed", len(worse) >= 1, counterexamples=len(worse), consistency=True)
     crit.headline(gap_monotone=gap, losses_non_monotone=len(worse))
     return crit.verdict("exact recursions + OneStepLookAhead + is_monotone")
 

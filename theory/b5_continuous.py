@@ -157,7 +157,7 @@ def _check_b5_obstacle(level: str, seed: int, *, formulation: str = "obstacle") 
     # variational inequalities and smooth fit on the PDE side
     worst_res = max(s.residual for s in data["pdes"])
     below = all(bool(np.all(s.value >= s.gain - 1e-12)) for s in data["pdes"])
-    crit.add("pde_lcp_solved", worst_res <= 1e-8 and below, max_residual=worst_res)
+    crit.add("pde_lcp_solved", worst_res <= 1e-8 and below, max_residual=worst_res, consistency=True)
     jumps = [_one_sided_jump(s, lambda b: -2.0 * b) for s in data["pdes"]]
     k, sig, c = _OU["kappa"], _OU["sigma"], _OU["cost"]
     # V''(b+) from the ODE (sigma^2/2) V'' - kappa b V' = c with V'(b) = g'(b) = -2b; g'' = -2: a boundary

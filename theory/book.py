@@ -5,7 +5,11 @@ tag (``seed``, ``derived`` or ``classical``, possibly several), the statement in
 how it is checked, and a ``check(level, seed, **variant)`` function returning a :class:`Verdict` with
 evidence.
 
-Every check can fail. Each claim lists ``wrong_variants``: keyword arguments that replace the claimed
+Every check can fail. A criterion that holds by construction (the library against the same formula typed
+again, a property the code enforces, a solver's own residual) is a *consistency check*: it is recorded in
+:attr:`Verdict.consistency`, shown apart and not counted as evidence (:attr:`Verdict.n_evidence`); a
+claim whose check has no other criterion says so in the book (:attr:`Verdict.has_evidence`). Each claim
+lists ``wrong_variants``: keyword arguments that replace the claimed
 formula or hypothesis by a deliberately wrong one (a wrong exponent, a violated hypothesis); the test
 suite runs every claim with each of its wrong variants and requires the verdict to be a failure.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 TAGS = ("seed", "derived", "classical")
@@ -36,12 +40,23 @@ class Verdict:
         Numbers behind the verdict: values compared, intervals, p-values, tolerances.
     seconds : float
         Wall time of the check.
+    consistency : dict
+        The consistency checks (name -> passed): criteria that hold by construction, not evidence.
+    n_evidence : int or None
+        The number of criteria that are evidence (``None``: not counted, a verdict made by hand).
     """
 
     passed: bool
     method: str
     evidence: Mapping[str, Any]
     seconds: float = 0.0
+    consistency: Mapping[str, bool] = field(default_factory=dict)
+    n_evidence: int | None = None
+
+    @property
+    def has_evidence(self) -> bool:
+        """Whether the verdict rests on at least one criterion that is not a consistency check."""
+        return self.n_evidence is None or self.n_evidence > 0
 
     def summary(self, width: int | None = 90) -> str:
         """The evidence on one line, numbers to 4 significant digits; cut to ``width`` characters with
@@ -114,7 +129,7 @@ class Claim:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         t0 = time.perf_counter()
         verdict = self.check_fn(level, seed, **variant)
-        return Verdict(verdict.passed, verdict.method, verdict.evidence, time.perf_counter() - t0)
+        return replace(verdict, seconds=time.perf_counter() - t0)
 
 
 def claim(

@@ -164,9 +164,16 @@ class Criteria:
     ``name.key`` (or ``name`` for a single ``value``). ``headline(**numbers)`` records the few numbers
     that summarise the check (shown first, so the one-line summary of ``python -m theory`` shows them);
     ``note(**numbers)`` records context (sample sizes, derived values, measured tightness) that is not a
-    criterion. :meth:`verdict` passes iff at least one criterion was recorded and every criterion passed;
-    the evidence lists ``failed`` first when a criterion failed, then the headline, the criteria's
-    numbers, the notes and ``criteria`` (their count).
+    criterion. ``add(name, ok, consistency=True, ...)`` records a *consistency check*: a criterion that
+    holds by construction (the library's result against the same formula typed again, a property the
+    code enforces, a solver's residual, a policy against the envelope of the same chain). It must pass
+    like any criterion, but it is not evidence for the claim: it is counted apart.
+
+    :meth:`verdict` passes iff at least one criterion was recorded and every criterion passed; the
+    evidence lists ``failed`` first when a criterion failed, then the headline, the criteria's numbers,
+    the notes, ``criteria`` (the number of evidence criteria) and ``consistency`` (the names of the
+    consistency checks); the verdict carries them as :attr:`~theory.book.Verdict.n_evidence` and
+    :attr:`~theory.book.Verdict.consistency`.
     """
 
     def __init__(self) -> None:
@@ -175,6 +182,7 @@ class Criteria:
         self.notes: dict[str, Any] = {}
         self.failed: list[str] = []
         self.n_criteria = 0
+        self.consistency: dict[str, bool] = {}
 
     def headline(self, **numbers: Any) -> None:
         """The few numbers that summarise the check (shown first)."""
@@ -186,10 +194,15 @@ class Criteria:
         for k, v in numbers.items():
             self.notes[k] = plain(v)
 
-    def add(self, name: str, ok: bool, **numbers: Any) -> bool:
-        """Record the criterion ``name`` (passed iff ``ok``) with its numbers; return ``ok``."""
+    def add(self, name: str, ok: bool, *, consistency: bool = False, **numbers: Any) -> bool:
+        """Record the criterion ``name`` (passed iff ``ok``) with its numbers; return ``ok``.
+
+        ``consistency=True``: a check that holds by construction, recorded apart (not evidence)."""
         ok = bool(ok)
-        self.n_criteria += 1
+        if consistency:
+            self.consistency[name] = ok
+        else:
+            self.n_criteria += 1
         for k, v in numbers.items():
             self.evidence[name if k == "value" else f"{name}.{k}"] = plain(v)
         if not ok:
@@ -204,9 +217,13 @@ class Criteria:
             **self.evidence,
             **self.notes,
             "criteria": self.n_criteria,
+            "consistency": list(self.consistency),
             "failed": list(self.failed),
         }
-        return Verdict(not self.failed and self.n_criteria > 0, method, evidence)
+        passed = not self.failed and self.n_criteria + len(self.consistency) > 0
+        return Verdict(
+            passed, method, evidence, consistency=dict(self.consistency), n_evidence=self.n_criteria
+        )
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ Usage::
     python -m validation --scheduler tcp://host:8786   # ... on a running Dask cluster (shared --out)
 
 Writes ``results.json``, ``report.md`` and a self-contained ``report.html`` (figures embedded) under
-``OUT/PROFILE``, the figures as PDF and PNG under ``OUT/PROFILE/figures``. Finished tasks are
-checkpointed: rerunning after an interruption continues where it stopped. Exit status 0 when every
-check passes, 1 otherwise; 2 for bad arguments (before any work).
+``OUT/PROFILE``, the figures as PDF and PNG under ``OUT/PROFILE/figures``. Finished tasks and their
+sub-results are checkpointed, keyed by profile, seed, sizes, library versions and a hash of the code:
+rerunning after an interruption continues where it stopped, and a change of code recomputes what it
+affects. One run (or ``figures`` redraw) at a time per output folder. Exit status 0 when every check
+passes, 1 otherwise; 2 for bad arguments (before any work) or an output folder in use by another run.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from . import all_tasks
 from .figures import check_output_folder
-from .runner import PROFILES, run_tasks
+from .runner import PROFILES, OutputLockedError, run_tasks
 
 
 def _default_device() -> str:
@@ -84,7 +86,9 @@ def run_parser() -> argparse.ArgumentParser:
         metavar="PREFIX",
         help="run only the campaigns or task ids starting with one of these prefixes",
     )
-    parser.add_argument("--fresh", action="store_true", help="recompute finished tasks")
+    parser.add_argument(
+        "--fresh", action="store_true", help="recompute every task and cached sub-result (reuse nothing)"
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument(
         "--list", action="store_true", help="list the campaigns, experiments and figures, then exit"
@@ -131,6 +135,9 @@ def _figures(argv: list[str]) -> int:
         written = redraw(args.names, args.out, profile=args.profile, seed=args.seed)
     except (ValueError, LookupError) as exc:
         parser.error(str(exc))
+    except OutputLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for path in written:
         print(f"redrew {args.out / args.profile / path} (and its PDF)")
     return 0
@@ -159,16 +166,20 @@ def main(argv: list[str] | None = None) -> int:
             client = _dask_client(args.workers, args.scheduler, stack)
         except (ConnectionError, ImportError) as exc:
             parser.error(str(exc))
-        summary = run_tasks(
-            tasks,
-            out,
-            profile=args.profile,
-            seed=args.seed,
-            fresh=args.fresh,
-            device=args.device or _default_device(),
-            progress=not args.no_progress,
-            client=client,
-        )
+        try:
+            summary = run_tasks(
+                tasks,
+                out,
+                profile=args.profile,
+                seed=args.seed,
+                fresh=args.fresh,
+                device=args.device or _default_device(),
+                progress=not args.no_progress,
+                client=client,
+            )
+        except OutputLockedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(
         f"{summary['n_checks'] - summary['n_failed']}/{summary['n_checks']} checks pass; "
         f"report: {out / 'report.html'} (and report.md); results: {out / 'results.json'}"

@@ -8,7 +8,8 @@ defines
   arrays. It draws its seeds with ``ctx.rng(name)``, may checkpoint expensive pieces with
   ``ctx.cached(key, fn)`` and reads the torch device from ``ctx.device``; it writes no file and draws no
   figure;
-* ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words);
+* ``checks(result) -> list[Check]``: the verdicts (a prediction against a measurement, in words); a
+  check that holds by construction is marked ``Check(..., consistency=True)`` and is not evidence;
 * ``report(result, ctx) -> Report``: the metrics written to ``results.json``, Markdown tables, figures
   (drawn with :mod:`stochdepth.plot` and saved with ``ctx.savefig``) and notes; it draws from the result
   alone, so that ``python -m validation figures`` can redraw from a kept result;
@@ -18,7 +19,8 @@ defines
   together: the campaign is the module's package, the steps and sizes are the module's own.
 
 The runner (:mod:`validation.runner`) sees an experiment as a :class:`~validation.runner.Task` whose
-function runs the three steps in order.
+function runs the three steps in order; its results are keyed by the experiment's sizes at the profile
+and by a hash of its campaign package and of the library (:func:`validation.store.stamp`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Experiment:
     checks: Callable[[Any], list[Check]]
     report: Callable[[Any, Context], Report]
     figures: tuple[str, ...] = ()
+    module: str = ""
 
     @classmethod
     def of_module(cls, module_name: str, *, id: str, title: str, description: str) -> Experiment:
@@ -78,6 +81,7 @@ class Experiment:
             checks=module.checks,
             report=module.report,
             figures=tuple(getattr(module, "FIGURES", ())),
+            module=module_name,
         )
 
     def run(self, ctx: Context) -> TaskOutput:
@@ -86,7 +90,9 @@ class Experiment:
             raise ValueError(f"profile must be one of {sorted(self.sizes)}, got {ctx.profile!r}")
         result = self.compute(self.sizes[ctx.profile], ctx)
         ctx.keep(result)
-        verdicts = [Check(c.name, bool(c.passed), c.detail) for c in self.checks(result)]  # numpy bools too
+        verdicts = [  # numpy bools too
+            Check(c.name, bool(c.passed), c.detail, bool(c.consistency)) for c in self.checks(result)
+        ]
         rep = self.report(result, ctx)
         return TaskOutput(
             metrics=rep.metrics, checks=verdicts, figures=rep.figures, tables=rep.tables, notes=rep.notes
@@ -100,7 +106,16 @@ class Experiment:
 
     def task(self) -> Task:
         """This experiment as a runner task."""
-        return Task(self.id, self.title, self.campaign, self.run, self.description, self.figures)
+        return Task(
+            self.id,
+            self.title,
+            self.campaign,
+            self.run,
+            self.description,
+            figures=self.figures,
+            sizes=self.sizes,
+            module=self.module,
+        )
 
 
 def campaign_tasks(experiments: Iterable[Experiment], profile: str) -> list[Task]:

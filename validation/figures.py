@@ -2,7 +2,9 @@
 
 Every experiment declares the names of its figures (``FIGURES``) and keeps its computed result in the
 output folder (:meth:`validation.runner.Context.keep`); ``python -m validation figures [NAME...]`` redraws
-the named figures one by one from those results, without computing anything, and rewrites the reports.
+the named figures one by one from those results, without computing anything, and rewrites the reports,
+holding the output folder's lock (:class:`validation.store.RunLock`) like a run. A result kept under
+another stamp than the current one (:func:`validation.store.stamp`) is refused like a missing one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from . import all_experiments
 from .runner import PROFILES, Context, write_reports
+from .store import RunLock, remove_orphans
 
 __all__ = ["catalogue", "check_output_folder", "figure_index", "redraw"]
 
@@ -64,7 +67,10 @@ def redraw(names: list[str] | None, out: Path, *, profile: str = "quick", seed: 
         For an unknown figure name or profile, or an output folder that cannot be written (before any
         figure is drawn).
     LookupError
-        When a named figure's experiment has no kept result of that profile and seed.
+        When a named figure's experiment has no kept result of that profile and seed, or one kept under
+        another stamp (other code, sizes or versions) or unreadable (then with a ``RuntimeWarning``).
+    OutputLockedError
+        When another run holds the lock of the output folder.
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
@@ -77,17 +83,28 @@ def redraw(names: list[str] | None, out: Path, *, profile: str = "quick", seed: 
     by_experiment: dict[str, tuple[Any, set[str]]] = {}
     for name in wanted:
         by_experiment.setdefault(index[name].id, (index[name], set()))[1].add(name)
-    contexts = [
-        (e, Context(profile=profile, seed=seed, out=base, task_id=e.id, redraw=frozenset(chosen)))
-        for e, chosen in by_experiment.values()
-    ]
-    for _, ctx in contexts:  # every kept result must exist before anything is drawn
-        if not ctx.kept_path.exists():
-            ctx.kept()
-    written = []
-    for e, ctx in contexts:
-        written += e.redraw(ctx)
-    results = base / "results.json"
-    if results.exists():
-        write_reports(json.loads(results.read_text()), base)
+    with RunLock(base):
+        remove_orphans(base)
+        contexts = [
+            (
+                e,
+                Context(
+                    profile=profile,
+                    seed=seed,
+                    out=base,
+                    task_id=e.id,
+                    stamp=e.task().stamp(profile, seed),
+                    redraw=frozenset(chosen),
+                ),
+            )
+            for e, chosen in by_experiment.values()
+        ]
+        for _, ctx in contexts:  # every kept result must be there, of the current code, before drawing
+            ctx.kept(check_only=True)
+        written = []
+        for e, ctx in contexts:
+            written += e.redraw(ctx)
+        results = base / "results.json"
+        if results.exists():
+            write_reports(json.loads(results.read_text()), base)
     return written

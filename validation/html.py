@@ -1,9 +1,10 @@
 """The self-contained HTML report of a validation run (``<out>/report.html``).
 
 One file with nothing outside it: the verdict table first, then the run's environment, then each task
-with its checks, tables, figures (PNG embedded as base64, with a link to the PDF beside the report),
-notes, and every number of its record in ``results.json`` (the metrics flattened to one row per key,
-written as JSON writes them, so the report carries the same numbers as the JSON).
+with its checks (the consistency checks apart: true by construction, not evidence), tables, figures
+(PNG embedded as base64, with a link to the PDF beside the report), notes, and every number of its
+record in ``results.json`` (the metrics flattened to one row per key, written as JSON writes them, so
+the report carries the same numbers as the JSON).
 """
 
 from __future__ import annotations
@@ -119,18 +120,28 @@ def _verdicts(summary: dict[str, Any]) -> str:
     )
 
 
+def _check_list(checks: list[dict[str, Any]]) -> str:
+    items = "".join(
+        f"<li><span class='{'pass' if c['passed'] else 'fail'}'>{'PASS' if c['passed'] else 'FAIL'}</span> "
+        f"{'(consistency) ' if c.get('consistency') else ''}"
+        f"{markdown_inline(c['name'])}: {markdown_inline(c['detail'])}</li>"
+        for c in checks
+    )
+    return f"<ul>{items}</ul>"
+
+
 def _task(tid: str, r: dict[str, Any], out: Path) -> str:
     parts = [f"<h2 id='{html.escape(tid)}'>{html.escape(r['title'])} (<code>{html.escape(tid)}</code>)</h2>"]
     if r.get("description"):
         parts.append(f"<p>{markdown_inline(r['description'])}</p>")
     if r["status"] != "done":
         parts.append(f"<pre>{html.escape(r.get('traceback', r.get('error', '')))}</pre>")
-    items = "".join(
-        f"<li><span class='{'pass' if c['passed'] else 'fail'}'>{'PASS' if c['passed'] else 'FAIL'}</span> "
-        f"{markdown_inline(c['name'])}: {markdown_inline(c['detail'])}</li>"
-        for c in r.get("checks", [])
-    )
-    parts.append(f"<ul>{items}</ul>")
+    checks = r.get("checks", [])
+    parts.append(_check_list([c for c in checks if not c.get("consistency")]))
+    consistency = [c for c in checks if c.get("consistency")]
+    if consistency:
+        parts.append("<p>Consistency checks (hold by construction; not evidence):</p>")
+        parts.append(_check_list(consistency))
     parts += [markdown_table(t) for t in r.get("tables", [])]
     parts += [_figure(f, out) for f in r.get("figures", [])]
     parts += [f"<blockquote>{markdown_inline(n)}</blockquote>" for n in r.get("notes", [])]
@@ -152,7 +163,8 @@ def html_report(summary: dict[str, Any], out: Path) -> str:
         "<h1>stochdepth validation report</h1>",
         f"<p><strong>{n_ok} of {summary['n_checks']} checks pass</strong> over {summary['n_done']} of "
         f"{summary['n_tasks']} tasks (profile <code>{html.escape(str(summary['profile']))}</code>, seed "
-        f"{summary['seed']}).</p>",
+        f"{summary['seed']}); {summary.get('n_consistency', 0)} of them are consistency checks (true by "
+        "construction: they guard the code but are no evidence).</p>",
         _verdicts(summary),
         f"<details><summary>Run and environment</summary>{_numbers_table(flatten(run))}</details>",
     ]

@@ -3,6 +3,8 @@ campaigns share.
 
 * :mod:`.tolerance`: the tolerance policy of statistical checks (:data:`Z_MAX`, :data:`ALPHA`,
   :func:`within_z`);
+* :mod:`.convergence`: convergence orders fitted on refinement sequences, with their interval
+  (:func:`~.convergence.fitted_order`);
 * :mod:`.generators`: random problem generators driven by ``rng`` (random stochastic matrices, Markov
   stopping problems, monotone chains by construction);
 * :mod:`.exit_traces`: synthetic traces of early-exit networks whose optimal exit policy is known;
@@ -12,9 +14,9 @@ campaigns share.
   extra).
 
 ``import stochdepth`` does not import this package; ``import stochdepth.testing`` imports neither
-hypothesis nor QuantLib: :mod:`.strategies`, :mod:`.references` and :mod:`.quantlib` load on first
-access (``stochdepth.testing.strategies`` or ``from stochdepth.testing.strategies import ...``). The
-library itself never imports this package.
+hypothesis nor QuantLib: :mod:`.convergence`, :mod:`.strategies`, :mod:`.references` and
+:mod:`.quantlib` load on first access (``stochdepth.testing.strategies`` or
+``from stochdepth.testing.strategies import ...``). The library itself never imports this package.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from .tolerance import ALPHA, Z_MAX, within_z
 
-_SUBMODULES = ("exit_traces", "generators", "quantlib", "references", "strategies")
+_SUBMODULES = ("convergence", "exit_traces", "generators", "quantlib", "references", "strategies")
 
 __all__ = ["ALPHA", "Z_MAX", "within_z", *_SUBMODULES]
 

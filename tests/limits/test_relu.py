@@ -183,8 +183,13 @@ def test_relu_bad_input() -> None:
 
 
 def test_initial_drift_from_network_active_counts(seed: int) -> None:
-    """The per-path initial drift (mu_0 - 2)/(2n) averaged over live networks of the networks sampler
-    matches D(n) (an independent Monte Carlo of the conditional expectation, 5 SE)."""
+    """The active count mu_0 of the networks sampler at layer 0, through (mu_0 - 2)/(2n) averaged over
+    live networks, matches D(n) (5 SE).
+
+    This is not a measurement of the drift of log||phi(X_t)||: it averages a function of mu_0, which is
+    Binomial(n, 1/2) given mu_0 >= 1, so it checks the sampler's signs at initialisation against the
+    binomial sum that defines D(n) (test_log_drift_by_enumeration_over_active_counts evaluates the same
+    sum exactly). The drift itself is measured on simulated paths in test_log_drift_monte_carlo."""
     from stochdepth.networks import active_counts
 
     n, N = 4, 50_000

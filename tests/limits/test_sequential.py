@@ -126,18 +126,45 @@ def test_commutation_grid_linear_is_exact_at_every_width(seed: int) -> None:
     assert g.ode == pytest.approx(0.7 * math.e)
 
 
+def _gap_fit(widths: np.ndarray, gap: np.ndarray, se: np.ndarray) -> dict[str, float]:
+    """Weighted least squares gap_n = b0 + b1 / n (independent errors se): the coefficients, their
+    standard errors and the chi-square p-value of the fit."""
+    A = np.column_stack([np.ones_like(widths), 1.0 / widths]) / se[:, None]
+    beta, *_ = np.linalg.lstsq(A, gap / se, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    chi2 = float(np.sum((gap / se - A @ beta) ** 2))
+    return {
+        "b0": beta[0],
+        "b0_se": math.sqrt(cov[0, 0]),
+        "b1": beta[1],
+        "b1_se": math.sqrt(cov[1, 1]),
+        "p": float(st.chi2.sf(chi2, widths.size - 2)),
+    }
+
+
+def _one_over_n(fit: dict[str, float]) -> bool:
+    """The gap is b1 / n: no constant (|b0| <= 5 SE), a resolved positive 1/n slope, an acceptable fit."""
+    return abs(fit["b0"]) <= 5 * fit["b0_se"] and fit["b1"] > 5 * fit["b1_se"] and fit["p"] >= ALPHA
+
+
 @pytest.mark.slow
-def test_commutation_grid_relu_both_orders(seed: int) -> None:
-    """ReLU: at fixed L the finite-width variance exceeds the width-first value by O(1/n) (derived: the
-    generator applied to sum(phi^2) - |x|^2/2 gives ||phi||^2 (2 mu - n)/(2n) > 0 on average), visible at
-    n = 2 (development: +0.063..0.067 at n = 2, stderr 0.013-0.016 at 1e5 networks, so 1e6 are used); at
-    n = 64 the gap to q_L is O(1/n), checked as < 5 SE + 5% of q_L."""
-    small = commutation_grid(2, [4, 64], "relu", n_paths=1_000_000, rng=seed)
-    assert np.all(small.gap_width_first[0] - 5 * small.stderr[0] > 0)
-    g = commutation_grid(64, [4, 64], "relu", n_paths=100_000, rng=seed + 1)
-    assert np.all(np.abs(g.gap_width_first[0]) < 5 * g.stderr[0] + 0.05 * g.width_first)
-    # depth first then width: the largest grid point is close to the ODE value (gap O(1/n + 1/L))
-    assert abs(g.gap_ode[0, 1]) < 5 * g.stderr[0, 1] + 0.05 * g.ode
+def test_commutation_grid_relu_gap_is_one_over_n(seed: int) -> None:
+    """ReLU at fixed depth L = 4: the finite-width variance (1/n) E||Y_L||^2 exceeds the width-first value
+    q_L = q0 (1 + 1/(2L))^L by b1 / n (derived: the generator applied to sum(phi^2) - |x|^2/2 gives
+    ||phi||^2 (2 mu - n)/(2n) > 0 on average). Checked as a fitted line in 1/n over n = 2, 4, 8, 16
+    (1e6 networks each): intercept 0 within 5 SE (the width-first limit), slope positive beyond 5 SE,
+    chi-square p >= ALPHA. A width-first value with a wrong coefficient (second moment 0.52 q instead of
+    q/2, 1.9% off at L = 4, within the 5% slack this test used to allow) leaves an intercept far beyond
+    5 SE and fails."""
+    widths = np.array([2.0, 4.0, 8.0, 16.0])
+    L = 4
+    g = commutation_grid(widths.astype(int).tolist(), [L], "relu", n_paths=1_000_000, rng=seed)
+    gap, se = g.gap_width_first[:, 0], g.stderr[:, 0]
+    assert g.width_first[0] == pytest.approx((1 + 0.5 / L) ** L)
+    fit = _gap_fit(widths, gap, se)
+    assert _one_over_n(fit), fit
+    wrong = _gap_fit(widths, gap + g.width_first[0] - (1 + 0.52 / L) ** L, se)
+    assert not _one_over_n(wrong), wrong
 
 
 def test_sequential_bad_input() -> None:

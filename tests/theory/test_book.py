@@ -34,6 +34,7 @@ def test_claim_is_well_formed(cid):
 def test_claim_passes(cid):
     verdict = BOOK[cid].check("quick", seed=seed_for(cid))
     assert verdict.passed, f"{cid}: {dict(verdict.evidence)}"
+    assert verdict.has_evidence, f"{cid} rests on consistency checks only: {dict(verdict.consistency)}"
 
 
 @pytest.mark.parametrize(("cid", "variant"), VARIANTS)
@@ -41,6 +42,9 @@ def test_wrong_variant_fails(cid, variant):
     c = BOOK[cid]
     verdict = c.check("quick", seed=seed_for(cid), **c.wrong_variants[variant])
     assert not verdict.passed, f"{cid} did not detect the wrong variant {variant!r}: {dict(verdict.evidence)}"
+    # detected by evidence, not only by a check that holds by construction
+    failed_evidence = set(verdict.evidence.get("failed", [])) - set(verdict.consistency)
+    assert failed_evidence or "error" in verdict.evidence, (cid, variant, verdict.evidence.get("failed"))
 
 
 @pytest.mark.parametrize("cid", CLAIMS)
@@ -51,3 +55,29 @@ def test_wrong_variants_are_keyword_arguments_of_the_check(cid):
     for name, variant in c.wrong_variants.items():
         for key in variant:
             assert key in params and params[key].kind is inspect.Parameter.KEYWORD_ONLY, (cid, name, key)
+
+
+def test_consistency_checks_are_counted_apart_and_shown_in_the_book():
+    from theory.__main__ import markdown
+    from theory.common import Criteria
+
+    crit = Criteria()
+    crit.add("measured", True, z=0.4)
+    crit.add("formula_typed_twice", True, gap=0.0, consistency=True)
+    v = crit.verdict("demo")
+    assert v.passed and v.n_evidence == 1 and v.has_evidence
+    assert v.consistency == {"formula_typed_twice": True} and v.evidence["consistency"] == [
+        "formula_typed_twice"
+    ]
+    only = Criteria()
+    only.add("formula_typed_twice", True, consistency=True)
+    bare = only.verdict("demo")
+    assert bare.passed and not bare.has_evidence  # passes, but the book says it has no evidence
+    failing = Criteria()
+    failing.add("formula_typed_twice", False, consistency=True)
+    assert not failing.verdict("demo").passed  # a consistency check must still pass
+    claim = BOOK[CLAIMS[0]]
+    text = markdown([(claim, v), (claim, bare)])
+    assert "Consistency checks (hold by construction; not evidence):" in text
+    assert "- formula_typed_twice: pass" in text
+    assert "pass (consistency checks only: no evidence)" in text

@@ -31,7 +31,14 @@ def run_task_end_to_end(task: Task, out: Path, seed: int, *, min_checks: int) ->
         pictures[fig] = data
         (out / fig).unlink()
     (experiment,) = all_experiments([task.id])
-    ctx = Context(profile="quick", seed=seed, out=out, task_id=task.id, redraw=frozenset(task.figures))
+    ctx = Context(
+        profile="quick",
+        seed=seed,
+        out=out,
+        task_id=task.id,
+        stamp=task.stamp("quick", seed),
+        redraw=frozenset(task.figures),
+    )
     assert experiment.redraw(ctx) == rec["figures"]
     for fig, data in pictures.items():
         assert (out / fig).read_bytes() == data, f"{fig} redrawn from the kept result differs"

@@ -35,7 +35,7 @@ TINY = {
     b6_bridge: b6_bridge.Sizes(
         depths=(8, 16, 32),
         law_max_depth=32,
-        pde_nodes=(101, 201),
+        pde_nodes=(101, 201, 401, 801),  # a fitted order needs a refinement sequence
         cdf_steps=(100, 200),
         reg_depth=4,
         reg_t1=3.0,

@@ -107,7 +107,9 @@ def test_experiment_runs_compute_checks_report_as_a_task(tmp_path):
     summary = run_tasks(tasks, tmp_path, profile="full", progress=False)
     rec = summary["tasks"]["toy.exp"]
     assert seen == [4] and rec["metrics"] == {"value": 6.0} and rec["notes"] == ["a note"]
-    assert rec["checks"] == [{"name": "value is positive", "passed": True, "detail": "value = 6.0"}]
+    assert rec["checks"] == [
+        {"name": "value is positive", "passed": True, "detail": "value = 6.0", "consistency": False}
+    ]
     with pytest.raises(ValueError, match="profile"):
         campaign_tasks([exp], "huge")
     with pytest.raises(ValueError, match="profile"):

@@ -76,3 +76,30 @@ def test_cli_rejects_unreachable_scheduler_and_bad_workers(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--workers", "0", "--out", str(tmp_path)])
     assert "--workers must be >= 1" in capsys.readouterr().err
+
+
+def _piece_task(marks: Path, size: int) -> Task:
+    def fn(ctx):
+        def piece():
+            (marks / f"piece-{len(list(marks.iterdir()))}").touch()  # one file per computation
+            return {"v": size}
+
+        out = TaskOutput(metrics=ctx.cached("piece", piece))
+        out.check("v is the size", out.metrics["v"] == size, f"v = {out.metrics['v']}")
+        return out
+
+    return Task(id="p", title="p", campaign="demo", fn=fn, sizes={"quick": {"n": size}})
+
+
+def test_dask_run_keys_pieces_like_a_local_run(client, tmp_path):
+    """Cached pieces on the workers are keyed by the task's stamp: reused on a rerun, recomputed with
+    ``fresh`` or new sizes, as in a local run."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    counts = []
+    for size, fresh in [(1, False), (1, False), (1, True), (2, False)]:
+        run_tasks([_piece_task(marks, size)], out, fresh=fresh, progress=False, client=client)
+        counts.append(len(list(marks.iterdir())))
+    assert counts == [1, 1, 2, 3]
+    assert json.loads((out / "tasks" / "p.json").read_text())["metrics"] == {"v": 2}

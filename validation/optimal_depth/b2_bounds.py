@@ -213,6 +213,7 @@ def checks(result: Result) -> list[Check]:
         f"{int(hyp_ok.sum())}/{len(sat)} families and {int(chain_hyp.sum())}/{len(chains)} chains have every "
         "checked hypothesis (positive costs, undiscounted, Lipschitz consistency on the paths, declared "
         "residual envelope, decay rate below 1, deterministic paths) reported as holding",
+        consistency=True,
     )
     # violating families: a failed conclusion must come with a flagged hypothesis
     silent, _silent_by, failed, _detected = _violations(viol)
@@ -247,6 +248,7 @@ def checks(result: Result) -> list[Check]:
         f"{fmt(lip['observed_lipschitz'])}. (b) residuals 0.2 * 1.3^l declared C = 0.2, rho = 0.6, cost 0.1, "
         "L = 12: l_bar = ceil(ln(0.1/0.2)/ln 0.6) = 2 but each layer gains 0.2 * 1.3^l > 0.1, so tau* = 12 "
         f"(solved: {fmt(gro['max_depth'])}, bound {fmt(gro['bound'])}); flagged {gro['flagged']}",
+        consistency=True,
     )
     return out.checks
 

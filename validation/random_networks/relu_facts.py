@@ -312,6 +312,7 @@ def _identity_and_dead_checks(result: Result) -> list[Check]:
             "the dead set is absorbing",
             revived == 0,
             f"networks dead at layer 0 but alive at layer {s.dead_depth}: {revived} of {n_dead0}",
+            consistency=True,
         ),
         Check(
             "width 1: finite-depth deaths follow (1 - Phi(sqrt L)^L)/2, vanishing with depth",
@@ -338,6 +339,7 @@ def _drift_checks(result: Result) -> list[Check]:
             "D(n) = "
             + ", ".join(f"{n}: {D[n]}" for n in _WIDTHS)
             + " (exact rationals); D(3) = -1/21, D(4) = 1/60",
+            consistency=True,
         ),
         Check(
             "Monte Carlo D(n) = exact D(n), with the sign change resolved",

@@ -122,10 +122,15 @@ def _obstacle_problem(
         return problem, (float(problem.grid.lower), float(problem.grid.upper))
     ell = cf.volatility**2 / (2.0 * abs(cf.drift))
     reach = 2.0 + 40.0 * ell  # continuation-side edge: 40 decay lengths beyond the compared part
+    edge = {"lower": cf.boundary - reach} if cf.stopping_side == "above" else {"upper": cf.boundary + reach}
+    # the closed-form boundary in the middle of a grid cell at every size (never on a node, and at the
+    # same place in its cell, so that the errors of two sizes compare as the spacing does)
+    x = linear_resnet_depth_problem(width, target, cost, n_nodes=n, **edge).grid.nodes
+    i = int(np.searchsorted(x, cf.boundary))
+    half = 0.5 * float(x[i] - x[i - 1])
+    problem = linear_resnet_depth_problem(width, target, cost, n_nodes=n, center=cf.boundary - half, **edge)
     if cf.stopping_side == "above":
-        problem = linear_resnet_depth_problem(width, target, cost, lower=cf.boundary - reach, n_nodes=n)
         return problem, (cf.boundary - 2.0, float(problem.grid.upper))
-    problem = linear_resnet_depth_problem(width, target, cost, upper=cf.boundary + reach, n_nodes=n)
     return problem, (float(problem.grid.lower), cf.boundary + 2.0)
 
 
