@@ -140,7 +140,13 @@ _HASHES: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 def _tree_hash(root: Path) -> str:
     """sha256 of the ``*.py`` files under ``root`` (names and contents), memoised on their sizes and
     modification times."""
-    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    return files_hash(root, sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts))
+
+
+def files_hash(root: Path, files: Any) -> str:
+    """sha256 of ``files`` (names relative to ``root``, and contents), memoised on their sizes and
+    modification times: the one hash behind every code fingerprint of the validation campaigns."""
+    files = list(files)
     key = (str(root), tuple((str(p.relative_to(root)), *_size_mtime(p)) for p in files))
     if key not in _HASHES:
         h = hashlib.sha256()

@@ -15,13 +15,12 @@ intervals over the test split its sampling error.
 Runs are stored under ``<output>/models/<key>/`` (the traces as ``.npz``, a JSON summary written last),
 shared by every experiment of the campaign, so that a model used by several experiments is trained once
 and an interrupted campaign loses only the run in progress. The key hashes the recipe, the seed, the
-device, the library version and :func:`code_fingerprint` (the code a model depends on), so a stored
+device, the library version and :func:`model_fingerprint` (the code a model depends on), so a stored
 model is never reused after a change that could alter it.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -30,7 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runner import Context, write_json_atomic
+from ..runner import Context
+from ..store import files_hash, write_json_atomic
 
 __all__ = ["LOSSES", "Recipe", "TrainedRun", "trained"]
 
@@ -171,38 +171,33 @@ def make_loss(recipe: Recipe) -> Any:
     return nn.CompositeLoss(term, depth_weight=recipe.weight)
 
 
-@functools.cache
-def code_fingerprint() -> str:
+def model_fingerprint() -> str:
     """A hash of the code a trained model depends on: the torch layer :mod:`stochdepth.nn` (models,
     training, data, the trace recorder), the trace format, the seed streams and this module, with the
     versions of torch and numpy.
 
-    Narrower than the whole library on purpose: a model takes minutes to train, and a change elsewhere
-    in the library (a solver, a sampler) cannot change its weights. Any change in these files retrains.
+    Narrower than :func:`validation.store.code_fingerprint` (the whole library) on purpose: a model takes
+    minutes to train, and a change elsewhere in the library (a solver, a sampler) cannot change its
+    weights. Any change in these files retrains.
     """
     import numpy
     import torch
 
     import stochdepth
 
-    root = Path(stochdepth.__file__).parent
-    files = [
-        *sorted((root / "nn").glob("*.py")),
-        root / "depth" / "traces.py",
-        root / "random.py",
-        Path(__file__),
-    ]
-    digest = hashlib.sha256(f"{torch.__version__}/{numpy.__version__}".encode())
-    for f in files:
-        digest.update(f.name.encode() + f.read_bytes())
-    return digest.hexdigest()[:16]
+    root = Path(stochdepth.__file__).parent.parent
+    package = root / "stochdepth"
+    files = [*sorted((package / "nn").glob("*.py")), package / "depth" / "traces.py", package / "random.py"]
+    here = Path(__file__)
+    code = files_hash(root, files) + files_hash(here.parent, [here])
+    return hashlib.sha256(f"{torch.__version__}/{numpy.__version__}/{code}".encode()).hexdigest()[:16]
 
 
 def _key(recipe: Recipe, seed: int, device: str) -> str:
     import stochdepth
 
     blob = json.dumps(
-        [asdict(recipe), seed, device, stochdepth.__version__, code_fingerprint()],
+        [asdict(recipe), seed, device, stochdepth.__version__, model_fingerprint()],
         sort_keys=True,
         default=str,
     )
