@@ -8,6 +8,7 @@ user's mistake reads as such (``ValueError: width must be an int >= 1, got 0``).
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,8 +21,10 @@ __all__ = [
     "check_choice",
     "check_finite_result",
     "check_int",
+    "check_memory",
     "check_real",
     "check_record",
+    "check_rng",
 ]
 
 
@@ -118,6 +121,53 @@ def check_array(
     return arr
 
 
+def memory_limit() -> int:
+    """Bytes one result may hold: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the physical memory."""
+    env = os.environ.get("STOCHDEPTH_MAX_MEMORY")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ValueError(f"STOCHDEPTH_MAX_MEMORY must be a positive int (bytes), got {env!r}")
+        return value
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**34
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024:
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
+
+def check_memory(name: str, value: int, n_bytes: float, what: str) -> None:
+    """Refuse, before any work, a size ``name = value`` that needs ``n_bytes`` bytes for ``what`` when
+    that exceeds :func:`memory_limit`: a ``ValueError`` naming the parameter and the memory needed,
+    instead of a ``MemoryError`` (or a swapping machine) later.
+
+    Examples
+    --------
+    >>> from stochdepth._checks import check_memory
+    >>> check_memory("width", 10**3, 8e3, "one state")
+    >>> check_memory("width", 10**15, 8e15, "one state")
+    Traceback (most recent call last):
+    ...
+    ValueError: width = 1000000000000000 needs 7.11 PiB for one state, more than the ...
+    """
+    limit = memory_limit()
+    if n_bytes > limit:
+        raise ValueError(
+            f"{name} = {value} needs {_bytes(n_bytes)} for {what}, more than the {_bytes(limit)} "
+            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); lower {name}"
+        )
+
+
 def check_record(
     record: Any,
     last: int,
@@ -163,6 +213,41 @@ def check_record(
     return np.unique(arr)
 
 
+def check_rng(rng: Any, name: str = "rng") -> Any:
+    """Check that ``rng`` is a valid seed without using it, and return it unchanged.
+
+    Valid: ``None``, a non-negative int, a non-empty sequence of non-negative ints, a
+    :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator` (a ``Generator`` is not
+    advanced, so a function that validates its ``rng`` up front draws the same numbers afterwards).
+    :func:`stochdepth.random.as_seed_sequence` applies the same rule; functions that take an ``rng``
+    they may not use (an exact solver among random ones) call this one so that a wrong seed never
+    passes silently.
+
+    Raises
+    ------
+    TypeError
+        For another type (``bool``, ``float`` and ``str`` included).
+    ValueError
+        For a negative seed, or a sequence holding anything else than non-negative ints.
+    """
+    if rng is None or isinstance(rng, (np.random.SeedSequence, np.random.Generator)):
+        return rng
+    expected = "None, an int seed, a SeedSequence or a numpy Generator"
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {expected}, got bool {rng!r}")
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")
+        return rng
+    if isinstance(rng, Sequence) and not isinstance(rng, (str, bytes)):
+        if len(rng) == 0 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0 for v in rng
+        ):
+            raise ValueError(f"{name} as a sequence must hold non-negative ints, got {_short(rng)}")
+        return rng
+    raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {_short(rng)}")
+
+
 def check_choice(name: str, value: Any, options: Sequence[Any]) -> Any:
     """Check that ``value`` is one of ``options``."""
     if value not in options:
@@ -171,11 +256,32 @@ def check_choice(name: str, value: Any, options: Sequence[Any]) -> Any:
 
 
 def check_finite_result(what: str, arr: Any) -> None:
-    """Raise :class:`NumericalError` if ``arr`` holds NaN or infinity (never let a NaN leave silently)."""
+    """Raise :class:`NumericalError` if ``arr`` holds NaN or infinity (never let a NaN leave silently).
+
+    The message counts the NaN, ``+inf`` and ``-inf`` values and names their usual cause, so that the
+    user reads what went wrong: ``-inf`` is the log of zero (a state that is exactly zero, such as a
+    zero input), ``+inf`` an overflow (inputs or a horizon too large for float64), NaN an invalid
+    operation (``0/0``, ``inf - inf``).
+    """
     a = np.asarray(arr)
-    if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
-        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise NumericalError(
-            f"{what}: {bad} of {a.size} values are NaN or infinite (overflow or an invalid operation; "
-            "reduce the horizon or the step, or use a log-domain observable)"
-        )
+    if a.dtype.kind not in "fc" or np.all(np.isfinite(a)):
+        return
+    if a.dtype.kind == "c":
+        a = np.concatenate([a.real.ravel(), a.imag.ravel()])
+    counts = {
+        "NaN": int(np.count_nonzero(np.isnan(a))),
+        "+inf": int(np.count_nonzero(np.isposinf(a))),
+        "-inf": int(np.count_nonzero(np.isneginf(a))),
+    }
+    causes = {
+        "NaN": "an invalid operation (0/0, inf - inf, or an overflow carried on)",
+        "+inf": "an overflow: numbers beyond float64 (inputs scaled too large, or a horizon or a step "
+        "too large for them; a log-domain observable avoids it)",
+        "-inf": "the log of zero (a state that is exactly zero, e.g. a zero input) or an overflow to -inf",
+    }
+    found = [f"{n} {kind}" for kind, n in counts.items() if n]
+    why = "; ".join(causes[kind] for kind, n in counts.items() if n)
+    bad = sum(counts.values())
+    raise NumericalError(
+        f"{what}: {bad} of {a.size} values are NaN or infinite ({', '.join(found)}); cause: {why}"
+    )

@@ -209,6 +209,9 @@ class BridgeResult(Result):
     n_states: int
     solution: MarkovSolution | None = field(default=None, repr=False, compare=False)
 
+    #: ``nan`` where the quantity does not exist (see above).
+    nonfinite_fields = ("threshold", "threshold_limit", "ks_distance")
+
 
 def log_norm_bridge(
     width: int,

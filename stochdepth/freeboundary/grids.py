@@ -198,6 +198,14 @@ class StretchedGrid(_GridBase):
         object.__setattr__(self, "scale", check_real("scale", self.scale, lo=0.0, lo_open=True))
         check_bool("center_node", self.center_node)
         object.__setattr__(self, "center_node", bool(self.center_node))
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                self.nodes  # noqa: B018 - built now, so that a scale no float grid can hold fails here
+            except (ValueError, ArithmeticError) as exc:
+                raise ValueError(
+                    f"scale = {self.scale:g} gives no valid grid of n = {self.n} nodes on [{lo:g}, {hi:g}] "
+                    f"in float64 (choose a larger scale or fewer nodes): {exc}"
+                ) from None
 
     @cached_property
     def nodes(self) -> np.ndarray:  # type: ignore[override]

@@ -71,7 +71,8 @@ class DepthBound(Result):
     expected_depth : Estimate
         The solved :math:`\mathbb E\tau^\star`.
     max_depth : float
-        Largest value of :math:`\tau^\star` observed (paths) or in its support (chains).
+        Largest value of :math:`\tau^\star` observed (paths) or in its support (chains; ``inf`` for an
+        unbounded support).
     tightness : float
         :math:`\mathbb E\tau^\star/\text{bound}` (``nan`` if the bound is 0 or infinite).
     holds : bool
@@ -91,6 +92,8 @@ class DepthBound(Result):
     holds: bool
     hypotheses: dict[str, bool]
     details: dict[str, float] = field(default_factory=dict)
+
+    nonfinite_fields = ("bound", "tightness", "max_depth")
 
     @property
     def hypotheses_hold(self) -> bool:
