@@ -7,10 +7,11 @@ user's mistake reads as such (``ValueError: width must be an int >= 1, got 0``).
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,7 +26,11 @@ __all__ = [
     "check_real",
     "check_record",
     "check_rng",
+    "float_errors_as_numerical",
 ]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class NumericalError(ArithmeticError):
@@ -146,10 +151,11 @@ def _bytes(n: float) -> str:
     return f"{n:.3g} PiB"
 
 
-def check_memory(name: str, value: int, n_bytes: float, what: str) -> None:
+def check_memory(name: str, value: object, n_bytes: float, what: str) -> None:
     """Refuse, before any work, a size ``name = value`` that needs ``n_bytes`` bytes for ``what`` when
     that exceeds :func:`memory_limit`: a ``ValueError`` naming the parameter and the memory needed,
-    instead of a ``MemoryError`` (or a swapping machine) later.
+    instead of a ``MemoryError`` (or a swapping machine) later. ``name`` may be a product of parameters
+    (``"width * n_inputs"``, with ``value`` its factors as text).
 
     Examples
     --------
@@ -285,3 +291,31 @@ def check_finite_result(what: str, arr: Any) -> None:
     raise NumericalError(
         f"{what}: {bad} of {a.size} values are NaN or infinite ({', '.join(found)}); cause: {why}"
     )
+
+
+def float_errors_as_numerical(fn: F) -> F:
+    """Decorate a closed-form function so that float arithmetic failing on valid-looking arguments
+    (``ZeroDivisionError``, ``OverflowError``, ``math domain error`` from a log or a square root of an
+    overflowed or underflowed value) raises :class:`NumericalError` naming the function and its
+    arguments, instead of an error about a line of its code.
+
+    Argument errors (``ValueError``/``TypeError`` raised by the checks, before the arithmetic) pass
+    through unchanged.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NumericalError:
+            raise
+        except (ArithmeticError, ValueError) as exc:
+            if isinstance(exc, ValueError) and str(exc) != "math domain error":
+                raise
+            shown = ", ".join([*map(_short, args), *(f"{k}={_short(v)}" for k, v in kwargs.items())])
+            raise NumericalError(
+                f"{fn.__name__}({shown}): float64 arithmetic failed ({type(exc).__name__}: {exc}); an "
+                "argument is too large or too small for the closed form"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]

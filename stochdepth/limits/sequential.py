@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate
 
-from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
+from .._checks import NumericalError, check_array, check_finite_result, check_int, check_memory, check_real
 from .._results import Result
 from ..activations import Activation, arccos_kernel, get_activation
 from ..executors import accepts_executor
@@ -427,6 +427,8 @@ def mckean_vlasov(
     n_paths = check_int("n_paths", n_paths, min=2)
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
+    for name, value in (("n_paths", n_paths), ("n_clouds", n_clouds)):
+        check_memory(name, value, 8.0 * n_clouds * n_paths, "the particles of all clouds")
     rec = even_record(n_steps, n_times)
     h = t1 / n_steps
     kernel = K.make_mckean_vlasov_kernel(act.numba_fn)

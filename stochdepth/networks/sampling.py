@@ -363,7 +363,12 @@ def states_chunk_size(width: int, n_inputs: int, n_record: int, max_chunk: int) 
     width = check_int("width", width, min=1)
     n_inputs = check_int("n_inputs", n_inputs, min=1)
     n_record = check_int("n_record", n_record, min=1)
-    check_memory("width", width, 8.0 * width * n_inputs * n_record, "the recorded states of one network")
+    check_memory(
+        "width * n_inputs * n_record",
+        f"{width} * {n_inputs} * {n_record}",
+        8.0 * width * n_inputs * n_record,
+        "the recorded states of one network",
+    )
     return int(max(1, min(max_chunk, 2**21 // (width * n_inputs * n_record))))
 
 

@@ -175,5 +175,5 @@ def as_network_spec(
         depth,
         "relu" if activation is None else activation,
         1.0 if t1 is None else t1,
-        inputs=x,
+        inputs=None if x is None else _check_inputs(x),  # checked here under the caller's name, x
     )

@@ -67,8 +67,9 @@ class BandedTransitions:
         outside = (target < 0) | (target >= n_states)
         if np.any(arr[:, outside] != 0):
             raise ValueError(
-                "bands put probability on moves outside the state space "
-                f"(states 0..{n_states - 1}); set those entries to zero or widen the grid"
+                f"bands put probability on moves outside the state space (states 0..{n_states - 1}) "
+                f"with lower = {lower} (column j moves by j - lower); set those entries to zero, check "
+                "lower, or widen the grid"
             )
         _check_row_sums("bands", arr.sum(axis=2))
         self.bands = np.ascontiguousarray(arr)

@@ -32,3 +32,11 @@ def test_a_valid_rng_changes_nothing() -> None:
 def test_throw_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="throw must be a bool"):
         solve_stopping(_problem(3), throw="yes")
+
+
+def test_depth_bounds_refuse_a_wrong_rng_even_when_nothing_is_drawn() -> None:
+    from stochdepth.stopping import bounded_gains_bound
+
+    assert bounded_gains_bound(_problem(3), rng=1).holds
+    with pytest.raises(TypeError, match="rng must be"):
+        bounded_gains_bound(_problem(3), rng="seed")
