@@ -127,13 +127,11 @@ def check_array(
 
 
 def memory_limit() -> int:
-    """Bytes one result may hold: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the physical memory."""
+    """Bytes a run may keep in memory: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the machine's
+    physical memory."""
     env = os.environ.get("STOCHDEPTH_MAX_MEMORY")
     if env:
-        try:
-            value = int(env)
-        except ValueError:
-            value = 0
+        value = int(env) if env.strip().isdigit() else 0
         if value < 1:
             raise ValueError(f"STOCHDEPTH_MAX_MEMORY must be a positive int (bytes), got {env!r}")
         return value
@@ -151,26 +149,28 @@ def _bytes(n: float) -> str:
     return f"{n:.3g} PiB"
 
 
-def check_memory(name: str, value: object, n_bytes: float, what: str) -> None:
-    """Refuse, before any work, a size ``name = value`` that needs ``n_bytes`` bytes for ``what`` when
-    that exceeds :func:`memory_limit`: a ``ValueError`` naming the parameter and the memory needed,
-    instead of a ``MemoryError`` (or a swapping machine) later. ``name`` may be a product of parameters
-    (``"width * n_inputs"``, with ``value`` its factors as text).
+def check_memory(name: str, count: int, bytes_each: float, what: str) -> None:
+    """Refuse, before any work, a size ``name = count`` that keeps ``bytes_each`` bytes for each of
+    its ``count`` items when the total exceeds :func:`memory_limit`: a ``ValueError`` naming the
+    parameter and the memory needed, instead of a ``MemoryError`` (or a swapping machine) later.
+    ``name`` may be a product of parameters (``"width * n_inputs"``, ``count`` their product).
 
     Examples
     --------
     >>> from stochdepth._checks import check_memory
-    >>> check_memory("width", 10**3, 8e3, "one state")
-    >>> check_memory("width", 10**15, 8e15, "one state")
+    >>> check_memory("width", 10**3, 8, "one state")
+    >>> check_memory("width", 10**15, 8, "one state")
     Traceback (most recent call last):
     ...
-    ValueError: width = 1000000000000000 needs 7.11 PiB for one state, more than the ...
+    ValueError: width=1000000000000000 would keep one state in memory: 7.11 PiB, more than ...
     """
+    need = float(count) * float(bytes_each)
     limit = memory_limit()
-    if n_bytes > limit:
+    if need > limit:
         raise ValueError(
-            f"{name} = {value} needs {_bytes(n_bytes)} for {what}, more than the {_bytes(limit)} "
-            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); lower {name}"
+            f"{name}={count} would keep {what} in memory: {_bytes(need)}, more than the {_bytes(limit)} "
+            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); lower {name}, or use a streaming "
+            "reduction (reduce=Moments(), Histogram() or Quantiles()) where the function offers one"
         )
 
 

@@ -287,6 +287,8 @@ CASES: list[Case] = [
         "limits.linear_log_norm_moments",
         limits.linear_log_norm_moments,
         lambda: {"width": 4, "t": 1.0, "depth": 8},
+        streams=("width",),
+        notes="the exact moments sum over the width: a huge width is a long sum, not memory",
     ),
     Case("limits.linear_neuron_law", limits.linear_neuron_law, lambda: {"width": 4, "t": 1.0, "sigma0": 1.0}),
     Case("limits.linear_norm_ratio_law", limits.linear_norm_ratio_law, lambda: {"width": 4, "t": 1.0}),
@@ -306,7 +308,13 @@ CASES: list[Case] = [
     ),
     Case("limits.relu_correlation", limits.relu_correlation, lambda: {"c0": 0.5, "t": np.array([0.0, 1.0])}),
     Case("limits.relu_dead_probability", limits.relu_dead_probability, lambda: {"width": 4}),
-    Case("limits.relu_log_drift", limits.relu_log_drift, lambda: {"width": 4, "exact": False}),
+    Case(
+        "limits.relu_log_drift",
+        limits.relu_log_drift,
+        lambda: {"width": 4, "exact": False},
+        streams=("width",),
+        notes="a sum over the number of live neurons: a huge width is a long sum, not memory",
+    ),
     Case(
         "limits.relu_log_drift_mc",
         limits.relu_log_drift_mc,
@@ -489,7 +497,7 @@ CASES: list[Case] = [
     Case(
         "stopping.BandedTransitions",
         stopping.BandedTransitions,
-        lambda: {"bands": np.full((3, 4), 1.0 / 3.0), "lower": 1},
+        lambda: {"bands": np.array([[0.0, 0.5, 0.5], [0.25, 0.5, 0.25], [0.5, 0.5, 0.0]]), "lower": 1},
     ),
     # freeboundary
     Case(
@@ -680,6 +688,8 @@ CASES: list[Case] = [
         "symbolic.derive_linear_norm_moment",
         symbolic.derive_linear_norm_moment,
         lambda: {"n": 4, "p": 2, "t": 1},
+        streams=("p",),
+        notes="sympy expands the moment of order p: a huge p is a long expansion, not memory",
     ),
     Case("symbolic.derive_relu_log_drift", symbolic.derive_relu_log_drift, lambda: {"n": 4}),
     Case("symbolic.limit_diffusion", symbolic.limit_diffusion, lambda: {"n": 2, "activation": "linear"}),
@@ -879,6 +889,43 @@ _COST = (
     "size and Cost growth, a change in progress"
 )
 
+_GRID = (
+    "values whose domain float64 cannot grid (bounds 1e300 apart, or 1e-300 wide): the error names "
+    "the grid's bounds, not the argument; left for a later change"
+)
+
 #: Mutations ``(function, parameter, label)`` (label ``"*"``: all) that wait for another change, with
 #: the reason; they are left out of the fuzz until it lands (then this table shrinks).
-DEFERRED: dict[tuple[str, str, str], str] = {}
+DEFERRED: dict[tuple[str, str, str], str] = {
+    **{
+        (name, "n_paths", "huge"): _ENGINE
+        for name in (
+            "networks.sample_network",
+            "networks.sample_linear_log_norm",
+            "sde.simulate",
+            "sde.simulate_levels",
+            "limits.simulate_limit",
+            "limits.relu_norm_identity",
+            "depth.simulate_network_depths",
+            "depth.simulate_stopping_depth",
+        )
+    },
+    ("limits.weak_error_study", "chunk_size", "huge"): _ENGINE,
+    **{("stopping.random_walk_transitions", p, "*"): _COST for p in ("step", "n_states", "tail")},
+    **{
+        (name, p, "*"): _COST
+        for name in ("depth.linear_resnet_stopping_problem", "depth.log_norm_bridge")
+        for p in ("width", "target", "cost", "y0", "t1", "points_per_sd", "margin_sd")
+        if not (name == "depth.log_norm_bridge" and p in ("width", "margin_sd"))
+    },
+    **{("depth.linear_resnet_depth_problem", p, "huge"): _GRID for p in ("target", "cost")},
+    ("freeboundary.american_put_problem", "maturity", "tiny"): _GRID,
+    ("limits.width_first_recursion", "t1", "huge"): (
+        "the overflow of the recursion is reported as a ValueError naming q (the variance), not t1: "
+        "to be made a NumericalError"
+    ),
+    ("stats.weak_error_fit", "reference", "huge"): (
+        "a reference of 1e300 makes the error covariance singular, reported as such (the message does "
+        "not name reference)"
+    ),
+}

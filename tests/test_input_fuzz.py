@@ -13,7 +13,9 @@ infinity, an object of the wrong type, an array of the wrong shape, a huge size.
 within a budget per call: ``BUDGET_S`` seconds of wall time and ``BUDGET_BYTES`` of new address space
 (a huge size must be refused before anything is allocated, not fail on the allocation). Any other
 exception (``IndexError``, ``ZeroDivisionError``, ``MemoryError``, a ``SyntaxError`` from generated
-code...) fails the test with the call that caused it.
+code...) fails the test with the call that caused it. Sizes that cost time only (``TIME_ONLY`` and a
+case's ``streams``) are not made huge: no check can refuse a long computation. ``DEFERRED`` lists the
+mutations that wait for another change in progress, with the reason.
 
 The default suite draws ``N_EXAMPLES`` of the mutations with hypothesis (derandomized by the
 ``default`` profile of ``tests/conftest.py``; ``HYPOTHESIS_PROFILE=thorough`` explores fresh ones);
@@ -39,7 +41,7 @@ from hypothesis import strategies as st
 
 from stochdepth import ConvergenceError, NumericalError
 
-BUDGET_S = 60
+BUDGET_S = 180
 BUDGET_BYTES = 2 * 2**30
 N_EXAMPLES = 120
 HUGE = 10**12

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_memory, check_real
+from .._checks import check_choice, check_int, check_memory, check_real, float_errors_as_numerical
 from ..executors import accepts_executor
 from ..montecarlo import map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike
@@ -248,6 +248,7 @@ def simulate_stopping_depth(
     return np.concatenate(parts)
 
 
+@float_errors_as_numerical
 def simulate_network_depths(
     width: int,
     depth: int,
@@ -295,7 +296,7 @@ def simulate_network_depths(
     y_start = check_real("y0", y0)
     m_paths = check_int("n_paths", n_paths, min=1)
     top = check_int("max_layers", max_layers, min=0)
-    check_memory("width", n, 8.0 * n * n, "the weights of one network layer")
+    check_memory("width", n, 8.0 * n, "the weights of one network layer")
     scale = 1.0 / math.sqrt(n * L)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
 
     def job(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:

@@ -84,7 +84,7 @@ def american_put_problem(
     t = check_real("maturity", maturity, lo=0.0, lo_open=True)
     q = check_real("dividend", dividend, lo=0.0)
     n = check_int("n_nodes", n_nodes, min=3)
-    check_memory("n_nodes", n, 8.0 * 16 * n, "a solver's arrays on the grid")
+    check_memory("n_nodes", n, 8 * 16, "a solver's arrays on the grid")
     w = check_real("width", width, lo=0.0, lo_open=True)
     sd = vol * math.sqrt(t)
     sc = 0.5 * sd if scale is None else check_real("scale", scale, lo=0.0, lo_open=True)

@@ -142,7 +142,7 @@ class UniformGrid(_GridBase):
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
         object.__setattr__(self, "n", check_int("n", self.n, min=3))
-        check_memory("n", self.n, _BYTES_PER_NODE * self.n, "a solver's arrays on the grid")
+        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
 
     @cached_property
     def nodes(self) -> np.ndarray:  # type: ignore[override]
@@ -200,7 +200,7 @@ class StretchedGrid(_GridBase):
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
         object.__setattr__(self, "n", check_int("n", self.n, min=3))
-        check_memory("n", self.n, _BYTES_PER_NODE * self.n, "a solver's arrays on the grid")
+        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
         center = check_real("center", self.center)
         if not lo <= center <= hi:
             raise ValueError(f"center must lie in [lower, upper] = [{lo:g}, {hi:g}], got {center:g}")

@@ -130,7 +130,7 @@ def _run_paths(
     chunk_size: int,
     n_threads: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    check_memory("width", n, 32.0 * n, "the state of one path")
+    check_memory("width", n, 32, "the state of one path")
 
     def job(a: int, b: int, gen: np.random.Generator) -> tuple[np.ndarray, ...]:
         m = b - a

@@ -427,8 +427,7 @@ def mckean_vlasov(
     n_paths = check_int("n_paths", n_paths, min=2)
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
-    for name, value in (("n_paths", n_paths), ("n_clouds", n_clouds)):
-        check_memory(name, value, 8.0 * n_clouds * n_paths, "the particles of all clouds")
+    check_memory("n_clouds * n_paths", n_clouds * n_paths, 8, "the particles of all clouds")
     rec = even_record(n_steps, n_times)
     h = t1 / n_steps
     kernel = K.make_mckean_vlasov_kernel(act.numba_fn)

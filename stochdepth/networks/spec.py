@@ -94,7 +94,7 @@ class NetworkSpec:
             arr.flags.writeable = False
             set_(self, "inputs", arr)
         k = 1 if self.inputs is None or self.inputs.ndim == 1 else self.inputs.shape[1]
-        check_memory("width", self.width, 8.0 * self.width * k, "the state of one network")
+        check_memory("width", self.width, 8.0 * k, "the state of one network")
 
     @property
     def input_matrix(self) -> np.ndarray:

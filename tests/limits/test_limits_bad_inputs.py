@@ -28,5 +28,7 @@ def test_relu_norm_identity_with_an_absurd_horizon_raises() -> None:
 
 
 def test_simulate_limit_refuses_a_width_no_memory_holds() -> None:
-    with pytest.raises(ValueError, match=r"width = 1000000000000 needs 7\.28 TiB for the state of one"):
+    with pytest.raises(
+        ValueError, match=r"width=1000000000000 would keep the state of one network in memory: 7\.28"
+    ):
         simulate_limit(np.ones(4), 10**12, "relu", 1.0, n_steps=10, n_paths=10, rng=1)
