@@ -80,9 +80,12 @@ def _html_anchors_as_targets(app, docname, source):
 
 def _no_borrowed_docstrings(app, what, name, obj, options, lines):
     """A constant (a dict, a tuple) has no docstring of its own: autodoc would show its type's."""
-    if what in ("data", "attribute") and lines and type(obj).__doc__ and "\n".join(lines).strip() in type(
-        obj
-    ).__doc__:
+    if (
+        what in ("data", "attribute")
+        and lines
+        and type(obj).__doc__
+        and "\n".join(lines).strip() in type(obj).__doc__
+    ):
         lines[:] = []
 
 
