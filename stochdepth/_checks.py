@@ -7,10 +7,11 @@ user's mistake reads as such (``ValueError: width must be an int >= 1, got 0``).
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,7 +25,13 @@ __all__ = [
     "check_memory",
     "check_real",
     "check_record",
+    "check_rng",
+    "float_errors_as_numerical",
+    "memory_limit",
 ]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class NumericalError(ArithmeticError):
@@ -120,6 +127,85 @@ def check_array(
     return arr
 
 
+def _positive_env(name: str, unit: str = "") -> int | None:
+    """The positive int in environment variable ``name``, or ``None`` when it is unset or empty."""
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int{unit}, got {env!r}")
+    return value
+
+
+def memory_limit() -> int:
+    """Bytes a run may keep in memory: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the machine's
+    physical memory."""
+    value = _positive_env("STOCHDEPTH_MAX_MEMORY", " (bytes)")
+    if value is not None:
+        return value
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**34
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024:
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
+
+def check_memory(name: str, count: float, bytes_each: float, what: str, *, hint: str = "") -> None:
+    """Refuse, before any work, a size ``name = count`` that keeps ``bytes_each`` bytes for each of
+    its ``count`` items when the total exceeds :func:`memory_limit`: a ``ValueError`` naming the
+    parameter and the memory needed, instead of a ``MemoryError`` (or a swapping machine) later.
+    ``name`` may be a product of parameters (``"width * n_inputs"``, ``count`` their product).
+
+    This is the one memory refusal of the library: the Monte Carlo engine
+    (:func:`stochdepth.montecarlo.check_memory` is this function) and the grid solvers use it alike.
+
+    Parameters
+    ----------
+    name : str
+        The parameter (or product of parameters) to lower.
+    count : int or float
+        Its value: the number of items kept.
+    bytes_each : float
+        Bytes kept per item.
+    what : str
+        What is kept, as the message says it (``"one state"``).
+    hint : str, optional
+        What to change; by default "lower ``name``, or use a streaming reduction".
+
+    Examples
+    --------
+    >>> from stochdepth._checks import check_memory
+    >>> check_memory("width", 10**3, 8, "one state")
+    >>> check_memory("width", 10**15, 8, "one state")
+    Traceback (most recent call last):
+    ...
+    ValueError: width=1000000000000000 would keep one state in memory: 7.11 PiB, more than ...
+    """
+    need = float(count) * float(bytes_each)
+    limit = memory_limit()
+    if need > limit:
+        shown = f"{count:.4g}" if isinstance(count, float) else str(count)
+        advice = hint or (
+            f"lower {name}, or use a streaming reduction (reduce=Moments(), Histogram() or Quantiles()) "
+            "where the function offers one"
+        )
+        raise ValueError(
+            f"{name}={shown} would keep {what} in memory: {_bytes(need)}, more than the {_bytes(limit)} "
+            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); {advice}"
+        )
+
+
 def check_record(
     record: Any,
     last: int,
@@ -165,6 +251,41 @@ def check_record(
     return np.unique(arr)
 
 
+def check_rng(rng: Any, name: str = "rng") -> Any:
+    """Check that ``rng`` is a valid seed without using it, and return it unchanged.
+
+    Valid: ``None``, a non-negative int, a non-empty sequence of non-negative ints, a
+    :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator` (a ``Generator`` is not
+    advanced, so a function that validates its ``rng`` up front draws the same numbers afterwards).
+    :func:`stochdepth.random.as_seed_sequence` applies the same rule; functions that take an ``rng``
+    they may not use (an exact solver among random ones) call this one so that a wrong seed never
+    passes silently.
+
+    Raises
+    ------
+    TypeError
+        For another type (``bool``, ``float`` and ``str`` included).
+    ValueError
+        For a negative seed, or a sequence holding anything else than non-negative ints.
+    """
+    if rng is None or isinstance(rng, (np.random.SeedSequence, np.random.Generator)):
+        return rng
+    expected = "None, an int seed, a SeedSequence or a numpy Generator"
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {expected}, got bool {rng!r}")
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")
+        return rng
+    if isinstance(rng, Sequence) and not isinstance(rng, (str, bytes)):
+        if len(rng) == 0 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0 for v in rng
+        ):
+            raise ValueError(f"{name} as a sequence must hold non-negative ints, got {_short(rng)}")
+        return rng
+    raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {_short(rng)}")
+
+
 def check_choice(name: str, value: Any, options: Sequence[Any]) -> Any:
     """Check that ``value`` is one of ``options``."""
     if value not in options:
@@ -173,32 +294,60 @@ def check_choice(name: str, value: Any, options: Sequence[Any]) -> Any:
 
 
 def check_finite_result(what: str, arr: Any) -> None:
-    """Raise :class:`NumericalError` if ``arr`` holds NaN or infinity (never let a NaN leave silently)."""
-    a = np.asarray(arr)
-    if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
-        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise NumericalError(
-            f"{what}: {bad} of {a.size} values are NaN or infinite (overflow or an invalid operation; "
-            "reduce the horizon or the step, or use a log-domain observable)"
-        )
+    """Raise :class:`NumericalError` if ``arr`` holds NaN or infinity (never let a NaN leave silently).
 
-
-def memory_limit() -> int:
-    """Largest allocation a single call may plan for: half the physical memory of this machine (bytes)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 8 * 2**30
-
-
-def check_memory(what: str, n_bytes: float, hint: str = "") -> None:
-    """Refuse, before any work, a computation that would need more than :func:`memory_limit` bytes.
-
-    Raises :class:`MemoryError` stating the memory it would need and what to change.
+    The message counts the NaN, ``+inf`` and ``-inf`` values and names their usual cause, so that the
+    user reads what went wrong: ``-inf`` is the log of zero (a state that is exactly zero, such as a
+    zero input), ``+inf`` an overflow (inputs or a horizon too large for float64), NaN an invalid
+    operation (``0/0``, ``inf - inf``).
     """
-    limit = memory_limit()
-    if not n_bytes <= limit:
-        raise MemoryError(
-            f"{what} would need about {n_bytes / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB "
-            f"allowed (half this machine's memory){'; ' + hint if hint else ''}"
-        )
+    a = np.asarray(arr)
+    if a.dtype.kind not in "fc" or np.all(np.isfinite(a)):
+        return
+    if a.dtype.kind == "c":
+        a = np.concatenate([a.real.ravel(), a.imag.ravel()])
+    counts = {
+        "NaN": int(np.count_nonzero(np.isnan(a))),
+        "+inf": int(np.count_nonzero(np.isposinf(a))),
+        "-inf": int(np.count_nonzero(np.isneginf(a))),
+    }
+    causes = {
+        "NaN": "an invalid operation (0/0, inf - inf, or an overflow carried on)",
+        "+inf": "an overflow: numbers beyond float64 (inputs scaled too large, or a horizon or a step "
+        "too large for them; a log-domain observable avoids it)",
+        "-inf": "the log of zero (a state that is exactly zero, e.g. a zero input) or an overflow to -inf",
+    }
+    found = [f"{n} {kind}" for kind, n in counts.items() if n]
+    why = "; ".join(causes[kind] for kind, n in counts.items() if n)
+    bad = sum(counts.values())
+    raise NumericalError(
+        f"{what}: {bad} of {a.size} values are NaN or infinite ({', '.join(found)}); cause: {why}"
+    )
+
+
+def float_errors_as_numerical(fn: F) -> F:
+    """Decorate a closed-form function so that float arithmetic failing on valid-looking arguments
+    (``ZeroDivisionError``, ``OverflowError``, ``math domain error`` from a log or a square root of an
+    overflowed or underflowed value) raises :class:`NumericalError` naming the function and its
+    arguments, instead of an error about a line of its code.
+
+    Argument errors (``ValueError``/``TypeError`` raised by the checks, before the arithmetic) pass
+    through unchanged.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NumericalError:
+            raise
+        except (ArithmeticError, ValueError) as exc:
+            if isinstance(exc, ValueError) and str(exc) != "math domain error":
+                raise
+            shown = ", ".join([*map(_short, args), *(f"{k}={_short(v)}" for k, v in kwargs.items())])
+            raise NumericalError(
+                f"{fn.__name__}({shown}): float64 arithmetic failed ({type(exc).__name__}: {exc}); an "
+                "argument is too large or too small for the closed form"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]

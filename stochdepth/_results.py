@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import _serialization
-from ._checks import check_finite_result, check_real
+from ._checks import NumericalError, check_finite_result, check_real
 
 __all__ = ["ConvergenceError", "Estimate", "Result", "Status", "StatusResult", "check_status"]
 
@@ -43,19 +43,66 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+def _then_check_finite(post_init: Any) -> Any:
+    """Wrap a subclass's own ``__post_init__`` so that :meth:`Result._require_finite` runs after it."""
+
+    def __post_init__(self: Result, *args: Any) -> None:
+        post_init(self, *args)
+        self._require_finite()
+
+    __post_init__._checks_finite = True  # type: ignore[attr-defined]
+    __post_init__.__doc__ = post_init.__doc__
+    return __post_init__
+
+
 class Result:
-    """Mixin for frozen result dataclasses: a readable multi-line ``repr``.
+    """Mixin for frozen result dataclasses: a readable multi-line ``repr``, and finite numbers.
 
     ``@dataclass`` would replace an inherited ``__repr__`` by its generated one; subclasses therefore get
     this one placed in their own namespace at creation (unless they define their own), which the
-    decorator leaves alone.
+    decorator leaves alone. Every result checks its float fields when it is built (see
+    ``_require_finite``): a NaN or an infinity raises :class:`~stochdepth.NumericalError` unless the
+    field is listed in ``nonfinite_fields`` or the result's ``status`` is a failure.
     """
+
+    #: Fields where NaN or infinity is a documented value (e.g. "no bound", "undefined for one sample");
+    #: every other float field must be finite when the result is built.
+    nonfinite_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__repr__" not in cls.__dict__:
             cls.__repr__ = Result.__repr__  # type: ignore[method-assign]
         _serialization.register(cls)
+        own = cls.__dict__.get("__post_init__")
+        if own is not None and not getattr(own, "_checks_finite", False):
+            cls.__post_init__ = _then_check_finite(own)  # type: ignore[attr-defined]
+
+    def __post_init__(self) -> None:
+        self._require_finite()
+
+    def _require_finite(self) -> None:
+        """Raise :class:`~stochdepth.NumericalError` if a float field holds NaN or infinity.
+
+        Run by every result when it is built (after its own ``__post_init__``), so that no non-finite
+        number leaves the library silently, whatever computed it. Fields listed in the class attribute
+        ``nonfinite_fields`` are exempt (their NaN or infinity has a documented meaning), and so is a
+        result whose ``status`` is a failure (the status reports it; ``throw=True`` raises). Checked
+        are float scalars, float arrays and tuples or lists of floats.
+        """
+        if not dataclasses.is_dataclass(self):
+            return
+        status = getattr(self, "status", None)
+        if isinstance(status, Status) and not status.success:
+            return  # a failed status already says the numbers are not to be used (and throw= raises)
+        for f in dataclasses.fields(self):
+            if f.name in self.nonfinite_fields:
+                continue
+            value = getattr(self, f.name, None)
+            if isinstance(value, (tuple, list)) and all(isinstance(v, (float, np.floating)) for v in value):
+                value = np.asarray(value, dtype=float)
+            if isinstance(value, (float, np.floating, np.ndarray)):
+                check_finite_result(f"{type(self).__name__}.{f.name}", value)
 
     def __repr__(self) -> str:
         assert dataclasses.is_dataclass(self)
@@ -168,6 +215,13 @@ class Estimate(Result):
     value: float
     stderr: float
     n: int = 0
+
+    #: ``inf`` is meaningful (an infinite expected depth; the standard error of one sample); NaN is not.
+    nonfinite_fields = ("value", "stderr")
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.value) or math.isnan(self.stderr):
+            raise NumericalError(f"Estimate: {self.value} ± {self.stderr} holds NaN (an invalid operation)")
 
     def __repr__(self) -> str:
         return f"Estimate({self.value:.6g} ± {self.stderr:.2g}, n={self.n})"

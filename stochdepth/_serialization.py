@@ -184,6 +184,11 @@ def _build(cls: type, fields: dict[str, Any], arrays: Any) -> Any:
     obj = object.__new__(cls)
     for name, value in fields.items():
         object.__setattr__(obj, name, decode(value, arrays))
+    # nothing is recomputed, but a loaded result obeys the rule of a built one: a NaN or an infinity in
+    # a float field raises NumericalError unless the class exempts the field or its status failed
+    require_finite = getattr(obj, "_require_finite", None)
+    if require_finite is not None:
+        require_finite()
     return obj
 
 

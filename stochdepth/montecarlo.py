@@ -59,7 +59,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._checks import check_finite_result, check_int
+from ._checks import _positive_env, check_finite_result, check_int, check_memory, memory_limit
 from ._results import Result
 from .executors import (
     ExecutorLike,
@@ -126,20 +126,6 @@ def check_threads(n_threads: object) -> int | None:
     return check_int("n_threads", n_threads, min=1)
 
 
-def _positive_env(name: str, unit: str = "") -> int | None:
-    """The positive int in environment variable ``name``, or ``None`` when it is unset or empty."""
-    env = os.environ.get(name)
-    if not env:
-        return None
-    try:
-        value = int(env)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int{unit}, got {env!r}")
-    return value
-
-
 def default_threads() -> int:
     """Threads used for chunked work: ``$STOCHDEPTH_NUM_THREADS`` if set, else the CPU count."""
     value = _positive_env("STOCHDEPTH_NUM_THREADS")
@@ -152,54 +138,6 @@ def _resolve(executor: object, n_threads: int | None) -> tuple[Any, int]:
     threads = check_threads(n_threads) or default_threads()
     chosen = check_executor(executor) if executor is not None else current_executor()
     return chosen, threads
-
-
-def memory_limit() -> int:
-    """Bytes a run may keep in memory: ``$STOCHDEPTH_MAX_MEMORY`` (bytes) if set, else the machine's
-    physical memory."""
-    value = _positive_env("STOCHDEPTH_MAX_MEMORY", " (bytes)")
-    if value is not None:
-        return value
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return 2**34
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    raise AssertionError  # pragma: no cover
-
-
-def check_memory(name: str, count: int, bytes_each: float, what: str) -> None:
-    """Refuse, before any work, a result that keeps ``bytes_each`` bytes for each of ``count`` items
-    when the total exceeds :func:`memory_limit`.
-
-    Raises
-    ------
-    ValueError
-        Naming the parameter ``name``, the memory needed and the limit.
-
-    Examples
-    --------
-    >>> from stochdepth.montecarlo import check_memory
-    >>> check_memory("n_paths", 10**6, 8, "one float per path")      # 7.6 MiB: fine
-    >>> check_memory("n_paths", 10**15, 8, "one float per path")
-    Traceback (most recent call last):
-    ...
-    ValueError: n_paths=1000000000000000 would keep one float per path in memory: 7.11 PiB, more than ...
-    """
-    need = float(count) * float(bytes_each)
-    limit = memory_limit()
-    if need > limit:
-        raise ValueError(
-            f"{name}={count} would keep {what} in memory: {_bytes(need)}, more than the {_bytes(limit)} "
-            f"available (physical memory, or $STOCHDEPTH_MAX_MEMORY); lower {name}, or use a streaming "
-            "reduction (reduce=Moments(), Histogram() or Quantiles()) where the function offers one"
-        )
 
 
 def map_chunks(
@@ -439,6 +377,12 @@ def run_observed(
         If a state or an observable value is NaN or infinite.
     """
     n_paths = check_int("n_paths", n_paths, min=1)
+    for reducer in reducers:
+        if n_paths < reducer.min_paths:
+            raise ValueError(
+                f"n_paths must be >= {reducer.min_paths} for the reducer {type(reducer).__name__}(), "
+                f"got {n_paths}"
+            )
     chosen, threads = _resolve(executor, n_threads)
     jobs = chunk_streams(rng, n_paths, check_chunk_size(chunk_size))
     n_chunks = len(jobs)

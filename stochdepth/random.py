@@ -46,7 +46,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_int, check_rng
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -86,27 +86,16 @@ def as_seed_sequence(rng: RNGLike) -> np.random.SeedSequence:
     ValueError
         If an integer seed is negative.
     """
+    check_rng(rng)
     if isinstance(rng, np.random.SeedSequence):
         return rng
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(rng.integers(0, 2**32, size=8, dtype=np.uint64).tolist())
     if rng is None:
         return np.random.SeedSequence()
-    if isinstance(rng, (bool, np.bool_)):
-        raise TypeError(f"rng must be None, an int seed, a SeedSequence or a Generator, got bool {rng!r}")
     if isinstance(rng, (int, np.integer)):
-        if rng < 0:
-            raise ValueError(f"rng must be a non-negative integer seed, got {rng}")
         return np.random.SeedSequence(int(rng))
-    if isinstance(rng, Sequence) and not isinstance(rng, (str, bytes)):
-        if len(rng) == 0 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in rng
-        ):
-            raise ValueError(f"rng as a sequence must hold non-negative ints, got {rng!r}")
-        return np.random.SeedSequence([int(v) for v in rng])
-    raise TypeError(
-        f"rng must be None, an int seed, a SeedSequence or a numpy Generator, got {type(rng).__name__}"
-    )
+    return np.random.SeedSequence([int(v) for v in rng])
 
 
 def as_generator(rng: RNGLike) -> np.random.Generator:

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._checks import check_int, check_real
+from ._checks import check_finite_result, check_int, check_real
 from ._results import Result
 
 __all__ = [
@@ -57,6 +57,9 @@ class Reducer:
     """
 
     key: str = "reducer"
+    #: The fewest paths the summary is defined for (checked by :func:`~stochdepth.montecarlo.run_observed`
+    #: before any work).
+    min_paths: ClassVar[int] = 1
 
     def calibrate(self, values: np.ndarray) -> Reducer:
         return self
@@ -112,6 +115,9 @@ class MomentsResult(Result):
     kurtosis: np.ndarray
     central: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
 
+    #: NaN exactly where the variance is zero (checked by :meth:`Moments.finish`).
+    nonfinite_fields = ("skewness", "kurtosis")
+
     @property
     def std(self) -> np.ndarray:
         return np.sqrt(self.var)
@@ -122,6 +128,7 @@ class Moments(Reducer):
     """Mean, variance, skewness and kurtosis merged exactly across chunks (bounded memory)."""
 
     key: str = field(default="moments", init=False, repr=False)
+    min_paths: ClassVar[int] = 2
 
     def start(self, shape: tuple[int, ...]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         z = np.zeros(shape)
@@ -161,12 +168,13 @@ class Moments(Reducer):
     def finish(self, partial: Any) -> MomentsResult:
         n, mean, m2, m3, m4 = partial
         if n < 2:
-            raise ValueError("moments need at least 2 paths")
+            raise ValueError(f"Moments() needs at least 2 paths (a sample variance): n_paths >= 2, got {n}")
         var = m2 / (n - 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             pop_var = m2 / n
             skew = np.where(pop_var > 0, (m3 / n) / pop_var**1.5, np.nan)
             kurt = np.where(pop_var > 0, (m4 / n) / pop_var**2, np.nan)
+        check_finite_result("Moments: skewness and kurtosis", np.stack([skew, kurt])[:, pop_var > 0])
         return MomentsResult(
             n=int(n),
             mean=mean,
@@ -224,6 +232,8 @@ class Histogram(Reducer):
         check_int("bins", self.bins, min=1)
         check_real("margin", self.margin, lo=0.0)
         if self.range is not None:
+            if not isinstance(self.range, (tuple, list, np.ndarray)) or len(self.range) != 2:
+                raise ValueError(f"range must be None or a pair (lo, hi), got {self.range!r}")
             lo, hi = (check_real("range[0]", self.range[0]), check_real("range[1]", self.range[1]))
             if not hi > lo:
                 raise ValueError(f"range must satisfy range[0] < range[1], got {self.range}")

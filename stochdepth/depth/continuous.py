@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_memory, check_real
 from .._results import Result
 from ..freeboundary import ObstacleProblem, StationaryObstacleProblem, StretchedGrid
 
@@ -240,6 +240,7 @@ def linear_resnet_depth_problem(
     cf = linear_resnet_optimal_depth(width, target, cost)
     m, s = cf.drift, cf.volatility
     n = check_int("n_nodes", n_nodes, min=3)
+    check_memory("n_nodes", n, 8 * 16, "a solver's arrays on the grid")
     spread = 0.0 if t1 is None else 6.0 * s * math.sqrt(check_real("t1", t1, lo=0.0, lo_open=True))
     spread += 0.0 if t1 is None else abs(m) * t1
     ell = s * s / (2.0 * abs(m)) if m != 0 else 1.0

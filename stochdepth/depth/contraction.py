@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_real, float_errors_as_numerical
 from .._results import Result
 from ..freeboundary import Natural, ObstacleProblem, StationaryObstacleProblem, UniformGrid
 
@@ -105,6 +105,7 @@ class NoiselessContraction(Result):
         )
 
 
+@float_errors_as_numerical
 def noiseless_contraction(kappa: float, cost: float) -> NoiselessContraction:
     r"""Closed form of docs/science.md §B5 (noiseless continuous depth).
 
@@ -139,6 +140,7 @@ def noiseless_contraction(kappa: float, cost: float) -> NoiselessContraction:
     return NoiselessContraction(k, c, math.sqrt(c / (2.0 * k)))
 
 
+@float_errors_as_numerical
 def contraction_stopping_depth(d0: float, alpha: float, cost: float) -> int:
     r"""Optimal depth of B5's discrete analogue :math:`h_{l+1}=h_l-\alpha(h_l-y)`, gain :math:`-|h-y|^2`.
 

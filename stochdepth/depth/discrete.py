@@ -190,10 +190,12 @@ def linear_resnet_stopping_problem(
     # refuse before any work: the band of a near-Gaussian increment spans +-8.3 sd (tails of 1e-16)
     n_states, band = span_lo + span_hi + 3, 2 * math.ceil(8.3 * pps) + 1
     check_memory(
-        f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} on {n_states:.3g} grid "
-        f"states x {band} band entries",
-        n_states * band * _BYTES_PER_ENTRY,
-        "lower points_per_sd or depth, or bring target (and the threshold) closer to y0",
+        "grid states * band entries",
+        float(n_states * band),
+        _BYTES_PER_ENTRY,
+        f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} ({n_states:.3g} grid states "
+        f"x {band} band entries)",
+        hint="lower points_per_sd or depth, or bring target (and the threshold) closer to y0",
     )
     n_lo, n_hi = math.ceil(span_lo), math.ceil(span_hi)
     grid = anchor + delta * np.arange(-n_lo, n_hi + 1)
@@ -263,6 +265,9 @@ class BridgeResult(Result):
     n_states: int
     solution: MarkovSolution | None = field(default=None, repr=False, compare=False)
 
+    #: ``nan`` where the quantity does not exist (see above).
+    nonfinite_fields = ("threshold", "threshold_limit", "ks_distance")
+
 
 def log_norm_bridge(
     width: int,
@@ -299,7 +304,7 @@ def log_norm_bridge(
 
     Raises
     ------
-    MemoryError
+    ValueError
         Before any work, when the grid would not fit (the message states the memory it would need).
 
     Notes

@@ -66,7 +66,7 @@ def residual_path_problem(
     PathStoppingProblem
         With ``deterministic=True``.
     """
-    h = check_array("h0", h0, ndim=(1, 2))
+    h = check_array("h0", h0, ndim=(1, 2), min_size=1)
     h = h[:, None] if h.ndim == 1 else h
     L = check_int("horizon", horizon, min=1)
     if not callable(residual) or not callable(gain):

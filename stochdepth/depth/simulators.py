@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_memory, check_real, float_errors_as_numerical
 from ..executors import accepts_executor
-from ..montecarlo import check_memory, map_chunks
+from ..montecarlo import map_chunks
 from ..random import DEFAULT_CHUNK_SIZE, RNGLike
 from ..stopping import Simulator
 from .continuous import linear_resnet_optimal_depth
@@ -250,6 +250,7 @@ def simulate_stopping_depth(
 
 
 @accepts_executor
+@float_errors_as_numerical
 def simulate_network_depths(
     width: int,
     depth: int,
@@ -297,6 +298,7 @@ def simulate_network_depths(
     y_start = check_real("y0", y0)
     m_paths = check_int("n_paths", n_paths, min=1)
     top = check_int("max_layers", max_layers, min=0)
+    check_memory("width", n, 8.0 * n, "the weights of one network layer")
     scale = 1.0 / math.sqrt(n * L)  # N(0, 1/n) weight entries, branch 1/sqrt(L)
 
     def job(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:

@@ -57,6 +57,7 @@ class Trace(Result):
     hidden_projection : ndarray (n, L, k)
         The flattened :math:`h_l` times a fixed random Gaussian matrix with variance ``1/dim(h_l)``.
     residual_norms : ndarray (n, L)
+        :math:`\\|h_l-h_{l-1}\\|`; NaN for a block that is not residual (output shape differs from input).
     labels : ndarray (n,), int64
     flops : ndarray (L,)
         Cumulative cost of each exit.
@@ -94,6 +95,9 @@ class Trace(Result):
     halting_logits: np.ndarray | None = None
     model: str = ""
     split: str = ""
+
+    #: NaN for a block that is not residual (its output shape differs from its input's).
+    nonfinite_fields = ("residual_norms",)
 
     def __post_init__(self) -> None:
         if self.logits.ndim != 3:

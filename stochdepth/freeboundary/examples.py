@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_memory, check_real, float_errors_as_numerical
 from .._results import Result
 from .grids import StretchedGrid
 from .problems import ObstacleProblem
@@ -25,6 +25,7 @@ from .problems import ObstacleProblem
 __all__ = ["PerpetualPut", "american_put_problem", "perpetual_american_put"]
 
 
+@float_errors_as_numerical
 def american_put_problem(
     strike: float,
     rate: float,
@@ -83,6 +84,7 @@ def american_put_problem(
     t = check_real("maturity", maturity, lo=0.0, lo_open=True)
     q = check_real("dividend", dividend, lo=0.0)
     n = check_int("n_nodes", n_nodes, min=3)
+    check_memory("n_nodes", n, 8 * 16, "a solver's arrays on the grid")
     w = check_real("width", width, lo=0.0, lo_open=True)
     sd = vol * math.sqrt(t)
     sc = 0.5 * sd if scale is None else check_real("scale", scale, lo=0.0, lo_open=True)
@@ -134,6 +136,7 @@ class PerpetualPut(Result):
         return float(out) if out.ndim == 0 else out
 
 
+@float_errors_as_numerical
 def perpetual_american_put(
     strike: float, rate: float, volatility: float, *, dividend: float = 0.0
 ) -> PerpetualPut:

@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .._checks import check_array, check_bool, check_int, check_real
+from .._checks import check_array, check_bool, check_int, check_memory, check_real
 from .._results import Result
 
 __all__ = ["Grid", "StretchedGrid", "UniformGrid", "as_grid"]
@@ -55,6 +55,11 @@ def _validated_ends(lower: object, upper: object) -> tuple[float, float]:
     if not hi > lo:
         raise ValueError(f"upper must be > lower, got lower={lo!r}, upper={hi!r}")
     return lo, hi
+
+
+#: Memory a solver keeps per node of a 1-d grid (nodes, value, obstacle, three bands, work arrays):
+#: the basis of the refusal of a grid no memory holds.
+_BYTES_PER_NODE = 8 * 16
 
 
 def _validated_nodes(name: str, nodes: np.ndarray) -> np.ndarray:
@@ -137,6 +142,7 @@ class UniformGrid(_GridBase):
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
         object.__setattr__(self, "n", check_int("n", self.n, min=3))
+        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
 
     @cached_property
     def nodes(self) -> np.ndarray:  # type: ignore[override]
@@ -194,10 +200,22 @@ class StretchedGrid(_GridBase):
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
         object.__setattr__(self, "n", check_int("n", self.n, min=3))
-        object.__setattr__(self, "center", check_real("center", self.center, lo=lo, hi=hi))
+        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
+        center = check_real("center", self.center)
+        if not lo <= center <= hi:
+            raise ValueError(f"center must lie in [lower, upper] = [{lo:g}, {hi:g}], got {center:g}")
+        object.__setattr__(self, "center", center)
         object.__setattr__(self, "scale", check_real("scale", self.scale, lo=0.0, lo_open=True))
         check_bool("center_node", self.center_node)
         object.__setattr__(self, "center_node", bool(self.center_node))
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                self.nodes  # noqa: B018 - built now, so that a scale no float grid can hold fails here
+            except (ValueError, ArithmeticError) as exc:
+                raise ValueError(
+                    f"scale = {self.scale:g} gives no valid grid of n = {self.n} nodes on [{lo:g}, {hi:g}] "
+                    f"in float64 (choose a larger scale or fewer nodes): {exc}"
+                ) from None
 
     @cached_property
     def nodes(self) -> np.ndarray:  # type: ignore[override]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_finite_result, check_int, check_real
 from .._results import Result, Status, StatusResult
 
 __all__ = [
@@ -122,6 +122,14 @@ class FreeBoundary(Result):
     smooth_fit_gap: Any
     defined: Any
     stopping_side: str
+
+    #: NaN where ``defined`` is False (checked where it is True, below).
+    nonfinite_fields = ("location", "error", "continuation_node", "stopping_node", "smooth_fit_gap")
+
+    def __post_init__(self) -> None:
+        ok = np.asarray(self.defined, dtype=bool)
+        for name in self.nonfinite_fields:
+            check_finite_result(f"FreeBoundary.{name}", np.asarray(getattr(self, name), dtype=float)[ok])
 
     def __call__(self, t: float) -> float:
         """:math:`x^\\star(t)` by linear interpolation in time between defined time nodes."""

@@ -47,7 +47,11 @@ def check_n_paths(n_paths: Any) -> int:
 
 
 def even_record(n_steps: int, n_times: int) -> np.ndarray:
-    """About ``n_times`` equally spaced step indices in ``[0, n_steps]`` (rounded; duplicates removed)."""
+    """About ``n_times`` equally spaced step indices in ``[0, n_steps]`` (rounded; duplicates removed).
+
+    More than ``n_steps + 1`` times give every step (the same indices, without building a longer list).
+    """
+    n_times = min(n_times, n_steps + 1)
     return np.unique(np.round(np.linspace(0, n_steps, n_times)).astype(np.int64))
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from scipy import integrate, special
 from scipy import stats as st
 
-from .._checks import NumericalError, check_int, check_real
+from .._checks import NumericalError, check_int, check_real, float_errors_as_numerical
 from .._results import Result
 from ._common import check_time, check_width, lambertw_exp, mills_hazard, sinh_trapezoid_log
 
@@ -62,6 +62,7 @@ def _drift(n: int) -> float:
 # ----------------------------------------------------------------------------------------------------
 
 
+@float_errors_as_numerical
 def linear_norm_ratio_law(width: int, t: float) -> Any:
     r"""Law of :math:`\|X_t\|/\|X_0\|` for the linear network's depth limit: a log-normal.
 
@@ -128,6 +129,7 @@ class LogNormMoments(Result):
         return math.sqrt(self.var)
 
 
+@float_errors_as_numerical
 def linear_log_norm_moments(width: int, t: float, *, depth: int | None = None) -> LogNormMoments:
     r"""Mean, variance and shape of :math:`\log(\|Y\|/\|Y_0\|)` for the linear network.
 
@@ -177,6 +179,7 @@ def linear_log_norm_moments(width: int, t: float, *, depth: int | None = None) -
     return LogNormMoments(n, t, L, k1, k2, k3 / k2**1.5, k4 / k2**2)
 
 
+@float_errors_as_numerical
 def linear_exact_mean_square(width: int, depth: int, t1: float = 1.0) -> float:
     r"""Exact :math:`\mathbb E\|Y_L\|^2/\|Y_0\|^2` of a linear network of depth :math:`L`.
 
@@ -440,6 +443,7 @@ class LinearNeuronLaw(_NamedParameterLaw):
         return self.sigma0 * z * np.exp(g)
 
 
+@float_errors_as_numerical
 def linear_neuron_law(width: int, t: float, sigma0: float = 1.0) -> LinearNeuronLaw:
     r"""One neuron :math:`X^i_t` of the linear network's depth limit: a :class:`LinearNeuronLaw`.
 

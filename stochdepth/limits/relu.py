@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_bool, check_int, check_real
+from .._checks import check_bool, check_int, check_memory, check_real
 from .._results import Estimate, Result
 from ..executors import accepts_executor
 from ..montecarlo import check_threads, map_chunks
@@ -130,6 +130,8 @@ def _run_paths(
     chunk_size: int,
     n_threads: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    check_memory("width", n, 32, "the state of one path")
+
     def job(a: int, b: int, gen: np.random.Generator) -> tuple[np.ndarray, ...]:
         m = b - a
         out = [np.empty((m, rec.size)) for _ in range(3)]

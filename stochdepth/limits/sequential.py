@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 from scipy import integrate
 
-from .._checks import NumericalError, check_array, check_finite_result, check_int, check_real
+from .._checks import NumericalError, check_array, check_finite_result, check_int, check_memory, check_real
 from .._results import Result
 from ..activations import Activation, arccos_kernel, get_activation
 from ..executors import accepts_executor
-from ..montecarlo import Moments, Samples, check_memory, check_threads
+from ..montecarlo import Moments, Samples, check_threads
 from ..networks import log_norms, sample_network, squared_norms
 from ..random import RNGLike, spawn
 from . import _kernels as K
@@ -427,6 +427,7 @@ def mckean_vlasov(
     n_paths = check_int("n_paths", n_paths, min=2)
     n_clouds = check_int("n_clouds", n_clouds, min=2)
     n_times = check_int("n_times", n_times, min=2)
+    check_memory("n_clouds * n_paths", n_clouds * n_paths, 8, "the particles of all clouds")
     rec = even_record(n_steps, n_times)
     check_memory("n_paths", n_paths, 8 * (n_clouds + 1), f"the particles of {n_clouds} clouds")
     h = t1 / n_steps

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real, check_record
+from .._checks import check_array, check_int, check_memory, check_real, check_record, check_rng
 from ..activations import Activation
 from ..executors import accepts_executor
 from ..montecarlo import (
@@ -38,7 +38,6 @@ from ..montecarlo import (
     Reducer,
     as_observables,
     as_reducers,
-    check_memory,
     check_threads,
     run_observed,
 )
@@ -265,6 +264,7 @@ class ExplicitWeights(NetworkSampler):
     def make_kernel(self, spec: NetworkSpec, layers: np.ndarray) -> ChunkKernel:
         X, width, depth, t1 = spec.input_matrix, spec.width, spec.require("depth"), spec.t1
         d, k = X.shape
+        check_memory("width", width, 8.0 * max(width, d), "one weight matrix of ExplicitWeights")
         batch = self.batch_size or max(1, (32 * 2**20) // (8 * width * max(width, d)))
         scale = math.sqrt(t1 / (depth * width))
         last = int(layers[-1])
@@ -360,6 +360,12 @@ class NetworkSample(ObservedResult):
 
 def states_chunk_size(width: int, n_inputs: int, n_record: int, max_chunk: int) -> int:
     """Networks per chunk holding about 16 MiB of recorded float64 states, between 1 and ``max_chunk``."""
+    width = check_int("width", width, min=1)
+    n_inputs = check_int("n_inputs", n_inputs, min=1)
+    n_record = check_int("n_record", n_record, min=1)
+    check_memory(
+        "width * n_inputs * n_record", width * n_inputs * n_record, 8, "the recorded states of one network"
+    )
     return int(max(1, min(max_chunk, 2**21 // (width * n_inputs * n_record))))
 
 
@@ -542,8 +548,9 @@ def sample_input_layer(x: Any, width: int, n_paths: int, generator: RNGLike) -> 
     X = check_network_inputs(x)
     width = check_int("width", width, min=1)
     n_paths = check_int("n_paths", n_paths, min=1)
-    check_memory("n_paths", n_paths, 8 * width * X.shape[1], "the input layers")
-    gen = as_generator(generator)
+    check_memory("width", width, 8.0 * X.shape[1], "the state of one network")
+    check_memory("n_paths", n_paths, 8.0 * width * X.shape[1], "the input layers")
+    gen = as_generator(check_rng(generator, "generator"))
     C0, rank0 = _input_factor(X, K.default_rtol(X.shape[1]))
     out = np.empty((n_paths, width, X.shape[1]))
     K.input_layer_kernel(gen, C0, rank0, out)

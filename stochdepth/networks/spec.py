@@ -34,14 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_memory, check_real
 from ..activations import Activation, get_activation
 
 __all__ = ["NetworkSpec", "as_network_spec", "check_network_inputs"]
 
 
-def _check_inputs(x: Any) -> np.ndarray:
-    return check_array("x", x, ndim=(1, 2), min_size=1)  # min_size=1: d, k >= 1
+def _check_inputs(x: Any, name: str = "x") -> np.ndarray:
+    return check_array(name, x, ndim=(1, 2), min_size=1)  # min_size=1: d, k >= 1
 
 
 def check_network_inputs(x: Any) -> np.ndarray:
@@ -90,9 +90,11 @@ class NetworkSpec:
         set_(self, "activation", get_activation(self.activation))
         set_(self, "t1", check_real("t1", self.t1, lo=0.0, lo_open=True))
         if self.inputs is not None:
-            arr = np.array(_check_inputs(self.inputs), dtype=float, copy=True)
+            arr = np.array(_check_inputs(self.inputs, "inputs"), dtype=float, copy=True)
             arr.flags.writeable = False
             set_(self, "inputs", arr)
+        k = 1 if self.inputs is None or self.inputs.ndim == 1 else self.inputs.shape[1]
+        check_memory("width", self.width, 8.0 * k, "the state of one network")
 
     @property
     def input_matrix(self) -> np.ndarray:
@@ -173,5 +175,5 @@ def as_network_spec(
         depth,
         "relu" if activation is None else activation,
         1.0 if t1 is None else t1,
-        inputs=x,
+        inputs=None if x is None else _check_inputs(x),  # checked here under the caller's name, x
     )

@@ -65,6 +65,9 @@ class EpochRecord(Result):
     val_exit_accuracy: tuple[float, ...]
     lr: float
 
+    #: NaN without a validation split (documented above).
+    nonfinite_fields = ("val_loss", "val_accuracy")
+
 
 @dataclass(frozen=True)
 class TrainingHistory(Result):
@@ -98,6 +101,9 @@ class TrainingHistory(Result):
     resumed_from: int
     restored_best: bool
     fingerprint: str
+
+    #: NaN without a validation split (documented above).
+    nonfinite_fields = ("best_metric",)
 
     @property
     def epochs_run(self) -> int:

@@ -169,6 +169,8 @@ class _X0:
         m = b - a
         try:
             raw = self.sampler(gen, m)
+        except MemoryError:
+            raise  # the size asked for, not a fault of the sampler: the allocation's own message says it
         except Exception as exc:
             raise ValueError(f"x0(generator, m) raised {type(exc).__name__}: {exc}") from exc
         arr = check_array("x0(generator, m)", raw, ndim=2, shape=(m, self.dim))

@@ -206,7 +206,8 @@ class TestResult(Result):
     Attributes
     ----------
     statistic : float
-        The test statistic (see the method's class for its definition).
+        The test statistic (see the method's class for its definition; ``inf`` for a one-sample test
+        with a value outside the support of the law).
     pvalue : float
         p-value in [0, 1] (a permutation p-value is never 0; an exact or asymptotic one underflows to 0
         only for data impossible under the null hypothesis, or far beyond any practical threshold).
@@ -235,6 +236,9 @@ class TestResult(Result):
     pvalue_kind: str = "exact"
     pvalue_stderr: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+
+    #: ``inf`` for a sample outside the support of the law (p-value 0).
+    nonfinite_fields = ("statistic",)
 
     def reject(self, alpha: float = 0.05) -> bool:
         """Whether the null hypothesis is rejected at level ``alpha`` in (0, 1)."""

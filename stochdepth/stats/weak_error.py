@@ -50,7 +50,8 @@ class WeakErrorFit(StatusResult):
     resolved : ndarray of bool
         Levels with :math:`|\text{error}| \ge z_{\rm resolve}\,\text{stderr}`; only these enter the fit.
     chi2, dof, chi2_pvalue : float, int, float
-        Goodness of fit of the power law on the resolved levels (``dof = n_resolved - 2``).
+        Goodness of fit of the power law on the resolved levels (``dof = n_resolved - 2``; ``chi2`` and
+        ``chi2_pvalue`` are NaN for exact data, status ``DETERMINISTIC``).
     level : float
         Confidence level.
     kind : str
@@ -81,6 +82,8 @@ class WeakErrorFit(StatusResult):
     kind: str
     status: Status
     message: str
+
+    nonfinite_fields = ("chi2", "chi2_pvalue")
 
     def predict(self, steps: Any) -> np.ndarray:
         """The fitted magnitude :math:`C N^{-p}` at ``steps``."""

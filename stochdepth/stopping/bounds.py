@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_real
+from .._checks import check_array, check_real, check_rng
 from .._results import Estimate, Result
 from ..random import RNGLike
 from .evaluation import absorption_probability
@@ -71,7 +71,8 @@ class DepthBound(Result):
     expected_depth : Estimate
         The solved :math:`\mathbb E\tau^\star`.
     max_depth : float
-        Largest value of :math:`\tau^\star` observed (paths) or in its support (chains).
+        Largest value of :math:`\tau^\star` observed (paths) or in its support (chains; ``inf`` for an
+        unbounded support).
     tightness : float
         :math:`\mathbb E\tau^\star/\text{bound}` (``nan`` if the bound is 0 or infinite).
     holds : bool
@@ -92,6 +93,8 @@ class DepthBound(Result):
     hypotheses: dict[str, bool]
     details: dict[str, float] = field(default_factory=dict)
 
+    nonfinite_fields = ("bound", "tightness", "max_depth")
+
     @property
     def hypotheses_hold(self) -> bool:
         """True when every checked hypothesis holds."""
@@ -108,6 +111,7 @@ def _solved_depth(problem: Any, solution: Any, rng: RNGLike) -> tuple[Estimate, 
     from .pathwise import PathwiseMaximum, PathwiseSolution
     from .regression import LongstaffSchwartz, RegressionSolution
 
+    check_rng(rng)  # exact and given solutions never draw: a wrong seed must not pass silently
     if isinstance(problem, MarkovStoppingProblem):
         if solution is None:
             solver = BackwardInduction() if problem.horizon is not None else PolicyIteration()
@@ -282,8 +286,8 @@ def _lipschitz_consistent(problem: PathStoppingProblem, lipschitz: float) -> tup
 def _check_paths(problem: Any, name: str) -> PathStoppingProblem:
     if not isinstance(problem, PathStoppingProblem):
         raise TypeError(
-            f"{name} needs a PathStoppingProblem whose features are the hidden states h_l, got "
-            f"{type(problem).__name__}"
+            f"problem must be a PathStoppingProblem whose features are the hidden states h_l ({name}), "
+            f"got {type(problem).__name__}"
         )
     return problem
 
@@ -424,7 +428,13 @@ def geometric_depth_bound(
     r = _residual_norms(problem)
     powers = rho ** np.arange(problem.horizon, dtype=float)
     if C is None:
-        C = float(np.max(r.max(axis=0) / powers)) if r.size else 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            C = float(np.max(r.max(axis=0) / powers)) if r.size else 0.0
+        if not math.isfinite(C):
+            raise ValueError(
+                f"rho = {rho:g} is too small for these residuals: rho**l underflows to 0 within the "
+                "horizon, so no finite C has |f_l| <= C rho**l; give a larger rho (or C)"
+            )
         decay_ok = True
     else:
         C = check_real("C", C, lo=0.0)

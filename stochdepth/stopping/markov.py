@@ -115,6 +115,9 @@ class MarkovSolution(StoppingSolution):
     details: dict[str, Any] = field(default_factory=dict)
     problem: MarkovStoppingProblem | None = field(default=None, repr=False, compare=False)
 
+    #: ``inf`` when no certificate could be built.
+    nonfinite_fields = ("upper", "error_bound")
+
     # -- values ----------------------------------------------------------------------------------------
     @property
     def value_function(self) -> np.ndarray:

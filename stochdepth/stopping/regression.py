@@ -93,7 +93,7 @@ class RegressionSolution(StoppingSolution):
     n_train, n_eval, n_dual : int
         Paths used for the regression, the lower bound and the upper bound.
     condition_numbers : numpy.ndarray
-        Condition number of each layer's (column-scaled) design matrix, ``(L,)``.
+        Condition number of each layer's (column-scaled) design matrix, ``(L,)`` (``inf`` if singular).
     status : Status
         ``OK``; ``APPROXIMATE`` (the non-nested regression martingale gives an approximate upper bound
         by construction); ``ILL_CONDITIONED`` (some layers' regressions, see ``notes``: the fitted policy
@@ -126,6 +126,9 @@ class RegressionSolution(StoppingSolution):
     message: str = ""
     notes: tuple[str, ...] = ()
     policy: SnellPolicy | None = field(default=None, repr=False, compare=False)
+
+    #: ``inf`` for a singular design matrix.
+    nonfinite_fields = ("condition_numbers",)
 
     @property
     def gap(self) -> float:

@@ -25,7 +25,8 @@ class DepthLaw(Result):
     pmf : numpy.ndarray
         :math:`\mathbb P(\tau=l)`, ``l = 0..K`` (empirical frequencies for a Monte Carlo law).
     tail : float
-        :math:`\mathbb P(\tau>K)` (0 unless an infinite-horizon law was truncated).
+        :math:`\mathbb P(\tau>K)` (0 unless an infinite-horizon law was truncated; ``nan`` when only the
+        mean of :math:`\tau` is known).
     mean : Estimate
         :math:`\mathbb E\tau` (``stderr = 0`` when exact; ``inf`` when infinite).
     std : float
@@ -43,6 +44,8 @@ class DepthLaw(Result):
     std: float
     exact: bool
     quantiles: dict[float, float] = field(default_factory=dict)
+
+    nonfinite_fields = ("tail", "std")
 
     @property
     def cdf(self) -> np.ndarray:

@@ -2,6 +2,7 @@ r"""One entry point for every stopping problem: :func:`solve_stopping`."""
 
 from __future__ import annotations
 
+from .._checks import check_bool, check_rng
 from .._results import check_status
 from ..random import RNGLike
 from .base import StoppingSolution, StoppingSolver
@@ -59,6 +60,8 @@ def solve_stopping(
     >>> round(solve_stopping(prob).value(), 6)
     0.7
     """
+    check_rng(rng)  # exact solvers never draw: a wrong seed must not pass silently
+    throw = check_bool("throw", throw)
     if not isinstance(problem, StoppingProblem):
         raise TypeError(
             "problem must be a StoppingProblem (MarkovStoppingProblem, PathStoppingProblem, "

@@ -74,8 +74,9 @@ class BandedTransitions:
         outside = (target < 0) | (target >= n_states)
         if np.any(arr[:, outside] != 0):
             raise ValueError(
-                "bands put probability on moves outside the state space "
-                f"(states 0..{n_states - 1}); set those entries to zero or widen the grid"
+                f"bands put probability on moves outside the state space (states 0..{n_states - 1}) "
+                f"with lower = {lower} (column j moves by j - lower); set those entries to zero, check "
+                "lower, or widen the grid"
             )
         _check_row_sums("bands", arr.sum(axis=2))
         self.bands = np.ascontiguousarray(arr)
@@ -451,9 +452,8 @@ def random_walk_transitions(
     ValueError
         ``cdf`` is not a cdf on the points probed (values outside :math:`[0,1]`, decreasing, not finite),
         or its tails stay above ``tail`` beyond :math:`2^{20}` grid steps (a heavy-tailed law, or one that
-        does not tend to 0 and 1): the band is never capped silently.
-    MemoryError
-        The band would not fit in memory (the message states the size).
+        does not tend to 0 and 1): the band is never capped silently. Also, before building it, when
+        the band would not fit in memory (the message states the size).
 
     Examples
     --------
@@ -501,7 +501,13 @@ def random_walk_transitions(
             K = mid
         else:
             lo_k = mid
-    check_memory(f"random_walk_transitions: {n} states x {2 * K + 1} band entries", 24.0 * n * (2 * K + 1))
+    check_memory(
+        "n_states * band",
+        n * (2 * K + 1),
+        24,
+        f"the transitions of random_walk_transitions ({n} states x {2 * K + 1} band entries)",
+        hint="lower n_states, or raise step or tail (a narrower band)",
+    )
     edges = (np.arange(-K, K + 1) + 0.5) * h
     F = probe(edges[:-1])
     p = np.diff(np.concatenate([[0.0], F, [1.0]]))

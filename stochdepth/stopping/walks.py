@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_array, check_real
 from .problems import MarkovStoppingProblem
 from .transitions import random_walk_transitions
 
@@ -60,9 +61,11 @@ def random_walk_stopping_problem(
     >>> prob.n_states, prob.horizon is None
     (81, True)
     """
-    y = np.asarray(grid, dtype=float)
-    if y.ndim != 1 or y.size < 2 or not np.all(np.isfinite(y)):
-        raise ValueError("grid must be a finite 1-D array of at least 2 points")
+    for name, fn in (("increment_cdf", increment_cdf), ("gain", gain)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    cost = check_real("cost", cost, lo=0.0)
+    y = check_array("grid", grid, ndim=1, min_size=2)
     h = float(y[1] - y[0])
     if h <= 0 or not np.allclose(np.diff(y), h, rtol=1e-9, atol=1e-12 * max(1.0, float(np.max(np.abs(y))))):
         raise ValueError("grid must be uniform and increasing")

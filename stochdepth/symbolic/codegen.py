@@ -85,16 +85,24 @@ def _free_check(what: str, expr: sp.Basic, allowed: set[sp.Symbol]) -> None:
         )
 
 
-def numeric_values(values: Any, params: Sequence[sp.Symbol]) -> dict[sp.Symbol, float]:
-    """``{symbol or name: number}`` -> ``{Symbol: float}``, restricted to ``params``; extra keys raise."""
+def numeric_values(
+    values: Any, params: Sequence[sp.Symbol], args: Sequence[sp.Symbol] = ()
+) -> dict[sp.Symbol, float]:
+    """``{symbol or name: number}`` -> ``{Symbol: float}``, restricted to ``params``; extra keys raise,
+    and so does a key that is one of the function's arguments ``args`` (an argument cannot be bound)."""
     if values is None:
         return {}
     if not isinstance(values, Mapping):
         raise TypeError(f"values must be a mapping {{symbol: number}}, got {type(values).__name__}")
-    by_name = {str(p): p for p in params}
+    by_name = {str(p): p for p in (*params, *args)}
     out: dict[sp.Symbol, float] = {}
     for key, val in values.items():
         sym = key if isinstance(key, sp.Symbol) else by_name.get(key) if isinstance(key, str) else None
+        if sym in args:
+            raise ValueError(
+                f"values binds {sym}, which is also an argument in symbols: a symbol is either an "
+                "argument of the function or a fixed value, not both"
+            )
         if sym is None:
             raise ValueError(
                 f"values has the key {key!r}, which is not a free symbol of the expression "
@@ -225,7 +233,7 @@ def to_numpy(
         shape = None
         whole = exprs[0]
     params = sorted(set().union(*(e.free_symbols for e in exprs)) - set(args), key=sp.default_sort_key)
-    vals = numeric_values(values, params)
+    vals = numeric_values(values, params, args)
     for e in exprs:
         check_translatable("expr", e)
         _free_check("expr", e, set(args) | set(vals))
@@ -335,7 +343,7 @@ def to_numba(expr: Any, symbols: Any, values: Mapping[Any, Any] | None = None) -
     args = as_symbols("symbols", symbols, allow_empty=False)
     e = as_expr("expr", expr)
     params = sorted(e.free_symbols - set(args), key=sp.default_sort_key)
-    vals = numeric_values(values, params)
+    vals = numeric_values(values, params, args)
     check_translatable("expr", e)
     _free_check("expr", e, set(args) | set(vals))
     names = {a: sp.Symbol(f"_a{i}") for i, a in enumerate(args)}

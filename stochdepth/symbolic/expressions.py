@@ -27,7 +27,7 @@ def as_expr(name: str, value: Any) -> sp.Expr:
     """Convert ``value`` (a sympy expression or a real number) to a scalar sympy expression.
 
     Strings are refused (``sympify`` of a string evaluates code); matrices and non-expressions raise
-    ``TypeError`` naming ``name``.
+    ``TypeError`` naming ``name``; NaN and infinities (``nan``, ``oo``, ``zoo``) raise ``ValueError``.
     """
     if isinstance(value, str):
         raise TypeError(
@@ -48,6 +48,8 @@ def as_expr(name: str, value: Any) -> sp.Expr:
         raise TypeError(f"{name} must be a sympy expression or a number, got {type(value).__name__}") from exc
     if not isinstance(expr, sp.Expr):
         raise TypeError(f"{name} must be a scalar sympy expression, got {type(expr).__name__} {short(expr)}")
+    if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{name} must be finite, got {short(expr)}")
     return expr
 
 

@@ -153,7 +153,7 @@ def test_sizes_that_cannot_fit_are_refused_up_front(args: tuple, kwargs: dict) -
     """A target 1e9 away (2.6e11 grid states) or a depth of 1e12 (a grid step of 2e-8) is refused before
     any work with the memory it would need, not with a failure deep inside (formerly 1.86 TiB
     requested, or 'cdf must return finite values')."""
-    with pytest.raises(MemoryError, match=r"GiB.*more than"):
+    with pytest.raises(ValueError, match=r"would keep the log-norm walk .* in memory: .*iB, more than"):
         log_norm_bridge(*args, **kwargs)
 
 

@@ -117,3 +117,10 @@ def test_time_grids():
 def test_bad_schemes(build, exc, match):
     with pytest.raises(exc, match=match):
         build()
+
+
+def test_stretched_grid_refuses_a_scale_that_collapses_the_nodes_at_once():
+    """A scale so small that float64 cannot hold distinct nodes fails when the grid is made, naming
+    ``scale`` (not later, at the first use of ``nodes``)."""
+    with pytest.raises(ValueError, match=r"scale = 1e-300 gives no valid grid of n = 11 nodes"):
+        StretchedGrid(0.0, 1.0, 11, center=0.5, scale=1e-300)
