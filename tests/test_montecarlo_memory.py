@@ -113,7 +113,9 @@ def test_input_layers_that_cannot_fit_are_refused():
 
 def test_particle_system_that_cannot_fit_is_refused():
     """McKean-Vlasov particles interact, so they are all in memory at once: refused up front."""
-    with pytest.raises(ValueError, match=r"n_paths=1000000000000 would keep the particles of 4 clouds .*TiB"):
+    with pytest.raises(
+        ValueError, match=r"n_clouds \* n_paths=4000000000000 would keep the particles of all clouds .*TiB"
+    ):
         mckean_vlasov("relu", 1.0, n_steps=10, n_paths=HUGE, n_clouds=4, rng=0)
 
 

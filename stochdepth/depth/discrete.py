@@ -366,6 +366,9 @@ def log_norm_bridge(
         sol = _solve(prob, solver, grid >= thr)
         thr2 = _threshold(prob, sol, grid, y0, c * h)
         thr = thr2 if math.isfinite(thr2) else thr
+    else:
+        # no second pass: certify the first one, warm-started from its own policy (one evaluation)
+        sol = _solve(prob, solver, sol.stop, certify=True)
     return _bridge_result(n, L, h, y0, ystar, math.nan, vlim, elim, s, law, prob, sol, thr)
 
 

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_array, check_choice, check_int, check_memory, check_real
 from .._results import Estimate, Result
 from ..random import RNGLike, as_generator, spawn
-from .exit_problem import ExitProblem
+from .exit_problem import ExitProblem, _check_problem
 
 __all__ = ["ExitEvaluation", "PolicyCurve", "evaluate_exits", "policy_curve", "seed_curve"]
 
@@ -72,6 +72,7 @@ class ExitEvaluation(Result):
 
 def evaluate_exits(problem: ExitProblem, exits: Any, label: str = "") -> ExitEvaluation:
     """Evaluate the exit indices ``exits`` (``(n,)``) on the labelled ``problem``."""
+    problem = _check_problem(problem, "problem")
     tau = np.asarray(exits)
     if tau.shape != (problem.n_samples,) or tau.dtype.kind not in "iu":
         raise ValueError(
@@ -263,14 +264,20 @@ def policy_curve(
     ValueError
         An unknown parameter, empty values, mismatched exits or features, unlabelled splits.
     """
+    from .exit_policies import ExitPolicy
+
+    if not isinstance(policy, ExitPolicy):
+        raise TypeError(f"policy must be an ExitPolicy, got {type(policy).__name__}")
+    calibration, test = _check_problem(calibration, "calibration"), _check_problem(test, "test")
     param = _sweep_parameter(policy, parameter)
-    vals = np.atleast_1d(np.asarray(values))
-    if vals.ndim != 1 or vals.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {vals.shape}")
+    vals = np.atleast_1d(check_array("values", values, ndim=(0, 1)))
+    if vals.size == 0:
+        raise ValueError("values must be a non-empty 1-D sequence")
     calibration.check_compatible(test)
     calibration.require_labels("fitting a policy curve")
     test.require_labels("evaluating a policy curve")
     n_boot = check_int("n_boot", n_boot, min=10)
+    check_memory("n_boot", n_boot, 8 * test.n_samples, "the bootstrap resample indices")
     level = check_real("level", level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     ss = spawn(rng, vals.size + 1)
     idx = as_generator(ss[0]).integers(0, test.n_samples, size=(n_boot, test.n_samples))
@@ -314,6 +321,8 @@ def seed_curve(curves: Any, *, level: float = 0.95, label: str | None = None) ->
     ValueError
         Fewer than two curves, or curves over other parameters, values or exits.
     """
+    if isinstance(curves, PolicyCurve) or not hasattr(curves, "__iter__"):
+        raise TypeError(f"curves must be a sequence of PolicyCurve objects, got {type(curves).__name__}")
     curves = list(curves)
     if len(curves) < 2 or not all(isinstance(c, PolicyCurve) for c in curves):
         raise ValueError(f"curves must be at least 2 PolicyCurve objects (one per seed), got {len(curves)}")

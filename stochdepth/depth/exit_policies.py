@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_array, check_int, check_real
 from .._results import Estimate, Result
 from ..random import RNGLike
 from ..stopping import (
@@ -45,7 +45,7 @@ from ..stopping import (
     RegressionSolution,
 )
 from .exit_evaluation import ExitEvaluation, evaluate_exits
-from .exit_problem import ExitProblem, prediction_streaks
+from .exit_problem import ExitProblem, _check_problem, prediction_streaks
 
 __all__ = [
     "BellmanExit",
@@ -67,15 +67,9 @@ _RIDGE = 1e-8
 
 def first_exit(hit: np.ndarray) -> np.ndarray:
     """Index of the first ``True`` along the last axis, the last exit when there is none (vectorised)."""
-    hit = np.array(hit, dtype=bool, copy=True)
+    hit = np.array(check_array("hit", hit, ndim=(1, 2, 3), dtype=None), dtype=bool, copy=True)
     hit[..., -1] = True
     return np.argmax(hit, axis=-1)
-
-
-def _check_problem(problem: Any, what: str) -> ExitProblem:
-    if not isinstance(problem, ExitProblem):
-        raise TypeError(f"{what} must be an ExitProblem, got {type(problem).__name__}")
-    return problem
 
 
 class ExitPolicy(abc.ABC):

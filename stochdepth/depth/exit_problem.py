@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_bool, check_choice, check_real
+from .._checks import check_array, check_bool, check_choice, check_real
 from .._results import Result
 from ..random import RNGLike, as_generator
 from ..stopping import PathStoppingProblem
@@ -71,6 +71,13 @@ def _feature_columns(trace: Trace, names: tuple[str, ...]) -> np.ndarray:
     return np.stack([np.asarray(table[k](), dtype=float) for k in names], axis=2)
 
 
+def _check_problem(problem: Any, what: str) -> ExitProblem:
+    """``problem`` if it is an :class:`ExitProblem`, else a ``TypeError`` naming ``what``."""
+    if not isinstance(problem, ExitProblem):
+        raise TypeError(f"{what} must be an ExitProblem, got {type(problem).__name__}")
+    return problem
+
+
 def prediction_streaks(predictions: np.ndarray) -> np.ndarray:
     """Number of exits in a row, ending at each exit, whose prediction equals the one before, ``(n, L)``.
 
@@ -79,6 +86,7 @@ def prediction_streaks(predictions: np.ndarray) -> np.ndarray:
     >>> prediction_streaks(np.array([[0, 1, 1, 1, 0]])).tolist()
     [[0, 0, 1, 2, 0]]
     """
+    predictions = check_array("predictions", predictions, ndim=2, dtype=None)
     counts = np.zeros(predictions.shape, dtype=np.int64)
     for l in range(1, predictions.shape[1]):  # a loop over exits, vectorised over samples
         counts[:, l] = np.where(predictions[:, l] == predictions[:, l - 1], counts[:, l - 1] + 1, 0)
@@ -182,6 +190,8 @@ class ExitProblem(Result):
         """
         if not isinstance(trace, Trace):
             raise TypeError(f"trace must be a stochdepth.depth.Trace, got {type(trace).__name__}")
+        if not isinstance(features, (str, list, tuple)):
+            raise TypeError(f"features must be a name or a sequence of names, got {type(features).__name__}")
         names = (features,) if isinstance(features, str) else tuple(features)
         unknown = [f for f in names if f not in EXIT_FEATURES]
         if unknown or not names:

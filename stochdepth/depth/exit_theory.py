@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_memory, check_real
 from .._results import Result
 from ..freeboundary import CrankNicolson, ObstacleProblem, ObstacleSolution, UniformGrid, solve_obstacle
 from ..random import RNGLike, as_generator
@@ -118,6 +118,7 @@ def residual_decay(
     trace = _check_trace(trace)
     level = check_real("level", level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     n_boot = check_int("n_boot", n_boot, min=10)
+    check_memory("n_boot", n_boot, 8 * trace.n_samples, "the bootstrap resample indices")
     r = np.asarray(trace.residual_norms[:, 1:], dtype=float)
     m = r.mean(axis=0)
     if np.any(m <= 0) or not np.all(np.isfinite(m)):

@@ -137,6 +137,9 @@ class ResidualFamily(Result):
     violation: str
     parameters: dict[str, float] = field(default_factory=dict)
 
+    #: ``rho`` is ``nan`` for the families that are not geometric (see above).
+    nonfinite_fields = ("rho",)
+
     @property
     def violated_hypothesis(self) -> str | None:
         """The key of :attr:`DepthBound.hypotheses` that the violation breaks (``None`` if satisfying)."""

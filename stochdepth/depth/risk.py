@@ -62,7 +62,9 @@ def risk_p_values(losses: Any, n: int, epsilon: float, method: str = "binomial")
     n = check_int("n", n, min=1)
     epsilon = check_real("epsilon", epsilon, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     check_choice("method", method, _P_VALUES)
-    k = np.asarray(losses, dtype=float)
+    k = check_array("losses", losses, ndim=(0, 1))
+    if np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"losses must be counts between 0 and n = {n}")
     binom = st.binom.cdf(k, n, epsilon)
     if method == "binomial":
         return binom

@@ -466,6 +466,7 @@ def random_walk_transitions(
 
     h = check_real("step", step, lo=0.0, lo_open=True)
     n = check_int("n_states", n_states, min=2)
+    tail = check_real("tail", tail, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     if not callable(cdf):
         raise TypeError(f"cdf must be callable, got {type(cdf).__name__}")
 

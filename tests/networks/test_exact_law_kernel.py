@@ -127,7 +127,7 @@ def test_input_layer_single_input_and_zero_input():
         (([1.0], 2, 0, 0), ValueError, "n_paths must"),
         (([np.inf], 2, 2, 0), ValueError, "x must be finite"),
         ((1.0, 2, 2, 0), ValueError, "x must have"),
-        (([1.0], 2, 2, "seed"), TypeError, "rng"),
+        (([1.0], 2, 2, "seed"), TypeError, "generator"),
     ],
 )
 def test_input_layer_bad_input(args, err, match):

@@ -38,8 +38,8 @@ def test_fields_are_validated_and_normalised():
         (dict(width=2, depth=0), ValueError, "depth"),
         (dict(width=2, depth=2, activation="nope"), ValueError, "activation"),
         (dict(width=2, depth=2, t1=0.0), ValueError, "t1"),
-        (dict(width=2, depth=2, inputs=[np.nan]), ValueError, "x"),
-        (dict(width=2, depth=2, inputs=np.ones((2, 2, 2))), ValueError, "x"),
+        (dict(width=2, depth=2, inputs=[np.nan]), ValueError, "inputs"),
+        (dict(width=2, depth=2, inputs=np.ones((2, 2, 2))), ValueError, "inputs"),
     ],
 )
 def test_bad_fields(kwargs, err, match):

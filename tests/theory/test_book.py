@@ -58,8 +58,8 @@ def test_wrong_variants_are_keyword_arguments_of_the_check(cid):
 
 
 def test_consistency_checks_are_counted_apart_and_shown_in_the_book():
-    from theory.__main__ import markdown
     from theory.common import Criteria
+    from theory.pages import markdown_book as markdown
 
     crit = Criteria()
     crit.add("measured", True, z=0.4)
