@@ -264,13 +264,11 @@ def policy_curve(
     ValueError
         An unknown parameter, empty values, mismatched exits or features, unlabelled splits.
     """
-    from .exit_policies import ExitPolicy
-
-    if not isinstance(policy, ExitPolicy):
+    if not all(callable(getattr(policy, m, None)) for m in ("fit", "with_params")):
         raise TypeError(f"policy must be an ExitPolicy, got {type(policy).__name__}")
     calibration, test = _check_problem(calibration, "calibration"), _check_problem(test, "test")
     param = _sweep_parameter(policy, parameter)
-    vals = np.atleast_1d(check_array("values", values, ndim=(0, 1)))
+    vals = np.atleast_1d(check_array("values", values, ndim=(0, 1), dtype=None))
     if vals.size == 0:
         raise ValueError("values must be a non-empty 1-D sequence")
     calibration.check_compatible(test)
