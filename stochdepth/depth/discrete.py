@@ -203,9 +203,11 @@ def linear_resnet_stopping_problem(
         raise ValueError(f"edge_at={edge_at} puts y0={y0} outside the grid")
     initial = np.zeros(grid.size)
     j = min(int(np.floor((y0 - grid[0]) / delta)), grid.size - 2)
-    w = (y0 - grid[j]) / delta
+    w = min(max((y0 - grid[j]) / delta, 0.0), 1.0)  # rounding may put y0 a hair outside its cell
     if w < 1e-12:
         initial[j] = 1.0
+    elif w > 1.0 - 1e-12:
+        initial[j + 1] = 1.0
     else:
         initial[j], initial[j + 1] = 1.0 - w, w
     cdf, drift = _increment_law(n, L, t1, increment)

@@ -196,3 +196,17 @@ def test_bridge_value_against_monte_carlo_of_the_network(seed: int) -> None:
     assert abs(payoff.mean() - r.value) <= Z_MAX * se + 2 * abs(r.threshold - A) * delta
     se_t = (h * tau).std(ddof=1) / math.sqrt(m)
     assert abs((h * tau).mean() - r.expected_depth) <= Z_MAX * se_t + delta / 0.25
+
+
+def test_initial_law_is_a_probability_vector_wherever_the_start_falls(seed: int) -> None:
+    """The start y0 is split between its two neighbouring nodes (mean y0). Rounding in the cell search
+    left a weight of -1e-16 for some starts (y0 = 0.2645861775 at width 8, depth 256 was one), which
+    the chain refused; 40 random starts per shape never leave a negative weight or a wrong mean."""
+    rng = np.random.default_rng(seed)
+    for n, L in [(8, 256), (3, 16)]:
+        for y0 in [0.26458617750082475, *rng.uniform(-0.3, 0.3, 40)]:
+            prob, grid = linear_resnet_stopping_problem(n, L, 0.5, 0.05, y0=float(y0))
+            mu = prob.initial_law()
+            assert mu.min() >= 0.0 and mu.sum() == pytest.approx(1.0, abs=1e-12)
+            assert np.count_nonzero(mu) <= 2
+            assert grid @ mu == pytest.approx(y0, abs=1e-12)
