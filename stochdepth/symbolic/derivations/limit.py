@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 from scipy import stats as _st
 
-from ..._checks import check_int
+from ..._checks import check_int, check_memory
 from ..._results import Result
 from ...activations import Activation, get_activation
 from ..expressions import as_expr, short
@@ -107,6 +107,14 @@ def limit_diffusion(n: int, activation: Any = "linear") -> SymbolicSDE:
     'isotropic'
     """
     d = check_int("n", n, min=1)
+    # n symbols and an n x n matrix of sympy expressions (some hundreds of bytes an entry)
+    check_memory(
+        "n * n",
+        d * d,
+        256,
+        "the symbolic diffusion matrix",
+        hint="lower n, or use exchangeable_limit_diffusion",
+    )
     act = sympy_activation(activation)
     xs = tuple(sp.Symbol(f"x_{i}", real=True) for i in range(1, d + 1))
     s = sp.sqrt(sp.Add(*[act.sympy(x) ** 2 for x in xs]) / d)

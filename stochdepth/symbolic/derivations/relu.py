@@ -15,6 +15,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..._checks import check_memory
 from ..expressions import as_expr
 from .limit import COORDINATE, SYMBOLS, DerivedSDE, as_width, derive_by_ito, exchangeable_limit_diffusion
 
@@ -26,13 +27,17 @@ __all__ = [
 ]
 
 
-def _mu(mu: Any) -> sp.Expr:
+def _width_and_mu(n: Any, mu: Any) -> tuple[sp.Expr, sp.Expr]:
+    """The width and the active count, checked: ``mu`` is at least 1 and at most ``n`` when both are known."""
+    nn = as_width(n)
     if mu is None:
-        return SYMBOLS["mu"]
+        return nn, SYMBOLS["mu"]
     m = as_expr("mu", mu)
     if m.is_positive is False:
         raise ValueError(f"mu must be >= 1 (a live network has an active unit), got {m}")
-    return m
+    if (m - nn).is_positive:
+        raise ValueError(f"mu must be at most the width n = {nn} (active coordinates), got {m}")
+    return nn, m
 
 
 @functools.lru_cache(maxsize=64)
@@ -62,7 +67,7 @@ def derive_relu_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
     -----
     Verifies docs/science.md §A5 [derived].
     """
-    nn, m = as_width(n), _mu(mu)
+    nn, m = _width_and_mu(n, mu)
     sde = exchangeable_limit_diffusion(nn, "relu", active=m)
     P = sde.sum(sp.Max(COORDINATE, 0) ** 2)
     return derive_by_ito(
@@ -108,7 +113,7 @@ def derive_relu_log_post_norm_sde(n: Any = None, mu: Any = None) -> DerivedSDE:
     >>> d.drift, d.volatility
     ((mu - 2)/(2*n), 1/sqrt(n))
     """
-    nn, m = as_width(n), _mu(mu)
+    nn, m = _width_and_mu(n, mu)
     sde = exchangeable_limit_diffusion(nn, "relu", active=m)
     P = sde.sum(sp.Max(COORDINATE, 0) ** 2)
     return derive_by_ito(
@@ -152,6 +157,9 @@ def derive_relu_log_drift(n: Any = None) -> sp.Expr:
     (-1/21, 1/60)
     """
     nn = as_width(n)
+    if nn.is_Integer:
+        # the exact rational has 2^n - 1 in its denominator: n bits for each of its two integers
+        check_memory("n", int(nn), 0.25, "the exact rational D(n)", hint="lower n, or pass n=None (symbolic)")
     total = _relu_log_drift_symbolic()
     ns = SYMBOLS["n"]
     return sp.simplify(total.subs(ns, nn)) if nn != ns else total
