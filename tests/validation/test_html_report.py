@@ -1,9 +1,11 @@
 """The HTML report of a validation run: self-contained, verdict table first, every figure embedded as a
 PNG that decodes, and every number of ``results.json`` written in it.
 
-No headless browser is installed on the project machines, so the report is checked by parsing it
-(:func:`validation.html.check_html_report`): figures decoded from their base64 data, numbers looked up
-in the page's text. The checker itself is shown to catch each kind of problem.
+The report is checked by parsing it (:func:`validation.html.check_html_report`: figures decoded from
+their base64 data, numbers looked up in the page's text) and by laying it out headless with an HTML/CSS
+engine and rasterising the pages (:func:`validation.rendering.render_report`: every image on a page,
+with area and non-blank pixels). No browser binary can be installed on the project machines; the
+layout engine stands in for one. Each checker is shown to catch each kind of problem.
 """
 
 from __future__ import annotations
@@ -66,3 +68,34 @@ def test_the_checker_finds_each_kind_of_problem(tmp_path, seed):
     assert check_html_report(outside, results)[0].startswith("external reference <script>")
     late = page.replace("<table>", "<h2>x</h2><table>", 1)
     assert check_html_report(late, results) == ["the verdict table is not the first section"]
+
+
+def test_rendered_report_shows_every_figure(tmp_path, seed):
+    from validation.rendering import render_report
+
+    _run(tmp_path, seed)
+    r = render_report(tmp_path / "report.html", tmp_path / "shot.png")
+    assert r.problems == [] and len(r.images) == 2 and r.n_pages >= 1
+    assert all(im["pixel_std"] > 10 for im in r.images)  # plotted lines and bars on white
+    assert (tmp_path / "shot.png").stat().st_size > 1000
+
+
+def test_renderer_finds_blank_and_broken_figures(tmp_path, seed):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from validation.rendering import render_report
+
+    page, _ = _run(tmp_path, seed)
+    white = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(white, format="PNG")
+    start = page.index("data:image/png;base64,") + len("data:image/png;base64,")
+    end = page.index("'", start)
+    blank = page[:start] + base64.b64encode(white.getvalue()).decode() + page[end:]
+    (tmp_path / "blank.html").write_text(blank, encoding="utf-8")
+    assert any("is blank" in p for p in render_report(tmp_path / "blank.html").problems)
+    broken = page[:start] + "bm90IGEgcG5n" + page[end:]
+    (tmp_path / "broken.html").write_text(broken, encoding="utf-8")
+    assert any("images laid out" in p for p in render_report(tmp_path / "broken.html").problems)
