@@ -200,6 +200,7 @@ def test_dask_tasks_fold_groups_of_chunks_into_the_same_tree(client, seed):
     client folds the groups' tree nodes; the bits are those of threads folding every chunk itself."""
     from stochdepth.executors import chunks_per_task
 
+    client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test may still be restarting
     assert chunks_per_task(79, client) == 8 and chunks_per_task(79, "threads") == 1
     obs = [Observable("x", lambda s: s[..., 0])]
     kw = dict(chunk_size=50, n_threads=2)
