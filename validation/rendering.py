@@ -46,14 +46,12 @@ class RenderedReport:
         return out
 
 
-def _image_boxes(box: Any, out: list[Any]) -> None:
-    from weasyprint.formatting_structure.boxes import ReplacedBox
-
-    if isinstance(box, ReplacedBox):
+def _image_boxes(box: Any, out: list[Any], kind: type) -> None:
+    """Collect the boxes of class ``kind`` (WeasyPrint's replaced boxes: images) under ``box``."""
+    if isinstance(box, kind):
         out.append(box)
-    children = getattr(box, "children", None)
-    for child in children or ():
-        _image_boxes(child, out)
+    for child in getattr(box, "children", None) or ():
+        _image_boxes(child, out, kind)
 
 
 def render_report(report: str | Path, png: str | Path | None = None, *, scale: float = 1.0) -> RenderedReport:
@@ -64,6 +62,7 @@ def render_report(report: str | Path, png: str | Path | None = None, *, scale: f
     try:
         import pypdfium2 as pdfium
         import weasyprint
+        from weasyprint.formatting_structure.boxes import ReplacedBox
     except ImportError as exc:  # pragma: no cover - the extra is documented
         raise ImportError(
             'rendering a report needs the render extra: pip install "stochdepth[render]"'
@@ -76,12 +75,12 @@ def render_report(report: str | Path, png: str | Path | None = None, *, scale: f
     pdf = pdfium.PdfDocument(doc.write_pdf())
     images: list[dict[str, Any]] = []
     for k, page in enumerate(doc.pages):
-        pixels = np.asarray(pdf[k].render(scale=scale).to_pil().convert("L"), dtype=float)
+        shot = pdf[k].render(scale=scale).to_pil()
+        pixels = np.asarray(shot.convert("L"), dtype=float)
         if png is not None:
-            target = Path(png) if k == 0 else Path(png).with_name(f"{Path(png).stem}-{k + 1}.png")
-            pdf[k].render(scale=scale).to_pil().save(target)
+            shot.save(Path(png) if k == 0 else Path(png).with_name(f"{Path(png).stem}-{k + 1}.png"))
         boxes: list[Any] = []
-        _image_boxes(page._page_box, boxes)
+        _image_boxes(page._page_box, boxes, ReplacedBox)
         for b in boxes:
             f = _PX_TO_PT * scale
             x0, y0 = int(b.content_box_x() * f), int(b.content_box_y() * f)
