@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
 from .._checks import check_int, check_real
@@ -136,16 +137,25 @@ def stopping_value(problem: MarkovStoppingProblem, stop: np.ndarray, mu: np.ndar
 
 
 def reach(P: sp.csr_array, target: np.ndarray, through: np.ndarray) -> np.ndarray:
-    """States of ``through`` that can reach ``target`` along transitions that stay in ``through``."""
-    reached = target.copy()
-    frontier = target.astype(float)
-    while True:
-        hit = (P @ frontier) > 0
-        new = hit & through & ~reached
-        if not new.any():
-            return reached & through
-        reached |= new
-        frontier = new.astype(float)
+    """States of ``through`` that can reach ``target`` along transitions that stay in ``through``.
+
+    One breadth-first search, O(nnz), on the reversed graph of the positive transitions
+    out of ``through``, started from all of ``target`` at once (a virtual source linked to each).
+    """
+    P = sp.csr_array(P)
+    n = P.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(P.indptr))
+    edge = (P.data > 0) & through[rows]
+    src, dst = rows[edge], P.indices[edge]
+    starts = np.nonzero(target)[0]
+    # reversed edges dst -> src, and the virtual source n -> every target state
+    head = np.concatenate([dst, np.full(starts.size, n)])
+    tail = np.concatenate([src, starts])
+    G = sp.csr_array((np.ones(head.size), (head, tail)), shape=(n + 1, n + 1))
+    order = csgraph.breadth_first_order(G, n, directed=True, return_predecessors=False)
+    reached = np.zeros(n + 1, dtype=bool)
+    reached[order] = True
+    return reached[:n] & through
 
 
 def solve_restricted(P: sp.csr_array, idx: np.ndarray, beta: float, rhs: np.ndarray) -> np.ndarray:

@@ -373,3 +373,39 @@ def test_random_walk_transitions_refuses_heavy_tails() -> None:
     P = random_walk_transitions(stats.cauchy(0, 0.1).cdf, 0.05, 100, tail=1e-3)
     K = P.lower
     assert stats.cauchy(0, 0.1).sf((K - 0.5) * 0.05) <= 1e-3 < stats.cauchy(0, 0.1).sf((K - 1.5) * 0.05)
+
+
+def _reach_by_search(A: np.ndarray, target: np.ndarray, through: np.ndarray) -> np.ndarray:
+    """Reference: a depth-first search from every state of ``through`` over the positive entries."""
+    n = A.shape[0]
+    out = np.zeros(n, dtype=bool)
+    for s in np.nonzero(through)[0]:
+        seen, stack = {int(s)}, [int(s)]
+        while stack:
+            i = stack.pop()
+            if target[i]:
+                out[s] = True
+                break
+            if not through[i]:
+                continue
+            for j in np.nonzero(A[i] > 0)[0]:
+                if int(j) not in seen:
+                    seen.add(int(j))
+                    stack.append(int(j))
+    return out
+
+
+def test_reach_matches_a_search_on_random_graphs(seed: int) -> None:
+    """evaluation.reach (one breadth-first search on the reversed graph) against a plain search from
+    every state, on random sparse matrices with explicit zeros and overlapping sets."""
+    from stochdepth.stopping.evaluation import reach
+
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        A = (rng.random((n, n)) < 0.3 * rng.random()) * rng.random((n, n))
+        P = sp.csr_array(A)
+        P.data[rng.random(P.data.size) < 0.2] = 0.0  # explicit zeros are not transitions
+        A = P.toarray()
+        target, through = rng.random(n) < 0.2, rng.random(n) < 0.7
+        np.testing.assert_array_equal(reach(P, target, through), _reach_by_search(A, target, through))
