@@ -4,11 +4,12 @@ The finite-depth optimal stopping of the log-norm walk (docs/science.md §B6) is
 step is a sixteenth of one layer's standard deviation: the number of states grows like
 ``sqrt(depth)`` and, as the drift ``m = 1/2 - 1/n`` falls, like ``1/m`` (the margin below the start that
 the walk visits with probability ``exp(-16)``). The table gives the wall time of one call (after a
-warm-up call, so numba compilation is not timed), the grid size and the answers, for the value alone
-(``law=False``: threshold, value, exact mean depth) and with the law of the stopping depth
-(``law=True``: one FFT convolution per layer up to 200 depth-time units or a tail of 1e-8), and for each
-width the growth exponent ``b`` of a least-squares fit ``cpu time ~ depth^b``. Wall and CPU seconds are
-both given: on a loaded machine the CPU seconds of this (single-threaded) process are the cost.
+warm-up call, so numba compilation is not timed), the grid size and the answers, for the default call
+(``law=False``: threshold, value, exact mean and standard deviation of the depth, certified error) and
+with the law of the stopping depth (``law=True``: one FFT convolution per layer up to 200 depth-time
+units or a tail of 1e-8, O(depth^1.5)), and for each width the growth exponent ``b`` of a least-squares
+fit ``cpu time ~ depth^b``. Wall and CPU seconds are both given: on a loaded machine the CPU seconds of
+this (single-threaded) process are the cost.
 
 Options: ``--widths``, ``--depths``, ``--law-depths`` (depths also timed with the law), ``--out`` (JSON
 report, default ``benchmarks/results/bench_bridge.json``). Shared-machine timings are noisy: the report
@@ -60,7 +61,7 @@ def exponent(rows: list[dict[str, float]]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--widths", type=int, nargs="+", default=[3, 4, 8, 16], help="widths n timed")
+    ap.add_argument("--widths", type=int, nargs="+", default=[3, 4, 8, 16, 64], help="widths n timed")
     ap.add_argument("--depths", type=int, nargs="+", default=[64, 256, 1024, 4096], help="depths L timed")
     ap.add_argument(
         "--law-depths",

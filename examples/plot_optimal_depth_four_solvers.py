@@ -47,7 +47,7 @@ smooth = solve_smooth_fit(
 pde = solve_obstacle(linear_resnet_depth_problem(n, a, c))
 # 3. the finite network of depth L: Snell envelope of its exact log-norm walk
 L = 64
-bridge = log_norm_bridge(n, L, a, c, y0=y0, points_per_sd=8)
+bridge = log_norm_bridge(n, L, a, c, y0=y0, points_per_sd=8, law=True)
 # 4. Longstaff-Schwartz on simulated networks of L layers per unit of depth-time, up to depth-time 3
 h = 1.0 / L
 networks = SimulatedStoppingProblem(LinearResNetSimulator(n, L, a, state="log_norm"), 3 * L, c * h)

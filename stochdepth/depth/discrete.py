@@ -241,9 +241,11 @@ class BridgeResult(Result):
     expected_depth, expected_depth_limit : float
         :math:`h\,\mathbb E\tau^\star` (depth-time) and :math:`(y^\star-y_0)/m`.
     ks_distance : float
-        :math:`\max_l|\mathbb P(\tau^\star\le l)-F_{\rm IG}(lh)|` (``nan`` for :math:`n\le2`).
+        :math:`\max_l|\mathbb P(\tau^\star\le l)-F_{\rm IG}(lh)|` (``nan`` for :math:`n\le2` and
+        without ``law=True``).
     depth_law : DepthLaw
-        Law of :math:`\tau^\star` in layers.
+        Law of :math:`\tau^\star` in layers: probabilities with ``law=True``, otherwise the exact mean and
+        standard deviation only.
     stops_at_once : bool
         Whether :math:`y_0` is in the stopping region.
     error_bound : float
@@ -282,7 +284,7 @@ def log_norm_bridge(
     points_per_sd: int = 16,
     increment: Any = None,
     solver: Any = None,
-    law: bool = True,
+    law: bool = False,
 ) -> BridgeResult:
     r"""Solve the finite-:math:`L` log-norm stopping problem and compare it with the B6 closed forms.
 
@@ -297,8 +299,10 @@ def log_norm_bridge(
     solver : PolicyIteration or ValueIteration, optional
         Default ``PolicyIteration()``.
     law : bool, optional
-        Compute the law of :math:`\tau^\star` and its distance to the inverse Gaussian (costs one
-        propagation per layer). Default True.
+        Also compute the probabilities of :math:`\tau^\star` (layer by layer) and their Kolmogorov
+        distance to the inverse Gaussian. Default False: ``depth_law`` then holds the exact mean and
+        standard deviation only (:meth:`~stochdepth.stopping.DepthLaw.from_moments`) and ``ks_distance``
+        is ``nan``. The law costs :math:`O(L^{3/2}\log L)` (see Notes): ask for it at moderate depth.
 
     Returns
     -------
@@ -317,8 +321,15 @@ def log_norm_bridge(
     deviation; margin below :math:`y_0`: where the walk goes with probability :math:`e^{-16}`), the
     policy iteration starts from the closed-form threshold lowered by the expected overshoot
     :math:`0.5826\,s\sqrt h` and converges in one or two evaluations, each a banded factorisation of
-    :math:`O(S\,w^2)` work; the law costs one FFT convolution, :math:`O(S\log S)`, per layer up to
-    :math:`200L` layers. ``benchmarks/bench_bridge.py`` tabulates the cost against width and depth.
+    :math:`O(S\,w^2)` work (:math:`w`, the band, does not grow with :math:`L`); the mean and variance of
+    :math:`\tau^\star` are two more banded solves. The cost grows like :math:`L^{1/2}`.
+
+    The law is different: its probabilities are needed layer by layer over a fixed span of depth-time
+    (until the remaining mass is below :math:`10^{-8}`, at most 200 depth-time units; the inverse
+    Gaussian tail decays like :math:`e^{-m^2t/(2s^2)}`, so at width 3 the whole span is used), i.e.
+    :math:`O(L)` layers, each one FFT convolution over the :math:`O(\sqrt L)` states. Hence
+    :math:`O(L^{3/2}\log L)`, and it is opt-in. ``benchmarks/bench_bridge.py`` tabulates both costs
+    against width and depth.
 
     References
     ----------
@@ -412,8 +423,8 @@ def _bridge_result(
         if law:
             dl = sol.depth_law(max_depth=200 * L, tail_tol=1e-8)
         else:
-            (m1,) = expected_exit_time(prob.chain, sol.stop)
-            dl = DepthLaw.from_pmf(np.array([1.0]), tail=math.nan, mean=float(mu0 @ m1), second=math.nan)
+            m1, m2 = expected_exit_time(prob.chain, sol.stop, moments=2)
+            dl = DepthLaw.from_moments(float(mu0 @ m1), float(mu0 @ m2))
     ks = math.nan
     if law and ystar > y0:
         lam = (ystar - y0) ** 2 / (s * s)

@@ -205,6 +205,11 @@ def depth_law(
     if reference is not None and not _is_distribution(reference):
         raise TypeError(f"reference must be a frozen scipy distribution, got {type(reference).__name__}")
     pmf = np.asarray(law.pmf, dtype=float)
+    if pmf.size == 0:
+        raise ValueError(
+            "law has no probabilities, only its moments (e.g. log_norm_bridge(..., law=False)): "
+            "compute the law to draw it"
+        )
     t = np.arange(pmf.size) * step
     cdf = np.cumsum(pmf)
     fig, (a, b) = panels(axes, 2)

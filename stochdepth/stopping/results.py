@@ -23,7 +23,8 @@ class DepthLaw(Result):
     Attributes
     ----------
     pmf : numpy.ndarray
-        :math:`\mathbb P(\tau=l)`, ``l = 0..K`` (empirical frequencies for a Monte Carlo law).
+        :math:`\mathbb P(\tau=l)`, ``l = 0..K`` (empirical frequencies for a Monte Carlo law; empty when
+        only the moments are known, see :meth:`from_moments`).
     tail : float
         :math:`\mathbb P(\tau>K)` (0 unless an infinite-horizon law was truncated; ``nan`` when only the
         mean of :math:`\tau` is known).
@@ -35,7 +36,8 @@ class DepthLaw(Result):
         True for a law computed exactly (up to rounding), False for an empirical one.
     quantiles : dict
         :math:`q\mapsto\min\{l:\mathbb P(\tau\le l)\ge q\}` at the levels 0.05, 0.25, 0.5, 0.75, 0.95
-        (``inf`` when the level is not reached within the truncation).
+        (``inf`` when the level is not reached within the truncation; ``nan`` when only the moments are
+        known).
     """
 
     pmf: np.ndarray
@@ -52,10 +54,26 @@ class DepthLaw(Result):
         r""":math:`\mathbb P(\tau\le l)`, ``l = 0..K``."""
         return np.cumsum(self.pmf)
 
+    @property
+    def moments_only(self) -> bool:
+        """True when only the mean and standard deviation are known (no probabilities)."""
+        return self.pmf.size == 0
+
     def quantile(self, q: float) -> float:
-        """Smallest layer ``l`` with ``P(tau <= l) >= q`` (``inf`` if not reached within the law's range)."""
+        """Smallest layer ``l`` with ``P(tau <= l) >= q`` (``inf`` if not reached within the law's range;
+        ``nan`` for a law known only by its moments)."""
         q = check_real("q", q, lo=0.0, hi=1.0, lo_open=True)
-        return _quantile(self.cdf, q)
+        return math.nan if self.moments_only else _quantile(self.cdf, q)
+
+    @classmethod
+    def from_moments(cls, mean: float, second: float) -> DepthLaw:
+        r"""Exact law known only through its first two moments :math:`\mathbb E\tau` and
+        :math:`\mathbb E\tau^2` (e.g. from :func:`~stochdepth.stopping.evaluation.expected_exit_time`
+        when the probabilities were not asked for): ``pmf`` is empty, ``tail`` and the quantiles ``nan``."""
+        m, m2 = float(mean), float(second)
+        std = math.inf if math.isinf(m) or math.isinf(m2) else math.sqrt(max(m2 - m * m, 0.0))
+        qs = dict.fromkeys(_DEFAULT_LEVELS, math.nan)
+        return cls(np.zeros(0), math.nan, Estimate(m, 0.0, 0), std, True, qs)
 
     @classmethod
     def from_pmf(

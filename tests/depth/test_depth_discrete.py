@@ -71,7 +71,8 @@ def test_exact_law_converges() -> None:
 def test_depth_law_approaches_inverse_gaussian() -> None:
     """Kolmogorov distance between the discrete law of h tau* and IG((y*-y0)/m, (y*-y0)^2/s^2): below 0.01 at
     L = 16 and falling at least 2.5-fold from L = 16 to 64 (observed rate ~ L^{-1})."""
-    ks = [log_norm_bridge(4, L, A, C, increment=_gauss(4, L), points_per_sd=8).ks_distance for L in (16, 64)]
+    law = [log_norm_bridge(4, L, A, C, increment=_gauss(4, L), points_per_sd=8, law=True) for L in (16, 64)]
+    ks = [r.ks_distance for r in law]
     assert ks[0] < 0.01 and ks[1] < ks[0] / 2.5
 
 
@@ -119,7 +120,7 @@ def test_rates_over_a_wide_range_of_depths() -> None:
     assert thr_err[-1] * math.sqrt(1024) / 0.5 == pytest.approx(BETA, abs=0.02)
     assert _slope(Ls, val_err) == pytest.approx(-1.0, abs=0.1)
     Lk = [16, 32, 64, 128]
-    ks = [log_norm_bridge(4, L, A, C, points_per_sd=8).ks_distance for L in Lk]
+    ks = [log_norm_bridge(4, L, A, C, points_per_sd=8, law=True).ks_distance for L in Lk]
     assert _slope(Lk, ks) == pytest.approx(-1.0, abs=0.25)
 
 
@@ -210,3 +211,21 @@ def test_initial_law_is_a_probability_vector_wherever_the_start_falls(seed: int)
             assert mu.min() >= 0.0 and mu.sum() == pytest.approx(1.0, abs=1e-12)
             assert np.count_nonzero(mu) <= 2
             assert grid @ mu == pytest.approx(y0, abs=1e-12)
+
+
+def test_default_call_gives_exact_moments_without_the_law() -> None:
+    """Without ``law=True`` the depth law holds only its exact mean and standard deviation (two banded
+    solves); they agree with the sums over the probabilities that ``law=True`` propagates layer by layer
+    (tail below 1e-8), and nothing pretends to know the quantiles."""
+    moments = log_norm_bridge(16, 32, A, C, points_per_sd=8)
+    full = log_norm_bridge(16, 32, A, C, points_per_sd=8, law=True)
+    dl = moments.depth_law
+    assert dl.moments_only and dl.pmf.size == 0 and math.isnan(dl.tail) and math.isnan(moments.ks_distance)
+    assert all(math.isnan(q) for q in dl.quantiles.values()) and math.isnan(dl.quantile(0.5))
+    assert full.depth_law.tail < 1e-8 and not full.depth_law.moments_only
+    layers = np.arange(full.depth_law.pmf.size)
+    mean = full.depth_law.pmf @ layers
+    std = math.sqrt(full.depth_law.pmf @ layers**2 - mean**2)
+    assert dl.mean.value == pytest.approx(mean, rel=1e-6)
+    assert dl.std == pytest.approx(std, rel=1e-5)
+    assert moments.expected_depth == pytest.approx(full.expected_depth, rel=1e-12)

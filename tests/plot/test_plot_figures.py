@@ -100,7 +100,7 @@ def test_free_boundary_of_an_american_put(tmp_path):
 
 def test_depth_law_of_the_bridge_against_its_limit(tmp_path):
     closed = linear_resnet_optimal_depth(8, 1.0, 0.2)
-    bridge = log_norm_bridge(8, 16, 1.0, 0.2)
+    bridge = log_norm_bridge(8, 16, 1.0, 0.2, law=True)
     fig = plot.depth_law(bridge.depth_law, reference=closed.depth_law(0.0), step=1 / 16)
     _, cdf = fig.axes[1].lines[0].get_data()
     np.testing.assert_allclose(cdf, np.cumsum(bridge.depth_law.pmf))
@@ -192,6 +192,7 @@ def test_save_refuses_an_unwritable_folder_before_rendering(tmp_path):
         (lambda: plot.free_boundary(object()), TypeError, "solution must be"),
         (lambda: plot.depth_law([0.5, 0.5]), TypeError, "law must be a DepthLaw"),
         (lambda: plot.depth_law(DepthLaw.from_pmf([1.0]), step=0), ValueError, "step"),
+        (lambda: plot.depth_law(DepthLaw.from_moments(3.0, 10.0)), ValueError, "only its moments"),
         (lambda: plot.accuracy_curve(_policy("a"), x="time"), ValueError, "x must be"),
         (lambda: plot.accuracy_curve([object()]), TypeError, r"curves\[0\] is not a PolicyCurve"),
         (lambda: plot.exit_histograms(_policy("a"), points=[5]), ValueError, "points must index"),

@@ -279,7 +279,7 @@ def depth_law(ctx: Context, L: int, N: int) -> dict[str, Any]:
 
     k = b6_constants()
     n, a, c, y0 = B6["width"], B6["target"], B6["cost"], B6["y0"]
-    r = log_norm_bridge(n, L, a, c, y0=y0)
+    r = log_norm_bridge(n, L, a, c, y0=y0, law=True)
     max_layers = 60 * L
     tau = simulate_network_depths(
         n, L, r.threshold, y0, n_paths=N, max_layers=max_layers, rng=ctx.rng(f"law-L{L}")
