@@ -229,3 +229,22 @@ def test_default_call_gives_exact_moments_without_the_law() -> None:
     assert dl.mean.value == pytest.approx(mean, rel=1e-6)
     assert dl.std == pytest.approx(std, rel=1e-5)
     assert moments.expected_depth == pytest.approx(full.expected_depth, rel=1e-12)
+
+
+def test_wide_networks_get_a_coarser_default_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default grid keeps 16 points per layer sd unless that needs more than the cap of states (the
+    grid grows like sqrt(width * depth)); then fewer points, never below 2, within the cap. With the cap
+    lowered so that it binds at width 1000, depth 64, the coarser default moves the threshold and the
+    mean depth by far less than their distance to the depth limit."""
+    from stochdepth.depth import discrete
+
+    assert discrete._default_points_per_sd(3, 4096, A, C, 0.0, 1.0) == 16
+    pps = discrete._default_points_per_sd(10**5, 4096, A, C, 0.0, 1.0)
+    assert 2 <= pps < 16
+    fine = log_norm_bridge(1000, 64, A, C, points_per_sd=16)
+    monkeypatch.setattr(discrete, "_DEFAULT_MAX_STATES", fine.n_states // 4)
+    coarse = log_norm_bridge(1000, 64, A, C)
+    assert coarse.n_states <= fine.n_states // 4 + 8
+    assert abs(coarse.threshold - fine.threshold) < 0.05 * abs(fine.threshold_limit - fine.threshold)
+    gap = abs(fine.expected_depth_limit - fine.expected_depth)
+    assert abs(coarse.expected_depth - fine.expected_depth) < 0.05 * gap
