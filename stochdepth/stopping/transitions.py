@@ -15,7 +15,7 @@ steps (numba kernels for the banded and sparse formats) and linear solves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -421,10 +421,12 @@ def random_walk_transitions(
     probabilities on the lattice :math:`h\mathbb Z`,
 
     .. math::
-        p_k=F\big((k+\tfrac12)h\big)-F\big((k-\tfrac12)h\big),\qquad |k|\le K,
+        p_k=F\big((k+\tfrac12)h\big)-F\big((k-\tfrac12)h\big),
 
-    (the increment rounded to the nearest grid step), with the tails beyond :math:`\pm K` lumped on
-    :math:`\pm K` and :math:`K` the smallest integer with both tails below ``tail``. Moves that would
+    (the increment rounded to the nearest grid step), for :math:`k_-\le k\le k_+`, the tails beyond
+    lumped on :math:`k_\pm`, and :math:`k_-` (:math:`k_+`) the largest (smallest) integer with the mass
+    below (above) it under ``tail``; the band also holds :math:`k=0`, so it is not centred on 0 for a
+    drifting walk (one that moves many steps per layer keeps a narrow band). Moves that would
     leave the grid land on its first or last state; with ``absorbing_edges`` those two states are
     absorbing (a walk that leaves the grid is stopped there, a Dirichlet-type boundary), otherwise the walk
     continues from them (a reflecting boundary, which adds a drift near the edges). Keep the grid wide.
@@ -459,8 +461,11 @@ def random_walk_transitions(
     --------
     >>> from scipy import stats
     >>> P = random_walk_transitions(stats.norm(0.0, 0.1).cdf, 0.05, 40)
-    >>> P.lower, P.n_states
-    (18, 40)
+    >>> P.lower, P.width, P.n_states  # moves of -17..18 steps (float rounding of 1 - cdf adds one up)
+    (17, 36, 40)
+    >>> P = random_walk_transitions(stats.norm(1.0, 0.1).cdf, 0.05, 60)
+    >>> P.lower, P.width  # a walk that always moves up: offsets 0 (kept for absorbing rows) .. 38
+    (0, 39)
     """
     from .._checks import check_real
 
@@ -502,32 +507,48 @@ def random_walk_transitions(
             K = mid
         else:
             lo_k = mid
+    # the band need not be centred on 0: a drifting walk (e.g. one moving up by many standard deviations
+    # per step) keeps only the offsets [k_lo, k_hi] around its mass, and offset 0 (absorbing rows stay)
+    k_lo = _last_true(lambda k: probe(np.array([(k + 0.5) * h]))[0] <= tail, -K, K)
+    k_hi = -_last_true(lambda k: 1.0 - probe(np.array([(-k - 0.5) * h]))[0] <= tail, -K, K)
+    lo_off, hi_off = min(k_lo, 0), max(k_hi, 0)
+    w = hi_off - lo_off + 1
     check_memory(
         "n_states * band",
-        n * (2 * K + 1),
+        n * w,
         24,
-        f"the transitions of random_walk_transitions ({n} states x {2 * K + 1} band entries)",
+        f"the transitions of random_walk_transitions ({n} states x {w} band entries)",
         hint="lower n_states, or raise step or tail (a narrower band)",
     )
-    edges = (np.arange(-K, K + 1) + 0.5) * h
-    F = probe(edges[:-1])
+    F = probe((np.arange(lo_off, hi_off) + 0.5) * h)
     p = np.diff(np.concatenate([[0.0], F, [1.0]]))
     p = np.clip(p, 0.0, None)
     p /= p.sum()
-    w = 2 * K + 1
+    lower = -lo_off
     bands = np.tile(p, (n, 1))
-    for i in range(min(K, n)):
-        # row i: targets i - K + col < 0 for col < K - i  -> lump on state 0 (col K - i)
-        cut = K - i
+    for i in range(min(lower, n)):
+        # row i: targets i - lower + col < 0 for col < lower - i -> lump on state 0 (col lower - i)
+        cut = lower - i
         bands[i, cut] += bands[i, :cut].sum()
         bands[i, :cut] = 0.0
-    for i in range(max(n - K, 0), n):
-        # targets i - K + col > n - 1 for col > n - 1 - i + K -> lump on state n - 1
-        last = n - 1 - i + K
+    for i in range(max(n - hi_off, 0), n):
+        # targets i - lower + col > n - 1 for col > n - 1 - i + lower -> lump on state n - 1
+        last = n - 1 - i + lower
         bands[i, last] += bands[i, last + 1 :].sum()
         bands[i, last + 1 :] = 0.0
     if absorbing_edges:
         for i in (0, n - 1):
             bands[i] = 0.0
-            bands[i, K] = 1.0
-    return BandedTransitions(bands, lower=K) if w > 0 else BandedTransitions(bands, lower=0)
+            bands[i, lower] = 1.0
+    return BandedTransitions(bands, lower=lower)
+
+
+def _last_true(pred: Callable[[int], bool], a: int, b: int) -> int:
+    """Largest k in [a, b] with ``pred(k)`` for a predicate true at ``a`` and monotone (true, then false)."""
+    while b > a:
+        mid = (a + b + 1) // 2
+        if pred(mid):
+            a = mid
+        else:
+            b = mid - 1
+    return a

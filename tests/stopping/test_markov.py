@@ -409,3 +409,26 @@ def test_reach_matches_a_search_on_random_graphs(seed: int) -> None:
         A = P.toarray()
         target, through = rng.random(n) < 0.2, rng.random(n) < 0.7
         np.testing.assert_array_equal(reach(P, target, through), _reach_by_search(A, target, through))
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.37, 3.0, -2.0])
+def test_random_walk_band_follows_the_increment_law(mu: float) -> None:
+    """The band holds the offsets where the increment has mass (and 0), not a window centred on 0: a walk
+    drifting by 60 steps per layer keeps about 2 x 8.3 sd of band. Interior rows are the cell
+    probabilities computed here from the normal cdf; the lumped tails are below 1e-16; rows sum to 1."""
+    from scipy import stats
+
+    h, sd, n = 0.05, 0.1, 200
+    law = stats.norm(mu, sd)
+    P = random_walk_transitions(law.cdf, h, n)
+    offsets = np.arange(P.width) - P.lower
+    assert offsets[0] <= 0 <= offsets[-1]
+    # the mass (+-8.3 sd = +-16.6 steps around mu / h) plus offset 0, nothing more (a band centred on 0
+    # would span 2 |mu| / h + 34 steps)
+    assert offsets[-1] - offsets[0] <= abs(round(mu / h)) + 2 * 18
+    row = P.to_dense()[n // 2]
+    k = offsets[1:-1]
+    cells = law.cdf((k + 0.5) * h) - law.cdf((k - 0.5) * h)
+    np.testing.assert_allclose(row[n // 2 + k], cells, rtol=1e-12, atol=1e-15)
+    assert law.cdf((offsets[0] - 0.5) * h) <= 1e-16 and law.sf((offsets[-1] + 0.5) * h) <= 1e-16
+    np.testing.assert_allclose(P.to_dense().sum(axis=1), 1.0, rtol=1e-12)
