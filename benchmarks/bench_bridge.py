@@ -21,10 +21,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import numpy as np
-from timing import NOTE, machine, write_report
+from timing import NOTE, machine, out_argument, write_report
 
 from stochdepth.depth import log_norm_bridge
 
@@ -70,12 +69,7 @@ def main() -> None:
         default=[64, 256],
         help="depths also timed with the law of the depth",
     )
-    ap.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results" / "bench_bridge.json",
-        help="JSON report (default: benchmarks/results/bench_bridge.json)",
-    )
+    out_argument(ap, "bench_bridge")
     args = ap.parse_args()
     log_norm_bridge(4, 8, TARGET, COST)  # warm-up: numba compilation
     rows = []

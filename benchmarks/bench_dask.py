@@ -42,6 +42,9 @@ from stochdepth.executors import chunks_per_task, use_executor
 from stochdepth.montecarlo import Moments
 from stochdepth.networks import sample_network, squared_norms
 
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import out_argument
+
 WIDTH, DEPTH, CHUNK = 8, 256, 1024
 
 
@@ -149,12 +152,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=10**7, help="networks sampled (default: 10^7)")
     parser.add_argument("--quick", action="store_true", help="2 * 10^5 networks")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results" / "bench_dask.json",
-        help="JSON file of the results (default: benchmarks/results/bench_dask.json)",
-    )
+    out_argument(parser, "bench_dask")
     args = parser.parse_args(argv)
     n = 200_000 if args.quick else args.paths
     chunks = -(-n // CHUNK)

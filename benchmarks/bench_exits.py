@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import NOTE, best_time, machine, write_report
+from timing import NOTE, best_time, machine, out_argument, write_report
 
 from stochdepth.depth import (
     BellmanExit,
@@ -54,12 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=10_000, help="samples per split (default 10^4)")
     parser.add_argument("--exits", type=int, default=16, help="exits per trace (default 16)")
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats; the best is kept")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results" / "bench_exits.json",
-        help="where the JSON results go",
-    )
+    out_argument(parser, "bench_exits")
     args = parser.parse_args(argv)
     n, L = args.samples, args.exits
     trace, _ = markov_exit_trace(0, 2 * n, P, INIT, ACC, MARGINS, L, n_classes=10, logit_noise=0.5)

@@ -31,6 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import out_argument
+
 CASE = r"""
 import json, resource, sys
 from concurrent.futures import ThreadPoolExecutor
@@ -92,12 +95,7 @@ def case(n: int, width: int, depth: int, stop_after: int = 0) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results" / "bench_memory.json",
-        help="where the JSON results go",
-    )
+    out_argument(parser, "bench_memory")
     parser.add_argument("--full", action="store_true", help="also run 10^9 tiny networks to completion")
     args = parser.parse_args(argv)
     chunks = -(-(10**6) // 4096)

@@ -55,10 +55,18 @@ def threaded_arguments(name: str, doc: str, threads_help: str, argv: list[str] |
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer networks and repeats (a smoke run)")
     parser.add_argument("--threads", type=int, default=1, help=threads_help)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / f"{name}.json", help="JSON output"
-    )
+    out_argument(parser, name)
     return parser.parse_args(argv)
+
+
+def out_argument(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add ``--out PATH``, where the JSON report goes (default ``benchmarks/results/<name>.json``)."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / f"{name}.json",
+        help=f"where the JSON report goes (default: benchmarks/results/{name}.json)",
+    )
 
 
 def write_threaded_report(

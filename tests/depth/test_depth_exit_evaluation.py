@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exit_chain import chain_trace
 
 from stochdepth.depth import (
     BellmanExit,
@@ -16,14 +17,10 @@ from stochdepth.depth import (
     policy_curve,
     seed_curve,
 )
-from stochdepth.testing.exit_traces import markov_exit_trace
-
-P = np.array([[0.6, 0.3, 0.1, 0.0], [0.0, 0.6, 0.3, 0.1], [0.0, 0.0, 0.7, 0.3], [0.0, 0.0, 0.0, 1.0]])
-INIT, ACC, MARGINS = [0.5, 0.3, 0.2, 0.0], [0.3, 0.55, 0.8, 0.97], [0.2, 0.8, 1.6, 3.0]
 
 
 def _split(seed: int, n: int = 6000) -> tuple[ExitProblem, ExitProblem]:
-    tr, _ = markov_exit_trace(seed, n, P, INIT, ACC, MARGINS, 8)
+    tr, _ = chain_trace(seed, n, 8)
     return ExitProblem.from_trace(tr, cost=0.02, features=("confidence", "agreement")).split(0.5, rng=seed)
 
 
@@ -131,7 +128,7 @@ def test_bad_input(seed: int) -> None:
             ConfidenceExit(),
             cal,
             ExitProblem.from_trace(
-                markov_exit_trace(seed, 10, P, INIT, ACC, MARGINS, 8)[0],
+                chain_trace(seed, 10, 8)[0],
                 features=("confidence", "agreement"),
                 labelled=False,
             ),

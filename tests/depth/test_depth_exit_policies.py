@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exit_chain import ACC, INIT, MARGINS, P, chain_trace
 
 from stochdepth.depth import (
     BellmanExit,
@@ -17,18 +18,13 @@ from stochdepth.depth import (
 )
 from stochdepth.stopping import BackwardInduction, GainThreshold, PathStoppingProblem, Patience, Polynomial
 from stochdepth.testing import Z_MAX
-from stochdepth.testing.exit_traces import markov_exit_reference, markov_exit_trace, resolving_exit_trace
+from stochdepth.testing.exit_traces import markov_exit_reference, resolving_exit_trace
 
-# a hidden chain that drifts up to a confident, accurate state (docs: stochdepth.testing.exit_traces)
-P = np.array([[0.6, 0.3, 0.1, 0.0], [0.0, 0.6, 0.3, 0.1], [0.0, 0.0, 0.7, 0.3], [0.0, 0.0, 0.0, 1.0]])
-INIT = np.array([0.5, 0.3, 0.2, 0.0])
-ACC = np.array([0.3, 0.55, 0.8, 0.97])
-MARGINS = np.array([0.2, 0.8, 1.6, 3.0])
 L_EXITS, COST = 8, 0.02
 
 
 def _markov(seed: int, n: int = 40000) -> tuple[ExitProblem, ExitProblem]:
-    tr, _ = markov_exit_trace(seed, n, P, INIT, ACC, MARGINS, L_EXITS)
+    tr, _ = chain_trace(seed, n, L_EXITS)
     return ExitProblem.from_trace(tr, cost=COST, features=("confidence",)).split(0.5, rng=seed)
 
 
@@ -126,7 +122,7 @@ def test_fitted_threshold_is_the_best_on_calibration(seed: int) -> None:
 def test_policies_choose_exits_on_unlabelled_data(seed: int) -> None:
     cal, _ = _markov(seed, 4000)
     blind = ExitProblem.from_trace(
-        markov_exit_trace(seed, 100, P, INIT, ACC, MARGINS, L_EXITS)[0],
+        chain_trace(seed, 100, L_EXITS)[0],
         features=("confidence",),
         labelled=False,
     )

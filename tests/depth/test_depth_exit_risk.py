@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exit_chain import MARGINS, chain_trace
 from scipy import stats as st
 
 from stochdepth.depth import ExitProblem, RiskControlledExit, first_exit, risk_p_values
 from stochdepth.testing import ALPHA
-from stochdepth.testing.exit_traces import markov_exit_trace
-
-P = np.array([[0.6, 0.3, 0.1, 0.0], [0.0, 0.6, 0.3, 0.1], [0.0, 0.0, 0.7, 0.3], [0.0, 0.0, 0.0, 1.0]])
-INIT = np.array([0.5, 0.3, 0.2, 0.0])
-ACC = np.array([0.3, 0.55, 0.8, 0.97])
-MARGINS = np.array([0.2, 0.8, 1.6, 3.0])
 
 
 @pytest.mark.parametrize("method", ["binomial", "hoeffding-bentkus"])
@@ -43,7 +38,7 @@ def test_guarantee_holds_over_resampled_calibration_sets(seed: int) -> None:
     The same draws with a naive rule (deploy the last threshold whose empirical risk is <= epsilon)
     must violate far more often: the check can fail."""
     rng = np.random.default_rng(seed)
-    trace, _ = markov_exit_trace(rng, 200_000, P, INIT, ACC, MARGINS, 8)
+    trace, _ = chain_trace(rng, 200_000, 8)
     pop = ExitProblem.from_trace(trace, features=("confidence",))
     proto = RiskControlledExit(0.02, 0.1).fit(pop.subset(np.arange(10)))
     lam = proto._thresholds(pop)
@@ -68,7 +63,7 @@ def test_guarantee_holds_over_resampled_calibration_sets(seed: int) -> None:
 
 def test_the_deployed_threshold_exits_early_when_risk_allows(seed: int) -> None:
     """With epsilon above the confident state's risk, the threshold exits before full depth."""
-    trace, _ = markov_exit_trace(seed, 20_000, P, INIT, ACC, MARGINS, 8)
+    trace, _ = chain_trace(seed, 20_000, 8)
     cal, test = ExitProblem.from_trace(trace, features=("confidence",)).split(0.5, rng=seed)
     pol = RiskControlledExit(0.1, 0.05).fit(cal)
     ev = pol.evaluate(test)
@@ -79,7 +74,7 @@ def test_the_deployed_threshold_exits_early_when_risk_allows(seed: int) -> None:
 
 
 def test_entropy_score_and_bad_input(seed: int) -> None:
-    trace, _ = markov_exit_trace(seed, 2000, P, INIT, ACC, MARGINS, 8)
+    trace, _ = chain_trace(seed, 2000, 8)
     prob = ExitProblem.from_trace(trace, features=("confidence",))
     pol = RiskControlledExit(0.1, 0.1, score="entropy").fit(prob)
     assert np.all(pol.exits(prob) == first_exit(prob.entropy <= pol.threshold_))

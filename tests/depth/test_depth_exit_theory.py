@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exit_chain import chain_trace
 
 from stochdepth.depth import (
     BellmanExit,
@@ -16,17 +17,13 @@ from stochdepth.depth import (
 )
 from stochdepth.stopping import PathStoppingProblem, PathwiseMaximum, solve_stopping
 from stochdepth.testing import Z_MAX
-from stochdepth.testing.exit_traces import markov_exit_trace
-
-P = np.array([[0.6, 0.3, 0.1, 0.0], [0.0, 0.6, 0.3, 0.1], [0.0, 0.0, 0.7, 0.3], [0.0, 0.0, 0.0, 1.0]])
-INIT, ACC, MARGINS = [0.5, 0.3, 0.2, 0.0], [0.3, 0.55, 0.8, 0.97], [0.2, 0.8, 1.6, 3.0]
 
 
 @pytest.mark.parametrize("rho", [0.7, 0.9, 1.05])
 def test_decay_rate_is_recovered(seed: int, rho: float) -> None:
     """Steps C rho^l exp(0.3 Z): their means are C rho^l exp(0.045), exactly log-linear with slope log rho,
     so the fitted rate is within 5 bootstrap standard errors (interval width / 3.92) of rho."""
-    tr, _ = markov_exit_trace(seed, 3000, P, INIT, ACC, MARGINS, 10, rho=rho, noise=0.3)
+    tr, _ = chain_trace(seed, 3000, 10, rho=rho, noise=0.3)
     d = residual_decay(tr, n_boot=300, rng=seed)
     se = (d.rate_high - d.rate_low) / 3.92
     assert abs(d.rate - rho) <= Z_MAX * se
@@ -38,7 +35,7 @@ def test_bounds_on_a_trace_hold_and_match_the_formula(seed: int) -> None:
     """Summable bound L_g S / c with S the sum of the largest step per layer, by hand; the realised
     E tau* (pathwise maximum of confidence - c l, exact: the confidence is computed from the input) is
     below it and below the geometric bound."""
-    tr, _ = markov_exit_trace(seed, 2000, P, INIT, ACC, MARGINS, 8, rho=0.6, noise=0.1)
+    tr, _ = chain_trace(seed, 2000, 8, rho=0.6, noise=0.1)
     c = 0.01
     b = trace_depth_bounds(tr, c, rng=seed)
     steps = tr.residual_norms[:, 1:]
@@ -92,7 +89,7 @@ def test_free_boundary_policy_agrees_with_bellman_on_the_markov_trace(seed: int)
     """On the Markov trace the confidences take 4 values (log-odds 0.2, 0.8, 1.6, 3.0) and the exact
     policy exits in the top state only; the fitted diffusion's free boundary lies between 1.6 and 3.0
     (log-odds) at every exit but the last, so both policies choose the same exits."""
-    tr, _ = markov_exit_trace(seed, 20000, P, INIT, ACC, MARGINS, 8)
+    tr, _ = chain_trace(seed, 20000, 8)
     cal, test = ExitProblem.from_trace(tr, cost=0.02, features=("confidence",)).split(0.5, rng=seed)
     fb = FreeBoundaryExit().fit(cal)
     assert np.all((fb.boundary_[:-1] > 1.6) & (fb.boundary_[:-1] < 3.0))
@@ -101,10 +98,10 @@ def test_free_boundary_policy_agrees_with_bellman_on_the_markov_trace(seed: int)
 
 
 def test_bad_input(seed: int) -> None:
-    tr, _ = markov_exit_trace(seed, 50, P, INIT, ACC, MARGINS, 2)
+    tr, _ = chain_trace(seed, 50, 2)
     with pytest.raises(ValueError, match="at least 3 exits"):
         residual_decay(tr)
-    tr, _ = markov_exit_trace(seed, 50, P, INIT, ACC, MARGINS, 5)
+    tr, _ = chain_trace(seed, 50, 5)
     with pytest.raises(ValueError, match="cost"):
         trace_depth_bounds(tr, 0.0)
     with pytest.raises(ValueError, match="gains"):

@@ -37,10 +37,6 @@ __all__ = ["CAMPAIGN", "EXPERIMENTS"]
 CAMPAIGN = "optimal_depth"
 
 #: The experiments in the order they run.
-EXPERIMENTS: tuple[Experiment, ...] = (
-    b2_bounds.EXPERIMENT,
-    b6_bridge.EXPERIMENT,
-    b5_noiseless.EXPERIMENT,
-    osla.EXPERIMENT,
-    benchmarks.EXPERIMENT,
+EXPERIMENTS: tuple[Experiment, ...] = tuple(
+    module.EXPERIMENT for module in (b2_bounds, b6_bridge, b5_noiseless, osla, benchmarks)
 )

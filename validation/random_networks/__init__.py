@@ -43,10 +43,7 @@ __all__ = ["CAMPAIGN", "EXPERIMENTS"]
 CAMPAIGN = "random_networks"
 
 #: The experiments in the order they run.
-EXPERIMENTS: tuple[Experiment, ...] = (
-    law_agreement.EXPERIMENT,
-    weak_error.EXPERIMENT,
-    linear_closed_forms.EXPERIMENT,
-    relu_facts.EXPERIMENT,
-    sequential_limits.EXPERIMENT,
+EXPERIMENTS: tuple[Experiment, ...] = tuple(
+    module.EXPERIMENT
+    for module in (law_agreement, weak_error, linear_closed_forms, relu_facts, sequential_limits)
 )

@@ -319,6 +319,9 @@ def _fluct_checks(result: Result) -> list[Check]:
     out = []
     for act, f in result.fluct.items():
         var, vse = np.asarray(f["var"], dtype=float), np.asarray(f["var_se"], dtype=float)
+        shown = f"depth {fL}, {fN} networks: n Var = " + ", ".join(
+            f"{n}: {n * a:.4f}" for n, a in zip(fw, var)
+        )
         if act == "linear":
             exact = np.array([linear_log_norm_moments(n, 1.0, depth=fL).var for n in fw])
             z = (var - exact) / vse
@@ -326,9 +329,7 @@ def _fluct_checks(result: Result) -> list[Check]:
                 Check(
                     "linear: Var log|X_1|/|X_0| = 1/n (exact finite-depth value)",
                     max_abs(z) <= Z_MAX,
-                    f"depth {fL}, {fN} networks: n Var = "
-                    + ", ".join(f"{n}: {n * a:.4f}" for n, a in zip(fw, var))
-                    + f"; max |z| vs the exact finite-depth variance = {max_abs(z):.2f}, required <= "
+                    shown + f"; max |z| vs the exact finite-depth variance = {max_abs(z):.2f}, required <= "
                     f"{Z_MAX:g}",
                 )
             )
@@ -338,8 +339,7 @@ def _fluct_checks(result: Result) -> list[Check]:
                 Check(
                     f"{act}: Var log|X_1|/|X_0| ~ c/n (fluctuations of order n^-1/2)",
                     math.isfinite(fit.rate) and abs(fit.rate - 1.0) <= SLOPE_TOL,
-                    f"depth {fL}, {fN} networks: n Var = "
-                    + ", ".join(f"{n}: {n * a:.4f}" for n, a in zip(fw, var))
+                    shown
                     + f"; fitted Var ~ n^(-{fit.rate:.3f} ± {fit.rate_stderr:.3f}), required |rate - 1| <= "
                     f"{SLOPE_TOL}",
                 )

@@ -32,10 +32,6 @@ __all__ = ["CAMPAIGN", "EXPERIMENTS"]
 CAMPAIGN = "trained_networks"
 
 #: The experiments in the order they run.
-EXPERIMENTS: tuple[Experiment, ...] = (
-    regularizers.EXPERIMENT,
-    policies.EXPERIMENT,
-    sequence.EXPERIMENT,
-    continuous.EXPERIMENT,
-    theory.EXPERIMENT,
+EXPERIMENTS: tuple[Experiment, ...] = tuple(
+    module.EXPERIMENT for module in (regularizers, policies, sequence, continuous, theory)
 )
