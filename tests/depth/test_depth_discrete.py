@@ -248,3 +248,19 @@ def test_wide_networks_get_a_coarser_default_grid(monkeypatch: pytest.MonkeyPatc
     assert abs(coarse.threshold - fine.threshold) < 0.05 * abs(fine.threshold_limit - fine.threshold)
     gap = abs(fine.expected_depth_limit - fine.expected_depth)
     assert abs(coarse.expected_depth - fine.expected_depth) < 0.05 * gap
+
+
+def test_width_three_at_large_depth_with_the_default_call() -> None:
+    """The reproducer of the cost issue at a size the suite can afford: width 3 (the smallest drift,
+    m = 1/6) at depth 1024 with the default grid. Three independent closed forms: the threshold sits
+    below y* by the walk's overshoot BETA s sqrt(h) (within 5%: the correction is O(h)); h E tau* equals
+    (y* - y0) / m within 1e-3; the exact standard deviation of tau* (a banded solve) equals the inverse
+    Gaussian's sqrt(mu^3 / lambda) / h within 1%."""
+    n, L, a, c = 3, 1024, 0.5, 0.05
+    r = log_norm_bridge(n, L, a, c)
+    s, h, m = 1 / math.sqrt(n), 1 / L, 0.5 - 1 / n
+    assert (r.threshold_limit - r.threshold) == pytest.approx(BETA * s * math.sqrt(h), rel=0.05)
+    mu = (r.threshold_limit - 0.0) / m
+    assert r.expected_depth == pytest.approx(mu, abs=1e-3)
+    lam = r.threshold_limit**2 / s**2
+    assert r.depth_law.std * h == pytest.approx(math.sqrt(mu**3 / lam), rel=0.01)
