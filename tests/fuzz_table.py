@@ -218,6 +218,8 @@ CASES: list[Case] = [
             "chunk_size": 8,
             **_MC,
         },
+        streams=("n_paths",),
+        notes="moments only: a huge n_paths is a long run in flat memory (tests/test_montecarlo_memory.py)",
     ),
     Case(
         "sde.affine_sde",
@@ -979,10 +981,6 @@ EXCLUDED: dict[str, str] = {
     "to mutate; checked through exchangeable_limit_diffusion",
 }
 
-_ENGINE = (
-    "simulate_levels streams a huge count (its memory is flat) but takes that long: the count is not yet "
-    "marked as streaming"
-)
 _COST = (
     "the log-norm grid is refused with its memory, but the message names the grid, not the argument "
     "(a width of 1e12 makes the increment's cdf NaN, a huge y0 or margin a grid of one state, a tiny t1 "
@@ -997,7 +995,6 @@ _GRID = (
 #: Mutations ``(function, parameter, label)`` (label ``"*"``: all) that wait for another change, with
 #: the reason; they are left out of the fuzz until it lands (then this table shrinks).
 DEFERRED: dict[tuple[str, str, str], str] = {
-    ("sde.simulate_levels", "n_paths", "huge"): _ENGINE,
     **{("depth.linear_resnet_stopping_problem", p, "huge"): _COST for p in ("width", "y0", "margin_sd")},
     **{
         (name, "t1", "tiny"): _COST
