@@ -218,6 +218,8 @@ CASES: list[Case] = [
             "chunk_size": 8,
             **_MC,
         },
+        streams=("n_paths",),
+        notes="moments only: a huge n_paths is a long run in flat memory (tests/test_montecarlo_memory.py)",
     ),
     Case(
         "sde.affine_sde",
@@ -979,38 +981,6 @@ EXCLUDED: dict[str, str] = {
     "to mutate; checked through exchangeable_limit_diffusion",
 }
 
-_ENGINE = (
-    "simulate_levels streams a huge count (its memory is flat) but takes that long: the count is not yet "
-    "marked as streaming"
-)
-_COST = (
-    "the log-norm grid is refused with its memory, but the message names the grid, not the argument "
-    "(a width of 1e12 makes the increment's cdf NaN, a huge y0 or margin a grid of one state, a tiny t1 "
-    "a grid of 1e151 states): left for a later change"
-)
-
-_GRID = (
-    "values whose domain float64 cannot grid (bounds 1e300 apart, or 1e-300 wide): the error names "
-    "the grid's bounds, not the argument; left for a later change"
-)
-
 #: Mutations ``(function, parameter, label)`` (label ``"*"``: all) that wait for another change, with
 #: the reason; they are left out of the fuzz until it lands (then this table shrinks).
-DEFERRED: dict[tuple[str, str, str], str] = {
-    ("sde.simulate_levels", "n_paths", "huge"): _ENGINE,
-    **{("depth.linear_resnet_stopping_problem", p, "huge"): _COST for p in ("width", "y0", "margin_sd")},
-    **{
-        (name, "t1", "tiny"): _COST
-        for name in ("depth.linear_resnet_stopping_problem", "depth.log_norm_bridge")
-    },
-    **{("depth.linear_resnet_depth_problem", p, "huge"): _GRID for p in ("target", "cost")},
-    ("freeboundary.american_put_problem", "maturity", "tiny"): _GRID,
-    ("limits.width_first_recursion", "t1", "huge"): (
-        "the overflow of the recursion is reported as a ValueError naming q (the variance), not t1: "
-        "to be made a NumericalError"
-    ),
-    ("stats.weak_error_fit", "reference", "huge"): (
-        "a reference of 1e300 makes the error covariance singular, reported as such (the message does "
-        "not name reference)"
-    ),
-}
+DEFERRED: dict[tuple[str, str, str], str] = {}

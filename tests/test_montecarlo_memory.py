@@ -18,7 +18,7 @@ from stochdepth.depth import simulate_stopping_depth
 from stochdepth.limits import limit_sde, mckean_vlasov, relu_log_drift_mc, weak_error_study
 from stochdepth.montecarlo import Moments, Quantiles, check_memory, map_chunks, memory_limit
 from stochdepth.networks import sample_input_layer, sample_linear_log_norm, sample_network, squared_norms
-from stochdepth.sde import EulerMaruyama, simulate
+from stochdepth.sde import EulerMaruyama, simulate, simulate_levels
 from stochdepth.stats import CramerVonMises, two_sample_test
 
 HUGE = 10**12
@@ -61,6 +61,13 @@ def _sde(executor, seed, n):
     )
 
 
+def _levels(executor, seed, n):
+    """Coupled levels keep moments only: a huge n_paths streams (the input fuzz marks it so)."""
+    return simulate_levels(
+        _limit_sde(), EulerMaruyama(), 1.0, (2, 4), np.ones(3), n_paths=n, rng=seed, executor=executor
+    )
+
+
 def _weak(executor, seed, n):
     return weak_error_study(np.ones(3), 3, "relu", steps=(2, 4, 8), n_paths=n, rng=seed, executor=executor)
 
@@ -72,8 +79,15 @@ def _permutations(executor, seed, n):
 
 @pytest.mark.parametrize(
     "run",
-    [_network, _quantiles, _sde, _weak, _permutations],
-    ids=["sample_network", "sample_network_quantiles", "simulate", "weak_error_study", "permutation_test"],
+    [_network, _quantiles, _sde, _levels, _weak, _permutations],
+    ids=[
+        "sample_network",
+        "sample_network_quantiles",
+        "simulate",
+        "simulate_levels",
+        "weak_error_study",
+        "permutation_test",
+    ],
 )
 def test_huge_streaming_run_starts_with_small_memory(run, seed):
     run(None, seed, 5000)  # compile the kernels first: numba under tracemalloc is slow

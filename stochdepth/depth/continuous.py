@@ -38,6 +38,10 @@ __all__ = [
     "linear_resnet_optimal_depth",
 ]
 
+#: Smallest width of a grid's domain relative to the size of its coordinates (2**-30: its nodes are then
+#: still thousands of float64 spacings apart).
+_MIN_RELATIVE_WIDTH = 2.0**-30
+
 
 def _coefficients(width: int) -> tuple[float, float]:
     return 0.5 - 1.0 / width, 1.0 / math.sqrt(width)
@@ -229,6 +233,12 @@ def linear_resnet_depth_problem(
     -------
     StationaryObstacleProblem or ObstacleProblem
 
+    Raises
+    ------
+    ValueError
+        When the default domain is too narrow for float64 at the size of its coordinates (a target
+        beyond about :math:`10^9`), naming ``target``.
+
     Examples
     --------
     >>> from stochdepth.depth import linear_resnet_depth_problem
@@ -253,6 +263,13 @@ def linear_resnet_depth_problem(
         lo_d, hi_d = a - 1.0 - spread, cf.boundary + max(30.0 * ell, spread + 1.0, 4.0)
     else:
         lo_d, hi_d = a - 3.0 - spread, a + 3.0 + spread
+    if lower is None and upper is None and not hi_d - lo_d > _MIN_RELATIVE_WIDTH * max(abs(lo_d), abs(hi_d)):
+        raise ValueError(
+            f"target={a:g} is too far from 0 for a float64 grid: the domain around it, "
+            f"[{lo_d:.6g}, {hi_d:.6g}], is {hi_d - lo_d:.3g} wide, below {_MIN_RELATIVE_WIDTH:.2g} of its "
+            f"coordinates: too narrow for float64 to space {n} nodes; the problem is the same with the "
+            "target and the log-norm shifted by a common constant: shift them near 0"
+        )
     lo_d = lo_d if lower is None else check_real("lower", lower)
     hi_d = hi_d if upper is None else check_real("upper", upper)
     if not hi_d > lo_d:

@@ -74,6 +74,12 @@ def _increment_law(width: int, depth: int, t1: float, increment: Any) -> tuple[C
 #: Bytes per (state x band entry) of a solve: the bands, their transpose, the sparse copy, the banded
 #: LU factors and the restricted system (rounded up).
 _BYTES_PER_ENTRY = 64
+#: Smallest grid step relative to the size of the grid's coordinates (2**-30: the grid points are then
+#: still thousands of float64 spacings apart).
+_MIN_RELATIVE_STEP = 2.0**-30
+#: Largest non-centrality width * depth / t1 of the exact increment law (scipy's ncx2 cdf, Boost's
+#: Marcum Q, returns NaN from about 1e10 on; 1e9 keeps a margin).
+_MAX_NONCENTRALITY = 1e9
 
 
 def _stops_at_once(y0: float, a: float, ch: float, drift: float) -> bool:
@@ -189,6 +195,14 @@ def linear_resnet_stopping_problem(
     -------
     (MarkovStoppingProblem, numpy.ndarray)
         The problem (initial law at :math:`y_0`) and its grid.
+
+    Raises
+    ------
+    ValueError
+        Before any work: when the grid would not fit in memory (the message states its states, step and
+        span, and the memory it would need); when its step is below float64's resolution at its
+        coordinates (a huge ``y0``); when the exact increment law is beyond scipy's non-central
+        chi-square (non-centrality ``width * depth / t1`` above :math:`10^9`).
     """
     n = check_int("width", width, min=1)
     L = check_int("depth", depth, min=1)
@@ -209,9 +223,29 @@ def linear_resnet_stopping_problem(
         float(n_states * band),
         _BYTES_PER_ENTRY,
         f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} ({n_states:.3g} grid states "
-        f"x {band} band entries)",
-        hint="lower points_per_sd or depth, or bring target (and the threshold) closer to y0",
+        f"x {band} band entries: a step of sqrt(t1/(depth*width))/points_per_sd = {delta:.3g} with "
+        f"t1={t1:g}, points_per_sd={pps}, over {span_lo:.3g} steps below y0={y0:g} and {span_hi:.3g} "
+        f"above, up to the largest of y0, the target and the threshold {ystar:g}, with margins set by "
+        f"margin_sd={msd:g})",
+        hint="raise t1, lower points_per_sd, depth or margin_sd, or bring target (and the threshold) closer "
+        "to y0",
     )
+    size = max(abs(lo), abs(hi), abs(anchor))
+    if not delta > _MIN_RELATIVE_STEP * size:
+        raise ValueError(
+            f"y0={y0:g} is too far from 0 for a float64 grid: its step {delta:.3g} is below "
+            f"{_MIN_RELATIVE_STEP:.2g} of its coordinates (up to {size:.3g}), which float64 cannot space; "
+            "the walk is the same with y0, target (and edge_at) shifted by a common constant: shift them "
+            "near 0"
+        )
+    if increment is None and n * L / t1 > _MAX_NONCENTRALITY:
+        raise ValueError(
+            f"width={n}, depth={L} and t1={t1:g} are beyond the exact increment law: its non-central "
+            f"chi-square has non-centrality width*depth/t1 = {n * L / t1:.3g}, above "
+            f"{_MAX_NONCENTRALITY:g}, where scipy's ncx2 cdf returns NaN (the grid would have "
+            f"{n_states:.3g} states); lower width (or depth), raise t1, "
+            "or pass increment= (a frozen distribution, e.g. a Gaussian approximation)"
+        )
     n_lo, n_hi = math.ceil(span_lo), math.ceil(span_hi)
     grid = anchor + delta * np.arange(-n_lo, n_hi + 1)
     if not grid[0] <= y0 <= grid[-1]:

@@ -31,6 +31,11 @@ __all__ = ["LinearResNetSimulator", "simulate_network_depths", "simulate_stoppin
 #: the input of the networks sampled with ``state="log_norm"`` (the log-norm walk from layer 0 does not
 #: depend on it: docs/science.md §A4)
 _INPUT = np.ones(3) / math.sqrt(3.0)
+#: Smallest move of one step of :func:`simulate_stopping_depth` relative to the distance the walk has to
+#: cover (to the boundary, or its reach within ``max_depth``): below 2**-26 float64 resolves a step to
+#: fewer than half of its digits (at 2**-53 not at all: the walk stands still), and covering that
+#: distance takes more than 2**26 steps (2**52 by diffusion alone).
+_MIN_RELATIVE_STEP = 2.0**-26
 
 
 class LinearResNetSimulator(Simulator):
@@ -210,6 +215,14 @@ def simulate_stopping_depth(
     -------
     ndarray, shape (n_paths,)
         Depths (0 where stopping at once is optimal, ``inf`` if censored).
+
+    Raises
+    ------
+    ValueError
+        Before any work, when ``dt`` is so small that one step moves the log-norm by less than
+        :math:`2^{-26}` of the distance it has to cover (to the boundary, or its reach within
+        ``max_depth``): float64 barely resolves such steps, and the run would take about
+        ``max_depth / dt`` of them.
     """
     cf = linear_resnet_optimal_depth(width, target, cost)
     y = check_real("y0", y0)
@@ -224,6 +237,19 @@ def simulate_stopping_depth(
     dist0 = abs(cf.boundary - y)
     m = cf.drift if up else -cf.drift  # drift towards the boundary, in the distance variable
     s = cf.volatility
+    move = s * math.sqrt(h) + abs(m) * h  # how far one step moves the walk, about
+    # the distance the walk has to cover: to the boundary, or as far as it goes within max_depth
+    cover = min(dist0, abs(m) * tmax + 6.0 * s * math.sqrt(tmax))
+    if not move >= _MIN_RELATIVE_STEP * cover:
+        # refused up front: such a run is a loop of ~max_depth/dt steps on worker threads, which no alarm
+        # or KeyboardInterrupt stops (the pool waits for them), and whose steps float64 barely resolves
+        raise ValueError(
+            f"dt={h:g} is too small: one step moves the log-norm by about s*sqrt(dt) + |m|*dt = {move:.3g}, "
+            f"less than {_MIN_RELATIVE_STEP:.2g} of the distance it has to cover, {cover:.3g} (to the "
+            "boundary, or its reach within max_depth): more than 2**26 steps would be needed, each resolved "
+            f"to fewer than half of float64's digits, and max_depth/dt = {tmax / h:.3g} steps would run; "
+            "raise dt"
+        )
     n_steps = math.ceil(tmax / h)
 
     def chunk(start: int, stop: int, gen: np.random.Generator) -> np.ndarray:

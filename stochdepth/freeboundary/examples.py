@@ -24,6 +24,10 @@ from .problems import ObstacleProblem
 
 __all__ = ["PerpetualPut", "american_put_problem", "perpetual_american_put"]
 
+#: Smallest width of a grid's domain relative to the size of its coordinates (2**-30: its nodes are then
+#: still thousands of float64 spacings apart).
+_MIN_RELATIVE_WIDTH = 2.0**-30
+
 
 @float_errors_as_numerical
 def american_put_problem(
@@ -66,6 +70,12 @@ def american_put_problem(
     -------
     ObstacleProblem
 
+    Raises
+    ------
+    ValueError
+        When the domain is too narrow for float64 around :math:`\log K` (a maturity so short that
+        :math:`\sigma\sqrt T` is below about :math:`10^{-9}\log K`), naming ``maturity``.
+
     Notes
     -----
     Reference: Wilmott, Dewynne & Howison (1993), ch. 9; Jaillet, Lamberton & Lapeyre (1990).
@@ -91,6 +101,13 @@ def american_put_problem(
     mu = r - q - 0.5 * vol**2
     half = w * sd + abs(mu) * t
     xk = math.log(k)
+    if not 2.0 * half > _MIN_RELATIVE_WIDTH * abs(xk):
+        raise ValueError(
+            f"maturity={t:g} is too short for a float64 grid: the domain around log(strike) = {xk:.6g} has "
+            f"width 2*(width*volatility*sqrt(maturity) + |rate - dividend - volatility**2/2|*maturity) = "
+            f"{2.0 * half:.3g} (width={w:g}, volatility={vol:g}), below {_MIN_RELATIVE_WIDTH:.2g} of "
+            f"|log(strike)|: too narrow for float64 to space {n} nodes; raise maturity (or volatility)"
+        )
     grid = StretchedGrid(xk - half, xk + half, n, center=xk, scale=sc)
 
     def gain(x: np.ndarray) -> np.ndarray:

@@ -305,6 +305,11 @@ def width_first_recursion(activation: str | Activation, q0: float, depth: int, t
     -------
     ndarray, shape (L + 1,)
 
+    Raises
+    ------
+    NumericalError
+        When a variance overflows float64 (``t1`` or ``q0`` too large), naming the layer.
+
     References
     ----------
     docs/science.md §A6 (derived: the Euler scheme of :func:`variance_ode`); the infinite-width variance
@@ -325,7 +330,15 @@ def width_first_recursion(activation: str | Activation, q0: float, depth: int, t
     q = np.empty(L + 1)
     q[0] = q0
     for l in range(1, L + 1):
-        q[l] = q[l - 1] + h * float(act.second_moment(q[l - 1]))
+        with np.errstate(over="ignore"):
+            q[l] = q[l - 1] + h * float(act.second_moment(q[l - 1]))
+        if not math.isfinite(q[l]):
+            # the next second_moment would refuse q as an argument: report the overflow as such
+            raise NumericalError(
+                f"width_first_recursion: the variance overflowed float64 at layer {l} of {L} "
+                f"(q = {q[l]:g} after q = {q[l - 1]:.6g}, step t1/depth = {h:.6g}); t1={t1:g} or q0={q0:g} "
+                "too large for float64"
+            )
     check_finite_result("width_first_recursion", q)
     return q
 

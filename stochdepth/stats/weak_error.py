@@ -24,6 +24,11 @@ __all__ = ["WeakErrorFit", "weak_error_fit", "weak_error_fit_differences"]
 # The fit is flagged "poor_fit" when the chi-square goodness-of-fit p-value falls below this.
 POOR_FIT_PVALUE = 1e-3
 _IRLS_ITERATIONS = 20
+#: Smallest standard error of a resolved error relative to its size that the fit accepts: the delta
+#: method squares it (``Cov(log|e_i|, log|e_j|) = Sigma_ij / (e_i e_j)``), and below 1e-150 the square
+#: leaves float64's normal range (the covariance underflows to a singular matrix).
+_MIN_RELATIVE_STDERR = 1e-150
+_SCALE_ADVICE = "are the standard errors on the scale of the values?"
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,17 @@ def check_geometric_steps(n: np.ndarray) -> float:
 
 
 def _fit(
-    steps: np.ndarray, errors: np.ndarray, cov: np.ndarray, level: float, z_resolve: float, kind: str
+    steps: np.ndarray,
+    errors: np.ndarray,
+    cov: np.ndarray,
+    level: float,
+    z_resolve: float,
+    kind: str,
+    source: str,
+    advice: str,
 ) -> WeakErrorFit:
+    """The fit; ``source`` names the argument whose values set the errors and ``advice`` what to check,
+    for the messages."""
     se = np.sqrt(np.diag(cov))
     check_finite_result("errors", errors)
     deterministic = bool(np.all(se == 0))
@@ -188,6 +202,15 @@ def _fit(
             status=Status.DETERMINISTIC,
             message="all standard errors are 0: unweighted least squares, no confidence interval",
             **common,
+        )
+    rel = se[idx] / np.abs(e)
+    lost = (se[idx] > 0) & (rel < _MIN_RELATIVE_STDERR)
+    if lost.any():
+        raise ValueError(
+            f"the errors set by {source} reach {float(np.max(np.abs(e))):.3g}, more than "
+            f"{1.0 / _MIN_RELATIVE_STDERR:g} times their standard errors (down to "
+            f"{float(np.min(se[idx][lost])):.3g}, at steps {steps[idx][lost].tolist()}): the delta-method "
+            "covariance of log|error| squares that ratio out of float64's range; " + advice
         )
     sub = cov[np.ix_(idx, idx)]
     # Delta method: d log|e| = de / e. The weights use the *fitted* magnitudes (iteratively reweighted),
@@ -366,7 +389,16 @@ def weak_error_fit(
         diff = np.zeros((k, n.size))
         diff[np.arange(k), np.arange(k)] = 1.0
         diff[np.arange(k), np.arange(1, k + 1)] = -1.0
-        fit = _fit(n[:-1], diff @ values, diff @ cov @ diff.T, level, z_resolve, "differences")
+        fit = _fit(
+            n[:-1],
+            diff @ values,
+            diff @ cov @ diff.T,
+            level,
+            z_resolve,
+            "differences",
+            "estimates",
+            _SCALE_ADVICE,
+        )
         return check_status(fit, "weak_error_fit", throw)
     if isinstance(reference, Estimate):
         ref = check_real("reference.value", reference.value)
@@ -374,7 +406,18 @@ def weak_error_fit(
     else:
         ref = check_real("reference", reference)
         ref_se = 0.0
-    fit = _fit(n, values - ref, cov + ref_se**2, level, z_resolve, "reference")
+    with np.errstate(over="ignore"):
+        errors = values - ref
+    fit = _fit(
+        n,
+        errors,
+        cov + ref_se**2,
+        level,
+        z_resolve,
+        "reference",
+        f"reference={ref:g}",
+        "is reference on the scale of the estimates?",
+    )
     return check_status(fit, "weak_error_fit", throw)
 
 
@@ -448,5 +491,5 @@ def weak_error_fit_differences(
     )
     check_geometric_steps(n)
     cov = _check_covariance(covariance, stderrs, "differences")
-    fit = _fit(n[:-1], values, cov, level, z_resolve, "differences")
+    fit = _fit(n[:-1], values, cov, level, z_resolve, "differences", "differences", _SCALE_ADVICE)
     return check_status(fit, "weak_error_fit_differences", throw)

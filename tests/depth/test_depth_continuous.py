@@ -226,6 +226,13 @@ def test_simulation_is_reproducible_and_thread_independent(seed):
         (lambda: linear_resnet_depth_problem(3, A, C, lower=2.0, upper=1.0), ValueError, "upper must be"),
         (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=0), ValueError, "n_paths"),
         (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=5, dt=0.0), ValueError, "dt"),
+        # no float64 grid of width ~6 around 1e15 (formerly a StretchedGrid error naming its scale)
+        (lambda: linear_resnet_depth_problem(3, 1e15, C), ValueError, r"target=1e\+15 is too far from 0"),
+        (lambda: linear_resnet_depth_problem(3, -1e300, C), ValueError, r"target=-1e\+300 is too far"),
+        # steps of 1e-151 stand still in float64: refused, not a loop of 1e301 steps on worker threads
+        # that no alarm stops (the fuzz's 180 s alarm fired, then the thread pool waited for them)
+        (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=5, dt=1e-300), ValueError, "dt=1e-300 is too"),
+        (lambda: simulate_stopping_depth(3, A, C, 0.0, n_paths=5, dt=1e-17), ValueError, "dt=1e-17 is too"),
     ],
 )
 def test_bad_input(call, exc, match):

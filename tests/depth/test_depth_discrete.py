@@ -158,6 +158,36 @@ def test_sizes_that_cannot_fit_are_refused_up_front(args: tuple, kwargs: dict) -
         log_norm_bridge(*args, **kwargs)
 
 
+_SMALL = {"width": 8, "depth": 4, "target": 0.5, "cost": 0.1, "points_per_sd": 4}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # a step of 4e-152: 7e151 grid states (formerly the message named the grid, not t1)
+        ({"t1": 1e-300}, r"7.28e\+151 grid states .*sqrt\(t1/\(depth\*width\)\).* t1=1e-300"),
+        ({"margin_sd": 1e300}, r"inf grid states .*margin_sd=1e\+300"),
+        # a grid of step 0.04 at 1e300 (formerly 'n_states must be an int >= 2, got 1')
+        ({"y0": 1e300}, r"y0=1e\+300 is too far from 0 for a float64 grid"),
+        # scipy's ncx2 cdf is NaN at non-centrality 4e12 (formerly 'cdf must return finite values')
+        ({"width": 10**12}, r"width=1000000000000, depth=4 and t1=1 are beyond the exact increment law"),
+        ({"width": 10**9}, r"non-centrality width\*depth/t1 = 4e\+09"),
+    ],
+)
+def test_grids_that_cannot_be_built_are_refused_naming_the_argument(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        linear_resnet_stopping_problem(**{**_SMALL, **kwargs})
+    if "t1" in kwargs:  # log_norm_bridge builds its grid here: the same refusal
+        with pytest.raises(ValueError, match=match):
+            log_norm_bridge(**{**_SMALL, **kwargs}, law=False)
+
+
+def test_the_exact_law_is_used_up_to_its_noncentrality_limit() -> None:
+    """width * depth / t1 = 1e9, the limit, is accepted: scipy's cdf is finite on the whole band."""
+    prob, grid = linear_resnet_stopping_problem(10**6, 1000, 0.01, 0.1, points_per_sd=2)
+    assert grid.size > 2 and np.all(np.isfinite(prob.chain.bands))
+
+
 def test_warm_started_policy_iteration_is_the_cold_one() -> None:
     """Consistency check (the same algorithm from another start): the bridge's warm-started, edge-aware
     solve gives the stopping region and values of policy iteration started from "stop everywhere"."""

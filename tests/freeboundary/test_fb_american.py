@@ -157,3 +157,13 @@ def check_smooth_fit_against(num, cf, strike):
     assert abs(np.exp(num.boundary_value) - cf.boundary) < 1e-9 * strike
     ss = np.linspace(0.5 * cf.boundary, 3 * strike, 50)
     np.testing.assert_allclose(num.value(np.log(ss)), cf.value(ss), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("maturity", [1e-300, 1e-18])
+def test_a_maturity_too_short_for_float64_is_refused_naming_it(maturity: float) -> None:
+    """sigma sqrt(T) below ~1e-9 log K: no float64 grid around log K (formerly 'upper must be > lower'
+    from the grid, naming neither)."""
+    with pytest.raises(ValueError, match=r"maturity=1e-[0-9]+ is too short for a float64 grid"):
+        american_put_problem(100.0, 0.05, 0.2, maturity)
+    grid = american_put_problem(100.0, 0.05, 0.2, 1e-15).grid.nodes
+    assert np.all(np.diff(grid) > 0)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
+from stochdepth import NumericalError
 from stochdepth.activations import leaky_relu
 from stochdepth.limits import (
     commutation_grid,
@@ -192,3 +193,12 @@ def test_sequential_bad_input() -> None:
         commutation_grid([0], [4], "relu")
     with pytest.raises(ValueError, match=r"depths\[0\]"):
         commutation_grid([2], [0], "relu")
+
+
+@pytest.mark.parametrize("act", ["linear", "relu"])
+def test_width_first_recursion_overflow_is_a_numerical_error_naming_t1(act: str) -> None:
+    """t1 = 1e300 overflows the variance at layer 2: a NumericalError naming t1 and the layer (formerly a
+    ValueError about q, the internal argument of second_moment)."""
+    with pytest.raises(NumericalError, match=r"overflowed float64 at layer 2 of 4 .*t1=1e\+300"):
+        width_first_recursion(act, 1.0, 4, 1e300)
+    np.testing.assert_allclose(width_first_recursion("linear", 1.0, 4, 1e3), (1 + 250.0) ** np.arange(5))

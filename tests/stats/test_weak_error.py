@@ -223,3 +223,19 @@ def test_input_validation():
         weak_error_fit_differences([4, 8, 16], good[:2], covariance=[[1e-4, 2e-4], [2e-4, 1e-4]])
     with pytest.raises(ValueError, match="singular"):
         weak_error_fit([4, 8, 16], [(1.5, 0.0), (1.25, 0.0), (1.125, 0.0)], reference=Estimate(1.0, 0.01))
+
+
+@pytest.mark.parametrize("reference", [1e300, -1e300, 1e160])
+def test_a_reference_that_dwarfs_the_estimates_is_named(reference: float) -> None:
+    """Errors 1e160 times their stderrs square out of float64 in the delta method (formerly reported as
+    a singular covariance, without naming reference); a reference 1e140 away still fits."""
+    est = [(1.25, 0.01), (1.125, 0.01), (1.0625, 0.01)]
+    with pytest.raises(
+        ValueError, match=r"errors set by reference=.* more than 1e\+150 times their standard"
+    ):
+        weak_error_fit([4, 8, 16], est, reference=reference)
+    with pytest.raises(ValueError, match=r"errors set by estimates .*standard errors on the scale"):
+        weak_error_fit([4, 8, 16], [(1e300, 1e-10), (1.0, 1e-10), (0.5, 1e-10)])
+    with pytest.raises(ValueError, match=r"errors set by differences "):
+        weak_error_fit_differences([4, 8, 16], [(1e300, 1e-10), (1.0, 1e-10)])
+    assert math.isfinite(weak_error_fit([4, 8, 16], est, reference=1e140).rate)
