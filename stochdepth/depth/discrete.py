@@ -78,8 +78,8 @@ _BYTES_PER_ENTRY = 64
 #: still thousands of float64 spacings apart).
 _MIN_RELATIVE_STEP = 2.0**-30
 #: Largest non-centrality width * depth / t1 of the exact increment law (scipy's ncx2 cdf, Boost's
-#: Marcum Q, returns NaN from about 1e10 on; 1e9 keeps a margin).
-_MAX_NONCENTRALITY = 1e9
+#: Marcum Q, was finite over +-12 sd up to 1.02e10 and returned NaN at 4.1e10; 5e9 keeps a margin).
+_MAX_NONCENTRALITY = 5e9
 
 
 def _stops_at_once(y0: float, a: float, ch: float, drift: float) -> bool:
@@ -117,12 +117,8 @@ def _grid_bounds(n: int, L: int, a: float, c: float, y0: float, t1: float, msd: 
     h = t1 / L
     m = 0.5 - 1.0 / n
     s = 1.0 / math.sqrt(n)
-    if m > 0:
-        ystar = a - c / (2 * m)
-        T0 = max(ystar - y0, 0.0) / m
-    else:
-        ystar = a
-        T0 = 1.0
+    ystar = _threshold_limit(n, a, c)
+    T0 = max(ystar - y0, 0.0) / m if m > 0 else 1.0
     spread = s * math.sqrt(T0 + 1.0)
     # below the start a walk with drift m > 0 ever goes x lower with probability exp(-2 m x / s^2):
     # margin_sd^2 / 2 * s^2 / m puts that below exp(-margin_sd^2)
@@ -131,6 +127,12 @@ def _grid_bounds(n: int, L: int, a: float, c: float, y0: float, t1: float, msd: 
     lo = (y0 if m > 0 else min(y0, a)) - (0.5 * msd * msd * s * s / m if m > 0 else msd * spread)
     hi = max(y0, ystar, a) + msd * s * math.sqrt(h) + 0.1 * spread
     return lo, hi, s * math.sqrt(h)
+
+
+def _threshold_limit(n: int, a: float, c: float) -> float:
+    r"""The closed-form threshold :math:`y^\star=a-c/(2m)` (``a`` when :math:`m\le0`)."""
+    m = 0.5 - 1.0 / n
+    return a - c / (2 * m) if m > 0 else a
 
 
 def _default_points_per_sd(n: int, L: int, a: float, c: float, y0: float, t1: float) -> int:
@@ -225,7 +227,8 @@ def linear_resnet_stopping_problem(
         f"the log-norm walk of width={n}, depth={L}, target={a:g}, cost={c:g} ({n_states:.3g} grid states "
         f"x {band} band entries: a step of sqrt(t1/(depth*width))/points_per_sd = {delta:.3g} with "
         f"t1={t1:g}, points_per_sd={pps}, over {span_lo:.3g} steps below y0={y0:g} and {span_hi:.3g} "
-        f"above, up to the largest of y0, the target and the threshold {ystar:g}, with margins set by "
+        f"above, up to the largest of y0, the target and the threshold {_threshold_limit(n, a, c):g}, "
+        "with margins set by "
         f"margin_sd={msd:g})",
         hint="raise t1, lower points_per_sd, depth or margin_sd, or bring target (and the threshold) closer "
         "to y0",
