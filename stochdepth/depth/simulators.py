@@ -264,7 +264,10 @@ def simulate_stopping_depth(
             u = gen.random(alive.size)
             new = d - m * h + s * math.sqrt(h) * z
             crossed = new <= 0.0
-            p = np.exp(-2.0 * d * np.maximum(new, 0.0) / (s * s * h))
+            # Brownian-bridge crossing probability; a product that overflows (a boundary 1e300 away)
+            # is the exact limit exp(-inf) = 0, not an error
+            with np.errstate(over="ignore"):
+                p = np.exp(-2.0 * d * np.maximum(new, 0.0) / (s * s * h))
             crossed |= u < p
             out[alive[crossed]] = (step + 1) * h
             keep = ~crossed

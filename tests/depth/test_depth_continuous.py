@@ -238,3 +238,14 @@ def test_simulation_is_reproducible_and_thread_independent(seed):
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_a_boundary_out_of_reach_is_censored_without_overflow_warnings(seed: int) -> None:
+    """A target 1e300 away puts the boundary out of reach: every path is censored (inf) within max_depth,
+    and the Brownian-bridge crossing probability, whose exponent overflows, is its limit 0 silently."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tau = simulate_stopping_depth(8, 1e300, 0.1, 0.0, n_paths=64, rng=seed)
+    assert tau.shape == (64,) and np.all(np.isinf(tau))
