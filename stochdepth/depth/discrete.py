@@ -49,6 +49,13 @@ _MARGIN_SD = 4.0
 _DEFAULT_MAX_STATES = 2**15
 
 
+def _exact_law(width: int, depth: int, t1: float) -> Any:
+    """The exact law of one layer's log squared-norm factor (docs/science.md §A4)."""
+    from ..limits import linear_log_factor_law
+
+    return linear_log_factor_law(width, depth, t1)
+
+
 def _increment_law(width: int, depth: int, t1: float, increment: Any) -> tuple[Callable[..., Any], float]:
     r"""The cdf of the increment ``y_{l+1} - y_l`` and a number of the sign of its mean (``nan`` if unknown).
 
@@ -65,9 +72,7 @@ def _increment_law(width: int, depth: int, t1: float, increment: Any) -> tuple[C
         except (AttributeError, TypeError, ValueError):  # no usable mean: the shortcut is skipped
             mean = math.nan
         return increment.cdf, mean
-    from ..limits import linear_log_factor_law
-
-    law = linear_log_factor_law(width, depth, t1)
+    law = _exact_law(width, depth, t1)
     return (lambda d: law.cdf(2.0 * np.asarray(d, dtype=float))), (1.0 if width >= 2 else math.nan)
 
 
@@ -79,6 +84,7 @@ _BYTES_PER_ENTRY = 64
 _MIN_RELATIVE_STEP = 2.0**-30
 #: Largest non-centrality width * depth / t1 of the exact increment law (scipy's ncx2 cdf, Boost's
 #: Marcum Q, was finite over +-12 sd up to 1.02e10 and returned NaN at 4.1e10; 5e9 keeps a margin).
+#: Wide networks (width above 1e4) are not limited: their law's cdf is computed by quadrature.
 _MAX_NONCENTRALITY = 5e9
 
 
@@ -204,7 +210,9 @@ def linear_resnet_stopping_problem(
         Before any work: when the grid would not fit in memory (the message states its states, step and
         span, and the memory it would need); when its step is below float64's resolution at its
         coordinates (a huge ``y0``); when the exact increment law is beyond scipy's non-central
-        chi-square (non-centrality ``width * depth / t1`` above :math:`10^9`).
+        chi-square (non-centrality ``width * depth / t1`` above :math:`5\times10^9` at a width of
+        :math:`10^4` or less; wider networks use a quadrature, see
+        ``LinearLogFactorLaw.wide`` in :mod:`stochdepth.limits`).
     """
     n = check_int("width", width, min=1)
     L = check_int("depth", depth, min=1)
@@ -219,7 +227,9 @@ def linear_resnet_stopping_problem(
     anchor = y0 if edge_at is None else check_real("edge_at", edge_at) + 0.5 * delta
     span_lo, span_hi = (anchor - lo) / delta, (hi - anchor) / delta
     # refuse before any work: the band of a near-Gaussian increment spans +-8.3 sd (tails of 1e-16)
-    n_states, band = span_lo + span_hi + 3, 2 * math.ceil(8.3 * pps) + 1
+    # around its mean, and reaches back to offset 0 (a wide network drifts many sd per layer)
+    drift_steps = abs(0.5 - 1.0 / n) * (t1 / L) / delta
+    n_states, band = span_lo + span_hi + 3, 2 * math.ceil(8.3 * pps) + 1 + math.ceil(drift_steps)
     check_memory(
         "grid states * band entries",
         float(n_states * band),
@@ -241,7 +251,7 @@ def linear_resnet_stopping_problem(
             "the walk is the same with y0, target (and edge_at) shifted by a common constant: shift them "
             "near 0"
         )
-    if increment is None and n * L / t1 > _MAX_NONCENTRALITY:
+    if increment is None and n * L / t1 > _MAX_NONCENTRALITY and not _exact_law(n, L, t1).wide:
         raise ValueError(
             f"width={n}, depth={L} and t1={t1:g} are beyond the exact increment law: its non-central "
             f"chi-square has non-centrality width*depth/t1 = {n * L / t1:.3g}, above "

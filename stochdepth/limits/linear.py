@@ -500,6 +500,13 @@ def _log_chi2_mixture_cumulants(n: int, lam: float) -> tuple[float, float, float
     return mean, mu2, mu3, mu4 - 3.0 * mu2 * mu2
 
 
+#: Above this non-centrality (and this width) the cdf of :class:`LinearLogFactorLaw` is computed by
+#: quadrature over the chi-square part: scipy's ``ncx2`` (Boost's Marcum Q) returns NaN from about 1e10.
+_WIDE_NONCENTRALITY = 1e9
+_WIDE_MIN_WIDTH = 10_000
+_HERMITE = np.polynomial.hermite_e.hermegauss(96)
+
+
 class LinearLogFactorLaw(_NamedParameterLaw):
     r"""Exact law of :math:`\log\xi`, the log squared-norm factor of one layer of a linear network.
 
@@ -515,7 +522,9 @@ class LinearLogFactorLaw(_NamedParameterLaw):
         F(y)=F_{\chi'^2_n(\lambda)}\Big(\frac nh e^y\Big),\qquad
         p(y)=\frac nh e^y\,p_{\chi'^2_n(\lambda)}\Big(\frac nh e^y\Big),
 
-    (scipy's ``ncx2``, i.e. Boost's Marcum-Q based routines) and the cumulants are Poisson-mixture series
+    (scipy's ``ncx2``, i.e. Boost's Marcum-Q based routines; for a width above :math:`10^4` and
+    :math:`\lambda>10^9`, where those return NaN from about :math:`10^{10}`, the cdf conditions on the
+    chi-square part instead, see :attr:`wide`) and the cumulants are Poisson-mixture series
     of polygamma functions (:meth:`cumulants`): :math:`\mathbb E\log\xi=\log\frac hn+\log2+
     \mathbb E\psi(\frac n2+K)`, :math:`K\sim\mathrm{Poisson}(\frac\lambda2)`. The one-dimensional
     convolution over :math:`g` (:meth:`pdf_quadrature`, :meth:`cdf_quadrature`) is an independent route
@@ -576,11 +585,46 @@ class LinearLogFactorLaw(_NamedParameterLaw):
     def _pdf(self, y: np.ndarray) -> np.ndarray:
         return np.exp(self._logpdf(y))
 
+    @property
+    def wide(self) -> bool:
+        r"""Whether :meth:`cdf` and :meth:`sf` use the quadrature over :math:`\chi^2_{n-1}` (non-centrality
+        above ``1e9`` and width above ``1e4``: scipy's Marcum Q returns NaN from about ``1e10``)."""
+        return self.lam > _WIDE_NONCENTRALITY and self.width > _WIDE_MIN_WIDTH
+
     def _cdf(self, y: np.ndarray) -> np.ndarray:
-        return self._ncx2.cdf(self._v(y))
+        return self._cdf_wide(y) if self.wide else self._ncx2.cdf(self._v(y))
 
     def _sf(self, y: np.ndarray) -> np.ndarray:
-        return self._ncx2.sf(self._v(y))
+        return 1.0 - self._cdf_wide(y) if self.wide else self._ncx2.sf(self._v(y))
+
+    def _cdf_wide(self, y: np.ndarray) -> np.ndarray:
+        r"""CDF for a wide network: conditioning on :math:`U\sim\chi^2_{n-1}`,
+
+        .. math::
+            F(y)=\mathbb E\Big[\Phi\Big(\frac{\sqrt{R}-1}{a}\Big)-\Phi\Big(\frac{-\sqrt{R}-1}{a}\Big)\Big],
+            \qquad R=(e^y-a^2U)_+,
+
+        by Gauss--Hermite quadrature in the standardised :math:`U` (96 nodes, the chi-square density's
+        ratio to the normal one in the weights). The integrand moves by :math:`\approx\sqrt{h/2}` per
+        standard deviation of :math:`U`, so it is smooth on the quadrature's scale.
+        """
+        y = np.asarray(y, dtype=float)
+        k = float(self.width - 1)
+        z, w = _HERMITE
+        sd = math.sqrt(2.0 * k)
+        u = k + sd * z
+        logw = np.log(w) + st.chi2.logpdf(u, k) + math.log(sd) + 0.5 * z * z
+        weights = np.exp(logw - logw.max())
+        weights /= weights.sum()
+        a = math.sqrt(self.a2)
+        with np.errstate(over="ignore"):
+            r = np.exp(y)[..., None] - self.a2 * u
+        root = np.sqrt(np.maximum(r, 0.0))
+        inside = special.ndtr((root - 1.0) / a) - special.ndtr((-root - 1.0) / a)
+        outside = special.ndtr((1.0 - root) / a) + special.ndtr((-root - 1.0) / a)
+        F = np.where(r > 0.0, inside, 0.0) @ weights
+        Q = np.where(r > 0.0, outside, 1.0) @ weights  # 1 - F, accurate where F is near 1
+        return np.where(F < 0.5, F, 1.0 - Q)
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):

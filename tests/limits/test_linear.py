@@ -276,3 +276,22 @@ def test_neuron_law_bad_input() -> None:
         LinearNeuronLaw(2, 1.0, 0.0)
     with pytest.raises(ValueError, match="finite"):
         LinearNeuronLaw(2, math.nan)
+
+
+def test_wide_network_cdf_by_quadrature_over_the_chi_square() -> None:
+    """Width above 1e4 and non-centrality above 1e9: the cdf of log xi conditions on the chi-square part
+    (Gauss-Hermite). It agrees with scipy's non-central chi-square where that still works (2e9) to 1e-10,
+    with the adaptive quadrature over g (a third route) to 1e-12, and stays a finite, non-decreasing cdf
+    from 0 to 1 at non-centrality 4e10, where scipy returns NaN."""
+    law = linear_log_factor_law(500_000, 4096, 1.0)
+    assert law.wide
+    sd, mu = math.sqrt(4 / (500_000 * 4096)), 2 * (0.5 - 1 / 500_000) / 4096
+    y = np.linspace(mu - 13 * sd, mu + 13 * sd, 401)
+    np.testing.assert_allclose(law.cdf(y), law._ncx2.cdf(law._v(y)), rtol=0, atol=1e-10)
+    pts = mu + sd * np.array([-3.0, -0.5, 0.0, 1.0, 4.0])
+    np.testing.assert_allclose(law.cdf(pts), law.cdf_quadrature(pts), rtol=0, atol=1e-12)
+    far = linear_log_factor_law(10**7, 4096, 1.0)
+    sd, mu = math.sqrt(4 / (10**7 * 4096)), 2 * (0.5 - 1 / 10**7) / 4096
+    F = far.cdf(np.linspace(mu - 13 * sd, mu + 13 * sd, 401))
+    assert np.all(np.isfinite(F)) and np.all(np.diff(F) >= 0) and F[0] < 1e-30 and F[-1] == 1.0
+    assert not linear_log_factor_law(1000, 10**6, 1.0).wide  # narrow: scipy's routine, still finite
