@@ -428,7 +428,7 @@ def log_norm_bridge(
     h = t1 / L
     m = 0.5 - 1.0 / n
     s = 1.0 / math.sqrt(n)
-    ystar = a - c / (2 * m) if m > 0 else math.nan
+    ystar = _threshold_limit(n, a, c) if m > 0 else math.nan
     if m > 0 and ystar > y0:
         vlim = -((ystar - a) ** 2) - (c / m) * (ystar - y0)
         elim = (ystar - y0) / m

@@ -569,6 +569,7 @@ class LinearLogFactorLaw(_NamedParameterLaw):
         self._log_a2 = math.log(self.a2)
         self._ncx2 = st.ncx2(self.width, self.lam)
         self._cum: tuple[float, float, float, float] | None = None
+        self._wide_nodes: tuple[np.ndarray, np.ndarray] | None = None
         kwargs.setdefault("name", "linear_log_factor")
         super().__init__(**kwargs)
 
@@ -592,39 +593,45 @@ class LinearLogFactorLaw(_NamedParameterLaw):
         return self.lam > _WIDE_NONCENTRALITY and self.width > _WIDE_MIN_WIDTH
 
     def _cdf(self, y: np.ndarray) -> np.ndarray:
-        return self._cdf_wide(y) if self.wide else self._ncx2.cdf(self._v(y))
+        if not self.wide:
+            return self._ncx2.cdf(self._v(y))
+        F, Q = self._wide_tails(y)
+        return np.where(F < 0.5, F, 1.0 - Q)
 
     def _sf(self, y: np.ndarray) -> np.ndarray:
-        return 1.0 - self._cdf_wide(y) if self.wide else self._ncx2.sf(self._v(y))
+        if not self.wide:
+            return self._ncx2.sf(self._v(y))
+        F, Q = self._wide_tails(y)
+        return np.where(Q < 0.5, Q, 1.0 - F)
 
-    def _cdf_wide(self, y: np.ndarray) -> np.ndarray:
-        r"""CDF for a wide network: conditioning on :math:`U\sim\chi^2_{n-1}`,
+    def _wide_tails(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Both tails :math:`(F,1-F)` for a wide network, each summed directly (accurate where small):
+        conditioning on :math:`U\sim\chi^2_{n-1}`,
 
         .. math::
             F(y)=\mathbb E\Big[\Phi\Big(\frac{\sqrt{R}-1}{a}\Big)-\Phi\Big(\frac{-\sqrt{R}-1}{a}\Big)\Big],
             \qquad R=(e^y-a^2U)_+,
 
         by Gauss--Hermite quadrature in the standardised :math:`U` (96 nodes, the chi-square density's
-        ratio to the normal one in the weights). The integrand moves by :math:`\approx\sqrt{h/2}` per
-        standard deviation of :math:`U`, so it is smooth on the quadrature's scale.
+        ratio to the normal one in the weights, computed once). The integrand moves by
+        :math:`\approx\sqrt{h/2}` per standard deviation of :math:`U`, so it is smooth on the quadrature's
+        scale.
         """
-        y = np.asarray(y, dtype=float)
-        k = float(self.width - 1)
-        z, w = _HERMITE
-        sd = math.sqrt(2.0 * k)
-        u = k + sd * z
-        logw = np.log(w) + st.chi2.logpdf(u, k) + math.log(sd) + 0.5 * z * z
-        weights = np.exp(logw - logw.max())
-        weights /= weights.sum()
+        if self._wide_nodes is None:
+            k = float(self.width - 1)
+            z, w = _HERMITE
+            sd = math.sqrt(2.0 * k)
+            logw = np.log(w) + st.chi2.logpdf(k + sd * z, k) + math.log(sd) + 0.5 * z * z
+            weights = np.exp(logw - logw.max())
+            self._wide_nodes = (k + sd * z, weights / weights.sum())
+        u, weights = self._wide_nodes
         a = math.sqrt(self.a2)
         with np.errstate(over="ignore"):
-            r = np.exp(y)[..., None] - self.a2 * u
+            r = np.exp(np.asarray(y, dtype=float))[..., None] - self.a2 * u
         root = np.sqrt(np.maximum(r, 0.0))
         inside = special.ndtr((root - 1.0) / a) - special.ndtr((-root - 1.0) / a)
         outside = special.ndtr((1.0 - root) / a) + special.ndtr((-root - 1.0) / a)
-        F = np.where(r > 0.0, inside, 0.0) @ weights
-        Q = np.where(r > 0.0, outside, 1.0) @ weights  # 1 - F, accurate where F is near 1
-        return np.where(F < 0.5, F, 1.0 - Q)
+        return np.where(r > 0.0, inside, 0.0) @ weights, np.where(r > 0.0, outside, 1.0) @ weights
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):

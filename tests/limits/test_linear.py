@@ -288,6 +288,10 @@ def test_wide_network_cdf_by_quadrature_over_the_chi_square() -> None:
     sd, mu = math.sqrt(4 / (500_000 * 4096)), 2 * (0.5 - 1 / 500_000) / 4096
     y = np.linspace(mu - 13 * sd, mu + 13 * sd, 401)
     np.testing.assert_allclose(law.cdf(y), law._ncx2.cdf(law._v(y)), rtol=0, atol=1e-10)
+    # both tails summed directly: relative accuracy down to 1e-15 (1 - cdf would be rounding noise there)
+    tail = sd * np.array([5.0, 6.0, 7.0, 8.0])
+    np.testing.assert_allclose(law.sf(mu + tail), law._ncx2.sf(law._v(mu + tail)), rtol=1e-6)
+    np.testing.assert_allclose(law.cdf(mu - tail), law._ncx2.cdf(law._v(mu - tail)), rtol=1e-6)
     pts = mu + sd * np.array([-3.0, -0.5, 0.0, 1.0, 4.0])
     np.testing.assert_allclose(law.cdf(pts), law.cdf_quadrature(pts), rtol=0, atol=1e-12)
     far = linear_log_factor_law(10**7, 4096, 1.0)
