@@ -362,6 +362,8 @@ def pointer_chasing(
     seq_len: int = 8,
     n_values: int = 2,
     max_hops: int = 4,
+    single_cycle: bool = False,
+    distinct_values: bool = False,
     rng: RNGLike = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.25,
@@ -383,6 +385,15 @@ def pointer_chasing(
         Number of classes :math:`V\ge2`.
     max_hops : int
         :math:`K\ge1`.
+    single_cycle : bool
+        Draw :math:`\pi` uniformly among the permutations made of one cycle through all ``T``
+        positions (Sattolo's law) instead of among all permutations. A general permutation often
+        returns to position 0 within a few hops (the cycle through 0 is short), so "answer the value at
+        position 0" is right for many samples that need hops; on one long cycle the positions
+        :math:`\pi^k(0)`, :math:`k<T`, are all different, and ``max_hops < seq_len`` is required.
+    distinct_values : bool
+        Draw the ``T`` values without repetition (``n_values >= seq_len`` required), so that no value is
+        more frequent than another in a sequence and guessing its most frequent value is no shortcut.
     rng, val_fraction, test_fraction, device
         As in :func:`load_digits` (inputs are ``int64`` token ids).
     """
@@ -390,10 +401,26 @@ def pointer_chasing(
     seq_len = check_int("seq_len", seq_len, min=2)
     n_values = check_int("n_values", n_values, min=2)
     max_hops = check_int("max_hops", max_hops, min=1)
+    if not isinstance(single_cycle, bool):
+        raise TypeError(f"single_cycle must be a bool, got {type(single_cycle).__name__}")
+    if not isinstance(distinct_values, bool):
+        raise TypeError(f"distinct_values must be a bool, got {type(distinct_values).__name__}")
+    if single_cycle and max_hops >= seq_len:
+        raise ValueError(f"max_hops must be below seq_len={seq_len} with single_cycle, got {max_hops}")
+    if distinct_values and n_values < seq_len:
+        raise ValueError(f"n_values must be at least seq_len={seq_len} with distinct_values, got {n_values}")
     sizes, dev, _ = _prepare(n_samples, val_fraction, test_fraction, n_values, device)
     gen = as_generator(rng)
-    perm_ptr = gen.permuted(np.tile(np.arange(seq_len), (n_samples, 1)), axis=1)
-    values = gen.integers(0, n_values, (n_samples, seq_len))
+    order = gen.permuted(np.tile(np.arange(seq_len), (n_samples, 1)), axis=1)
+    if single_cycle:  # each position points to the next one in a random cyclic order
+        perm_ptr = np.empty_like(order)
+        np.put_along_axis(perm_ptr, order, np.roll(order, -1, axis=1), axis=1)
+    else:
+        perm_ptr = order
+    if distinct_values:
+        values = gen.permuted(np.tile(np.arange(n_values), (n_samples, 1)), axis=1)[:, :seq_len]
+    else:
+        values = gen.integers(0, n_values, (n_samples, seq_len))
     hops = gen.integers(0, max_hops + 1, n_samples)
     rows = np.arange(n_samples)
     pos = np.zeros(n_samples, dtype=np.int64)

@@ -285,14 +285,22 @@ class LookAheadPenalty(torch.nn.Module):
     gain : {'log_prob', 'prob'}, default 'log_prob'
         :math:`G_l`: ``'log_prob'`` is :math:`-\ell_l` (the log-probability of the true class),
         ``'prob'`` the probability of the true class (bounded, so one outlier cannot dominate).
+    fixed_target : bool, default False
+        ``True`` treats the next exit's gain :math:`G_{l+1}` as a fixed target (no gradient flows
+        through it, as with the bootstrapped target of temporal-difference learning): the penalty can
+        then only be lowered by raising :math:`G_l`, pulling each exit up to what the next one already
+        achieves, never by pushing a later exit down. ``False`` lets both sides move.
     """
 
-    def __init__(self, margin: float = 0.0, *, gain: str = "log_prob") -> None:
+    def __init__(self, margin: float = 0.0, *, gain: str = "log_prob", fixed_target: bool = False) -> None:
         super().__init__()
         if gain not in ("log_prob", "prob"):
             raise ValueError(f"gain must be 'log_prob' or 'prob', got {gain!r}")
+        if not isinstance(fixed_target, bool):
+            raise TypeError(f"fixed_target must be a bool, got {type(fixed_target).__name__}")
         self.margin = _check_number(margin, "margin", low=0.0)
         self.gain = gain
+        self.fixed_target = fixed_target
 
     def gains(self, outputs: ExitOutputs, target: torch.Tensor) -> torch.Tensor:
         """:math:`G_{l,b}`, shape (L, batch)."""
@@ -301,10 +309,11 @@ class LookAheadPenalty(torch.nn.Module):
 
     def forward(self, outputs: ExitOutputs, target: torch.Tensor) -> torch.Tensor:
         g = self.gains(outputs, target)
-        return F.relu(g[1:] - g[:-1] - self.margin).sum(dim=0).mean()
+        following = g[1:].detach() if self.fixed_target else g[1:]
+        return F.relu(following - g[:-1] - self.margin).sum(dim=0).mean()
 
     def extra_repr(self) -> str:
-        return f"margin={self.margin}, gain={self.gain!r}"
+        return f"margin={self.margin}, gain={self.gain!r}, fixed_target={self.fixed_target}"
 
 
 class PonderNetLoss(torch.nn.Module):
@@ -364,14 +373,17 @@ class CompositeLoss(torch.nn.Module):
 
         \mathcal L=a\,\mathbb E_b\,\ell_{L-1}+\sum_lw_l\,\mathbb E_b\,\ell_l+\lambda\,\mathcal L_{\rm depth}.
 
+    Several depth terms add up, :math:`\sum_j\lambda_j\mathcal L_{\rm depth}^{(j)}` (e.g. look-ahead
+    consistency for an early rise of the gain and residual decay for shrinking late branches).
+
     Parameters
     ----------
-    depth : torch.nn.Module or None
+    depth : torch.nn.Module, sequence of torch.nn.Module, or None
         :math:`\mathcal L_{\rm depth}`, any loss of this module called as ``depth(outputs, target)``
         (typically :class:`ExpectedDepthLoss`, :class:`ResidualDecayPenalty` or
-        :class:`LookAheadPenalty`); ``None`` for no depth term.
-    depth_weight : float, default 0.1
-        :math:`\lambda\ge0`.
+        :class:`LookAheadPenalty`), several of them, or ``None`` for no depth term.
+    depth_weight : float or sequence of float, default 0.1
+        :math:`\lambda\ge0`; with several depth terms, one weight each (or one for all).
     supervision : DeepSupervision, optional
         The deep-supervision term; by default ``DeepSupervision()`` (equal weights :math:`1/L`).
     final_weight : float, default 1.0
@@ -382,22 +394,34 @@ class CompositeLoss(torch.nn.Module):
 
     def __init__(
         self,
-        depth: torch.nn.Module | None = None,
+        depth: torch.nn.Module | Sequence[torch.nn.Module] | None = None,
         *,
-        depth_weight: float = 0.1,
+        depth_weight: float | Sequence[float] = 0.1,
         supervision: DeepSupervision | None = None,
         final_weight: float = 1.0,
         deep_supervision: bool = True,
     ) -> None:
         super().__init__()
-        if depth is not None and not isinstance(depth, torch.nn.Module):
-            raise TypeError(f"depth must be a torch.nn.Module loss or None, got {type(depth).__name__}")
+        terms = [] if depth is None else [depth] if isinstance(depth, torch.nn.Module) else depth
+        if isinstance(terms, (str, bytes)) or not isinstance(terms, Sequence):
+            raise TypeError(
+                f"depth must be a torch.nn.Module loss, a sequence of them or None, got {terms!r}"
+            )
+        for term in terms:
+            if not isinstance(term, torch.nn.Module):
+                raise TypeError(f"depth must hold torch.nn.Module losses, got {type(term).__name__}")
+        if isinstance(depth_weight, Sequence) and not isinstance(depth_weight, (str, bytes)):
+            if len(depth_weight) != len(terms):
+                raise ValueError(f"depth_weight has {len(depth_weight)} weights for {len(terms)} depth terms")
+            weights = tuple(_check_number(w, "depth_weight[j]", low=0.0) for w in depth_weight)
+        else:
+            weights = (_check_number(depth_weight, "depth_weight", low=0.0),) * len(terms)
         if supervision is not None and not isinstance(supervision, DeepSupervision):
             raise TypeError(
                 f"supervision must be a DeepSupervision or None, got {type(supervision).__name__}"
             )
-        self.depth = depth
-        self.depth_weight = _check_number(depth_weight, "depth_weight", low=0.0)
+        self.depth = torch.nn.ModuleList(terms)
+        self.depth_weight = weights
         self.final_weight = _check_number(final_weight, "final_weight", low=0.0)
         if supervision is not None and not deep_supervision:
             raise ValueError("supervision was given but deep_supervision is False")
@@ -410,8 +434,9 @@ class CompositeLoss(torch.nn.Module):
         total = self.final_weight * losses[-1].mean()
         if self.supervision is not None:
             total = total + (self.supervision.exit_weights(outputs.n_exits, losses) @ losses).mean()
-        if self.depth is not None and self.depth_weight != 0.0:
-            total = total + self.depth_weight * self.depth(outputs, target)
+        for term, weight in zip(self.depth, self.depth_weight):
+            if weight != 0.0:
+                total = total + weight * term(outputs, target)
         return total
 
     def extra_repr(self) -> str:

@@ -109,6 +109,33 @@ def test_pointer_chasing_label_is_the_value_after_k_hops(seed):
     assert set(torch.unique(x[:, 0]).tolist()) == {T * V + k for k in range(K + 1)}
 
 
+def test_pointer_chasing_single_cycle_and_distinct_values(seed):
+    T, V, K = 7, 9, 6
+    ds = pointer_chasing(
+        400, seq_len=T, n_values=V, max_hops=K, single_cycle=True, distinct_values=True, rng=seed
+    )
+    _check_dataset(ds, V)
+    x = ds.train.x
+    for i in range(len(ds.train)):
+        hops = int(x[i, 0]) - T * V
+        ptr, val = (x[i, 1:] // V).tolist(), (x[i, 1:] % V).tolist()
+        # one cycle through every position: following the pointers from 0 visits all T before returning
+        visited, pos = [0], ptr[0]
+        while pos != 0:
+            visited.append(pos)
+            pos = ptr[pos]
+        assert sorted(visited) == list(range(T))
+        assert len(set(val)) == T
+        pos = 0
+        for _ in range(hops):
+            pos = ptr[pos]
+        assert val[pos] == int(ds.train.y[i])
+    # every cyclic order is possible: over many samples, each position follows 0 about equally often
+    first = (x[:, 1] // V).numpy()
+    counts = np.bincount(first, minlength=T)
+    assert counts[0] == 0 and np.all(counts[1:] > 0)
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -119,12 +146,21 @@ def test_pointer_chasing_label_is_the_value_after_k_hops(seed):
         (lambda: parity_sequences(100, seq_len=4, max_span=5), "max_span"),
         (lambda: load_digits(dtype=torch.float16), "dtype"),
         (lambda: pointer_chasing(100, max_hops=0), "max_hops"),
+        (lambda: pointer_chasing(100, seq_len=4, max_hops=4, single_cycle=True), "max_hops"),
+        (lambda: pointer_chasing(100, seq_len=8, n_values=4, distinct_values=True), "n_values"),
         (lambda: load_digits(device="nonsense"), "device"),
     ],
 )
 def test_bad_arguments_raise_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_pointer_chasing_flags_must_be_bools():
+    with pytest.raises(TypeError, match="single_cycle"):
+        pointer_chasing(100, single_cycle=1)
+    with pytest.raises(TypeError, match="distinct_values"):
+        pointer_chasing(100, distinct_values="yes")
 
 
 def test_split_rejects_mismatched_lengths():

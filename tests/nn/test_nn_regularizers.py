@@ -135,6 +135,24 @@ def test_lookahead_by_hand() -> None:
     assert float(LookAheadPenalty(0.5)(out, y)) == 0.0
 
 
+def test_lookahead_fixed_target_moves_only_the_earlier_exit() -> None:
+    # gains 0.5 -> 0.8 -> 0.7: only the step from exit 0 to exit 1 exceeds the margin
+    p = np.array([0.5, 0.8, 0.7])
+    logits = torch.tensor(_logit(p)[:, None, None] * np.array([1.0, 0.0]), dtype=torch.float64)
+    y = torch.tensor([0])
+    grads = {}
+    for fixed in (False, True):
+        x = logits.clone().requires_grad_(True)
+        loss = LookAheadPenalty(0.1, gain="prob", fixed_target=fixed)(toy_outputs(x), y)
+        assert float(loss.detach()) == pytest.approx(0.2, rel=1e-10)  # the same value either way
+        loss.backward()
+        grads[fixed] = x.grad[:, 0, 0].numpy()
+    # d/dz of sigmoid(z) is p(1-p): the penalty 0.8 - 0.5 - 0.1 pushes exit 1 down and exit 0 up ...
+    assert grads[False] == pytest.approx([-0.25, 0.16, 0.0], rel=1e-10)
+    # ... unless exit 1 is a fixed target: then exit 0 alone is pulled up
+    assert grads[True] == pytest.approx([-0.25, 0.0, 0.0], rel=1e-10)
+
+
 def test_pondernet_kl_against_direct_formula(seed: int) -> None:
     logits, _, halts, y = _random_outputs(seed)
     out = toy_outputs(logits, halting_logits=halts)
@@ -184,6 +202,15 @@ def test_composite_limits(seed: int) -> None:
     depth = ResidualDecayPenalty(1.0)
     total = CompositeLoss(depth, depth_weight=0.25)(out, y)
     assert float(total) == pytest.approx(base + 0.25 * float(depth(out)), rel=1e-12)
+    # several depth terms add up with their own weights
+    ahead = LookAheadPenalty(0.05, fixed_target=True)
+    total = CompositeLoss([depth, ahead], depth_weight=[0.25, 0.5])(out, y)
+    expected = base + 0.25 * float(depth(out)) + 0.5 * float(ahead(out, y))
+    assert float(total) == pytest.approx(expected, rel=1e-12)
+    both = CompositeLoss([depth, ahead], depth_weight=0.5)(out, y)
+    assert float(both) == pytest.approx(
+        base + 0.5 * float(depth(out)) + 0.5 * float(ahead(out, y)), rel=1e-12
+    )
 
 
 _LOSSES = [
@@ -196,6 +223,7 @@ _LOSSES = [
     LookAheadPenalty(0.0, gain="prob"),
     PonderNetLoss(0.1, prior_halting=0.3),
     CompositeLoss(ExpectedDepthLoss(0.1), depth_weight=0.5),
+    CompositeLoss([ResidualDecayPenalty(2.0), LookAheadPenalty(0.01)], depth_weight=[0.3, 0.5]),
 ]
 
 
@@ -241,12 +269,20 @@ def test_bad_settings_name_the_parameter() -> None:
         ResidualDecayPenalty(0.5, schedule="geometric")
     with pytest.raises(ValueError, match="gain"):
         LookAheadPenalty(gain="accuracy")
+    with pytest.raises(TypeError, match="fixed_target"):
+        LookAheadPenalty(fixed_target=1)
     with pytest.raises(ValueError, match="prior_halting"):
         PonderNetLoss(prior_halting=1.0)
     with pytest.raises(ValueError, match="beta"):
         PonderNetLoss(beta=float("nan"))
     with pytest.raises(TypeError, match="depth"):
         CompositeLoss("expected_depth")
+    with pytest.raises(TypeError, match="depth must hold"):
+        CompositeLoss([ResidualDecayPenalty(), "lookahead"])
+    with pytest.raises(ValueError, match="depth_weight has 1 weights for 2"):
+        CompositeLoss([ResidualDecayPenalty(), LookAheadPenalty()], depth_weight=[0.1])
+    with pytest.raises(ValueError, match=r"depth_weight\[j\]"):
+        CompositeLoss([ResidualDecayPenalty()], depth_weight=[-1.0])
 
 
 def test_bad_inputs_name_the_parameter(seed: int) -> None:

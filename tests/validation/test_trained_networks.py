@@ -29,7 +29,15 @@ _MNIST = Recipe("mnist1d", "conv", width=4, depth=4, n_samples=400, epochs=1, ba
 _ODE = Recipe("mnist1d", "ode", width=8, depth=3, n_samples=400, epochs=1)
 TINY = {
     regularizers: regularizers.Sizes(
-        _MNIST, (("deep_supervision", 0.0), ("residual_decay", 0.01), ("pondernet", 0.01)), 2, 0.5
+        _MNIST,
+        (
+            ("deep_supervision", 0.0),
+            ("residual_decay", 0.01),
+            ("lookahead+decay", (0.5, 0.01)),
+            ("pondernet", 0.01),
+        ),
+        2,
+        0.5,
     ),
     policies: policies.Sizes(
         _MNIST, (("deep_supervision", 0.0), ("residual_decay", 0.01)), 2, (0.0, 0.01, 0.1), 0.01, 0.05, 0.2, 5
@@ -49,7 +57,7 @@ TINY = {
         0.5,
     ),
     continuous: continuous.Sizes(_ODE),
-    theory: theory.Sizes(_MNIST, 0.01, 2, _ODE, 0.01, (0.01,)),
+    theory: theory.Sizes(_MNIST, _MNIST.with_loss("lookahead+decay", (0.5, 0.01)), 2, _ODE, 0.01, (0.01,)),
 }
 
 
@@ -148,4 +156,5 @@ def test_experiments_run_end_to_end(tmp_path, monkeypatch, seed):
             assert c["name"] and isinstance(c["passed"], bool) and len(c["detail"]) > 20
         for fig in rec["figures"]:
             assert (tmp_path / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(list((tmp_path / "models").iterdir())) == 3 * 2 + 1 + 1
+    # four losses x two seeds (shared by the policies and theory), one sequence model, one neural ODE
+    assert len(list((tmp_path / "models").iterdir())) == 4 * 2 + 1 + 1

@@ -7,13 +7,14 @@ docs/science.md §B2, §B5, §B7.5. On the test traces of the campaign's models:
   (is the decay hypothesis :math:`\rho<1` met?),
   the summable-residuals bound :math:`L_gS/c` and the geometric bound on the optimal depth, against the
   realised optimal depth of the recorded paths (do they hold, how tight are they?), at one price
-  :math:`c` per layer, for the reference model (deep supervision) and the residual-decay model;
+  :math:`c` per layer, for the reference model (deep supervision) and the campaign's depth-regularised
+  model (look-ahead consistency and residual decay, :data:`.regularizers.HEADLINE`);
 * the neural ODE's exit as a free-boundary problem (:class:`stochdepth.depth.FreeBoundaryExit`: a 1-D
   diffusion of the confidence's log-odds fitted on the calibration trace, its obstacle problem solved
   on a grid) against the Bellman regression policy on the same model, by their mean reward
   :math:`\mathbb E[\mathbf 1\{\text{right}\}-cU\tau]` on the test trace at several prices.
 
-Checks: the bounds hold wherever their hypotheses are met; the residual-decay regulariser meets the
+Checks: the bounds hold wherever their hypotheses are met; the depth-regularised model meets the
 decay hypothesis on every seed; the free-boundary exit's reward is within 5 standard errors of the
 Bellman policy's (or above) at every price.
 """
@@ -40,11 +41,11 @@ __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "repor
 
 @dataclass(frozen=True)
 class Sizes:
-    """The recipes (the reference and the residual-decay model of :mod:`.regularizers`, the neural ODE
-    of :mod:`.continuous`), the seeds, the price of the bounds and the prices of the exit comparison."""
+    """The recipes (the reference and the depth-regularised model of :mod:`.regularizers`, the neural
+    ODE of :mod:`.continuous`), the seeds, the price of the bounds and the prices of the exit comparison."""
 
     recipe: Recipe
-    decay_weight: float
+    regularised: Recipe
     seeds: int
     ode: Recipe
     bound_cost: float
@@ -54,7 +55,9 @@ class Sizes:
 SIZES: dict[str, Sizes] = {
     profile: Sizes(
         regularizers.SIZES[profile].recipe,
-        dict(regularizers.SIZES[profile].weights)["residual_decay"],
+        regularizers.SIZES[profile].recipe.with_loss(
+            regularizers.HEADLINE, dict(regularizers.SIZES[profile].weights)[regularizers.HEADLINE]
+        ),
         regularizers.SIZES[profile].seeds,
         continuous.SIZES[profile].recipe,
         0.01,
@@ -97,12 +100,9 @@ def _bounds(trace: Any, cost: float, rng: int) -> dict[str, Any]:
 def compute(sizes: Sizes, ctx: Context) -> Result:
     from stochdepth.depth import BellmanExit, ExitProblem, FreeBoundaryExit
 
-    bounds: dict[str, list[dict]] = {REFERENCE: [], "residual_decay": []}
+    bounds: dict[str, list[dict]] = {REFERENCE: [], sizes.regularised.loss: []}
     for s in training_seeds(ctx, sizes.seeds):
-        for loss, recipe in (
-            (REFERENCE, sizes.recipe),
-            ("residual_decay", sizes.recipe.with_loss("residual_decay", sizes.decay_weight)),
-        ):
+        for loss, recipe in ((REFERENCE, sizes.recipe), (sizes.regularised.loss, sizes.regularised)):
             bounds[loss].append(
                 _bounds(trained(recipe, s, ctx).test, sizes.bound_cost, ctx.rng(f"b{loss}{s}"))
             )
@@ -131,7 +131,8 @@ def checks(result: Result) -> list[Check]:
         if r[name]["hypotheses_met"]
     ]
     broken = [f"{loss} seed {k} {name}" for loss, k, name, b in where_met if not b["holds"]]
-    decay = result.bounds["residual_decay"]
+    regularised = result.sizes.regularised.loss
+    decay = result.bounds[regularised]
     gaps = [
         (r["cost"], r["free_boundary"]["reward"] - r["bellman"]["reward"],
          np.hypot(r["free_boundary"]["stderr"], r["bellman"]["stderr"]))
@@ -144,7 +145,7 @@ def checks(result: Result) -> list[Check]:
             f"{len(where_met)} bound(s) with hypotheses met of {2 * len(rows)}; broken: {broken or 'none'}",
         ),
         Check(
-            "the residual-decay regulariser meets the decay hypothesis rho < 1 on every seed",
+            f"the depth-regularised model ({regularised}) meets the decay hypothesis rho < 1 on every seed",
             all(r["decay_met"] for r in decay),
             "rho per seed [95% bootstrap interval]: "
             + ", ".join(f"{r['rate']:.3f} [{r['rate_low']:.3f}, {r['rate_high']:.3f}]" for r in decay),

@@ -35,8 +35,9 @@ from ..store import files_hash, write_json_atomic
 __all__ = ["LOSSES", "Recipe", "TrainedRun", "trained"]
 
 #: The losses a recipe may name: deep supervision (the baseline every depth regulariser adds to), the
-#: three depth regularisers of docs/science.md §B3 (each on top of deep supervision) and PonderNet's loss.
-LOSSES = ("deep_supervision", "expected_depth", "residual_decay", "lookahead", "pondernet")
+#: three depth regularisers of docs/science.md §B3 (each on top of deep supervision), look-ahead
+#: consistency and residual decay together, and PonderNet's loss.
+LOSSES = ("deep_supervision", "expected_depth", "residual_decay", "lookahead", "lookahead+decay", "pondernet")
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,10 @@ class Recipe:
         Channels / width / model dimension, and blocks / layers / Euler steps.
     loss : str
         One of :data:`LOSSES`.
-    weight : float
+    weight : float or (float, float)
         The weight of the loss's regulariser: :math:`\lambda` of the depth term on top of deep
-        supervision, the cost weight of the expected depth, or PonderNet's :math:`\beta`.
+        supervision, the cost weight of the expected depth, or PonderNet's :math:`\beta`; for
+        ``'lookahead+decay'`` the pair (look-ahead weight, residual-decay weight).
     n_samples, epochs, batch_size, lr : int, int, int, float
     data_seed : int
     task_settings, model_settings : tuple of (name, value)
@@ -72,7 +74,7 @@ class Recipe:
     n_samples: int
     epochs: int
     loss: str = "deep_supervision"
-    weight: float = 0.0
+    weight: float | tuple[float, float] = 0.0
     batch_size: int = 128
     lr: float = 3e-3
     data_seed: int = 0
@@ -87,14 +89,15 @@ class Recipe:
         if self.model not in ("conv", "mlp", "transformer", "ode"):
             raise ValueError(f"model must be 'conv', 'mlp', 'transformer' or 'ode', got {self.model!r}")
 
-    def with_loss(self, loss: str, weight: float) -> Recipe:
+    def with_loss(self, loss: str, weight: float | tuple[float, float]) -> Recipe:
         """The same recipe trained with another loss."""
         return Recipe(**{**asdict(self), "loss": loss, "weight": weight})
 
     @property
     def label(self) -> str:
         """A short name: task, model, shape and loss."""
-        w = f"({self.weight:g})" if self.loss != "deep_supervision" else ""
+        weights = self.weight if isinstance(self.weight, tuple) else (self.weight,)
+        w = f"({', '.join(f'{v:g}' for v in weights)})" if self.loss != "deep_supervision" else ""
         return f"{self.task}/{self.model}{self.width}x{self.depth}/{self.loss}{w}"
 
 
@@ -163,12 +166,14 @@ def make_loss(recipe: Recipe) -> Any:
         return nn.PonderNetLoss(beta=recipe.weight)
     if recipe.loss == "expected_depth":
         return nn.CompositeLoss(nn.ExpectedDepthLoss(cost_weight=recipe.weight), depth_weight=1.0)
-    term = (
-        nn.ResidualDecayPenalty(rate=2.0)
-        if recipe.loss == "residual_decay"
-        else nn.LookAheadPenalty(gain="prob")
-    )
-    return nn.CompositeLoss(term, depth_weight=recipe.weight)
+    # look-ahead consistency pulls each exit towards the next one's log-probability (a fixed target)
+    terms = {
+        "residual_decay": [nn.ResidualDecayPenalty(rate=2.0)],
+        "lookahead": [nn.LookAheadPenalty(fixed_target=True)],
+        "lookahead+decay": [nn.LookAheadPenalty(fixed_target=True), nn.ResidualDecayPenalty(rate=2.0)],
+    }[recipe.loss]
+    weights = list(recipe.weight) if isinstance(recipe.weight, tuple) else recipe.weight
+    return nn.CompositeLoss(terms, depth_weight=weights)
 
 
 def model_fingerprint() -> str:
