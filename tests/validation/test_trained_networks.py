@@ -20,8 +20,8 @@ from stochdepth.depth import Trace
 from validation import trained_networks as tn
 from validation.runner import Context, run_tasks
 from validation.trained_networks import continuous, policies, regularizers, sequence, theory
-from validation.trained_networks.measures import exit_accuracy, oracle_exit, rise
-from validation.trained_networks.zoo import Recipe, mean_interval, trained
+from validation.trained_networks.measures import depth_matters, exit_accuracy, oracle_exit, rise
+from validation.trained_networks.zoo import Recipe, interval_text, mean_interval, trained
 
 TASK_IDS = ["nets.regularizers", "nets.policies", "nets.sequence", "nets.continuous", "nets.theory"]
 
@@ -127,6 +127,14 @@ def test_mean_interval_is_a_student_interval():
     assert (m, hi - m) == pytest.approx((2.0, 4.302652729911275 / np.sqrt(3)))
     assert lo == pytest.approx(2 * m - hi)
     assert mean_interval([1.0])[1] == -np.inf
+
+
+def test_depth_matters_judges_the_mean_gap_over_seeds():
+    # gaps 0.04 and 0.025: the mean 0.0325 clears three points although one seed does not
+    check = depth_matters([0.97, 0.96], [0.93, 0.935])
+    assert check.passed and "per seed [0.04, 0.025]" in check.detail
+    assert not depth_matters([0.97, 0.96], [0.95, 0.94]).passed  # mean gap 0.02
+    assert interval_text([0.5, float("inf")]) == "[0.5, inf] (some never reach it)"
 
 
 def test_trained_runs_are_stored_and_reused(tmp_path, monkeypatch):

@@ -7,8 +7,9 @@ loss, trained once per seed and shared by the experiments; traces of the calibra
 the measures on traces are in :mod:`.measures`.
 
 :mod:`.regularizers` (``nets.regularizers``)
-    Depth matters on MNIST-1D; the depth regularisers of §B3 keep accuracy, make the residual norms decay
-    and make accuracy rise earlier than deep supervision alone and PonderNet's loss.
+    Depth matters on MNIST-1D; the depth regularisers of §B3 keep accuracy; the campaign's regulariser
+    (look-ahead consistency with a fixed target plus residual decay) makes the residual norms decay and
+    accuracy rise earlier than deep supervision alone and PonderNet's loss.
 :mod:`.policies` (``nets.policies``)
     Exit policies fitted on calibration traces: the Bellman policy against threshold and patience rules,
     the oracle, risk control; regularised models under the Bellman policy.

@@ -10,6 +10,8 @@ the experiments' results stay JSON-able.
   last.
 * :func:`oracle_exit` -- the exit a label-aware oracle would take: the first exit from which the
   prediction stays correct up to the last exit (``n_exits`` for samples the last exit gets wrong).
+
+And one verdict every experiment on a (task, model) pair gives: :func:`depth_matters`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["exit_accuracy", "oracle_exit", "rise"]
+__all__ = ["depth_matters", "exit_accuracy", "oracle_exit", "rise"]
+
+#: Depth matters when full depth beats half depth by this much (accuracy, mean over seeds).
+DEPTH_MATTERS = 0.03
 
 
 def exit_accuracy(trace: Any, *, n_boot: int = 1000, rng: Any = 0) -> dict[str, list[float]]:
@@ -58,3 +63,19 @@ def oracle_exit(trace: Any) -> np.ndarray:
     stays = np.flip(np.logical_and.accumulate(np.flip(correct, axis=1), axis=1), axis=1)
     first = np.where(stays.any(axis=1), stays.argmax(axis=1), L)
     return first.astype(np.int64)
+
+
+def depth_matters(final: Any, half: Any) -> Any:
+    """The check that depth matters for a (task, model) pair: the mean test accuracy over seeds of the
+    last exit at least :data:`DEPTH_MATTERS` above that of the exit at half depth. Both accuracies, their
+    difference per seed and its interval are in the detail."""
+    from ..runner import Check
+    from .zoo import interval_text
+
+    gap = np.subtract(final, half)
+    return Check(
+        f"depth matters: full depth >= half depth + {DEPTH_MATTERS * 100:.0f} points (mean over seeds)",
+        float(np.mean(gap)) >= DEPTH_MATTERS,
+        f"full {interval_text(final)}, half {interval_text(half)}, difference {interval_text(gap)}; "
+        f"per seed {[round(float(g), 4) for g in gap]}",
+    )

@@ -38,11 +38,11 @@ import numpy as np
 from stochdepth import plot
 
 from ..experiment import Experiment, Report
-from ..formatting import fmt, table
+from ..formatting import table
 from ..runner import Check, Context
 from . import regularizers
 from .regularizers import REFERENCE, training_seeds
-from .zoo import Recipe, mean_interval, trained
+from .zoo import Recipe, interval_text, trained
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "depth_to_reach", "report"]
 
@@ -245,7 +245,7 @@ def checks(result: Result) -> list[Check]:
             float(np.mean(saving)) >= 0.10,
             f"target accuracy per seed {np.round(result.target, 4).tolist()}; "
             f"saving per seed {[round(s, 3) for s in saving]}; layers: "
-            + ", ".join(f"{n} {_interval(need[n])}" for n in ("bellman", *BASELINES)),
+            + ", ".join(f"{n} {interval_text(need[n])}" for n in ("bellman", *BASELINES)),
         ),
         Check(
             f"risk-controlled threshold: drop > {sizes.epsilon} in at most {sizes.delta:.0%} of halvings",
@@ -262,26 +262,18 @@ def checks(result: Result) -> list[Check]:
             Check(
                 f"{loss} + Bellman: >= 20% fewer layers than deep supervision under its best policy",
                 float(np.mean(cut)) >= 0.20,
-                f"layers at the reference's full accuracy - 1 point: {_interval(depths)} "
-                f"against {_interval(ref)}; "
+                f"layers at the reference's full accuracy - 1 point: {interval_text(depths)} "
+                f"against {interval_text(ref)}; "
                 f"saving per seed {[round(c, 3) for c in cut]}",
             )
         )
     return out
 
 
-def _interval(values: Any) -> str:
-    v = np.asarray(values, float)
-    if not np.all(np.isfinite(v)):
-        return f"{[round(x, 2) for x in v.tolist()]} (some never reach it)"
-    m, lo, hi = mean_interval(v)
-    return f"{fmt(m, 4)} [{fmt(lo, 3)}, {fmt(hi, 3)}]"
-
-
 def report(result: Result, ctx: Context) -> Report:
     need, areas = result.depth_needed, result.areas
-    rows = [[n, _interval(need[n]), _interval(areas[n])] for n in need]
-    rows += [[f"{loss} + bellman", _interval(d), ""] for loss, d in result.regularised.items()]
+    rows = [[n, interval_text(need[n]), interval_text(areas[n])] for n in need]
+    rows += [[f"{loss} + bellman", interval_text(d), ""] for loss, d in result.regularised.items()]
     summary = table(
         ["policy", "layers to reach full depth - 1 point", "area to the oracle"],
         rows,
@@ -290,7 +282,7 @@ def report(result: Result, ctx: Context) -> Report:
     b = result.bounds
     bounds = table(
         ["lower bound (reward)", "dual gap", "distance to the oracle"],
-        [[_interval(b["lower"]), _interval(b["dual_gap"]), _interval(b["oracle_gap"])]],
+        [[interval_text(b["lower"]), interval_text(b["dual_gap"]), interval_text(b["oracle_gap"])]],
         caption=f"Bellman policy at c = {result.sizes.bounds_cost} per layer",
     )
     fig, axes = plot.figure(2, 1, width=4.2, height=3.3)

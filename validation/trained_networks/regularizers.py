@@ -46,8 +46,8 @@ from stochdepth import plot
 from ..experiment import Experiment, Report
 from ..formatting import fmt, table
 from ..runner import Check, Context
-from .measures import rise
-from .zoo import Recipe, mean_interval, trained
+from .measures import depth_matters, rise
+from .zoo import Recipe, interval_text, mean_interval, trained
 
 __all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
@@ -149,28 +149,17 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
     return Result(sizes, runs)
 
 
-def _interval(values: Any) -> str:
-    m, lo, hi = mean_interval(values)
-    return f"{fmt(m, 4)} [{fmt(lo, 3)}, {fmt(hi, 3)}]"
-
-
 def checks(result: Result) -> list[Check]:
     runs, sizes = result.runs, result.sizes
     ref = runs[REFERENCE]
-    gap = np.subtract(ref["final"], ref["half"])
     out = [
         Check(
             "reference reaches the target accuracy",
             float(np.mean(ref["final"])) >= sizes.target_accuracy,
-            f"last-exit test accuracy {_interval(ref['final'])} (mean, 95% t-interval over "
+            f"last-exit test accuracy {interval_text(ref['final'])} (mean, 95% t-interval over "
             f"{len(ref['final'])} seeds); target {sizes.target_accuracy:.2f}",
         ),
-        Check(
-            "depth matters: full depth >= half depth + 3 points, every seed",
-            bool(np.all(gap >= 0.03)),
-            f"full {_interval(ref['final'])}, half {_interval(ref['half'])}, gap per seed "
-            f"{[round(float(g), 4) for g in gap]}",
-        ),
+        depth_matters(ref["final"], ref["half"]),
     ]
     for loss in REGULARISERS:
         if loss not in runs:
@@ -181,7 +170,7 @@ def checks(result: Result) -> list[Check]:
             Check(
                 f"{loss}: last exit within 1 point of the reference",
                 acc_gap >= -0.01,
-                f"{_interval(reg['final'])} against {_interval(ref['final'])}",
+                f"{interval_text(reg['final'])} against {interval_text(ref['final'])}",
             )
         )
         effects = EFFECTS.get(loss, ())
@@ -190,9 +179,9 @@ def checks(result: Result) -> list[Check]:
                 Check(
                     f"{loss}: residual norms decay with depth (rho < 1 beyond its interval, every seed)",
                     bool(np.all(np.asarray(reg["decay_high"]) < 1.0)),
-                    f"rho {_interval(reg['decay'])} over seeds, "
+                    f"rho {interval_text(reg['decay'])} over seeds, "
                     f"upper ends {np.round(reg['decay_high'], 3).tolist()}; "
-                    f"deep supervision's {_interval(ref['decay'])}",
+                    f"deep supervision's {interval_text(ref['decay'])}",
                 )
             )
         if "earlier" in effects:
@@ -207,11 +196,12 @@ def _earlier(loss: str, runs: dict[str, dict[str, list[Any]]]) -> Check:
     others = [k for k in (REFERENCE, "pondernet") if k in runs]
     diffs = {k: np.subtract(reg["area"], runs[k]["area"]) for k in others}
     earlier = all(mean_interval(d)[1] > 0 for d in diffs.values())
-    detail = ", ".join(f"{k} by {_interval(d)}" for k, d in diffs.items())
+    detail = ", ".join(f"{k} by {interval_text(d)}" for k, d in diffs.items())
     return Check(
         f"{loss}: accuracy rises earlier than with {' and '.join(others)} (paired by seed)",
         earlier,
-        f"mean exit accuracy {_interval(reg['area'])}; above {detail} (differences per seed, 95% t-interval)",
+        f"mean exit accuracy {interval_text(reg['area'])}; above {detail} "
+        "(differences per seed, 95% t-interval)",
     )
 
 
@@ -220,10 +210,8 @@ def report(result: Result, ctx: Context) -> Report:
     rows, metrics = [], {}
     for loss, r in runs.items():
         metrics[loss] = {k: r[k] for k in ("final", "half", "decay", "area", "first", "seconds")}
-        rows.append(
-            [loss, _interval(r["final"]), _interval(r["half"]), _interval(r["decay"]), _interval(r["area"]),
-             _interval(r["first"]), fmt(float(np.mean(r["seconds"])), 3)]
-        )  # fmt: skip
+        cells = [interval_text(r[k]) for k in ("final", "half", "decay", "area", "first")]
+        rows.append([loss, *cells, fmt(float(np.mean(r["seconds"])), 3)])
     header = [
         "loss",
         "last exit",

@@ -32,7 +32,7 @@ from typing import Any
 from ..runner import Context
 from ..store import files_hash, write_json_atomic
 
-__all__ = ["LOSSES", "Recipe", "TrainedRun", "trained"]
+__all__ = ["LOSSES", "Recipe", "TrainedRun", "interval_text", "mean_interval", "trained"]
 
 #: The losses a recipe may name: deep supervision (the baseline every depth regulariser adds to), the
 #: three depth regularisers of docs/science.md §B3 (each on top of deep supervision), look-ahead
@@ -287,3 +287,17 @@ def mean_interval(values: Any) -> tuple[float, float, float]:
         return m, -math.inf, math.inf
     half = float(stats.t.ppf(0.975, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
     return m, m - half, m + half
+
+
+def interval_text(values: Any) -> str:
+    """``mean [low, high]`` of :func:`mean_interval`; the values themselves when some are infinite (a
+    depth never reached)."""
+    import numpy as np
+
+    from ..formatting import fmt
+
+    v = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(v)):
+        return f"{[round(x, 2) for x in v.tolist()]} (some never reach it)"
+    m, lo, hi = mean_interval(v)
+    return f"{fmt(m, 4)} [{fmt(lo, 3)}, {fmt(hi, 3)}]"
