@@ -720,8 +720,21 @@ CASES: list[Case] = [
     Case("depth.ConfidenceExit", depth.ConfidenceExit, lambda: {"threshold": 0.8}),
     Case("depth.EntropyExit", depth.EntropyExit, lambda: {"threshold": 0.3}),
     Case("depth.PatienceExit", depth.PatienceExit, lambda: {"patience": 2}),
-    Case("depth.BellmanExit", depth.BellmanExit, lambda: {"basis": stopping.Polynomial(2), "ridge": 1e-8}),
-    Case("depth.LookAheadExit", depth.LookAheadExit, lambda: {"basis": stopping.Polynomial(2)}),
+    Case(
+        "depth.BellmanExit",
+        depth.BellmanExit,
+        lambda: {"basis": stopping.Polynomial(2), "ridge": 1e-8, "features": ("confidence",)},
+    ),
+    Case(
+        "depth.LookAheadExit",
+        depth.LookAheadExit,
+        lambda: {"basis": stopping.Polynomial(2), "features": ("confidence", "entropy")},
+    ),
+    Case(
+        "depth.CrossValidatedExit",
+        depth.CrossValidatedExit,
+        lambda: {"candidates": [depth.ConfidenceExit(), depth.PatienceExit(2)], "folds": 3},
+    ),
     Case(
         "depth.RiskControlledExit",
         depth.RiskControlledExit,

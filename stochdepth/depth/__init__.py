@@ -28,7 +28,9 @@ the generic machinery of :mod:`stochdepth.stopping` (discrete depth) and :mod:`s
   (:mod:`stochdepth.depth.exit_problem`: :class:`ExitProblem`, observations kept apart from the
   label-dependent reward), the policies (:mod:`stochdepth.depth.exit_policies`: :class:`ConfidenceExit`,
   :class:`EntropyExit`, :class:`PatienceExit`, :class:`LookAheadExit`, :class:`BellmanExit` with
-  :class:`ExitBounds`, :class:`OracleExit`; :mod:`stochdepth.depth.risk`: :class:`RiskControlledExit`),
+  :class:`ExitBounds`, :class:`OracleExit`; :mod:`stochdepth.depth.risk`: :class:`RiskControlledExit`;
+  :mod:`stochdepth.depth.exit_selection`: :class:`CrossValidatedExit`, a candidate chosen by
+  cross-validation),
   their evaluation (:mod:`stochdepth.depth.exit_evaluation`: :class:`ExitEvaluation`,
   :class:`PolicyCurve`, :func:`policy_curve`, :func:`seed_curve`) and the theory on trained networks
   (:mod:`stochdepth.depth.exit_theory`: :func:`residual_decay`, :func:`trace_depth_bounds`,
@@ -53,6 +55,7 @@ from .exit_policies import (
     first_exit,
 )
 from .exit_problem import EXIT_FEATURES, ExitProblem, prediction_streaks
+from .exit_selection import CrossValidatedExit
 from .exit_theory import (
     ExitDiffusion,
     FreeBoundaryExit,
@@ -72,6 +75,7 @@ __all__ = [
     "BellmanExit",
     "BridgeResult",
     "ConfidenceExit",
+    "CrossValidatedExit",
     "EntropyExit",
     "ExitBounds",
     "ExitDiffusion",

@@ -27,7 +27,8 @@ on :meth:`ExitProblem.stopping_problem`, whose gains are declared unobserved.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -281,15 +282,37 @@ class PatienceExit(ExitPolicy):
 
 
 class _Regression(ExitPolicy):
-    """Policies that run a generic regression solver on the exit problem's stopping problem."""
+    """Policies that run a generic regression solver on the exit problem's stopping problem, on all its
+    features or on those named in ``features``."""
 
-    parameters = ("basis",)
+    parameters = ("basis", "features")
 
-    def __init__(self, basis: Basis | None = None) -> None:
+    def __init__(self, basis: Basis | None = None, features: Sequence[str] | None = None) -> None:
         if basis is not None and not isinstance(basis, Basis):
             raise TypeError(f"basis must be a stochdepth.stopping.Basis, got {basis!r}")
+        if features is not None:
+            if isinstance(features, str) or not isinstance(features, Sequence) or not features:
+                raise TypeError(f"features must be a non-empty sequence of feature names, got {features!r}")
+            features = tuple(features)
         self.basis = Polynomial(2) if basis is None else basis
+        self.features = features
         self._policy: Any = None
+
+    def _view(self, problem: ExitProblem) -> ExitProblem:
+        """``problem`` with only the policy's features (all of them when ``features`` is None)."""
+        if self.features is None:
+            return problem
+        missing = [f for f in self.features if f not in problem.feature_names]
+        if missing:
+            raise ValueError(
+                f"features {missing} are not in the problem's features {list(problem.feature_names)}"
+            )
+        idx = [problem.feature_names.index(f) for f in self.features]
+        return replace(problem, features=problem.features[:, :, idx], feature_names=self.features)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.features is None else f"{self.name} ({', '.join(self.features)})"
 
     def _check_size(self, calibration: ExitProblem) -> None:
         k = self.basis.n_functions(calibration.features.shape[2])
@@ -301,7 +324,7 @@ class _Regression(ExitPolicy):
             )
 
     def _exits(self, problem: ExitProblem) -> np.ndarray:
-        return self._policy.stopping_times(problem.stopping_problem())
+        return self._policy.stopping_times(self._view(problem).stopping_problem())
 
 
 class LookAheadExit(_Regression):
@@ -314,11 +337,14 @@ class LookAheadExit(_Regression):
     ----------
     basis : Basis, optional
         Regression basis (default ``Polynomial(2)``).
+    features : sequence of str, optional
+        Regress on these features of the problem only (default: all of them).
     """
 
     name = "look-ahead"
 
     def _fit(self, calibration: ExitProblem, rng: RNGLike) -> None:
+        calibration = self._view(calibration)
         self._check_size(calibration)
         self._policy = OneStepLookAhead.fit(
             calibration.stopping_problem(), basis=self.basis, rng=rng, ridge=_RIDGE
@@ -383,17 +409,24 @@ class BellmanExit(_Regression):
         Ridge penalty on the column-scaled coefficients (default ``1e-8``: it keeps designs with
         collinear columns -- a binary feature and its square -- on the fast Cholesky path, at a
         relative bias of that order).
+    features : sequence of str, optional
+        Regress on these features of the problem only (default: all of them). Fewer features with a
+        richer basis can beat many with a poor one on a small calibration split; to choose, see
+        :class:`~stochdepth.depth.CrossValidatedExit`.
     """
 
     name = "bellman"
-    parameters = ("basis", "ridge")
+    parameters = ("basis", "ridge", "features")
 
-    def __init__(self, basis: Basis | None = None, ridge: float = _RIDGE) -> None:
-        super().__init__(basis)
+    def __init__(
+        self, basis: Basis | None = None, ridge: float = _RIDGE, features: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(basis, features)
         self.ridge = check_real("ridge", ridge, lo=0.0)
         self._solver = LongstaffSchwartz(self.basis, ridge=self.ridge, dual=RegressionMartingale())
 
     def _fit(self, calibration: ExitProblem, rng: RNGLike) -> None:
+        calibration = self._view(calibration)
         self._check_size(calibration)
         self._policy = self._solver.fit(calibration.stopping_problem(), rng)
 
@@ -414,8 +447,9 @@ class BellmanExit(_Regression):
                 f"test is priced at cost={test.cost} ({test.cost_unit}), the policy was fitted at "
                 f"cost={self._calibration.cost} ({self._calibration.cost_unit})"
             )
-        sp = test.stopping_problem()
-        sol = self._solver.solve_split(self._calibration.stopping_problem(), sp, rng, policy=self._policy)
+        sp = self._view(test).stopping_problem()
+        cal = self._view(self._calibration).stopping_problem()
+        sol = self._solver.solve_split(cal, sp, rng, policy=self._policy)
         prophet = Estimate.from_samples(sp.payoffs.max(axis=1))
         return ExitBounds(sol.lower, sol.upper, prophet, sol.upper_valid, sol)
 
