@@ -22,10 +22,10 @@ exit accuracy higher, paired by seed, beyond the 95% interval of the differences
 checked for the effect it is built for (residual decay: :math:`\rho<1`; look-ahead: the earlier rise);
 the other measurements of every loss are reported in the table, not judged.
 
-How the weights were chosen (calibration split, full-profile recipe). Session 3, seeds 0-2: 0.1 and 1
+How the weights were chosen (calibration split, full-profile recipe). Earlier, on seeds 0-2: 0.1 and 1
 for the expected depth, 0.001 and 0.003 for the residual decay, the largest whose mean last-exit
 calibration accuracy stays within one point of the reference's (0.9767/0.9760 and 0.9780/0.9653 against
-0.9780). Session 6, seeds 0-4, look-ahead with a fixed target at 0.3, 0.5, 1 and 3: the same rule gives
+0.9780). Then, on seeds 0-4, look-ahead with a fixed target at 0.3, 0.5, 1 and 3: the same rule gives
 0.5 (0.9752, 0.9712, 0.9547, 0.9267 against 0.9760). For the pair, the look-ahead weight 0.5 with the
 residual decay at 0.001 or 0.0003: the rule would take 0.001 (0.9668 against 0.9760), but its *test*
 last exit on those seeds was 1.1 points below the reference, so 0.0003 (0.9696) was taken after seeing
