@@ -33,8 +33,8 @@ Early-exit models, data and traces (docs/science.md §B1, §B4, §B7):
   (continuous depth, optionally SDE, an exit at every Euler step);
 * :class:`ProbedModel` -- forward hooks on the blocks of any network and linear probes fitted afterwards;
 * offline tasks with fixed splits (:mod:`stochdepth.nn.data`): :func:`load_digits`, :func:`load_mnist1d`,
-  :func:`gaussian_mixture`, :func:`parity_sequences`, :func:`pointer_chasing`, as a :class:`Dataset` of
-  :class:`Split` objects;
+  :func:`gaussian_mixture`, :func:`parity_sequences`, :func:`pointer_chasing`, :func:`marked_value`, as a
+  :class:`Dataset` of :class:`Split` objects;
 * :func:`record_trace` -- a model run over a split as a :class:`~stochdepth.depth.Trace` (numpy, one file),
   :func:`load_trace` and :func:`model_signature`.
 """
@@ -57,6 +57,7 @@ from .data import (
     gaussian_mixture,
     load_digits,
     load_mnist1d,
+    marked_value,
     parity_sequences,
     pointer_chasing,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "load_mnist1d",
     "load_trace",
     "make_loss",
+    "marked_value",
     "model_signature",
     "parity_sequences",
     "pointer_chasing",

@@ -39,6 +39,7 @@ __all__ = [
     "gaussian_mixture",
     "load_digits",
     "load_mnist1d",
+    "marked_value",
     "parity_sequences",
     "pointer_chasing",
 ]
@@ -431,3 +432,57 @@ def pointer_chasing(
     tokens = np.concatenate([(seq_len * n_values + hops)[:, None], perm_ptr * n_values + values], axis=1)
     difficulty = hops / max_hops
     return _make("pointer_chasing", tokens, y, difficulty.astype(np.float64), n_values, sizes, gen, None, dev)
+
+
+def marked_value(
+    n_samples: int = 4000,
+    *,
+    seq_len: int = 16,
+    n_values: int = 4,
+    rng: RNGLike = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    device: Any = "cpu",
+) -> Dataset:
+    r"""Read the value that follows a marker placed at a random distance from the first position.
+
+    A sample is a classification token (id ``V + 1``, position 0) followed by ``T = seq_len`` random
+    values :math:`v_1,\dots,v_T\in\{0,\dots,V-1\}`, one of which, at position :math:`p\sim
+    U\{1,\dots,T-1\}`, is replaced by the marker (id ``V``); the label is :math:`v_{p+1}`, the value
+    right after the marker (``seq_len + 1`` tokens, vocabulary ``V + 2``). Every value is a distractor
+    except the marked one. Read at the classification token by a Transformer whose attention reaches
+    ``w`` positions per layer (``SequenceTransformer(window=w, readout='first')``), the answer has to be
+    carried :math:`p` positions, so a sample needs about :math:`p/w` layers: the distance sets the
+    depth a sample needs. The difficulty is :math:`(p-1)/(T-2)`.
+
+    Parameters
+    ----------
+    n_samples, seq_len : int
+        ``seq_len >= 3``.
+    n_values : int
+        Number of classes :math:`V\ge2`.
+    rng, val_fraction, test_fraction, device
+        As in :func:`load_digits` (inputs are ``int64`` token ids).
+
+    Examples
+    --------
+    >>> from stochdepth.nn import marked_value
+    >>> data = marked_value(200, seq_len=6, n_values=3, rng=0)
+    >>> x, y = data.train.x, data.train.y
+    >>> p = (x == 3).int().argmax(dim=1)  # the marker's position
+    >>> bool((x[range(len(y)), p + 1] == y).all()), tuple(x.shape[1:])
+    (True, (7,))
+    """
+    n_samples = check_int("n_samples", n_samples, min=1)
+    seq_len = check_int("seq_len", seq_len, min=3)
+    n_values = check_int("n_values", n_values, min=2)
+    sizes, dev, _ = _prepare(n_samples, val_fraction, test_fraction, n_values, device)
+    gen = as_generator(rng)
+    values = gen.integers(0, n_values, (n_samples, seq_len))
+    position = gen.integers(1, seq_len, n_samples)  # the marker's position, 1 .. seq_len - 1
+    tokens = np.concatenate([np.full((n_samples, 1), n_values + 1), values], axis=1)
+    rows = np.arange(n_samples)
+    tokens[rows, position] = n_values
+    y = tokens[rows, position + 1]
+    difficulty = (position - 1) / (seq_len - 2)
+    return _make("marked_value", tokens, y, difficulty.astype(np.float64), n_values, sizes, gen, None, dev)

@@ -32,8 +32,9 @@ __all__ = ["SequenceTransformer"]
 
 
 class _Layer(torch.nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float, window: int | None) -> None:
         super().__init__()
+        self.window = window
         self.ln1 = torch.nn.LayerNorm(d_model)
         self.attn = torch.nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
         self.ln2 = torch.nn.LayerNorm(d_model)
@@ -44,7 +45,11 @@ class _Layer(torch.nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         z = self.ln1(h)
-        a = h + self.drop(self.attn(z, z, z, need_weights=False)[0])
+        mask = None
+        if self.window is not None:  # True where attention is not allowed: tokens further than the window
+            i = torch.arange(h.shape[1], device=h.device)
+            mask = (i[:, None] - i[None, :]).abs() > self.window
+        a = h + self.drop(self.attn(z, z, z, need_weights=False, attn_mask=mask)[0])
         return a + self.drop(self.mlp(self.ln2(a)))
 
 
@@ -67,6 +72,11 @@ class SequenceTransformer(EarlyExitModel):
     readout : {'mean', 'first'}
         What an exit head reads: the mean of the (layer-normalised) token states, or the state of the
         first token alone (a classification token, as in BERT, Devlin et al. 2019).
+    window : int, optional
+        Sliding-window attention (Beltagy et al. 2020, *Longformer*): token :math:`i` attends only to
+        tokens :math:`j` with :math:`|i-j|\\le` ``window``, so information travels at most ``window``
+        positions per layer and a token ``k`` positions from the readout needs at least
+        :math:`\\lceil k/\\text{window}\\rceil` layers to reach it. ``None`` (default): full attention.
     halting, rng, device, dtype
         As in :class:`~stochdepth.nn.ResidualMLP`.
 
@@ -83,7 +93,8 @@ class SequenceTransformer(EarlyExitModel):
     -----
     Inputs are ``int64`` token ids ``(batch, seq_len)``, ``seq_len <= max_len``, all of the same length
     (no padding mask). FLOPs per layer and token:
-    :math:`2(4d^2+2Td+2d\\,d_{\\rm ff})` (projections, scores and weighted sum, feed-forward).
+    :math:`2(4d^2+2Td+2d\\,d_{\\rm ff})` (projections, scores and weighted sum, feed-forward); a
+    ``window`` masks scores but does not skip computing them, so it leaves the FLOPs as they are.
     """
 
     input_dtype = torch.int64
@@ -101,6 +112,7 @@ class SequenceTransformer(EarlyExitModel):
         dropout: float = 0.0,
         input_exit: bool = False,
         readout: str = "mean",
+        window: int | None = None,
         halting: bool = False,
         rng: RNGLike = 0,
         device: Any = "cpu",
@@ -119,12 +131,13 @@ class SequenceTransformer(EarlyExitModel):
         dropout = check_real("dropout", dropout, lo=0.0, hi=1.0, hi_open=True)
         self.input_exit = check_bool("input_exit", input_exit)
         self.readout = check_choice("readout", readout, ("mean", "first"))
+        self.window = None if window is None else check_int("window", window, min=1)
         dev, dt, gen = setup(rng, device, dtype)
         self.n_exits = self.depth + int(self.input_exit)
         self.embed = torch.nn.Embedding(self.vocab_size, self.d_model)
         self.position = torch.nn.Embedding(self.max_len, self.d_model)
         self.layers = torch.nn.ModuleList(
-            _Layer(self.d_model, self.n_heads, self.d_ff, dropout) for _ in range(self.depth)
+            _Layer(self.d_model, self.n_heads, self.d_ff, dropout, self.window) for _ in range(self.depth)
         )
         self.exit_norms = torch.nn.ModuleList(torch.nn.LayerNorm(self.d_model) for _ in range(self.n_exits))
         self.heads = Heads(self.n_exits, self.d_model, self.n_classes, halting)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -152,6 +153,24 @@ def test_bad_inputs_raise_before_any_work(seed):
         tr(torch.zeros(2, 5, dtype=torch.int64))
 
 
+def test_window_bounds_how_far_a_token_reaches_per_layer(seed):
+    # with window w, a token k positions from the first can change the first token's state (what a
+    # readout="first" exit reads) only from layer ceil(k / w) on; without a window, from layer 1
+    w, depth, T = 2, 3, 9
+    model = SequenceTransformer(5, 2, max_len=T, d_model=8, n_heads=2, depth=depth, window=w, rng=seed)
+    full = SequenceTransformer(5, 2, max_len=T, d_model=8, n_heads=2, depth=depth, rng=seed)
+    x = torch.as_tensor(np.random.default_rng(seed).integers(0, 5, (4, T)))
+    for k in range(1, T):
+        y = x.clone()
+        y[:, k] = (y[:, k] + 1) % 5
+        with torch.no_grad():
+            a, b = model(x).hidden, model(y).hidden
+            c, d = full(x).hidden, full(y).hidden
+        moved = [not torch.allclose(a[l][:, 0], b[l][:, 0]) for l in range(depth)]
+        assert moved == [l + 1 >= -(-k // w) for l in range(depth)], (k, moved)
+        assert not torch.allclose(c[0][:, 0], d[0][:, 0])
+
+
 @pytest.mark.parametrize(
     ("call", "err", "match"),
     [
@@ -163,6 +182,7 @@ def test_bad_inputs_raise_before_any_work(seed):
         (lambda: ConvResNet(1, 2, kernel_size=4), ValueError, "kernel_size"),
         (lambda: ConvResNet(1, 2, pool_size=0), ValueError, "pool_size"),
         (lambda: SequenceTransformer(3, 2, max_len=4, d_model=6, n_heads=4), ValueError, "n_heads"),
+        (lambda: SequenceTransformer(3, 2, max_len=4, d_model=4, n_heads=2, window=0), ValueError, "window"),
         (lambda: NeuralODE(3, 3, 2, noise=-1.0), ValueError, "noise"),
         (lambda: NeuralODE(3, 3, 2, device="cuda:99"), ValueError, "device"),
     ],

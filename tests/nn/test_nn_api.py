@@ -65,6 +65,7 @@ def test_root_package_loads_nn_lazily():
         "load_digits",
         "load_mnist1d",
         "load_trace",
+        "marked_value",
         "model_signature",
         "parity_sequences",
         "pointer_chasing",

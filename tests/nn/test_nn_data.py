@@ -13,6 +13,7 @@ from stochdepth.nn import (  # noqa: E402
     gaussian_mixture,
     load_digits,
     load_mnist1d,
+    marked_value,
     parity_sequences,
     pointer_chasing,
 )
@@ -136,6 +137,21 @@ def test_pointer_chasing_single_cycle_and_distinct_values(seed):
     assert counts[0] == 0 and np.all(counts[1:] > 0)
 
 
+def test_marked_value_label_follows_the_one_marker(seed):
+    T, V = 9, 3
+    ds = marked_value(600, seq_len=T, n_values=V, rng=seed)
+    _check_dataset(ds, V)
+    x = ds.train.x
+    assert x.shape[1] == T + 1 and torch.all(x[:, 0] == V + 1)  # the classification token
+    assert torch.all((x[:, 1:] == V).sum(1) == 1) and torch.all(x[:, 1:] < V + 1)
+    p = (x == V).int().argmax(dim=1)
+    assert int(p.min()) >= 1 and int(p.max()) <= T - 1
+    assert torch.equal(x[torch.arange(len(p)), p + 1], ds.train.y)
+    assert torch.allclose(ds.train.difficulty, (p - 1).double() / (T - 2))
+    # every distance occurs (1 .. T-1 over 360 training samples; each has probability 1/8)
+    assert set(p.tolist()) == set(range(1, T))
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -149,6 +165,8 @@ def test_pointer_chasing_single_cycle_and_distinct_values(seed):
         (lambda: pointer_chasing(100, seq_len=4, max_hops=4, single_cycle=True), "max_hops"),
         (lambda: pointer_chasing(100, seq_len=8, n_values=4, distinct_values=True), "n_values"),
         (lambda: load_digits(device="nonsense"), "device"),
+        (lambda: marked_value(100, seq_len=2), "seq_len"),
+        (lambda: marked_value(100, n_values=1), "n_values"),
     ],
 )
 def test_bad_arguments_raise_naming_the_parameter(call, match):

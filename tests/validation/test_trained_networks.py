@@ -44,14 +44,15 @@ TINY = {
     ),
     sequence: sequence.Sizes(
         Recipe(
-            "pointer",
+            "marked",
             "transformer",
             width=8,
             depth=2,
             n_samples=400,
             epochs=1,
             batch_size=64,
-            task_settings=(("seq_len", 4), ("n_values", 2), ("max_hops", 2)),
+            task_settings=(("seq_len", 4), ("n_values", 2)),
+            model_settings=(("window", 1), ("readout", "first")),
         ),
         1,
         0.5,

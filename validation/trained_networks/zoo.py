@@ -46,9 +46,9 @@ class Recipe:
 
     Attributes
     ----------
-    task : {'mnist1d', 'digits', 'pointer'}
-        MNIST-1D signals, scikit-learn's 8x8 digits, or pointer chasing (a sequence task whose number of
-        hops varies per sample).
+    task : {'mnist1d', 'digits', 'pointer', 'marked'}
+        MNIST-1D signals, scikit-learn's 8x8 digits, or a sequence task whose difficulty varies per
+        sample: pointer chasing (the number of hops) or the marked value (the distance to the marker).
     model : {'conv', 'mlp', 'transformer', 'ode'}
         :class:`~stochdepth.nn.ConvResNet` (1-D for MNIST-1D, 2-D for digits),
         :class:`~stochdepth.nn.ResidualMLP`, :class:`~stochdepth.nn.SequenceTransformer`,
@@ -84,8 +84,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.task not in ("mnist1d", "digits", "pointer"):
-            raise ValueError(f"task must be 'mnist1d', 'digits' or 'pointer', got {self.task!r}")
+        if self.task not in ("mnist1d", "digits", "pointer", "marked"):
+            raise ValueError(f"task must be 'mnist1d', 'digits', 'pointer' or 'marked', got {self.task!r}")
         if self.model not in ("conv", "mlp", "transformer", "ode"):
             raise ValueError(f"model must be 'conv', 'mlp', 'transformer' or 'ode', got {self.model!r}")
 
@@ -124,7 +124,8 @@ def dataset(recipe: Recipe, device: str = "cpu") -> Any:
         return nn.load_mnist1d(recipe.n_samples, rng=recipe.data_seed, device=device, **settings)
     if recipe.task == "digits":
         return nn.load_digits(rng=recipe.data_seed, device=device, **settings)
-    return nn.pointer_chasing(recipe.n_samples, rng=recipe.data_seed, device=device, **settings)
+    generator = nn.pointer_chasing if recipe.task == "pointer" else nn.marked_value
+    return generator(recipe.n_samples, rng=recipe.data_seed, device=device, **settings)
 
 
 def build_model(recipe: Recipe, data: Any, seed: int, device: str = "cpu") -> Any:
