@@ -294,7 +294,8 @@ def checks(result: Result) -> list[Check]:
 
 def report(result: Result, ctx: Context) -> Report:
     need, areas = result.depth_needed, result.areas
-    rows = [[n, interval_text(need[n]), interval_text(areas[n])] for n in need]
+    # the oracle's area to itself is 0 by definition (nan where its front is a single point)
+    rows = [[n, interval_text(need[n]), "0" if n == "oracle" else interval_text(areas[n])] for n in need]
     rows += [[f"{loss} + bellman", interval_text(d), ""] for loss, d in result.regularised.items()]
     summary = table(
         ["policy", "layers to reach full depth - 1 point", "area to the oracle"],
