@@ -5,9 +5,10 @@ Usage::
     python benchmarks/bench_trained.py [--quick] [--threads N] [--seeds K] [--out PATH]
 
 The recipe is the full profile's reference model of ``validation/trained_networks/regularizers.py``
-(ConvResNet, 64 channels, 4 blocks, global pooling at the exits, MNIST-1D with 5000 signals: 3500 to train, 500 to validate, 1000 to
-test; deep supervision; AdamW with a cosine schedule, 20 epochs). For each seed it reports the test
-accuracy of the last exit and of the exit at half depth, and two times measured side by side in one run:
+(ConvResNet, 64 channels, 4 blocks, global pooling at the exits, MNIST-1D with 5000 signals: 3500 to
+train, 500 to validate, 1000 to test; deep supervision; AdamW with a cosine schedule, 20 epochs). For
+each seed it reports the test accuracy of the last exit and of the exit at half depth, and two times
+measured side by side in one run:
 
 * ``fit``: :func:`stochdepth.nn.fit` as the campaign calls it (validation pass every epoch, best epoch
   kept, checkpoints off);
