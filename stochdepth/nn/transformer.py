@@ -32,9 +32,8 @@ __all__ = ["SequenceTransformer"]
 
 
 class _Layer(torch.nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float, window: int | None) -> None:
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
-        self.window = window
         self.ln1 = torch.nn.LayerNorm(d_model)
         self.attn = torch.nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
         self.ln2 = torch.nn.LayerNorm(d_model)
@@ -43,12 +42,8 @@ class _Layer(torch.nn.Module):
         )
         self.drop = torch.nn.Dropout(dropout)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         z = self.ln1(h)
-        mask = None
-        if self.window is not None:  # True where attention is not allowed: tokens further than the window
-            i = torch.arange(h.shape[1], device=h.device)
-            mask = (i[:, None] - i[None, :]).abs() > self.window
         a = h + self.drop(self.attn(z, z, z, need_weights=False, attn_mask=mask)[0])
         return a + self.drop(self.mlp(self.ln2(a)))
 
@@ -137,7 +132,7 @@ class SequenceTransformer(EarlyExitModel):
         self.embed = torch.nn.Embedding(self.vocab_size, self.d_model)
         self.position = torch.nn.Embedding(self.max_len, self.d_model)
         self.layers = torch.nn.ModuleList(
-            _Layer(self.d_model, self.n_heads, self.d_ff, dropout, self.window) for _ in range(self.depth)
+            _Layer(self.d_model, self.n_heads, self.d_ff, dropout) for _ in range(self.depth)
         )
         self.exit_norms = torch.nn.ModuleList(torch.nn.LayerNorm(self.d_model) for _ in range(self.n_exits))
         self.heads = Heads(self.n_exits, self.d_model, self.n_classes, halting)
@@ -163,15 +158,18 @@ class SequenceTransformer(EarlyExitModel):
             raise ValueError(f"x must hold token ids in [0, {self.vocab_size}), got [{x.min()}, {x.max()}]")
         pos = torch.arange(seq_len, device=x.device)
         h = self.embed(x) + self.position(pos)
-        hidden, norms = residual_pass(h, self.layers, _layer_step, self.input_exit)
+        mask = None
+        if self.window is not None:  # True where attention is not allowed: tokens beyond the window
+            mask = (pos[:, None] - pos[None, :]).abs() > self.window
+
+        def step(layer: _Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            new = layer(h, mask)
+            return new, new - h
+
+        hidden, norms = residual_pass(h, self.layers, step, self.input_exit)
         if self.readout == "mean":
             features = [norm(z).mean(dim=1) for norm, z in zip(self.exit_norms, hidden)]
         else:
             features = [norm(z[:, 0]) for norm, z in zip(self.exit_norms, hidden)]
         norm_flops = float((seq_len if self.readout == "mean" else 1) * self.d_model * 6)
         return exit_outputs(self.heads, features, hidden, norms, self.block_flops(seq_len), norm_flops)
-
-
-def _layer_step(layer: _Layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    new = layer(h)
-    return new, new - h

@@ -186,7 +186,8 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
         n: [depth_to_reach(c[n].mean_depth, c[n].accuracy, t) for c, t in zip(per_seed, target)]
         for n in names
     }
-    areas = {n: [float(c[n].area_to(c["oracle"])) for c in per_seed] for n in names}
+    # the oracle's area to itself is 0 by definition (area_to gives nan where its front is one point)
+    areas = {n: [0.0 if n == "oracle" else float(c[n].area_to(c["oracle"])) for c in per_seed] for n in names}
     pooled = {n: seed_curve([c[n] for c in per_seed]) if len(seeds) > 1 else per_seed[0][n] for n in names}
     curves = {
         n: {
@@ -294,8 +295,7 @@ def checks(result: Result) -> list[Check]:
 
 def report(result: Result, ctx: Context) -> Report:
     need, areas = result.depth_needed, result.areas
-    # the oracle's area to itself is 0 by definition (nan where its front is a single point)
-    rows = [[n, interval_text(need[n]), "0" if n == "oracle" else interval_text(areas[n])] for n in need]
+    rows = [[n, interval_text(need[n]), interval_text(areas[n])] for n in need]
     rows += [[f"{loss} + bellman", interval_text(d), ""] for loss, d in result.regularised.items()]
     summary = table(
         ["policy", "layers to reach full depth - 1 point", "area to the oracle"],

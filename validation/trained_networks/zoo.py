@@ -32,7 +32,10 @@ from typing import Any
 from ..runner import Context
 from ..store import files_hash, write_json_atomic
 
-__all__ = ["LOSSES", "Recipe", "TrainedRun", "interval_text", "mean_interval", "trained"]
+__all__ = ["LOSSES", "TASKS", "Recipe", "TrainedRun", "interval_text", "mean_interval", "trained"]
+
+#: The tasks a recipe may name (see :func:`dataset`).
+TASKS = ("mnist1d", "digits", "pointer", "marked")
 
 #: The losses a recipe may name: deep supervision (the baseline every depth regulariser adds to), the
 #: three depth regularisers of docs/science.md §B3 (each on top of deep supervision), look-ahead
@@ -84,8 +87,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.task not in ("mnist1d", "digits", "pointer", "marked"):
-            raise ValueError(f"task must be 'mnist1d', 'digits', 'pointer' or 'marked', got {self.task!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.model not in ("conv", "mlp", "transformer", "ode"):
             raise ValueError(f"model must be 'conv', 'mlp', 'transformer' or 'ode', got {self.model!r}")
 
