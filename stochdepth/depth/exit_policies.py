@@ -399,7 +399,8 @@ class BellmanExit(_Regression):
     reward :math:`R_l` on a basis of :math:`F_l` (the gain :math:`\hat g_l`, since the policy cannot see
     the label) and ``cash`` on it (the continuation value :math:`\hat C_l`); exit where
     :math:`\hat g_l(F_l)\ge\hat C_l(F_l)` (Longstaff & Schwartz 2001, through
-    :class:`~stochdepth.stopping.LongstaffSchwartz`). Fitting costs two least-squares fits per exit.
+    :class:`~stochdepth.stopping.LongstaffSchwartz`). Both regressions of an exit share one design
+    and one factorisation, so fitting costs about one least-squares fit per exit.
 
     Parameters
     ----------

@@ -51,19 +51,42 @@ def fit_layer(
 ) -> LayerFit:
     r"""Least squares :math:`\min_\beta\|B\beta-y\|^2+\text{ridge}\,m\|\beta\|^2` on column-scaled :math:`B`.
 
+    One target of :func:`fit_layers` (see there). ``fitted_out`` (``(m,)``), when given, receives the
+    fitted values.
+    """
+    out = None if fitted_out is None else fitted_out[:, None]
+    return fit_layers(
+        basis, X, y[:, None], rng=rng, ridge=ridge, max_condition=max_condition, fitted_out=out
+    )[0]
+
+
+def fit_layers(
+    basis: Basis,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    rng: np.random.Generator | None,
+    ridge: float = 0.0,
+    max_condition: float = 1e10,
+    fitted_out: np.ndarray | None = None,
+) -> list[LayerFit]:
+    r"""Least squares of each column of ``Y`` (``(m, r)``) on the same column-scaled design :math:`B`.
+
+    The basis is fitted to ``X`` once and the design, its Gram matrix and its factor serve every
+    target, so ``r`` regressions on the same features cost about one.
     Well-conditioned designs (:math:`\kappa(B)\le10^6`) use the Cholesky factor of the normal equations;
     others a truncated SVD with relative cut-off ``1 / max_condition``. A design with
-    :math:`\kappa(B)>` ``max_condition`` is flagged ``"ill-conditioned"`` in the fit's note (the solvers
-    report it in their status). Fewer samples than basis functions, or features with no spread, give a
-    constant fit with a note. ``fitted_out`` (``(m,)``), when given, receives the fitted values.
+    :math:`\kappa(B)>` ``max_condition`` is flagged ``"ill-conditioned"`` in the fits' note (the solvers
+    report it in their status). Fewer samples than basis functions, or features with no spread, give
+    constant fits with a note. ``fitted_out`` (``(m, r)``), when given, receives the fitted values.
     """
-    m = int(y.size)
+    m, r = Y.shape
 
-    def const(note: str) -> LayerFit:
-        fit = constant_fit(y, note)
+    def const(note: str) -> list[LayerFit]:
+        fits = [constant_fit(Y[:, j], note) for j in range(r)]
         if fitted_out is not None:
-            fitted_out[:] = fit.coef[0]
-        return fit
+            fitted_out[:] = [f.coef[0] for f in fits]
+        return fits
 
     if m == 0:
         return const("no regression sample at this layer")
@@ -85,24 +108,29 @@ def fit_layer(
     cond = math.sqrt(float(ev[-1]) / lo) if lo > 0 else math.inf
     note = ""
     if cond <= NORMAL_EQUATIONS_MAX_CONDITION:
-        rhs = (B.T @ y) / (m * norms)
+        rhs = (B.T @ Y) / (m * norms[:, None])
         coef = sla.cho_solve(sla.cho_factor(G, lower=True), rhs)
     else:
         Bs = B / norms
         if ridge > 0:
             A = np.vstack([Bs, math.sqrt(ridge * m) * np.eye(k)])
-            rhs_y = np.concatenate([y, np.zeros(k)])
+            rhs_y = np.vstack([Y, np.zeros((k, r))])
         else:
-            A, rhs_y = Bs, y
+            A, rhs_y = Bs, Y
         coef = np.linalg.lstsq(A, rhs_y, rcond=1.0 / max_condition)[0]
         if cond > max_condition:
             note = (
                 f"ill-conditioned design (condition number {cond:.3g} > {max_condition:.3g}): truncated SVD"
             )
-    if not np.all(np.isfinite(coef)):
-        return const("regression produced non-finite coefficients: constant fit")
-    coef = coef / norms
-    fit = LayerFit(fb, coef, cond, m, note)
-    if fitted_out is not None:
-        fitted_out[:] = B @ coef
-    return fit
+    coef = coef / norms[:, None]
+    fits = []
+    for j in range(r):
+        if np.all(np.isfinite(coef[:, j])):
+            fits.append(LayerFit(fb, coef[:, j].copy(), cond, m, note))
+            if fitted_out is not None:
+                fitted_out[:, j] = B @ coef[:, j]
+        else:
+            fits.append(constant_fit(Y[:, j], "regression produced non-finite coefficients: constant fit"))
+            if fitted_out is not None:
+                fitted_out[:, j] = fits[-1].coef[0]
+    return fits

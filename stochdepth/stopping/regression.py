@@ -39,7 +39,7 @@ from scipy import stats as st
 from .._checks import check_bool, check_finite_result, check_int, check_real
 from .._results import Estimate, Status
 from ..random import RNGLike, spawn
-from ._regress import fit_layer
+from ._regress import fit_layer, fit_layers
 from .base import StoppingSolution, StoppingSolver
 from .basis import Basis, Polynomial
 from .duals import AndersenBroadie, PerfectForesight, RegressionMartingale, _DualContext
@@ -153,50 +153,44 @@ def _fit_policy(
     Z = train.payoffs
     L = train.horizon
     cash = Z[:, L].copy()
-    streams = spawn(rng, 2 * L + 1)
+    streams = spawn(rng, L + 1)
     fits: list[Any] = [None] * L
     conds = np.ones(L)
     notes = []
     gain_fits = None
-    decide = Z
+    fit_args = {"ridge": ridge, "max_condition": max_condition}
     if not train.observed:
-        # the policy cannot see G_l: it acts on E[G_l | X_l], a regression of its own (§B7.2)
-        gain_fits = []
-        decide = np.empty_like(Z)
-        for l in range(L + 1):
-            fit = fit_layer(
-                basis,
-                train.features[:, l],
-                train.gains[:, l],
-                rng=np.random.default_rng(streams[L + l]),
-                ridge=ridge,
-                max_condition=max_condition,
-                fitted_out=decide[:, l],
-            )
-            gain_fits.append(fit)
-            if fit.note:
-                notes.append(f"gain at layer {l}: {fit.note}")
-        decide = decide * train.discount_factors[None, :] - train.cumulative_costs[None, :]
+        # the policy cannot see G_l: it acts on E[G_l | X_l], a regression of its own (§B7.2), fitted
+        # below on the same design as the continuation value (itm_only is off on unobserved gains)
+        decide = np.empty((train.n_paths, 2))
+        last = fit_layer(
+            basis, train.features[:, L], train.gains[:, L], rng=np.random.default_rng(streams[L]), **fit_args
+        )
+        gain_fits = [None] * L + [last]
+        if last.note:
+            notes.append(f"gain at layer {L}: {last.note}")
     for l in range(L - 1, -1, -1):
         cand = train.gains[:, l] > 0 if itm_only else np.ones(train.n_paths, dtype=bool)
         idx = np.nonzero(cand)[0]
         X = train.features[idx, l]
-        fitted = np.empty(idx.size)
-        fit = fit_layer(
-            basis,
-            X,
-            cash[idx],
-            rng=np.random.default_rng(streams[l]),
-            ridge=ridge,
-            max_condition=max_condition,
-            fitted_out=fitted,
-        )
+        layer_rng = np.random.default_rng(streams[l])
+        if gain_fits is None:
+            fitted = np.empty(idx.size)
+            fit = fit_layer(basis, X, cash[idx], rng=layer_rng, fitted_out=fitted, **fit_args)
+            decide_l = Z[idx, l]
+        else:  # idx holds every path
+            Y = np.stack([train.gains[:, l], cash], axis=1)
+            gain_fits[l], fit = fit_layers(basis, X, Y, rng=layer_rng, fitted_out=decide, **fit_args)
+            if gain_fits[l].note:
+                notes.append(f"gain at layer {l}: {gain_fits[l].note}")
+            fitted = decide[:, 1]
+            decide_l = decide[:, 0] * train.discount_factors[l] - train.cumulative_costs[l]
         fits[l] = fit
         conds[l] = fit.condition
         if fit.note:
             notes.append(f"layer {l}: {fit.note}")
         if idx.size:
-            stop = decide[idx, l] >= fitted
+            stop = decide_l >= fitted
             cash[idx[stop]] = Z[idx[stop], l]
     policy = SnellPolicy(
         fits,

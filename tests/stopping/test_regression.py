@@ -186,3 +186,35 @@ def test_overflowing_gains_raise_instead_of_an_infinite_interval() -> None:
     ok = PathStoppingProblem(paths.features, paths.gains * 1e100, paths.costs, discount=paths.discount)
     res = solve_stopping(ok, LongstaffSchwartz(Polynomial(2)), rng=1)  # large but finite: fine
     assert np.isfinite(res.lower.stderr) and np.isfinite(res.interval).all()
+
+
+@pytest.mark.parametrize("case", ["cholesky", "svd", "too-few-samples"])
+def test_regressions_sharing_a_design_equal_separate_ones(seed: int, case: str) -> None:
+    """``fit_layers`` regresses several targets on one design (the Bellman exit policy fits the gain and
+    the continuation value of a layer together): each fit and its fitted values equal those of
+    ``fit_layer`` on that target alone, on the normal-equation path, the truncated-SVD path of a
+    numerically singular design, and the constant fit of a sample smaller than the basis. On the SVD
+    path the coefficients of the two near-equal columns are set by roundoff (LAPACK with one right-hand
+    side or two differs there): the fitted values are compared, not the coefficients."""
+    from stochdepth.stopping._regress import fit_layer, fit_layers
+
+    rng = np.random.default_rng(seed)
+    m = {"cholesky": 500, "svd": 500, "too-few-samples": 5}[case]
+    x = rng.normal(size=m)
+    spread = 1e-13 if case == "svd" else 1.0
+    X = np.stack([x, x + spread * rng.normal(size=m)], axis=1)
+    Y = np.stack([np.sin(x) + 0.1 * rng.normal(size=m), x**2 - rng.normal(size=m)], axis=1)
+    ridge = 0.0 if case == "svd" else 1e-8  # a ridge would keep the singular design on Cholesky
+    fitted = np.empty((m, 2))
+    joint = fit_layers(Polynomial(3), X, Y, rng=None, ridge=ridge, fitted_out=fitted)
+    for j in range(2):
+        alone_fitted = np.empty(m)
+        alone = fit_layer(Polynomial(3), X, Y[:, j], rng=None, ridge=ridge, fitted_out=alone_fitted)
+        if case != "svd":
+            np.testing.assert_allclose(joint[j].coef, alone.coef, rtol=1e-10, atol=1e-12)
+        tol = 1e-8 * np.std(Y[:, j])
+        np.testing.assert_allclose(fitted[:, j], alone_fitted, rtol=0, atol=tol)
+        np.testing.assert_allclose(joint[j].predict(X), alone_fitted, rtol=0, atol=tol)
+        assert joint[j].note == alone.note and joint[j].condition == alone.condition
+    assert (case == "svd") == joint[0].ill_conditioned
+    assert (case == "too-few-samples") == (joint[0].basis is None)
