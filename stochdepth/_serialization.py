@@ -34,12 +34,13 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["decode", "encode", "read", "register", "write"]
+__all__ = ["decode", "encode", "read", "register", "write", "write_atomically"]
 
 _FORMAT = "stochdepth.result"
 _VERSION = 1
@@ -237,13 +238,24 @@ def write(value: Any, path: str | os.PathLike) -> Path:
     text = json.dumps(
         {"format": _FORMAT, "version": _VERSION, "result": encode(value, arrays)}, allow_nan=False
     )
+
+    def fill(fh: BinaryIO) -> None:
+        if as_json:
+            fh.write(text.encode())
+        else:
+            np.savez(fh, result=np.array(text), **(arrays or {}))
+
+    return write_atomically(path, fill)
+
+
+def write_atomically(path: str | os.PathLike, fill: Callable[[BinaryIO], None]) -> Path:
+    """Write ``path`` through ``fill(fh)``: into a temporary file beside it, flushed to disk, then renamed
+    over ``path``, so that an interrupted write never leaves half a file (the temporary one is removed)."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            if as_json:
-                fh.write(text.encode())
-            else:
-                np.savez(fh, result=np.array(text), **(arrays or {}))
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

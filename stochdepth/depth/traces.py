@@ -15,7 +15,6 @@ renamed), and validated on load.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._results import Result
+from .._serialization import write_atomically
 
 __all__ = ["Trace"]
 
@@ -208,17 +208,7 @@ class Trace(Result):
             value = getattr(self, f.name)
             if value is not None:
                 arrays[f.name] = np.asarray(value)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomically(path, lambda fh: np.savez(fh, **arrays))
 
     @classmethod
     def load(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import KW_ONLY, dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -49,17 +50,22 @@ class _GridBase(Result):
         return self.size
 
 
-def _validated_ends(lower: object, upper: object) -> tuple[float, float]:
-    lo = check_real("lower", lower)
-    hi = check_real("upper", upper)
-    if not hi > lo:
-        raise ValueError(f"upper must be > lower, got lower={lo!r}, upper={hi!r}")
-    return lo, hi
-
-
 #: Memory a solver keeps per node of a 1-d grid (nodes, value, obstacle, three bands, work arrays):
 #: the basis of the refusal of a grid no memory holds.
 _BYTES_PER_NODE = 8 * 16
+
+
+def _validate_span(grid: Any) -> tuple[float, float]:
+    """Check and store the ``lower``, ``upper`` and ``n`` fields of a parametric grid; returns the ends."""
+    lo = check_real("lower", grid.lower)
+    hi = check_real("upper", grid.upper)
+    if not hi > lo:
+        raise ValueError(f"upper must be > lower, got lower={lo!r}, upper={hi!r}")
+    object.__setattr__(grid, "lower", lo)
+    object.__setattr__(grid, "upper", hi)
+    object.__setattr__(grid, "n", check_int("n", grid.n, min=3))
+    check_memory("n", grid.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
+    return lo, hi
 
 
 def _validated_nodes(name: str, nodes: np.ndarray) -> np.ndarray:
@@ -138,11 +144,7 @@ class UniformGrid(_GridBase):
     n: int
 
     def __post_init__(self) -> None:
-        lo, hi = _validated_ends(self.lower, self.upper)
-        object.__setattr__(self, "lower", lo)
-        object.__setattr__(self, "upper", hi)
-        object.__setattr__(self, "n", check_int("n", self.n, min=3))
-        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
+        _validate_span(self)
 
     @cached_property
     def nodes(self) -> np.ndarray:  # type: ignore[override]
@@ -196,11 +198,7 @@ class StretchedGrid(_GridBase):
     center_node: bool = True
 
     def __post_init__(self) -> None:
-        lo, hi = _validated_ends(self.lower, self.upper)
-        object.__setattr__(self, "lower", lo)
-        object.__setattr__(self, "upper", hi)
-        object.__setattr__(self, "n", check_int("n", self.n, min=3))
-        check_memory("n", self.n, _BYTES_PER_NODE, "a solver's arrays on the grid")
+        lo, hi = _validate_span(self)
         center = check_real("center", self.center)
         if not lo <= center <= hi:
             raise ValueError(f"center must lie in [lower, upper] = [{lo:g}, {hi:g}], got {center:g}")
