@@ -48,38 +48,24 @@ def fit_layer(
     ridge: float = 0.0,
     max_condition: float = 1e10,
     fitted_out: np.ndarray | None = None,
-) -> LayerFit:
+) -> LayerFit | list[LayerFit]:
     r"""Least squares :math:`\min_\beta\|B\beta-y\|^2+\text{ridge}\,m\|\beta\|^2` on column-scaled :math:`B`.
 
-    One target of :func:`fit_layers` (see there). ``fitted_out`` (``(m,)``), when given, receives the
-    fitted values.
-    """
-    out = None if fitted_out is None else fitted_out[:, None]
-    return fit_layers(
-        basis, X, y[:, None], rng=rng, ridge=ridge, max_condition=max_condition, fitted_out=out
-    )[0]
-
-
-def fit_layers(
-    basis: Basis,
-    X: np.ndarray,
-    Y: np.ndarray,
-    *,
-    rng: np.random.Generator | None,
-    ridge: float = 0.0,
-    max_condition: float = 1e10,
-    fitted_out: np.ndarray | None = None,
-) -> list[LayerFit]:
-    r"""Least squares of each column of ``Y`` (``(m, r)``) on the same column-scaled design :math:`B`.
-
-    The basis is fitted to ``X`` once and the design, its Gram matrix and its factor serve every
-    target, so ``r`` regressions on the same features cost about one.
+    ``y`` is one target (``(m,)``: one fit) or several (``(m, r)``: a list of ``r`` fits, as
+    :func:`numpy.linalg.lstsq` takes either): the basis is fitted to ``X`` once and the design, its Gram
+    matrix and its factor serve every target, so ``r`` regressions on the same features cost about one.
     Well-conditioned designs (:math:`\kappa(B)\le10^6`) use the Cholesky factor of the normal equations;
     others a truncated SVD with relative cut-off ``1 / max_condition``. A design with
     :math:`\kappa(B)>` ``max_condition`` is flagged ``"ill-conditioned"`` in the fits' note (the solvers
     report it in their status). Fewer samples than basis functions, or features with no spread, give
-    constant fits with a note. ``fitted_out`` (``(m, r)``), when given, receives the fitted values.
+    constant fits with a note. ``fitted_out`` (shaped as ``y``), when given, receives the fitted values.
     """
+    if y.ndim == 1:
+        out = None if fitted_out is None else fitted_out[:, None]
+        return fit_layer(
+            basis, X, y[:, None], rng=rng, ridge=ridge, max_condition=max_condition, fitted_out=out
+        )[0]
+    Y = y
     m, r = Y.shape
 
     def const(note: str) -> list[LayerFit]:

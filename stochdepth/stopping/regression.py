@@ -39,7 +39,7 @@ from scipy import stats as st
 from .._checks import check_bool, check_finite_result, check_int, check_real
 from .._results import Estimate, Status
 from ..random import RNGLike, spawn
-from ._regress import fit_layer, fit_layers
+from ._regress import fit_layer
 from .base import StoppingSolution, StoppingSolver
 from .basis import Basis, Polynomial
 from .duals import AndersenBroadie, PerfectForesight, RegressionMartingale, _DualContext
@@ -180,7 +180,7 @@ def _fit_policy(
             decide_l = Z[idx, l]
         else:  # idx holds every path
             Y = np.stack([train.gains[:, l], cash], axis=1)
-            gain_fits[l], fit = fit_layers(basis, X, Y, rng=layer_rng, fitted_out=decide, **fit_args)
+            gain_fits[l], fit = fit_layer(basis, X, Y, rng=layer_rng, fitted_out=decide, **fit_args)
             if gain_fits[l].note:
                 notes.append(f"gain at layer {l}: {gain_fits[l].note}")
             fitted = decide[:, 1]

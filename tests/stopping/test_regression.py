@@ -190,13 +190,13 @@ def test_overflowing_gains_raise_instead_of_an_infinite_interval() -> None:
 
 @pytest.mark.parametrize("case", ["cholesky", "svd", "too-few-samples"])
 def test_regressions_sharing_a_design_equal_separate_ones(seed: int, case: str) -> None:
-    """``fit_layers`` regresses several targets on one design (the Bellman exit policy fits the gain and
+    """``fit_layer`` regresses several targets on one design (the Bellman exit policy fits the gain and
     the continuation value of a layer together): each fit and its fitted values equal those of
-    ``fit_layer`` on that target alone, on the normal-equation path, the truncated-SVD path of a
+    a fit of that target alone, on the normal-equation path, the truncated-SVD path of a
     numerically singular design, and the constant fit of a sample smaller than the basis. On the SVD
     path the coefficients of the two near-equal columns are set by roundoff (LAPACK with one right-hand
     side or two differs there): the fitted values are compared, not the coefficients."""
-    from stochdepth.stopping._regress import fit_layer, fit_layers
+    from stochdepth.stopping._regress import fit_layer
 
     rng = np.random.default_rng(seed)
     m = {"cholesky": 500, "svd": 500, "too-few-samples": 5}[case]
@@ -206,7 +206,7 @@ def test_regressions_sharing_a_design_equal_separate_ones(seed: int, case: str) 
     Y = np.stack([np.sin(x) + 0.1 * rng.normal(size=m), x**2 - rng.normal(size=m)], axis=1)
     ridge = 0.0 if case == "svd" else 1e-8  # a ridge would keep the singular design on Cholesky
     fitted = np.empty((m, 2))
-    joint = fit_layers(Polynomial(3), X, Y, rng=None, ridge=ridge, fitted_out=fitted)
+    joint = fit_layer(Polynomial(3), X, Y, rng=None, ridge=ridge, fitted_out=fitted)
     for j in range(2):
         alone_fitted = np.empty(m)
         alone = fit_layer(Polynomial(3), X, Y[:, j], rng=None, ridge=ridge, fitted_out=alone_fitted)
