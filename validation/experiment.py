@@ -15,8 +15,16 @@ defines
   alone, so that ``python -m validation figures`` can redraw from a kept result;
 * ``FIGURES``: the names of the figures ``report`` saves (``ctx.savefig(fig, name)``), listed by
   ``python -m validation --list``;
-* ``EXPERIMENT = Experiment.of_module(__name__, id=..., title=..., description=...)`` tying them
-  together: the campaign is the module's package, the steps and sizes are the module's own.
+* a docstring that names the experiment, once: its first line is ``<id>: <title>`` (the id, a
+  lower-case dotted name such as ``depth.osla`` used by ``--only``, the results and the tests; a colon
+  and a space; the title of its section in the report, on that one line), then, after one blank line,
+  a paragraph of plain text (no reST roles, it is shown under the title in the report) saying what the
+  experiment shows and citing its docs/science.md section: the description. The rest of the docstring
+  is free.
+
+The campaign package lists its experiment modules in run order and makes each an :class:`Experiment`
+with :meth:`Experiment.of_module`: the campaign is the module's package, the id, title and description
+its docstring's, the steps and sizes the module's own.
 
 The runner (:mod:`validation.runner`) sees an experiment as a :class:`~validation.runner.Task` whose
 function runs the three steps in order; its results are keyed by the experiment's sizes at the profile
@@ -25,15 +33,41 @@ and by a hash of its campaign package and of the library (:func:`validation.stor
 
 from __future__ import annotations
 
-import sys
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .runner import Check, Context, Task, TaskOutput
 
-__all__ = ["Experiment", "Report", "campaign_tasks"]
+__all__ = ["Experiment", "Report", "campaign_tasks", "declared_name"]
+
+#: The first line of an experiment module's docstring: ``<id>: <title>``.
+_SUMMARY = re.compile(r"(?P<id>[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+): (?P<title>\S.*)")
+_EXPECTED = (
+    "an experiment module's docstring begins with the line '<id>: <title>' (e.g. 'depth.osla: One-step "
+    "look-ahead and myopic rules against the Snell policy'), then a blank line and a plain-text paragraph, "
+    "the description (see validation.experiment)"
+)
+
+
+def declared_name(module_name: str, doc: str | None) -> tuple[str, str, str]:
+    """The id, title and description that the docstring ``doc`` of the experiment module ``module_name``
+    declares (the format is in this module's docstring); a ``ValueError`` naming the module and the
+    expected format where it does not."""
+    paragraphs = re.split(r"\n[ \t]*\n", (doc or "").strip())
+    summary = _SUMMARY.fullmatch(paragraphs[0])
+    if summary is None:
+        problem = f"its docstring begins {paragraphs[0][:120]!r}" if doc and doc.strip() else "no docstring"
+        raise ValueError(f"{module_name}: {problem}; {_EXPECTED}")
+    if len(paragraphs) < 2:
+        raise ValueError(f"{module_name}: its docstring has no description; {_EXPECTED}")
+    description = " ".join(paragraphs[1].split())
+    if re.search(r":[a-z]+:`|``", description):
+        raise ValueError(f"{module_name}: its description {description[:120]!r} has reST markup; {_EXPECTED}")
+    return summary["id"], summary["title"].strip(), description
 
 
 @dataclass
@@ -62,15 +96,15 @@ class Experiment:
     module: str = ""
 
     @classmethod
-    def of_module(cls, module_name: str, *, id: str, title: str, description: str) -> Experiment:
+    def of_module(cls, module: ModuleType) -> Experiment:
         """The experiment an experiment module defines: its ``SIZES``, ``compute``, ``checks`` and
-        ``report`` (and ``FIGURES``), in the campaign named by its package
-        (``validation.<campaign>.<module>``).
+        ``report`` (and ``FIGURES``), named by its docstring (:func:`declared_name`), in the campaign
+        named by its package (``validation.<campaign>.<module>``).
 
-        Called at the end of the module as ``Experiment.of_module(__name__, ...)``, once those four
-        names exist.
+        Called by the campaign package on each of its experiment modules, in run order.
         """
-        module = sys.modules[module_name]
+        module_name = module.__name__
+        id, title, description = declared_name(module_name, module.__doc__)
         return cls(
             id=id,
             title=title,

@@ -71,12 +71,12 @@ def _tiny(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_registered_and_task_list_well_formed():
     check_campaign_task_list(od, "optimal_depth", TASK_IDS, "depth.")
-    assert [m.EXPERIMENT for m in MODULES] == list(od.EXPERIMENTS)
+    assert [e.module for e in od.EXPERIMENTS] == [m.__name__ for m in MODULES]
 
 
 def test_size_tables_are_frozen_per_profile_and_tiny_covers_them():
-    for module in MODULES:
-        assert set(module.SIZES) == {"quick", "full"} and module.EXPERIMENT.sizes is module.SIZES
+    for module, experiment in zip(MODULES, od.EXPERIMENTS, strict=True):
+        assert set(module.SIZES) == {"quick", "full"} and experiment.sizes is module.SIZES
         quick, full = module.SIZES["quick"], module.SIZES["full"]
         assert type(quick) is type(full) is type(TINY[module]) is module.Sizes
         with pytest.raises(dataclasses.FrozenInstanceError):

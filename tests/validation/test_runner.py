@@ -117,11 +117,45 @@ def test_experiment_runs_compute_checks_report_as_a_task(tmp_path):
 
 
 def test_experiment_of_module_takes_the_module_steps():
-    """An experiment module's declaration picks up its own sizes and steps, in its package's campaign."""
+    """An experiment module gives its own sizes and steps, its docstring the name, its package the
+    campaign."""
     from validation.experiment import Experiment
     from validation.optimal_depth import osla
 
-    exp = Experiment.of_module(osla.__name__, id="depth.x", title="t", description="d")
-    assert exp.campaign == "optimal_depth" and exp.sizes is osla.SIZES
+    exp = Experiment.of_module(osla)
+    assert exp.id == "depth.osla"
+    assert exp.title == "One-step look-ahead and myopic rules against the Snell policy"
+    assert exp.description.startswith("docs/science.md §B2 (last item): look-ahead is optimal on monotone")
+    assert exp.campaign == "optimal_depth" and exp.sizes is osla.SIZES and exp.module == osla.__name__
     assert (exp.compute, exp.checks, exp.report) == (osla.compute, osla.checks, osla.report)
     assert exp.figures == osla.FIGURES == ("depth_osla",)
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        (None, "no docstring"),
+        ("Experiment depth.x: a title\n\nWhat it shows.", "begins 'Experiment depth.x: a title'"),
+        ("depth.x: a title\nthat goes on\n\nWhat it shows.", "begins 'depth.x: a title\\nthat goes on'"),
+        ("depth: a title\n\nWhat it shows.", "begins 'depth: a title'"),
+        ("depth.x: a title\n", "has no description"),
+        ("depth.x: a title\n\nWhat :math:`L` shows.", "has reST markup"),
+    ],
+)
+def test_experiment_docstring_that_does_not_declare_a_name_is_an_error(doc, problem):
+    """The docstring's first line is '<id>: <title>' and a description paragraph follows; otherwise the
+    error names the module, what is wrong and the expected format."""
+    from validation.experiment import declared_name
+
+    with pytest.raises(ValueError, match="<id>: <title>") as err:
+        declared_name("validation.toy.exp", doc)
+    assert str(err.value).startswith("validation.toy.exp: ") and problem in str(err.value)
+
+
+def test_experiment_docstring_declares_id_title_and_description():
+    """The title is the rest of the first line (colons allowed); the description is the second paragraph
+    with its lines joined."""
+    from validation.experiment import declared_name
+
+    doc = "depth.x-y: A title: more\n\nWhat it\n  shows.\n\nMore."
+    assert declared_name("validation.toy.exp", doc) == ("depth.x-y", "A title: more", "What it shows.")

@@ -38,5 +38,5 @@ CAMPAIGN = "optimal_depth"
 
 #: The experiments in the order they run.
 EXPERIMENTS: tuple[Experiment, ...] = tuple(
-    module.EXPERIMENT for module in (b2_bounds, b6_bridge, b5_noiseless, osla, benchmarks)
+    Experiment.of_module(module) for module in (b2_bounds, b6_bridge, b5_noiseless, osla, benchmarks)
 )

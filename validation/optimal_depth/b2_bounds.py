@@ -1,4 +1,7 @@
-r"""depth.b2-bounds: the three finite-depth bounds of docs/science.md §B2 on random problems.
+r"""depth.b2-bounds: Finite optimal depth: the three bounds of B2
+
+docs/science.md §B2 and C3: bounded gains, summable residuals and geometric diminishing returns on random
+residual families and Markov chains; tightness E[tau*]/bound; violated hypotheses are flagged.
 
 Bounded gains, summable residuals and geometric diminishing returns on random residual families that
 satisfy their hypotheses and on random Markov chains: every conclusion holds, the tightness
@@ -19,11 +22,11 @@ import numpy as np
 from stochdepth import plot
 from stochdepth.testing.generators import random_markov_problem, random_residual_family
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import as_floats, fmt, table
 from ..runner import Check, Context, TaskOutput
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -433,13 +436,3 @@ def _b2_figure(ctx: Context, sat: list, viol: list, chains: list) -> str:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("depth_b2_tightness",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="depth.b2-bounds",
-    title="Finite optimal depth: the three bounds of B2",
-    description="docs/science.md §B2 and C3: bounded gains, summable residuals and geometric "
-    "diminishing returns "
-    "on random residual families and Markov chains; tightness E[tau*]/bound; violated hypotheses are "
-    "flagged.",
-)

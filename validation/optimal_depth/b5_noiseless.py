@@ -1,4 +1,7 @@
-r"""depth.b5-noiseless: continuous depth without noise (docs/science.md §B5).
+r"""depth.b5-noiseless: Continuous depth without noise: closed form, upwind PDE, discrete analogue
+
+docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order upwind PDE (grid convergence
+order) and the symbolic smooth fit; the discrete tau* formula against exact solvers.
 
 The noiseless contraction (boundary :math:`\sqrt{c/(2\kappa)}`, value) against the first-order upwind PDE
 with its fitted grid convergence order, the symbolic smooth fit in :math:`u=\log d`, and the discrete
@@ -16,12 +19,12 @@ import numpy as np
 
 from stochdepth import Status, plot
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import as_floats, fmt, loglog_slope, table
 from ..runner import Check, Context, TaskOutput
 from .problems import B5
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -410,13 +413,3 @@ def _b5_figure(ctx: Context, res: dict, disc: dict, bstar: float) -> str:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("depth_b5_noiseless",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="depth.b5-noiseless",
-    title="Continuous depth without noise: closed form, upwind PDE, discrete analogue",
-    description="docs/science.md §B5: boundary sqrt(c/(2 kappa)) and value against the first-order "
-    "upwind PDE "
-    "(grid convergence order) and the symbolic smooth fit; the discrete tau* formula against exact "
-    "solvers.",
-)

@@ -1,4 +1,8 @@
-r"""depth.b6-bridge: the optimal depth of the linear random ResNet (docs/science.md §B6) by four solvers.
+r"""depth.b6-bridge: The optimal depth of the linear random ResNet by four solvers
+
+docs/science.md §B6 and C3: closed form and symbolic smooth fit, the obstacle PDE, the Snell envelope of the
+exact finite-L walk (rates in L) and regression Monte Carlo on simulated networks agree on the threshold,
+value, expected depth and the inverse-Gaussian depth law; n <= 2 stops at once.
 
 Gain :math:`-(y-a)^2` on the log-norm, cost :math:`c` per unit depth: the closed form and its symbolic
 smooth-fit derivation, the obstacle-problem PDE, the exact Snell envelope of the finite-:math:`L` log-norm
@@ -20,7 +24,7 @@ from stochdepth import Status
 from stochdepth.testing.convergence import fitted_order
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import as_floats, fmt, fmt_p, fmt_pm
 from ..runner import Check, Context, TaskOutput
 from . import b6_figures as figures
@@ -28,7 +32,7 @@ from . import b6_solvers as solvers
 from . import b6_tables as tables
 from .problems import B6, BETA_BGK, b6_constants
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -452,14 +456,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("depth_b6_value_functions", "depth_b6_depth_law", "depth_b6_convergence")
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="depth.b6-bridge",
-    title="The optimal depth of the linear random ResNet by four solvers",
-    description="docs/science.md §B6 and C3: closed form and symbolic smooth fit, the obstacle PDE, "
-    "the Snell "
-    "envelope of the exact finite-L walk (rates in L) and regression Monte Carlo on simulated networks "
-    "agree on the threshold, value, expected depth and the inverse-Gaussian depth law; n <= 2 stops at "
-    "once.",
-)

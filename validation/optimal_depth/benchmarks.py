@@ -1,4 +1,7 @@
-"""depth.benchmarks: external optimal-stopping references reproduced within the methods' error bars.
+"""depth.benchmarks: External optimal-stopping benchmarks
+
+Longstaff-Schwartz (2001) put and Andersen-Broadie (2004) max-calls bracketed by regression Monte Carlo; the
+American put PDE against QuantLib with fitted convergence orders.
 
 The Longstaff--Schwartz (2001) put, Bermudan max-calls on 2 and 5 assets (Andersen & Broadie 2004) with the
 2-asset grid reference and an independent binomial lattice, and the American put PDE against QuantLib
@@ -18,12 +21,11 @@ from stochdepth import plot
 from stochdepth.testing.quantlib import american_put
 from stochdepth.testing.tolerance import Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import as_floats, fmt, fmt_pm, loglog_slope, table
 from ..runner import Check, Context, TaskOutput
 
 __all__ = [
-    "EXPERIMENT",
     "LS2001",
     "MAX_CALL",
     "MAX_CALL_VALUES",
@@ -594,11 +596,3 @@ def _bench_figure(ctx: Context, brk: list, put: dict, pde: dict | None) -> str:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("depth_benchmarks",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="depth.benchmarks",
-    title="External optimal-stopping benchmarks",
-    description="Longstaff-Schwartz (2001) put and Andersen-Broadie (2004) max-calls bracketed by "
-    "regression Monte Carlo; the American put PDE against QuantLib with fitted convergence orders.",
-)

@@ -1,4 +1,7 @@
-"""depth.osla: one-step look-ahead and myopic rules against the Snell policy (docs/science.md §B2, last item).
+"""depth.osla: One-step look-ahead and myopic rules against the Snell policy
+
+docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and strictly worse on non-monotone
+ones; gain-threshold and patience rules against the Snell policy on a B6 chain.
 
 One-step look-ahead is optimal on monotone problems and strictly worse on non-monotone ones (a constructed
 dip and the B6 chain itself); myopic rules (gain threshold, patience) against the Snell policy on a B6
@@ -18,12 +21,12 @@ from stochdepth import plot
 from stochdepth.testing.generators import random_markov_problem, random_monotone_problem
 from stochdepth.testing.tolerance import Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import as_floats, fmt, fmt_pm, table
 from ..runner import Check, Context, TaskOutput
 from .problems import B6, b6_constants
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -439,12 +442,3 @@ def _osla_figure(ctx: Context, b6: dict, worse: np.ndarray, rand: list) -> str:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("depth_osla",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="depth.osla",
-    title="One-step look-ahead and myopic rules against the Snell policy",
-    description="docs/science.md §B2 (last item): look-ahead is optimal on monotone problems and "
-    "strictly worse "
-    "on non-monotone ones; gain-threshold and patience rules against the Snell policy on a B6 chain.",
-)

@@ -44,6 +44,6 @@ CAMPAIGN = "random_networks"
 
 #: The experiments in the order they run.
 EXPERIMENTS: tuple[Experiment, ...] = tuple(
-    module.EXPERIMENT
+    Experiment.of_module(module)
     for module in (law_agreement, weak_error, linear_closed_forms, relu_facts, sequential_limits)
 )

@@ -1,5 +1,8 @@
-r"""Experiment ``random.law-agreement`` (docs/science.md §A2, C1): the samplers of a random ResNet agree in
-law.
+r"""random.law-agreement: Explicit weights, exact law and the limit SDE agree in law
+
+docs/science.md §A2 and C1: finite random ResNets with explicit weights (numpy; torch when available), the
+exact-in-law Gram-factor sampler and the Euler-Maruyama scheme of the limit SDE at step 1/L have the same law;
+against the limit at a fine step the network differs by its O(1/L) depth error.
 
 By A2 the network of depth :math:`L` with explicit weights, the Gram-factor sampler and the
 Euler--Maruyama scheme of :math:`dX=\|\phi(X)\|\,dB/\sqrt n` at step :math:`1/L` have the same law,
@@ -25,12 +28,12 @@ import numpy as np
 from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt, fmt_p, fmt_pm, loglog_slope, table
 from ..runner import Check, Context
 from .common import INPUTS, holm, torch_sampler
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -524,13 +527,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("random_law_agreement",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="random.law-agreement",
-    title="Explicit weights, exact law and the limit SDE agree in law",
-    description="docs/science.md §A2 and C1: finite random ResNets with explicit weights (numpy; torch when "
-    "available), the exact-in-law Gram-factor sampler and the Euler-Maruyama scheme of the limit SDE at "
-    "step 1/L have the same law; against the limit at a fine step the network differs by its O(1/L) depth "
-    "error.",
-)

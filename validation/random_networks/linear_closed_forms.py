@@ -1,4 +1,7 @@
-r"""Experiment ``random.linear-closed-forms`` (docs/science.md §A4): the closed forms of the linear network.
+r"""random.linear-closed-forms: Closed forms of the linear network
+
+docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and its moments, neuron kurtosis
+3 exp(4t/n), E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2.
 
 .. math::
     \log\frac{\|X_t\|}{\|X_0\|}\sim\mathcal N\Big(\big(\tfrac12-\tfrac1n\big)t,\frac tn\Big),\qquad
@@ -23,13 +26,13 @@ from scipy import stats as st
 from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import INPUTS, holm
 from .neuron_kurtosis import kurtosis_panel, kurtosis_points, sample_kurtosis
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 #: Networks whose neuron 0 is tested against its exact law (the first of the kurtosis sample).
 _N_LAW = 10_000
@@ -518,12 +521,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("random_linear_closed_forms",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="random.linear-closed-forms",
-    title="Closed forms of the linear network",
-    description="docs/science.md §A4: log-normal norm ratio, exact finite-depth log-norm walk and "
-    "its moments, "
-    "neuron kurtosis 3 exp(4t/n), E|Y_L|^2 = (1 + 1/L)^L |Y_0|^2.",
-)

@@ -1,4 +1,7 @@
-r"""Experiment ``random.relu-facts`` (docs/science.md §A5): the norm identity, dead set and regimes of ReLU.
+r"""random.relu-facts: ReLU: norm identity, dead set, width 3/4 regime, long-depth decay
+
+docs/science.md §A5: the post-activation norm identity, dead fraction 2^-n, D(n) and its sign change between
+widths 3 and 4, the sign of the mean log-ratio on [0, 1], and the eventual decay of every width.
 
 .. math::
     \|\phi(X_t)\|=\|\phi(X_0)\|\exp\Big(\tfrac1{\sqrt n}\widehat W_t+\tfrac1n\int_0^t
@@ -25,12 +28,12 @@ from scipy import stats as st
 from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA, Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import INPUTS, holm
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 #: The widths of the dead-fraction, drift and regime studies.
 _WIDTHS = range(1, 9)
@@ -507,13 +510,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("random_relu_facts",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="random.relu-facts",
-    title="ReLU: norm identity, dead set, width 3/4 regime, long-depth decay",
-    description="docs/science.md §A5: the post-activation norm identity, dead fraction 2^-n, D(n) "
-    "and its sign "
-    "change between widths 3 and 4, the sign of the mean log-ratio on [0, 1], and the eventual decay of "
-    "every width.",
-)

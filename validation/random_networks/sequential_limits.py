@@ -1,4 +1,7 @@
-r"""Experiment ``random.sequential-limits`` (docs/science.md §A6): width and depth limits, taken in turn.
+r"""random.sequential-limits: Sequential limits and kernels
+
+docs/science.md §A6: width-first and depth-first limits reach the variance ODE, fluctuations of order n^-1/2,
+McKean-Vlasov particles, and the ReLU correlation ODE against finite networks.
 
 .. math::
     \dot q_t=\mathbb E_Z\,\phi(\sqrt{q_t}Z)^2,\qquad q_l=q_{l-1}+\tfrac1L\,\mathbb E_Z\,
@@ -23,12 +26,12 @@ from scipy import stats as st
 from stochdepth import plot
 from stochdepth.testing.tolerance import Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import max_abs, table
 from ..runner import Check, Context
 from .common import SLOPE_TOL
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -586,12 +589,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("random_sequential_limits",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="random.sequential-limits",
-    title="Sequential limits and kernels",
-    description="docs/science.md §A6: width-first and depth-first limits reach the variance ODE, "
-    "fluctuations of "
-    "order n^-1/2, McKean-Vlasov particles, and the ReLU correlation ODE against finite networks.",
-)

@@ -1,4 +1,7 @@
-r"""Experiment ``random.weak-error`` (docs/science.md §A2--A3): the depth error of a random ResNet is O(1/L).
+r"""random.weak-error: Weak error of the depth limit against L
+
+docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of Euler-Maruyama, expected
+O(1/L); coupled depths, fitted slopes with confidence intervals.
 
 The depth error :math:`\mathbb E f(Y_L)-\mathbb E f(X_1)` is the weak error of Euler--Maruyama,
 :math:`C/L+O(L^{-2})`; :func:`stochdepth.limits.weak_error_study` fits the slope of coupled level
@@ -20,12 +23,12 @@ import numpy as np
 from stochdepth import Status, plot
 from stochdepth.testing.tolerance import Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt_p, max_abs, table
 from ..runner import Check, Context
 from .common import SLOPE_TOL
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -257,12 +260,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 #: The figures ``report`` saves (``python -m validation figures NAME`` redraws one).
 FIGURES = ("random_weak_error",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="random.weak-error",
-    title="Weak error of the depth limit against L",
-    description="docs/science.md §A2-A3: the depth error of a random ResNet is the weak error of "
-    "Euler-Maruyama, "
-    "expected O(1/L); coupled depths, fitted slopes with confidence intervals.",
-)

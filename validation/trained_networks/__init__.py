@@ -34,5 +34,5 @@ CAMPAIGN = "trained_networks"
 
 #: The experiments in the order they run.
 EXPERIMENTS: tuple[Experiment, ...] = tuple(
-    module.EXPERIMENT for module in (regularizers, policies, sequence, continuous, theory)
+    Experiment.of_module(module) for module in (regularizers, policies, sequence, continuous, theory)
 )

@@ -1,10 +1,11 @@
-r"""nets.continuous: a continuous-depth block (neural ODE) on MNIST-1D, an exit at every Euler step.
+r"""nets.continuous: A neural ODE with an exit at every step (MNIST-1D)
 
-docs/science.md §B5 on a trained network. :class:`stochdepth.nn.NeuralODE` integrates
-:math:`dh=f(h,t)\,dt` on :math:`[0,1]` with fixed Euler steps and one exit head shared by all
-depth-times, so an exit can be taken at any step. It is trained with deep supervision on MNIST-1D and its
-test trace records, at every step, the exit's prediction and the hidden state's norm and projection
-(the path :math:`t\mapsto h_t`).
+docs/science.md §B5: a continuous-depth block trains; its path is recorded at every step.
+
+:class:`stochdepth.nn.NeuralODE` integrates :math:`dh=f(h,t)\,dt` on :math:`[0,1]` with fixed Euler steps and
+one exit head shared by all depth-times, so an exit can be taken at any step. It is trained with deep
+supervision on MNIST-1D and its test trace records, at every step, the exit's prediction and the hidden
+state's norm and projection (the path :math:`t\mapsto h_t`).
 
 Checks: the block trains (last-exit accuracy far above chance and above the exit at :math:`t=0`, which
 reads the input map alone, beyond their bootstrap intervals); the path is recorded at every step (a
@@ -19,14 +20,14 @@ import numpy as np
 
 from stochdepth import plot
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt
 from ..runner import Check, Context
 from .measures import exit_accuracy
 from .regularizers import training_seeds
 from .zoo import Recipe, trained
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 FIGURES = ("nets_continuous",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="nets.continuous",
-    title="A neural ODE with an exit at every step (MNIST-1D)",
-    description="docs/science.md §B5: a continuous-depth block trains; its path is recorded at every step.",
-)

@@ -1,14 +1,15 @@
-r"""nets.policies: which exit policy, and which training, stop best on a trained network (§B7).
+r"""nets.policies: Exit policies and depth regularisers on trained networks
 
-docs/science.md §B7. The models are those of :mod:`.regularizers` (the same recipes and seeds, trained
-once by :mod:`.zoo`). For each seed the calibration trace fits every policy of
-:mod:`stochdepth.depth` and the test trace evaluates it: confidence and entropy thresholds (BranchyNet,
-DeeBERT), patience (PABEE), one-step look-ahead, the Bellman policy by regression on the observed
-features (its regression chosen by cross-validation on the calibration split, :func:`bellman`), the
-label-aware oracle (a ceiling, not a policy) and the risk-controlled threshold (Learn-then-Test, as
-CALM). Thresholds, patience, the price :math:`c` of a layer and the tolerated
-accuracy drop :math:`\epsilon` are swept into accuracy-against-mean-depth curves; curves of the seeds
-are pooled with Student intervals over seeds.
+docs/science.md §B7: Bellman against threshold rules, risk control, regularised models.
+
+The models are those of :mod:`.regularizers` (the same recipes and seeds, trained once by :mod:`.zoo`). For
+each seed the calibration trace fits every policy of :mod:`stochdepth.depth` and the test trace evaluates it:
+confidence and entropy thresholds (BranchyNet, DeeBERT), patience (PABEE), one-step look-ahead, the Bellman
+policy by regression on the observed features (its regression chosen by cross-validation on the calibration
+split, :func:`bellman`), the label-aware oracle (a ceiling, not a policy) and the risk-controlled threshold
+(Learn-then-Test, as CALM). Thresholds, patience, the price :math:`c` of a layer and the tolerated accuracy
+drop :math:`\epsilon` are swept into accuracy-against-mean-depth curves; curves of the seeds are pooled with
+Student intervals over seeds.
 
 Measured, on the reference model (deep supervision):
 
@@ -38,14 +39,14 @@ import numpy as np
 
 from stochdepth import plot
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import table
 from ..runner import Check, Context
 from . import regularizers
 from .regularizers import REFERENCE, training_seeds
 from .zoo import Recipe, interval_text, trained
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "depth_to_reach", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "depth_to_reach", "report"]
 
 BASELINES = ("confidence", "entropy", "patience")
 
@@ -320,10 +321,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 FIGURES = ("nets_policies",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="nets.policies",
-    title="Exit policies and depth regularisers on trained networks",
-    description="docs/science.md §B7: Bellman against threshold rules, risk control, regularised models.",
-)

@@ -1,11 +1,13 @@
-r"""nets.regularizers: does depth matter, and do the depth regularisers of §B3 make accuracy rise early?
+r"""nets.regularizers: Depth regularisers on a trained early-exit ResNet (MNIST-1D)
 
-docs/science.md §B3, §B4. One early-exit convolutional ResNet on MNIST-1D (Greydanus 2020) is trained
-with each loss of :data:`~validation.trained_networks.zoo.LOSSES` over several seeds (same data split):
-deep supervision alone (the unregularised reference), the three depth regularisers on top of it
-(expected depth under soft halting, residual decay, look-ahead consistency with the next exit as a fixed
-target), look-ahead consistency and residual decay together (the campaign's depth regulariser), and
-PonderNet's loss. On the test split it measures, per loss and seed:
+docs/science.md §B3-§B4: depth matters; regularisers make accuracy rise early.
+
+One early-exit convolutional ResNet on MNIST-1D (Greydanus 2020) is trained with each loss of
+:data:`~validation.trained_networks.zoo.LOSSES` over several seeds (same data split): deep supervision alone
+(the unregularised reference), the three depth regularisers on top of it (expected depth under soft halting,
+residual decay, look-ahead consistency with the next exit as a fixed target), look-ahead consistency and
+residual decay together (the campaign's depth regulariser), and PonderNet's loss. On the test split it
+measures, per loss and seed:
 
 * the accuracy of the last exit and of the exit at half depth (depth matters when the first is at least
   3 points above the second for the reference model);
@@ -49,13 +51,13 @@ import numpy as np
 
 from stochdepth import plot
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt, table
 from ..runner import Check, Context
 from .measures import depth_matters, rise
 from .zoo import Recipe, interval_text, mean_interval, trained
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 REFERENCE = "deep_supervision"
 REGULARISERS = ("expected_depth", "residual_decay", "lookahead", "lookahead+decay")
@@ -243,10 +245,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 FIGURES = ("nets_regularizers",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="nets.regularizers",
-    title="Depth regularisers on a trained early-exit ResNet (MNIST-1D)",
-    description="docs/science.md §B3-§B4: depth matters; regularisers make accuracy rise early.",
-)

@@ -1,11 +1,13 @@
-r"""nets.sequence: a pre-LN Transformer with an exit per layer on the marked value (docs/science.md §B4).
+r"""nets.sequence: An early-exit Transformer on the marked value
 
-The marked value (:func:`stochdepth.nn.marked_value`) asks for the value that follows a marker placed
-``p`` positions from the classification token, with ``p`` drawn per sample. The Transformer attends to
-``window`` positions on either side (sliding-window attention), so the answer travels at most
-``window`` positions per layer towards the classification token that every exit reads: the layers a
-sample needs grow with ``p``. An early-exit Transformer of 8 layers is trained with deep supervision
-over several seeds, and on the test split the experiment measures
+docs/science.md §B4: accuracy stated in advance; harder samples need deeper exits.
+
+The marked value (:func:`stochdepth.nn.marked_value`) asks for the value that follows a marker placed ``p``
+positions from the classification token, with ``p`` drawn per sample. The Transformer attends to ``window``
+positions on either side (sliding-window attention), so the answer travels at most ``window`` positions per
+layer towards the classification token that every exit reads: the layers a sample needs grow with ``p``. An
+early-exit pre-LN Transformer of 8 layers is trained with deep supervision over several seeds, and on the test
+split the experiment measures
 
 * the accuracy of the last exit, against a target stated before the first run (in :data:`SIZES`);
 * the depth matters criterion (last exit at least 3 points above the exit at half depth);
@@ -28,14 +30,14 @@ import numpy as np
 from stochdepth import plot
 from stochdepth.testing.tolerance import ALPHA
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt, fmt_p, table
 from ..runner import Check, Context
 from .measures import depth_matters, oracle_exit
 from .regularizers import training_seeds
 from .zoo import Recipe, interval_text, trained
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 FIGURES = ("nets_sequence",)
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="nets.sequence",
-    title="An early-exit Transformer on the marked value",
-    description="docs/science.md §B4: accuracy stated in advance; harder samples need deeper exits.",
-)

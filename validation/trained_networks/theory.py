@@ -1,6 +1,8 @@
-r"""nets.theory: the finite-depth bounds and the free boundary of Part B on trained networks (§B7.5).
+r"""nets.theory: Finite-depth bounds and the free-boundary exit on trained networks
 
-docs/science.md §B2, §B5, §B7.5. On the test traces of the campaign's models:
+docs/science.md §B2, §B5, §B7.5 on the campaign's trained models.
+
+On the test traces of the campaign's models:
 
 * the B2 bounds (:func:`stochdepth.depth.trace_depth_bounds`): the geometric decay rate :math:`\rho` of
   the recorded residual norms, :math:`\overline{\|f_l\|}\approx C\rho^l`, with its bootstrap interval
@@ -29,14 +31,14 @@ import numpy as np
 from stochdepth import plot
 from stochdepth.testing.tolerance import Z_MAX
 
-from ..experiment import Experiment, Report
+from ..experiment import Report
 from ..formatting import fmt, table
 from ..runner import Check, Context
 from . import continuous, regularizers
 from .regularizers import REFERENCE, training_seeds
 from .zoo import Recipe, trained
 
-__all__ = ["EXPERIMENT", "SIZES", "Result", "Sizes", "checks", "compute", "report"]
+__all__ = ["SIZES", "Result", "Sizes", "checks", "compute", "report"]
 
 
 @dataclass(frozen=True)
@@ -206,11 +208,3 @@ def report(result: Result, ctx: Context) -> Report:
 
 
 FIGURES = ("nets_theory",)
-
-
-EXPERIMENT = Experiment.of_module(
-    __name__,
-    id="nets.theory",
-    title="Finite-depth bounds and the free-boundary exit on trained networks",
-    description="docs/science.md §B2, §B5, §B7.5 on the campaign's trained models.",
-)
