@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .runner import Check, Context, Task, TaskOutput
+from .runner import Check, Context, Report, Task, TaskOutput
 
 __all__ = ["Experiment", "Report", "campaign_tasks", "declared_name"]
 
@@ -68,16 +68,6 @@ def declared_name(module_name: str, doc: str | None) -> tuple[str, str, str]:
     if re.search(r":[a-z]+:`|``", description):
         raise ValueError(f"{module_name}: its description {description[:120]!r} has reST markup; {_EXPECTED}")
     return summary["id"], summary["title"].strip(), description
-
-
-@dataclass
-class Report:
-    """What an experiment shows: JSON-able metrics, Markdown tables, figure paths and notes."""
-
-    metrics: dict[str, Any] = field(default_factory=dict)
-    tables: list[str] = field(default_factory=list)
-    figures: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ __all__ = [
     "Check",
     "Context",
     "OutputLockedError",
+    "Report",
     "Task",
     "TaskOutput",
     "run_tasks",
@@ -87,14 +88,21 @@ class Check:
 
 
 @dataclass
-class TaskOutput:
-    """What a task returns: metrics (JSON-able), checks, figure file names, Markdown tables, notes."""
+class Report:
+    """What a task shows: JSON-able metrics, Markdown tables, figure paths and notes (what an
+    experiment's ``report`` step returns, :mod:`validation.experiment`)."""
 
     metrics: dict[str, Any] = field(default_factory=dict)
-    checks: list[Check] = field(default_factory=list)
-    figures: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TaskOutput(Report):
+    """What a task returns: its :class:`Report` (metrics, tables, figures, notes) and its checks."""
+
+    checks: list[Check] = field(default_factory=list)
 
     def check(self, name: str, passed: bool, detail: str, *, consistency: bool = False) -> bool:
         self.checks.append(Check(name, bool(passed), detail, consistency))
