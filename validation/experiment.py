@@ -60,7 +60,7 @@ def declared_name(module_name: str, doc: str | None) -> tuple[str, str, str]:
     paragraphs = re.split(r"\n[ \t]*\n", (doc or "").strip())
     summary = _SUMMARY.fullmatch(paragraphs[0])
     if summary is None:
-        problem = f"its docstring begins {paragraphs[0][:120]!r}" if doc and doc.strip() else "no docstring"
+        problem = f"its docstring begins {paragraphs[0][:120]!r}" if paragraphs[0] else "it has no docstring"
         raise ValueError(f"{module_name}: {problem}; {_EXPECTED}")
     if len(paragraphs) < 2:
         raise ValueError(f"{module_name}: its docstring has no description; {_EXPECTED}")
