@@ -1,23 +1,12 @@
 r"""Validation campaign "optimal depth": docs/science.md Part B and Part C item 3 (stopping,
 continuous depth).
 
-Five experiments, one module each, calling the library (:mod:`stochdepth.stopping`,
-:mod:`stochdepth.freeboundary`, :mod:`stochdepth.symbolic`) and turning its output into evidence: numbers
-with uncertainties, pass/fail checks of each prediction, figures and Markdown tables.
-
-:mod:`.b2_bounds` (``depth.b2-bounds``)
-    The three finite-depth bounds of B2 on random residual families and Markov chains, their tightness,
-    flagged violations and two counterexamples.
-:mod:`.b6_bridge` (``depth.b6-bridge``, solvers in :mod:`.b6_solvers`, figures in :mod:`.b6_figures`)
-    The optimal depth of the linear random ResNet by four solvers, the inverse-Gaussian law of the depth
-    and the width threshold.
-:mod:`.b5_noiseless` (``depth.b5-noiseless``)
-    The noiseless contraction against the upwind PDE, the symbolic smooth fit and the discrete analogue.
-:mod:`.osla` (``depth.osla``)
-    One-step look-ahead and myopic rules against the Snell policy.
-:mod:`.benchmarks` (``depth.benchmarks``)
-    External references: the Longstaff--Schwartz put, Bermudan max-calls and the American put PDE against
-    QuantLib.
+Its experiments are the modules listed, in run order, in ``EXPERIMENTS``; each is named and described by
+its own module docstring (``python -m validation --list`` prints them). Each calls the library
+(:mod:`stochdepth.stopping`, :mod:`stochdepth.freeboundary`, :mod:`stochdepth.symbolic`) and turns its
+output into evidence: numbers with uncertainties, pass/fail checks of each prediction, figures and
+Markdown tables. The B6 experiment keeps its solvers in :mod:`.b6_solvers` and its figures in
+:mod:`.b6_figures`.
 
 Each experiment follows :mod:`validation.experiment`: sizes per profile (``SIZES``, frozen dataclasses;
 tests replace ``SIZES["quick"]``), ``compute -> checks -> report``. Every random number comes from
