@@ -162,7 +162,7 @@ def _fit_policy(
     if not train.observed:
         # the policy cannot see G_l: it acts on E[G_l | X_l], a regression of its own (§B7.2), fitted
         # below on the same design as the continuation value (itm_only is off on unobserved gains)
-        decide = np.empty((train.n_paths, 2))
+        fitted_pair = np.empty((train.n_paths, 2))  # fitted gain and continuation value of a layer
         last = fit_layer(
             basis, train.features[:, L], train.gains[:, L], rng=np.random.default_rng(streams[L]), **fit_args
         )
@@ -180,11 +180,10 @@ def _fit_policy(
             decide_l = Z[idx, l]
         else:  # idx holds every path
             Y = np.stack([train.gains[:, l], cash], axis=1)
-            gain_fits[l], fit = fit_layer(basis, X, Y, rng=layer_rng, fitted_out=decide, **fit_args)
-            if gain_fits[l].note:
-                notes.append(f"gain at layer {l}: {gain_fits[l].note}")
-            fitted = decide[:, 1]
-            decide_l = decide[:, 0] * train.discount_factors[l] - train.cumulative_costs[l]
+            # one design: the gain's fit shares the continuation fit's note, reported below
+            gain_fits[l], fit = fit_layer(basis, X, Y, rng=layer_rng, fitted_out=fitted_pair, **fit_args)
+            fitted = fitted_pair[:, 1]
+            decide_l = fitted_pair[:, 0] * train.discount_factors[l] - train.cumulative_costs[l]
         fits[l] = fit
         conds[l] = fit.condition
         if fit.note:
