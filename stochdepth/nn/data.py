@@ -452,8 +452,8 @@ def marked_value(
     right after the marker (``seq_len + 1`` tokens, vocabulary ``V + 2``). Every value is a distractor
     except the marked one. Read at the classification token by a Transformer whose attention reaches
     ``w`` positions per layer (``SequenceTransformer(window=w, readout='first')``), the answer has to be
-    carried :math:`p` positions, so a sample needs about :math:`p/w` layers: the distance sets the
-    depth a sample needs. The difficulty is :math:`(p-1)/(T-2)`.
+    carried :math:`p+1` positions, so a sample needs at least :math:`\lceil(p+1)/w\rceil` layers before
+    its exits can know it: the distance sets the depth a sample needs. The difficulty is :math:`(p-1)/(T-2)`.
 
     Parameters
     ----------
