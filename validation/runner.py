@@ -251,6 +251,18 @@ class Context:
         return value
 
 
+def _processor() -> str:
+    """The processor's model name (Linux: ``/proc/cpuinfo``), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _environment() -> dict[str, Any]:
     import numba
     import scipy
@@ -264,12 +276,14 @@ def _environment() -> dict[str, Any]:
         "scipy": scipy.__version__,
         "numba": numba.__version__,
         "machine": platform.machine(),
+        "processor": _processor(),
         "cpus": os.cpu_count(),
     }
     try:
         import torch
 
         env["torch"] = torch.__version__
+        env["torch_cpu_kernels"] = torch.backends.cpu.get_cpu_capability()
         env["cuda"] = torch.cuda.is_available()
     except ImportError:
         env["torch"] = None
@@ -501,6 +515,14 @@ def _summarise(records: dict[str, Any], tasks: Iterable[Task], profile: str, see
     }
 
 
+def _machine_text(env: dict[str, Any]) -> str:
+    """The processor and torch's CPU kernels of a run's environment (older records lack both)."""
+    parts = [env.get("processor") or env["machine"]]
+    if env.get("torch_cpu_kernels"):
+        parts.append(f"torch CPU kernels {env['torch_cpu_kernels']}")
+    return ", ".join(parts)
+
+
 def _report(summary: dict[str, Any]) -> str:
     env = summary["environment"]
     lines = [
@@ -508,7 +530,7 @@ def _report(summary: dict[str, Any]) -> str:
         "",
         f"Profile `{summary['profile']}`, seed {summary['seed']}; stochdepth {env['stochdepth']}, "
         f"Python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, numba {env['numba']}, "
-        f"torch {env.get('torch')}, {env['cpus']} CPUs ({env['machine']}).",
+        f"torch {env.get('torch')}, {env['cpus']} CPUs ({_machine_text(env)}).",
         "",
         f"**{summary['n_checks'] - summary['n_failed']} of {summary['n_checks']} checks pass** "
         f"over {summary['n_done']} of {summary['n_tasks']} tasks; {summary.get('n_consistency', 0)} of "

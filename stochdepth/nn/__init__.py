@@ -14,7 +14,8 @@ Importing this subpackage imports torch (``import stochdepth`` never does: the r
   torch networks, the exact-in-law sampler and the limit diffusion can be compared directly
   (docs/science.md Part C);
 * :func:`torch_activation` -- an activation as a function of tensors;
-* :func:`default_device` -- ``cuda`` when available, else ``cpu``.
+* :func:`default_device` -- ``cuda`` when available, else ``cpu``;
+* :func:`device_kernels` -- the kernels torch computes with on a device (what fixes a result to the bit).
 
 Trained networks (docs/science.md §B3):
 
@@ -49,7 +50,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess by t
         f"({_exc}); install it with: pip install stochdepth[torch]"
     ) from _exc
 
-from ._device import default_device
+from ._device import default_device, device_kernels
 from .activation import torch_activation
 from .data import (
     Dataset,
@@ -100,6 +101,7 @@ __all__ = [
     "TorchExplicitWeights",
     "TrainingHistory",
     "default_device",
+    "device_kernels",
     "fit",
     "gaussian_mixture",
     "halting_distribution",

@@ -9,7 +9,9 @@ Random numbers come from :class:`torch.Generator` objects seeded from the librar
 normalisation (:mod:`stochdepth.random`), one generator per chunk of work, on the device where the
 numbers are used. A seed therefore fixes the result on a given device; CPU and CUDA generators are
 different algorithms (Mersenne Twister and Philox), so the same seed gives different networks on the
-two (with the same law).
+two (with the same law). Floating-point results also depend on the kernels torch picks for the hardware
+(:func:`device_kernels`): a training run, whose rounding errors grow with every step, repeats to the last
+bit only on the same kernels.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 
 from ..random import RNGLike, as_generator
 
-__all__ = ["as_device", "as_dtype", "default_device", "torch_generator"]
+__all__ = ["as_device", "as_dtype", "default_device", "device_kernels", "torch_generator"]
 
 _DTYPES = {
     torch.float64: torch.float64,
@@ -47,6 +49,42 @@ def default_device() -> torch.device:
     True
     """
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_kernels(device: Any = "cpu") -> str:
+    """The kernels torch computes with on ``device``: what, beside the seed, fixes a result to the bit.
+
+    On a CPU, torch picks one build of its vectorised kernels (and oneDNN and MKL pick theirs) by the
+    instruction set the processor offers, so the same seed and code round differently on a processor
+    with AVX-512 and on one with AVX2 only. One step of a computation differs in the last bits; a
+    training run, which feeds every step's rounding into the next, ends at different weights (with the
+    same law over seeds). Records of trained models name these kernels beside the device.
+
+    Parameters
+    ----------
+    device : None, str, torch.device or int, default "cpu"
+        As for :func:`as_device`.
+
+    Returns
+    -------
+    str
+        ``"cpu:"`` and torch's CPU capability (``"AVX512"``, ``"AVX2"``, ``"DEFAULT"``, ...; the
+        environment variable ``ATEN_CPU_CAPABILITY`` can lower it), or ``"cuda:"`` and the device's name
+        and compute capability.
+
+    Examples
+    --------
+    >>> from stochdepth.nn import device_kernels
+    >>> device_kernels("cpu").startswith("cpu:")
+    True
+    """
+    dev = as_device(device)
+    if dev.type == "cpu":
+        return f"cpu:{torch.backends.cpu.get_cpu_capability()}"
+    if dev.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(dev)
+        return f"cuda:{torch.cuda.get_device_name(dev)} (sm_{major}{minor})"
+    return dev.type
 
 
 def as_device(device: Any, *, name: str = "device") -> torch.device:

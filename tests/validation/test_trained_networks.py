@@ -2,7 +2,7 @@
 
 What is tested: the campaign is registered and its task list is well formed in both profiles; the
 recipes of the model zoo reject bad names and are stored once and reused (a second call reads the
-stored traces instead of training); the trace measures against hand-made traces whose answers are known;
+stored traces instead of training, on the same kernels only); the trace measures against hand-made traces whose answers are known;
 and every experiment end to end at a tiny size (a one-epoch model on a few hundred samples), writing
 checks, tables and figures. At that size the models are barely trained, so only the presence and form of
 the checks are asserted. The campaign itself is run by ``python -m validation --only nets``.
@@ -150,6 +150,19 @@ def test_trained_runs_are_stored_and_reused(tmp_path, monkeypatch):
     again = trained(_MNIST, 0, ctx)
     assert np.array_equal(first.test.logits, again.test.logits)
     assert first.test.split == "test" and first.calibration.split == "calibration"
+    # other kernels (another processor) round differently, so the stored run is not theirs
+    import stochdepth.nn
+
+    class Retrained(Exception):
+        pass
+
+    def retrain(*args, **kwargs):
+        raise Retrained
+
+    monkeypatch.setattr(stochdepth.nn, "device_kernels", lambda device="cpu": "cpu:ANOTHER")
+    monkeypatch.setattr(zoo, "_train", retrain)
+    with pytest.raises(Retrained):
+        trained(_MNIST, 0, ctx)
 
 
 def test_experiments_run_end_to_end(tmp_path, monkeypatch, seed):
