@@ -40,6 +40,12 @@ The verdicts come from training seeds that took part in none of these choices (:
 starts at 100; the new model had not been trained on them when it was chosen).
 PonderNet's loss keeps its published prior (geometric, :math:`\lambda_p=0.2`, truncated to the exits)
 and weight 0.01.
+
+The earlier rise is judged over five seeds with an interval whose lower end lies near zero, and the
+training's randomness includes the processor's kernels (:func:`stochdepth.nn.device_kernels`): on the
+same seeds the check passed with torch's AVX2 kernels (1.74 points [1.07, 2.41]; 1.53 [1.00, 2.06] on an
+earlier machine) and failed with its AVX-512 ones (1.34 [-0.15, 2.83]); docs/science.md §C4 has the
+numbers.
 """
 
 from __future__ import annotations
