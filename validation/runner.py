@@ -282,8 +282,10 @@ def _environment() -> dict[str, Any]:
     try:
         import torch
 
+        from stochdepth.nn import device_kernels
+
         env["torch"] = torch.__version__
-        env["torch_cpu_kernels"] = torch.backends.cpu.get_cpu_capability()
+        env["torch_cpu_kernels"] = device_kernels("cpu")
         env["cuda"] = torch.cuda.is_available()
     except ImportError:
         env["torch"] = None
@@ -519,7 +521,7 @@ def _machine_text(env: dict[str, Any]) -> str:
     """The processor and torch's CPU kernels of a run's environment (older records lack both)."""
     parts = [env.get("processor") or env["machine"]]
     if env.get("torch_cpu_kernels"):
-        parts.append(f"torch CPU kernels {env['torch_cpu_kernels']}")
+        parts.append(f"torch kernels {env['torch_cpu_kernels']}")
     return ", ".join(parts)
 
 

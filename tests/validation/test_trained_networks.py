@@ -1,11 +1,12 @@
 """The "trained networks" validation campaign (the package validation/trained_networks/).
 
 What is tested: the campaign is registered and its task list is well formed in both profiles; the
-recipes of the model zoo reject bad names and are stored once and reused (a second call reads the
-stored traces instead of training, on the same kernels only); the trace measures against hand-made traces whose answers are known;
-and every experiment end to end at a tiny size (a one-epoch model on a few hundred samples), writing
-checks, tables and figures. At that size the models are barely trained, so only the presence and form of
-the checks are asserted. The campaign itself is run by ``python -m validation --only nets``.
+recipes of the model zoo reject bad names and are stored once and reused (a second call on the same
+kernels reads the stored traces instead of training); the trace measures against hand-made traces whose
+answers are known; and every experiment end to end at a tiny size (a one-epoch model on a few hundred
+samples), writing checks, tables and figures. At that size the models are barely trained, so only the
+presence and form of the checks are asserted. The campaign itself is run by
+``python -m validation --only nets``.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ and an interrupted campaign loses only the run in progress. The key hashes the r
 device and the kernels torch computes with there (:func:`stochdepth.nn.device_kernels`), the library
 version and :func:`model_fingerprint` (the code a model depends on), so a stored model is never reused
 after a change that could alter it. The kernels matter: the same recipe and seed trained with torch's
-AVX-512 kernels and with its AVX2 ones (``ATEN_CPU_CAPABILITY=avx2``, seed 100 of the campaign's
-MNIST-1D reference) end at different weights, last-exit test accuracy 0.974 against 0.972, as two
-training seeds would; so the campaign's verdicts can differ from one processor to another, as they
-would from one set of seeds to another.
+AVX-512 kernels and with its AVX2 ones (``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+MKL_CBWR=AVX2``, seed 100 of the campaign's MNIST-1D reference) end at different weights, last-exit
+test accuracy 0.974 against 0.972, as two training seeds would; so the campaign's verdicts can differ
+from one processor to another, as they would from one set of seeds to another.
 """
 
 from __future__ import annotations
