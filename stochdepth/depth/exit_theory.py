@@ -10,13 +10,16 @@ r"""The theory of optimal depth on trained networks: B2 bounds on recorded resid
   (their tightness). The path of a sample is its distance travelled :math:`h_l=\sum_{k\le l}\|f_k\|`
   (exactly the steps the bounds' proofs add up), with the sample's index as a second, constant
   coordinate: the path is a deterministic function of the input, which the pathwise optimum needs;
-* :func:`fit_exit_diffusion` fits a 1-D diffusion :math:`dY=(a+bY)\,dt+\sigma\,dW` to the log-odds
-  :math:`Y_l=\log\frac{p_l}{1-p_l}` of the exit confidence against depth-time :math:`t\in[0,1]` (drift by
-  weighted least squares on the increments, :math:`\sigma^2` from their residuals), and a logistic
-  calibration :math:`g(y)=\mathbb P(\text{right}\mid Y=y)`;
-* :class:`FreeBoundaryExit` solves :math:`\sup_\tau\mathbb E[g(Y_\tau)-cU\tau]` as an obstacle problem
+* :func:`fit_exit_diffusion` fits a 1-D diffusion :math:`dS=(a(t)+b(t)S)\,dt+\sigma(t)\,dW` against
+  depth-time :math:`t\in[0,1]` to a summary of the exits: by default the log-odds of being right at
+  exit :math:`l`, :math:`S_l=\alpha_l+\beta_lY_l` with :math:`Y_l=\log\frac{p_l}{1-p_l}` the log-odds of
+  the exit confidence and :math:`(\alpha_l,\beta_l)` a logistic calibration of that exit, so the gain of
+  stopping is :math:`g(s)=1/(1+e^{-s})`; or :math:`Y` itself with one calibration pooled over exits. The
+  drift comes from weighted least squares on the increments and :math:`\sigma^2` from their residuals,
+  on each step between two exits or on all at once (docs/science.md §B7.5);
+* :class:`FreeBoundaryExit` solves :math:`\sup_\tau\mathbb E[g(S_\tau)-cU\tau]` as an obstacle problem
   with :mod:`stochdepth.freeboundary` (docs/science.md §B5) and exits where the solved stopping region
-  contains :math:`(t_l,Y_l)`: the free boundary as a threshold policy, to compare with
+  contains :math:`(t_l,S_l)`: the free boundary as a threshold policy, to compare with
   :class:`~stochdepth.depth.BellmanExit` on the same trace.
 """
 
@@ -203,40 +206,70 @@ def trace_depth_bounds(
 
 @dataclass(frozen=True, repr=False)
 class ExitDiffusion(Result):
-    r"""A 1-D diffusion :math:`dY=(a+bY)\,dt+\sigma\,dW` of the confidence log-odds against depth-time.
+    r"""A 1-D diffusion of a summary of the exits against depth-time, with the gain of stopping on it.
+
+    The state is :math:`S_l=\alpha_l+\beta_lY_l`, an affine map of the confidence's log-odds :math:`Y_l`
+    at exit :math:`l`; it follows :math:`dS=(a(t)+b(t)S)\,dt+\sigma(t)\,dW` with coefficients constant
+    between two exits, and stopping at :math:`S=s` gains :math:`g(s)=1/(1+e^{-(\gamma+\delta s)})`.
 
     Attributes
     ----------
-    drift : tuple of float
-        :math:`(a, b)`.
-    drift_stderr : tuple of float
-        Their standard errors (least squares).
-    volatility : float
-        :math:`\sigma`.
+    state : {'calibrated', 'log_odds'}
+        ``'calibrated'``: :math:`(\alpha_l,\beta_l)` is a logistic fit of the correctness at exit
+        :math:`l`, so :math:`S_l` is the log-odds of being right there and :math:`(\gamma,\delta)=(0,1)`;
+        ``'log_odds'``: :math:`S=Y` and :math:`(\gamma,\delta)` is one logistic fit pooled over exits.
+    calibration : ndarray (L, 2)
+        :math:`(\alpha_l,\beta_l)` per exit.
+    drift, drift_stderr : ndarray (L-1, 2)
+        :math:`(a,b)` between exits :math:`l` and :math:`l+1`, and their standard errors (least squares);
+        the same row on every step when the drift was fitted constant.
+    volatility : ndarray (L-1,)
+        :math:`\sigma` per step.
     gain : tuple of float
-        :math:`(\alpha,\beta)` of the calibration :math:`g(y)=1/(1+e^{-(\alpha+\beta y)})`.
+        :math:`(\gamma,\delta)`.
     times : ndarray (L,)
         Depth-time of each exit, from 0 to 1.
     span : float
         Cost units from the first to the last exit (:math:`U`: the running cost is :math:`cU` per unit
         time).
     lower, upper : float
-        Range of the observed log-odds (the solver's domain is this range, widened).
+        Range of the observed states (the solver's domain is this range, widened).
     """
 
-    drift: tuple[float, float]
-    drift_stderr: tuple[float, float]
-    volatility: float
+    state: str
+    calibration: np.ndarray
+    drift: np.ndarray
+    drift_stderr: np.ndarray
+    volatility: np.ndarray
     gain: tuple[float, float]
     times: np.ndarray
     span: float
     lower: float
     upper: float
 
-    def gain_function(self, y: np.ndarray) -> np.ndarray:
-        """The calibrated gain :math:`g(y)`."""
+    def summary(self, problem: ExitProblem) -> np.ndarray:
+        """The state :math:`S_l` of every sample at every exit of ``problem``, ``(n, L)``."""
+        alpha, beta = self.calibration[:, 0], self.calibration[:, 1]
+        return alpha[None, :] + beta[None, :] * _log_odds(problem)
+
+    def gain_function(self, s: np.ndarray) -> np.ndarray:
+        """The gain :math:`g(s)` of stopping at state ``s``."""
         a, b = self.gain
-        return 1.0 / (1.0 + np.exp(-(a + b * np.asarray(y, dtype=float))))
+        return 1.0 / (1.0 + np.exp(-(a + b * np.asarray(s, dtype=float))))
+
+    def step(self, t: Any) -> np.ndarray:
+        """The index of the step (between two exits) holding depth-time ``t``."""
+        idx = np.searchsorted(self.times, np.asarray(t, dtype=float), side="right") - 1
+        return np.clip(idx, 0, self.volatility.size - 1)
+
+    def drift_function(self, t: Any, s: np.ndarray) -> np.ndarray:
+        """:math:`a(t)+b(t)s`."""
+        k = self.step(t)
+        return self.drift[k, 0] + self.drift[k, 1] * np.asarray(s, dtype=float)
+
+    def volatility_function(self, t: Any, s: np.ndarray) -> np.ndarray:
+        r""":math:`\sigma(t)`, broadcast against ``s``."""
+        return self.volatility[self.step(t)] + np.zeros_like(np.asarray(s, dtype=float))
 
 
 def _log_odds(problem: ExitProblem) -> np.ndarray:
@@ -258,10 +291,64 @@ def _logistic(y: np.ndarray, z: np.ndarray, n_iter: int = 50) -> tuple[float, fl
     return float(w[0]), float(w[1])
 
 
-def fit_exit_diffusion(problem: ExitProblem) -> ExitDiffusion:
-    """Fit :class:`ExitDiffusion` on a labelled calibration problem (module docstring)."""
+def _per_exit_calibration(Y: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    rows = []
+    for l in range(Y.shape[1]):
+        right = correct[:, l]
+        if right.all() or not right.any() or np.ptp(Y[:, l]) == 0:
+            raise ValueError(
+                f"state='calibrated' needs, at every exit, right and wrong calibration samples and more "
+                f"than one confidence; exit {l} has neither (use state='log_odds')"
+            )
+        rows.append(_logistic(Y[:, l], right.astype(float)))
+    return np.array(rows)
+
+
+def _drift_fit(S: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least squares of the increments :math:`\\Delta S\\approx(a+bS)\\Delta t` (weights
+    :math:`1/\\Delta t`) over the steps given: coefficients, their standard errors, :math:`\\sigma`."""
+    dS = np.diff(S, axis=1)
+    w = np.sqrt(dt)[None, :]
+    X = np.stack([np.broadcast_to(dt[None, :], dS.shape), S[:, :-1] * dt[None, :]], axis=2) / w[..., None]
+    X = X.reshape(-1, 2)
+    yv = (dS / w).ravel()
+    coef, *_ = np.linalg.lstsq(X, yv, rcond=None)
+    res = yv - X @ coef
+    sigma2 = float(res @ res) / max(res.size - 2, 1)
+    cov = sigma2 * np.linalg.pinv(X.T @ X)
+    return coef, np.sqrt(np.diag(cov)), math.sqrt(sigma2)
+
+
+def fit_exit_diffusion(
+    problem: ExitProblem, *, state: str = "calibrated", drift: str = "per_step"
+) -> ExitDiffusion:
+    r"""Fit :class:`ExitDiffusion` on a labelled calibration problem (docs/science.md §B7.5).
+
+    Parameters
+    ----------
+    problem : ExitProblem
+        Labelled; its exit depths increase.
+    state : {'calibrated', 'log_odds'}, default 'calibrated'
+        The state diffused (see :class:`ExitDiffusion`). The log-odds of the confidence with one pooled
+        calibration treats an exit's confidence as meaning the same at every depth; a trained network's
+        confidence often grows with depth faster than its accuracy, and the calibrated state follows the
+        accuracy instead.
+    drift : {'per_step', 'constant'}, default 'per_step'
+        Drift and volatility fitted on each step between two exits, or one drift and volatility for all.
+
+    Raises
+    ------
+    ValueError
+        Unlabelled problem, exit depths that do not increase, an unknown ``state`` or ``drift``, or with
+        ``state='calibrated'`` an exit whose calibration samples are all right, all wrong, or share one
+        confidence.
+    """
     if not isinstance(problem, ExitProblem):
         raise TypeError(f"problem must be an ExitProblem, got {type(problem).__name__}")
+    if state not in ("calibrated", "log_odds"):
+        raise ValueError(f"state must be 'calibrated' or 'log_odds', got {state!r}")
+    if drift not in ("per_step", "constant"):
+        raise ValueError(f"drift must be 'per_step' or 'constant', got {drift!r}")
     correct = problem.require_labels("the calibrated gain of the exit diffusion")
     Y = _log_odds(problem)
     u = problem.depths
@@ -269,37 +356,40 @@ def fit_exit_diffusion(problem: ExitProblem) -> ExitDiffusion:
         raise ValueError("exit depths must increase to define depth-time")
     t = (u - u[0]) / (u[-1] - u[0])
     dt = np.diff(t)
-    dY = np.diff(Y, axis=1)
-    w = np.sqrt(dt)[None, :]
-    X = np.stack([np.broadcast_to(dt[None, :], dY.shape), Y[:, :-1] * dt[None, :]], axis=2) / w[..., None]
-    X = X.reshape(-1, 2)
-    yv = (dY / w).ravel()
-    coef, *_ = np.linalg.lstsq(X, yv, rcond=None)
-    res = yv - X @ coef
-    sigma2 = float(res @ res) / max(res.size - 2, 1)
-    cov = sigma2 * np.linalg.inv(X.T @ X)
-    gain = _logistic(Y.ravel(), correct.ravel().astype(float))
+    if state == "calibrated":
+        calibration = _per_exit_calibration(Y, correct)
+        gain = (0.0, 1.0)
+    else:
+        calibration = np.tile([0.0, 1.0], (Y.shape[1], 1))
+        gain = _logistic(Y.ravel(), correct.ravel().astype(float))
+    S = calibration[None, :, 0] + calibration[None, :, 1] * Y
+    if drift == "constant":
+        coef, se, sigma = _drift_fit(S, dt)
+        fits = [(coef, se, sigma)] * dt.size
+    else:
+        fits = [_drift_fit(S[:, l : l + 2], dt[l : l + 1]) for l in range(dt.size)]
     units = problem.units
-    lo, hi = float(Y.min()), float(Y.max())
     return ExitDiffusion(
-        (float(coef[0]), float(coef[1])),
-        (float(math.sqrt(cov[0, 0])), float(math.sqrt(cov[1, 1]))),
-        math.sqrt(sigma2),
+        state,
+        calibration,
+        np.array([f[0] for f in fits]),
+        np.array([f[1] for f in fits]),
+        np.array([f[2] for f in fits]),
         gain,
         t,
         float(units[-1] - units[0]),
-        lo,
-        hi,
+        float(S.min()),
+        float(S.max()),
     )
 
 
 class FreeBoundaryExit(ExitPolicy):
-    r"""Exit where the fitted diffusion's obstacle problem says stop (docs/science.md §B5, §B7).
+    r"""Exit where the fitted diffusion's obstacle problem says stop (docs/science.md §B5, §B7.5).
 
     Fit: :func:`fit_exit_diffusion` on the calibration split, then :func:`~stochdepth.freeboundary.
-    solve_obstacle` for :math:`V(t,y)=\sup_\tau\mathbb E[g(Y_\tau)-cU(\tau-t)]` on
-    :math:`[0,1]\times[y_{\min}-w,y_{\max}+w]` (:math:`w` a quarter of the observed range, Dirichlet
-    edges :math:`V=g`). A sample exits at the first exit :math:`l` whose :math:`(t_l,Y_l)` falls, at the
+    solve_obstacle` for :math:`V(t,s)=\sup_\tau\mathbb E[g(S_\tau)-cU(\tau-t)]` on
+    :math:`[0,1]\times[s_{\min}-w,s_{\max}+w]` (:math:`w` a quarter of the observed range, Dirichlet
+    edges :math:`V=g`). A sample exits at the first exit :math:`l` whose :math:`(t_l,S_l)` falls, at the
     nearest grid node, in the solved stopping region :math:`\{V=g\}`.
 
     Parameters
@@ -308,35 +398,45 @@ class FreeBoundaryExit(ExitPolicy):
         Space nodes (default 401).
     n_steps : int, optional
         Time steps of the Crank-Nicolson scheme (default 200).
+    state, drift : str, optional
+        The diffusion's state and drift (:func:`fit_exit_diffusion`; default ``'calibrated'`` and
+        ``'per_step'``).
 
     Attributes
     ----------
     diffusion_ : ExitDiffusion
     solution_ : ObstacleSolution
     boundary_ : ndarray (L,)
-        Per exit, the lower end of the stopping region's top interval at that depth-time (``nan`` when
-        the top of the grid continues): the free boundary read as a threshold on the log-odds, which
-        is the policy when the stopping region is that interval.
+        Per exit, the lower end of the stopping region's top interval at that depth-time, read back as
+        a threshold on the confidence's log-odds (``nan`` when the top of the grid continues, or where
+        the calibrated state falls as the log-odds rises): the policy when the stopping region is that
+        interval.
     """
 
     name = "free boundary"
-    parameters = ("n_grid", "n_steps")
+    parameters = ("n_grid", "n_steps", "state", "drift")
 
-    def __init__(self, n_grid: int = 401, n_steps: int = 200) -> None:
+    def __init__(
+        self, n_grid: int = 401, n_steps: int = 200, *, state: str = "calibrated", drift: str = "per_step"
+    ) -> None:
         self.n_grid = check_int("n_grid", n_grid, min=5)
         self.n_steps = check_int("n_steps", n_steps, min=2)
+        if state not in ("calibrated", "log_odds"):
+            raise ValueError(f"state must be 'calibrated' or 'log_odds', got {state!r}")
+        if drift not in ("per_step", "constant"):
+            raise ValueError(f"drift must be 'per_step' or 'constant', got {drift!r}")
+        self.state, self.drift = state, drift
         self.diffusion_: ExitDiffusion | None = None
         self.solution_: ObstacleSolution | None = None
         self.boundary_: np.ndarray | None = None
 
     def _fit(self, calibration: ExitProblem, rng: RNGLike) -> None:
-        d = fit_exit_diffusion(calibration)
-        a, b = d.drift
+        d = fit_exit_diffusion(calibration, state=self.state, drift=self.drift)
         pad = 0.25 * max(d.upper - d.lower, 1.0)
         prob = ObstacleProblem(
             d.gain_function,
-            lambda t, x: a + b * x,
-            d.volatility,
+            d.drift_function,
+            d.volatility_function,
             1.0,
             UniformGrid(d.lower - pad, d.upper + pad, self.n_grid),
             cost=calibration.cost * d.span,
@@ -348,7 +448,10 @@ class FreeBoundaryExit(ExitPolicy):
         cont = ~inner
         top = cont.shape[1] - 1 - np.argmax(cont[:, ::-1], axis=1)  # highest continuation node
         bound = np.where(cont.any(axis=1), x[np.minimum(top + 1, x.size - 1)], x[0])
-        self.boundary_ = np.where(inner[:, -1], bound, np.nan)
+        alpha, beta = d.calibration[:, 0], d.calibration[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            in_log_odds = np.where(beta > 0, (bound - alpha) / beta, np.nan)
+        self.boundary_ = np.where(inner[:, -1], in_log_odds, np.nan)
 
     def _rows(self, times: np.ndarray) -> np.ndarray:
         assert self.solution_ is not None
@@ -357,7 +460,7 @@ class FreeBoundaryExit(ExitPolicy):
     def _exits(self, problem: ExitProblem) -> np.ndarray:
         assert self.solution_ is not None and self.diffusion_ is not None
         sol = self.solution_
-        Y = _log_odds(problem)
-        cols = np.clip(np.rint((Y - sol.x[0]) / (sol.x[1] - sol.x[0])).astype(np.int64), 0, sol.x.size - 1)
+        S = self.diffusion_.summary(problem)
+        cols = np.clip(np.rint((S - sol.x[0]) / (sol.x[1] - sol.x[0])).astype(np.int64), 0, sol.x.size - 1)
         rows = self._rows(self.diffusion_.times)
         return first_exit(sol.stopping[rows[None, :], cols])

@@ -12,13 +12,25 @@ On the test traces of the campaign's models:
   :math:`c` per layer, for the reference model (deep supervision) and the campaign's depth-regularised
   model (look-ahead consistency and residual decay, :data:`.regularizers.HEADLINE`);
 * the neural ODE's exit as a free-boundary problem (:class:`stochdepth.depth.FreeBoundaryExit`: a 1-D
-  diffusion of the confidence's log-odds fitted on the calibration trace, its obstacle problem solved
-  on a grid) against the Bellman regression policy on the same model, by their mean reward
-  :math:`\mathbb E[\mathbf 1\{\text{right}\}-cU\tau]` on the test trace at several prices.
+  diffusion fitted on the calibration trace, of the log-odds of being right at the current exit (each
+  exit's confidence calibrated on its own), with drift and volatility fitted per step; its obstacle
+  problem solved on a grid) against the Bellman regression policy on the same model, by their mean
+  reward :math:`\mathbb E[\mathbf 1\{\text{right}\}-cU\tau]` on the test trace at several prices.
 
 Checks: the bounds hold wherever their hypotheses are met; the depth-regularised model meets the
 decay hypothesis on every seed; the free-boundary exit's reward is within 5 standard errors of the
-Bellman policy's (or above) at every price.
+Bellman policy's (or above) at every price, the error of the difference taken over the test samples
+both policies act on (paired).
+
+The diffusion was first the confidence's own log-odds with one calibration pooled over exits and one
+drift. Its gap was then judged with the two rewards' errors combined as if independent, which hid it:
+with the paired error, on the campaign's neural ODE (seed 100) it lost 0.10 of reward at
+:math:`c=0.01` in the quick profile (5.2 standard errors) and 0.12 at :math:`c=0.05` in the full one
+(6.8), stopping every sample at the first exit or almost none before the last. The ODE's confidence
+grows with depth long after its accuracy stops growing, and a pooled calibration reads that growth as
+gain. The calibrated state with a drift per step was adopted after seeing this; on ODEs trained with
+seeds 101-103 (quick) and 101 (full), which took no part in the choice, its gap to the Bellman policy
+lies between -3.4 and +2.7 standard errors at every price, where the first model's reached -8.6.
 """
 
 from __future__ import annotations
@@ -113,13 +125,18 @@ def compute(sizes: Sizes, ctx: Context) -> Result:
     for c in sizes.costs:
         cal = ExitProblem.from_trace(run.calibration, cost=c)
         test = ExitProblem.from_trace(run.test, cost=c)
-        row = {"cost": c}
+        row: dict[str, Any] = {"cost": c}
+        rewards = {}
         for name, policy in (("free_boundary", FreeBoundaryExit()), ("bellman", BellmanExit())):
             ev = policy.fit(cal, rng=ctx.rng(f"{name}{c}")).evaluate(test)
+            rewards[name] = test.outcome(ev.exits)[1]
             row[name] = {
                 "reward": ev.reward.value, "stderr": ev.reward.stderr, "accuracy": ev.accuracy,
                 "mean_depth": ev.mean_depth,
             }  # fmt: skip
+        # both policies act on the same test samples: the gap's error is that of the paired differences
+        diff = rewards["free_boundary"] - rewards["bellman"]
+        row["gap"] = {"value": float(diff.mean()), "stderr": float(diff.std(ddof=1) / np.sqrt(diff.size))}
         exits.append(row)
     return Result(sizes, bounds, exits)
 
@@ -135,11 +152,7 @@ def checks(result: Result) -> list[Check]:
     broken = [f"{loss} seed {k} {name}" for loss, k, name, b in where_met if not b["holds"]]
     regularised = result.sizes.regularised.loss
     decay = result.bounds[regularised]
-    gaps = [
-        (r["cost"], r["free_boundary"]["reward"] - r["bellman"]["reward"],
-         np.hypot(r["free_boundary"]["stderr"], r["bellman"]["stderr"]))
-        for r in result.exits
-    ]  # fmt: skip
+    gaps = [(r["cost"], r["gap"]["value"], r["gap"]["stderr"]) for r in result.exits]
     return [
         Check(
             "B2 bounds hold on trained networks wherever their hypotheses are met",
@@ -155,7 +168,9 @@ def checks(result: Result) -> list[Check]:
         Check(
             "free-boundary exit of the neural ODE within 5 SE of the Bellman policy's reward, or above",
             all(d >= -Z_MAX * se for _, d, se in gaps),
-            "; ".join(f"c={c}: free boundary - Bellman = {fmt(d, 3)} ± {fmt(se, 2)}" for c, d, se in gaps),
+            "; ".join(
+                f"c={c}: free boundary - Bellman = {fmt(d, 3)} (SE {fmt(se, 2)}, paired)" for c, d, se in gaps
+            ),
         ),
     ]
 
@@ -178,12 +193,13 @@ def report(result: Result, ctx: Context) -> Report:
         caption=f"B2 bounds on the test traces, c = {result.sizes.bound_cost} per layer",
     )  # fmt: skip
     t2 = table(
-        ["cost", "free boundary: reward, accuracy, depth", "Bellman: reward, accuracy, depth"],
+        ["cost", "free boundary: reward, accuracy, depth", "Bellman: reward, accuracy, depth",
+         "difference (paired SE)"],
         [
             [r["cost"]] + [
                 f"{fmt(r[n]['reward'], 4)} ± {fmt(r[n]['stderr'], 2)}, {fmt(r[n]['accuracy'], 3)}, "
                 f"{fmt(r[n]['mean_depth'], 3)}" for n in ("free_boundary", "bellman")
-            ]
+            ] + [f"{fmt(r['gap']['value'], 3)} ({fmt(r['gap']['stderr'], 2)})"]
             for r in result.exits
         ],
         caption="The neural ODE's exit: free boundary of the fitted diffusion against the Bellman policy",
