@@ -4,19 +4,22 @@ Early exit on a trained network
 
 A trained residual network with an exit head after every block can stop early on easy inputs
 (docs/science.md §B7). Here a tiny residual MLP (:class:`stochdepth.nn.ResidualMLP`) is trained with
-deep supervision on the 8x8 digits of scikit-learn, its outputs on the test split are recorded once as a
-:class:`stochdepth.depth.Trace`, and the simplest exit rule is evaluated on the trace without running
-the network again: leave at the first exit whose confidence :math:`\max_c p_l(c)` reaches a threshold
-:math:`\lambda` (the last exit otherwise). Sweeping :math:`\lambda` trades accuracy for depth.
-"""
+deep supervision on the 8x8 digits of scikit-learn, and its outputs on the validation and test splits
+are recorded once as :class:`stochdepth.depth.Trace` objects. Exit policies are then fitted on the
+first (the calibration split) and evaluated on the second without running the network again.
 
-from types import SimpleNamespace
+A policy decides from what the network computes (each exit's confidence, entropy, margin, and how long
+its prediction has stood); the label enters only through the reward it is fitted on and judged by
+(:class:`stochdepth.depth.ExitProblem`). Swept over its threshold, or over the price :math:`c` of a
+layer, each policy traces accuracy against mean depth: the confidence threshold of BranchyNet, the
+Bellman policy of regression Monte Carlo, and the label-aware oracle as a ceiling no policy can reach.
+"""
 
 import numpy as np
 import torch
-from scipy import stats
 
 from stochdepth import plot
+from stochdepth.depth import BellmanExit, ConfidenceExit, ExitProblem, OracleExit, policy_curve
 from stochdepth.nn import DeepSupervision, ResidualMLP, fit, load_digits, record_trace
 
 torch.set_num_threads(1)
@@ -32,43 +35,30 @@ history = fit(
     seed=0,
     progress=False,
 )
-trace = record_trace(model, data.test, split="test")
+calibration = ExitProblem.from_trace(record_trace(model, data.val, split="calibration", rng=0))
+test = ExitProblem.from_trace(record_trace(model, data.test, split="test", rng=0))
 print(f"trained {history.epochs_run} epochs; accuracy of each exit on the test split:")
-print(np.round(trace.accuracy(), 3))
+print(np.round(test.correct.mean(axis=0), 3))
 
-
-def confidence_threshold(trace, thresholds):
-    """The exit of each sample for each threshold, and the policy's points as a curve for the plots."""
-    n, n_exits = trace.confidence.shape
-    reached = trace.confidence[None, :, :] >= np.asarray(thresholds)[:, None, None]
-    reached[:, :, -1] = True  # the last exit always answers
-    exits = reached.argmax(axis=2)  # (points, samples), 0-based
-    correct = np.take_along_axis(np.broadcast_to(trace.correct, (*exits.shape, n_exits)), exits[..., None], 2)
-    k = correct[..., 0].sum(axis=1)
-    z = stats.norm.ppf(0.975)  # Wilson 95% interval of each accuracy
-    centre = (k + z**2 / 2) / (n + z**2)
-    half = z * np.sqrt(k * (n - k) / n + z**2 / 4) / (n + z**2)
-    return SimpleNamespace(
-        label="confidence threshold",
-        level=0.95,
-        mean_depth=exits.mean(axis=1) + 1.0,
-        mean_flops=trace.flops[exits].mean(axis=1),
-        accuracy=k / n,
-        accuracy_low=centre - half,
-        accuracy_high=centre + half,
-        exit_histograms=np.stack([np.bincount(e, minlength=n_exits) for e in exits]),
+costs = np.geomspace(1e-4, 0.1, 12)
+curves = [
+    policy_curve(ConfidenceExit(), calibration, test, np.linspace(0.5, 0.999, 12), rng=0),
+    policy_curve(BellmanExit(), calibration, test, costs, rng=1),
+    policy_curve(OracleExit(), calibration, test, costs, rng=2),
+]
+for curve in curves:
+    shallow, deep = curve.mean_depth.argmin(), curve.mean_depth.argmax()
+    print(
+        f"{curve.label}: {curve.mean_depth[shallow]:.2f} layers (accuracy {curve.accuracy[shallow]:.3f}) "
+        f"to {curve.mean_depth[deep]:.2f} layers (accuracy {curve.accuracy[deep]:.3f})"
     )
 
-
-curve = confidence_threshold(trace, np.linspace(0.5, 0.999, 12))
-full = (trace.accuracy().size, float(trace.accuracy()[-1]))
-for depth, acc in zip(curve.mean_depth[::3], curve.accuracy[::3]):
-    print(f"mean exit depth {depth:.2f}: accuracy {acc:.3f}")
+# %%
+# Accuracy against the mean exit depth, with 95% bootstrap bands over the test samples; the star is the
+# full network.
+full = (float(test.n_exits), float(test.correct[:, -1].mean()))
+fig = plot.accuracy_curve(curves, full=full)
 
 # %%
-# Accuracy against the mean exit depth, with 95% Wilson bands; the star is the full network.
-fig = plot.accuracy_curve(curve, full=full)
-
-# %%
-# Where the samples leave, at three thresholds.
-fig = plot.exit_histograms(curve)
+# Where the samples leave under the Bellman policy, at three prices of a layer.
+fig = plot.exit_histograms(curves[1])
