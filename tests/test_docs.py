@@ -86,3 +86,20 @@ def test_every_guide_and_example_is_linked():
         assert script.name.startswith("plot_"), script.name
         assert re.match(r'r?"""\n.+\n=+\n', text), f"{script.name} does not open with a titled docstring"
         assert "stochdepth import plot" in text, f"{script.name} does not draw with stochdepth.plot"
+
+
+_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+#: Guides whose code blocks need what a test run has not: the Dask guide's blocks share a ``client``
+#: of a cluster the reader starts (tests/test_montecarlo_executors.py and
+#: tests/validation/test_runner_dask.py run the library on a local cluster instead).
+_NOT_RUN = {"dask.md"}
+_GUIDES = sorted(p.name for p in (DOCS / "guide").glob("*.md") if _CODE.search(p.read_text()))
+
+
+@pytest.mark.parametrize("name", [g for g in _GUIDES if g not in _NOT_RUN])
+def test_guide_code_runs(name, tmp_path, monkeypatch):
+    """The Python blocks of a guide, run in order as one script in a scratch folder, finish without
+    an error (they show the API as it is)."""
+    monkeypatch.chdir(tmp_path)
+    source = "\n".join(_CODE.findall((DOCS / "guide" / name).read_text()))
+    exec(compile(source, name, "exec"), {"__name__": "__guide__"})
