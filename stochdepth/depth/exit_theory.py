@@ -291,6 +291,14 @@ def _logistic(y: np.ndarray, z: np.ndarray, n_iter: int = 50) -> tuple[float, fl
     return float(w[0]), float(w[1])
 
 
+def _check_model(state: str, drift: str) -> None:
+    """Raise a ValueError naming ``state`` or ``drift`` when it is not one of the diffusion's options."""
+    if state not in ("calibrated", "log_odds"):
+        raise ValueError(f"state must be 'calibrated' or 'log_odds', got {state!r}")
+    if drift not in ("per_step", "constant"):
+        raise ValueError(f"drift must be 'per_step' or 'constant', got {drift!r}")
+
+
 def _per_exit_calibration(Y: np.ndarray, correct: np.ndarray) -> np.ndarray:
     rows = []
     for l in range(Y.shape[1]):
@@ -298,15 +306,15 @@ def _per_exit_calibration(Y: np.ndarray, correct: np.ndarray) -> np.ndarray:
         if right.all() or not right.any() or np.ptp(Y[:, l]) == 0:
             raise ValueError(
                 f"state='calibrated' needs, at every exit, right and wrong calibration samples and more "
-                f"than one confidence; exit {l} has neither (use state='log_odds')"
+                f"than one confidence; exit {l} lacks one of them (use state='log_odds')"
             )
         rows.append(_logistic(Y[:, l], right.astype(float)))
     return np.array(rows)
 
 
 def _drift_fit(S: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted least squares of the increments :math:`\\Delta S\\approx(a+bS)\\Delta t` (weights
-    :math:`1/\\Delta t`) over the steps given: coefficients, their standard errors, :math:`\\sigma`."""
+    r"""Weighted least squares of the increments :math:`\Delta S\approx(a+bS)\Delta t` (weights
+    :math:`1/\Delta t`) over the steps given: coefficients, their standard errors, :math:`\sigma`."""
     dS = np.diff(S, axis=1)
     w = np.sqrt(dt)[None, :]
     X = np.stack([np.broadcast_to(dt[None, :], dS.shape), S[:, :-1] * dt[None, :]], axis=2) / w[..., None]
@@ -345,10 +353,7 @@ def fit_exit_diffusion(
     """
     if not isinstance(problem, ExitProblem):
         raise TypeError(f"problem must be an ExitProblem, got {type(problem).__name__}")
-    if state not in ("calibrated", "log_odds"):
-        raise ValueError(f"state must be 'calibrated' or 'log_odds', got {state!r}")
-    if drift not in ("per_step", "constant"):
-        raise ValueError(f"drift must be 'per_step' or 'constant', got {drift!r}")
+    _check_model(state, drift)
     correct = problem.require_labels("the calibrated gain of the exit diffusion")
     Y = _log_odds(problem)
     u = problem.depths
@@ -421,10 +426,7 @@ class FreeBoundaryExit(ExitPolicy):
     ) -> None:
         self.n_grid = check_int("n_grid", n_grid, min=5)
         self.n_steps = check_int("n_steps", n_steps, min=2)
-        if state not in ("calibrated", "log_odds"):
-            raise ValueError(f"state must be 'calibrated' or 'log_odds', got {state!r}")
-        if drift not in ("per_step", "constant"):
-            raise ValueError(f"drift must be 'per_step' or 'constant', got {drift!r}")
+        _check_model(state, drift)
         self.state, self.drift = state, drift
         self.diffusion_: ExitDiffusion | None = None
         self.solution_: ObstacleSolution | None = None

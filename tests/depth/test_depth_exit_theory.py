@@ -182,5 +182,5 @@ def test_bad_input(seed: int) -> None:
     with pytest.raises(ValueError, match="drift"):
         FreeBoundaryExit(drift="linear")
     n, L = 50, 3
-    with pytest.raises(ValueError, match="exit 0 has neither"):
+    with pytest.raises(ValueError, match="exit 0 lacks one of them"):
         fit_exit_diffusion(ExitProblem.from_trace(_two_class_trace(np.ones((n, L)), np.ones((n, L), bool))))
